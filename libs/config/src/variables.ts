@@ -1,0 +1,141 @@
+// Every environment variable the product reads, in one place. The README's configuration
+// table is generated from this list and a test keeps the two in step.
+import { z } from 'zod';
+
+export interface VariableSpec<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  description: string;
+  /** Secret values are never printed: not in errors, logs or the reference table. */
+  secret?: boolean;
+}
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1');
+
+const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((value, ctx) => {
+      const parsed = Number(value);
+      if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
+        ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const optionalString = () => z.string().trim().min(1).optional();
+const url = (protocols: RegExp, what: string) =>
+  z.string({ error: 'is required' }).refine((value) => {
+    try {
+      return protocols.test(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${what} URL`);
+
+/** Comma-separated list of signing secrets: the first signs, every one verifies. */
+const sessionSecretList = z
+  .string({ error: 'is required' })
+  .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean))
+  .refine((list) => list.length > 0, 'must hold at least one secret')
+  .refine((list) => list.every((secret) => secret.length >= 32), 'every secret in the list must be at least 32 characters');
+
+/** A key is checked for shape here; libs/crypto checks it fully when the key ring is built. */
+const encryptionKey = z.string().trim().min(1, 'must not be empty').optional();
+const previousKeys = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean));
+
+const storeDriver = z.enum(['memory', 'redis', 'knex', 'dynamodb', 'dual'], {
+  error: 'must be one of memory, redis, knex, dynamodb, dual',
+});
+const singleStoreDriver = z.enum(['memory', 'redis', 'knex', 'dynamodb'], {
+  error: 'must be one of memory, redis, knex, dynamodb',
+});
+
+export const variables = {
+  NODE_ENV: {
+    schema: z.enum(['development', 'test', 'production'], { error: 'must be development, test or production' }).default('development'),
+    description: '`production` refuses development defaults (dev session secret, memory store, missing keys).',
+  },
+  LOG_LEVEL: {
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level' }).default('info'),
+    description: 'pino log level.',
+  },
+  HTTP_HOST: { schema: z.string().default('0.0.0.0'), description: 'Address the public HTTP server binds.' },
+  HTTP_PORT: { schema: int(8080, 0, 65535), description: 'Public HTTP port (behind the ingress).' },
+  ADMIN_HOST: { schema: z.string().default('0.0.0.0'), description: 'Address of the admin server (`/healthz`, `/readyz`, `/metrics`).' },
+  ADMIN_PORT: { schema: int(9090, 0, 65535), description: 'Admin port; never exposed by the ingress.' },
+  TRUST_PROXY: { schema: bool(false), description: 'Trust `X-Forwarded-*` headers (set behind the ingress).' },
+  SHUTDOWN_GRACE_MS: { schema: int(10_000, 0, 600_000), description: 'On SIGTERM, how long in-flight requests may finish before connections are cut.' },
+  REQUEST_TIMEOUT_MS: { schema: int(15_000, 1000, 600_000), description: 'Longest time one HTTP request may take.' },
+  READINESS_TIMEOUT_MS: { schema: int(2000, 100, 60_000), description: 'Timeout of each dependency check behind `/readyz`.' },
+
+  SECRETS_SOURCE: {
+    schema: z.enum(['env', 'aws'], { error: 'must be env or aws' }).default('env'),
+    description: '`env`: secrets are in the environment (External Secrets Operator). `aws`: load them at start-up from Secrets Manager and/or SSM.',
+  },
+  AWS_REGION: { schema: z.string().default('us-east-1'), description: 'AWS region for Secrets Manager, SSM and DynamoDB.' },
+  AWS_SECRETS_MANAGER_SECRET_ID: { schema: optionalString(), description: 'With `SECRETS_SOURCE=aws`: id or ARN of a JSON secret whose keys are variable names.' },
+  AWS_SSM_PARAMETER_PATH: { schema: optionalString(), description: 'With `SECRETS_SOURCE=aws`: SSM path; each SecureString under it is a variable named by its last segment.' },
+  AWS_ENDPOINT_URL: { schema: url(/^https?:$/, 'http(s)').optional(), description: 'Override of the AWS API endpoint (an emulator in tests).' },
+
+  DATABASE_URL: {
+    schema: url(/^postgres(ql)?:$/, 'postgres://'),
+    description: 'PostgreSQL connection URL (RDS or RDS Proxy in production). Required.',
+    secret: true,
+  },
+  DATABASE_POOL_MAX: { schema: int(10, 1, 500), description: 'Largest number of PostgreSQL connections per pod.' },
+
+  SESSION_SECRET: {
+    schema: sessionSecretList,
+    description: 'Comma-separated cookie-signing and id-hashing secrets, each ≥ 32 characters; the first signs, all verify.',
+    secret: true,
+  },
+  SESSION_STORE_DRIVER: { schema: storeDriver.default('memory'), description: 'Session store: memory (dev only), redis, knex, dynamodb or dual.' },
+  SESSION_STORE_PRIMARY: { schema: singleStoreDriver.optional(), description: 'With `dual`: the store read first.' },
+  SESSION_STORE_SECONDARY: { schema: singleStoreDriver.optional(), description: 'With `dual`: the store also written, read on a primary miss.' },
+  SESSION_DUAL_READ_REPAIR: { schema: bool(false), description: 'With `dual`: copy a session found only in the secondary into the primary.' },
+  SESSION_RETIRING_STORE_TTL_SECONDS: { schema: int(0, 0).optional(), description: 'With `dual`: shorter TTL written to the secondary (the store being retired); unset = same TTL.' },
+  SESSION_TABLE_NAME: { schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier').default('sessions'), description: 'Table of the knex session store (created by a migration).' },
+  SESSION_KNEX_CLIENT: { schema: z.enum(['pg', 'mysql2'], { error: 'must be pg or mysql2' }).default('pg'), description: 'knex client of the session store.' },
+  SESSION_DATABASE_URL: { schema: url(/^(postgres(ql)?|mysql):$/, 'postgres:// or mysql://').optional(), description: 'Database of the knex session store; defaults to `DATABASE_URL`.', secret: true },
+  SESSION_COOKIE_NAME: { schema: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a cookie token').default('portcullis.sid'), description: 'Session cookie name (`__Host-` is prefixed in production).' },
+  SESSION_IDLE_TIMEOUT_SECONDS: { schema: int(1800, 60), description: 'Idle timeout (rolling).' },
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: { schema: int(43_200, 300), description: 'Absolute session lifetime.' },
+  SESSION_MAX_CONCURRENT: { schema: int(5, 1, 1000), description: 'Maximum concurrent sessions per admin.' },
+  SESSION_CONCURRENCY_MODE: { schema: z.enum(['reject', 'evict-oldest'], { error: 'must be reject or evict-oldest' }).default('evict-oldest'), description: 'What happens past the limit.' },
+
+  REDIS_URL: { schema: url(/^rediss?:$/, 'redis:// or rediss://').optional(), description: 'Redis for the session store and rate limits.', secret: true },
+  REDIS_KEY_PREFIX: { schema: z.string().default('portcullis:'), description: 'Prefix of every Redis key.' },
+
+  DYNAMODB_SESSION_TABLE: { schema: z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, 'must be a DynamoDB table name').default('sessions'), description: 'DynamoDB session table (after the prefix).' },
+  DYNAMODB_TABLE_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9_.-]{0,50}$/, 'may hold letters, digits, _ . - only').default(''), description: 'Prefix of DynamoDB table names (e.g. `prod-`).' },
+  DYNAMODB_ENDPOINT: { schema: url(/^https?:$/, 'http(s)').optional(), description: 'DynamoDB endpoint override (an emulator in tests).' },
+  DYNAMODB_CONSISTENT_READ: { schema: bool(true), description: 'Strongly consistent reads of sessions.' },
+  DYNAMODB_BILLING_MODE: { schema: z.enum(['PAY_PER_REQUEST', 'PROVISIONED'], { error: 'must be PAY_PER_REQUEST or PROVISIONED' }).default('PAY_PER_REQUEST'), description: 'Capacity mode used when the CLI creates the table.' },
+  DYNAMODB_READ_CAPACITY: { schema: int(5, 1, 40_000), description: 'RCU with `PROVISIONED`.' },
+  DYNAMODB_WRITE_CAPACITY: { schema: int(5, 1, 40_000), description: 'WCU with `PROVISIONED`.' },
+
+  DEFAULT_PLATFORM_ADMIN_EMAIL: { schema: z.email({ error: 'must be an email address' }).optional(), description: 'First platform admin, created on start when none exists.' },
+  DEFAULT_PLATFORM_ADMIN_PASSWORD: { schema: z.string().min(12, 'must be at least 12 characters').optional(), description: 'Initial password of that admin (must be changed at first sign-in).', secret: true },
+
+  MFA_SECRET_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key (≥ 32 random bytes, hex or base64) encrypting live TOTP secrets.', secret: true },
+  MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older keys, decrypt only (rotation).', secret: true },
+  MFA_RESET_LOG_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key encrypting `previous_*` values of `tenant_admin_mfa_reset_logs`.', secret: true },
+  MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older reset-log keys, decrypt only (rotation).', secret: true },
+} satisfies Record<string, VariableSpec>;
+
+export type VariableName = keyof typeof variables;
+export const secretVariables: readonly VariableName[] = (Object.keys(variables) as VariableName[]).filter(
+  (name) => (variables[name] as VariableSpec).secret === true,
+);
+
+/** The session secret `.env.example` and the dev runner use; production refuses it. */
+export const DEVELOPMENT_SESSION_SECRET = 'development-only-session-secret-change-me-0000';

@@ -1,0 +1,6 @@
+export { ApiError, assertThat } from './api-error.js';
+export { koaErrorHandler } from './koa-error-handler.js';
+export { koaSecurityHeaders } from './koa-security-headers.js';
+export { createServiceApp, healthRoutes, type ServiceAppOptions } from './service-app.js';
+export { runService, type RunServiceOptions, type RunningService } from './run-service.js';
+export { listen, installGracefulShutdown, type RunningServer, type ListenOptions, type ShutdownOptions } from './service-lifecycle.js';

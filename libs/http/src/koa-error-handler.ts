@@ -1,0 +1,60 @@
+import type { Middleware } from 'koa';
+import { ZodError } from 'zod';
+import { ApiError } from './api-error.js';
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  requestId?: string;
+  fields?: { path: string; message: string }[];
+  data?: Record<string, unknown>;
+}
+
+const UNIQUE_VIOLATIONS = new Set(['23505', 'ER_DUP_ENTRY']);
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && UNIQUE_VIOLATIONS.has(code);
+}
+
+/** Koa/http-errors raised by body parsers and the like: client errors with a safe message. */
+function asClientHttpError(error: unknown): { status: number; message: string } | undefined {
+  const candidate = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
+  if (typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 500 && candidate.expose === true) {
+    return { status: candidate.status, message: String(candidate.message) };
+  }
+  return undefined;
+}
+
+function toResponse(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof ApiError && error.expose) {
+    return { status: error.status, body: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) } };
+  }
+  if (error instanceof ZodError) {
+    const fields = error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
+    const message = `Invalid request: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`;
+    return { status: 400, body: { code: 'request.invalid', message, fields } };
+  }
+  if (isUniqueViolation(error)) return { status: 409, body: { code: 'resource.conflict', message: 'The resource already exists.' } };
+  const clientError = asClientHttpError(error);
+  if (clientError) return { status: clientError.status, body: { code: 'request.invalid', message: clientError.message } };
+  return { status: 500, body: { code: 'internal', message: 'Internal server error' } };
+}
+
+/**
+ * Maps every error to `{ code, message }`. ApiError keeps its code and status, ZodError becomes
+ * 400 with the fields, a unique violation 409; anything else is a 500 whose stack is logged with
+ * the request id and never sent to the client.
+ */
+export function koaErrorHandler(): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const { status, body } = toResponse(error);
+      if (status >= 500) ctx.log.error({ err: error }, 'request failed');
+      ctx.status = status;
+      ctx.body = { ...body, requestId: ctx.requestId };
+    }
+  };
+}

@@ -1,0 +1,43 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { koaHttpMetrics, koaRequestId, koaRequestLogger, type Logger, type ServiceMetrics } from '@portcullis/observability';
+import { koaErrorHandler } from './koa-error-handler.js';
+import { koaSecurityHeaders } from './koa-security-headers.js';
+
+export interface ServiceAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Trust X-Forwarded-* (behind the ingress). */
+  proxy?: boolean;
+  /** The service's routers, mounted in order. */
+  routers: Router[];
+}
+
+/**
+ * The request path every service shares: request id → metrics → request log → error mapper →
+ * security headers → the service's routes.
+ */
+export function createServiceApp({ logger, metrics, proxy = false, routers }: ServiceAppOptions): Koa {
+  const app = new Koa({ proxy });
+  // Koa's default handler prints errors to stderr; ours are already mapped and logged.
+  app.silent = true;
+  app.use(koaRequestId(logger));
+  app.use(koaHttpMetrics(metrics));
+  app.use(koaRequestLogger());
+  app.use(koaErrorHandler());
+  app.use(koaSecurityHeaders());
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}
+
+/** Liveness on the public port too, so the gateway and ingress can be checked end to end. */
+export function healthRoutes(prefix: string): Router {
+  const router = new Router({ prefix });
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  return router;
+}

