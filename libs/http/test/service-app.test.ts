@@ -1,0 +1,70 @@
+import Router from '@koa/router';
+import request from 'supertest';
+import { Writable } from 'node:stream';
+import { z } from 'zod';
+import { ApiError, assertThat, createServiceApp, healthRoutes } from '@portcullis/http';
+import { createLogger, createMetrics } from '@portcullis/observability';
+
+function buildApp(lines: string[] = []) {
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const router = new Router({ prefix: '/auth' });
+  router.get('/conflict', () => assertThat(false, new ApiError('mfa.reset_already_rolled_back', 409, 'This reset was already rolled back.')));
+  router.get('/invalid', (ctx) => {
+    ctx.body = z.object({ email: z.email(), tenant: z.string().min(1) }).parse({ email: 'x', tenant: '' });
+  });
+  router.get('/duplicate', () => {
+    throw Object.assign(new Error('duplicate key value violates unique constraint "tenant_admins_email"'), { code: '23505' });
+  });
+  router.get('/crash', () => {
+    throw new Error('connection to postgres://app:Sup3rSecret@db failed');
+  });
+  const logger = createLogger({ service: 'test', destination });
+  return createServiceApp({ logger, metrics: createMetrics('test'), routers: [healthRoutes('/auth'), router] }).callback();
+}
+
+describe('the shared service app', () => {
+  it('answers /healthz on the public port with security headers and a request id', async () => {
+    const response = await request(buildApp()).get('/auth/healthz').expect(200, { status: 'ok' });
+    expect(response.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('maps ApiError to its status and code', async () => {
+    const response = await request(buildApp()).get('/auth/conflict').expect(409);
+    expect(response.body).toMatchObject({ code: 'mfa.reset_already_rolled_back', message: 'This reset was already rolled back.' });
+  });
+
+  it('maps a validation error to 400 naming every field', async () => {
+    const response = await request(buildApp()).get('/auth/invalid').expect(400);
+    expect(response.body.code).toBe('request.invalid');
+    expect(response.body.fields.map((field: { path: string }) => field.path).sort()).toEqual(['email', 'tenant']);
+    expect(response.body.message).toContain('email');
+  });
+
+  it('maps a unique violation to 409 without leaking the constraint', async () => {
+    const response = await request(buildApp()).get('/auth/duplicate').expect(409);
+    expect(response.body).toMatchObject({ code: 'resource.conflict' });
+    expect(response.text).not.toContain('tenant_admins_email');
+  });
+
+  it('turns anything else into a 500 with no detail for the client, logged with stack and request id', async () => {
+    const lines: string[] = [];
+    const response = await request(buildApp(lines)).get('/auth/crash').set('x-request-id', 'crash-1').expect(500);
+    expect(response.body).toEqual({ code: 'internal', message: 'Internal server error', requestId: 'crash-1' });
+    const logged = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'request failed');
+    expect(logged).toMatchObject({ requestId: 'crash-1', level: 'error' });
+    expect(logged.err.stack).toContain('Error: connection to');
+  });
+
+  it('answers 404 and 405 for unknown paths and methods', async () => {
+    await request(buildApp()).get('/auth/nothing-here').expect(404);
+    await request(buildApp()).post('/auth/healthz').expect(405);
+  });
+});

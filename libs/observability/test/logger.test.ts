@@ -1,0 +1,53 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '@portcullis/observability';
+
+function captureLines(): { stream: Writable; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+describe('createLogger', () => {
+  it('never writes a redacted field to a log line, at any depth', () => {
+    const { stream, lines } = captureLines();
+    const logger = createLogger({ service: 'test', destination: stream });
+    const secrets = {
+      password: 'pw-Correct-Horse-1',
+      newPassword: 'pw-Battery-Staple-2',
+      totpCode: '492039',
+      code: '771204',
+      recoveryCodes: ['rc-aaaa-bbbb', 'rc-cccc-dddd'],
+      totp_secret: 'JBSWY3DPEHPK3PXP',
+      sessionSecret: 'ss-very-secret-signing-key',
+      encryptionKey: 'ek-base64-key-material',
+      previous_totp_secret: 'PREVIOUSSECRET234',
+      previous_recovery_code_hashes: 'prev-hashes-json',
+      authorization: 'Bearer tok-abc',
+    };
+    logger.info({ user: { id: 'u1', ...secrets }, list: [{ previous_enrolled_at: 'prev-enrolled-2024' }] }, 'sign-in');
+    logger.info({ req: { method: 'GET', headers: { authorization: 'Bearer hdr-token-1', cookie: 'portcullis.sid=cookie-value-1' } } }, 'request');
+    logger.info({ res: { headers: { 'set-cookie': 'portcullis.sid=cookie-value-2' } } }, 'response');
+
+    const output = lines.join('\n');
+    expect(lines).toHaveLength(3);
+    for (const value of [...Object.values(secrets).flat(), 'prev-enrolled-2024', 'hdr-token-1', 'cookie-value-1', 'cookie-value-2']) {
+      expect(output).not.toContain(value);
+    }
+    // What is not sensitive still arrives, so redaction is not just "drop everything".
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'test', msg: 'sign-in', user: { id: 'u1', password: '[redacted]' } });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ req: { method: 'GET', headers: { authorization: '[redacted]' } } });
+  });
+
+  it('writes one JSON object per line with level names and an ISO time', () => {
+    const { stream, lines } = captureLines();
+    createLogger({ service: 'audit-log', destination: stream }).warn({ tenant: 'acme' }, 'hello');
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ level: 'warn', service: 'audit-log', tenant: 'acme', msg: 'hello' });
+    expect(new Date(line.time).toISOString()).toBe(line.time);
+  });
+});
