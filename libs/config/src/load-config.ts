@@ -1,3 +1,4 @@
+import { createKeyRing, KeyConfigError, listedKeys } from '@portcullis/crypto';
 import { z } from 'zod';
 import { DEVELOPMENT_SESSION_SECRET, secretVariables, variables, type VariableName } from './variables.js';
 
@@ -52,6 +53,27 @@ function crossFieldProblems(config: Parsed): Problem[] {
   return problems;
 }
 
+const KEY_RINGS = [
+  ['MFA_SECRET_ENCRYPTION_KEY', 'MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS'],
+  ['MFA_RESET_LOG_ENCRYPTION_KEY', 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS'],
+] as const;
+
+/** Keys are checked by libs/crypto's own rules (length, encoding, randomness) at start-up. */
+function keyProblems(config: Parsed): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  for (const [primary, previous] of KEY_RINGS) {
+    const value = config[primary];
+    if (!value) continue;
+    try {
+      createKeyRing({ primary: { name: primary, value }, previous: listedKeys(previous, config[previous] ?? []) });
+    } catch (error) {
+      if (!(error instanceof KeyConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => ({ variable: problem.variable, message: problem.message })));
+    }
+  }
+  return problems;
+}
+
 /** Development conveniences that must never reach production. */
 function productionProblems(config: Parsed): Problem[] {
   if (config.NODE_ENV !== 'production') return [];
@@ -91,7 +113,7 @@ export function loadConfig(env: Environment = process.env): Config {
   const lenient = fields.partial(Object.fromEntries([...badFields].filter((name) => name in shape).map((name) => [name, true])) as { [K in VariableName]?: true });
   const parsed = first.success ? first : lenient.safeParse(Object.fromEntries(Object.entries(input).filter(([name]) => !badFields.has(name))));
   const ruleProblems = parsed.success
-    ? [...crossFieldProblems(parsed.data), ...productionProblems(parsed.data)].filter((problem) => !badFields.has(problem.variable))
+    ? [...crossFieldProblems(parsed.data), ...productionProblems(parsed.data), ...keyProblems(parsed.data)].filter((problem) => !badFields.has(problem.variable))
     : [];
   const problems = [...fieldProblems, ...ruleProblems].map((problem) => ({ ...problem, message: scrub(problem.message, env) }));
   if (problems.length > 0 || !first.success) throw new ConfigError(problems);

@@ -11,6 +11,10 @@ function clientOptions(env: Environment) {
   return {
     region: env.AWS_REGION || 'us-east-1',
     ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    // Normally unset: in EKS the SDK's default chain picks up IRSA's web identity.
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+      : {}),
   };
 }
 

@@ -84,6 +84,8 @@ export const variables = {
   AWS_REGION: { schema: z.string().default('us-east-1'), description: 'AWS region for Secrets Manager, SSM and DynamoDB.' },
   AWS_SECRETS_MANAGER_SECRET_ID: { schema: optionalString(), description: 'With `SECRETS_SOURCE=aws`: id or ARN of a JSON secret whose keys are variable names.' },
   AWS_SSM_PARAMETER_PATH: { schema: optionalString(), description: 'With `SECRETS_SOURCE=aws`: SSM path; each SecureString under it is a variable named by its last segment.' },
+  AWS_ACCESS_KEY_ID: { schema: optionalString(), description: 'Static AWS credentials; normally unset (IRSA gives pods their role).', secret: true },
+  AWS_SECRET_ACCESS_KEY: { schema: optionalString(), description: 'Static AWS credentials; normally unset.', secret: true },
   AWS_ENDPOINT_URL: { schema: url(/^https?:$/, 'http(s)').optional(), description: 'Override of the AWS API endpoint (an emulator in tests).' },
 
   DATABASE_URL: {

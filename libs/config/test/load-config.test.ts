@@ -115,3 +115,30 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('encryption keys at start-up', () => {
+  const good = Buffer.from(Array.from({ length: 32 }, (_, index) => (index * 73 + 5) % 256)).toString('base64');
+
+  it('refuses short, all-zero and wrongly encoded keys, naming the variable and never the value', () => {
+    const short = Buffer.from('0123456789abcdef').toString('base64');
+    const zero = Buffer.alloc(32).toString('hex');
+    const error = problemsOf({
+      ...base,
+      MFA_SECRET_ENCRYPTION_KEY: short,
+      MFA_RESET_LOG_ENCRYPTION_KEY: zero,
+      MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: `${good},not*a*key`,
+    });
+    expect(error.problems).toEqual([
+      { variable: 'MFA_SECRET_ENCRYPTION_KEY', message: expect.stringContaining('too short') },
+      { variable: 'MFA_RESET_LOG_ENCRYPTION_KEY', message: expect.stringContaining('non-random') },
+      { variable: 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS (entry 2)', message: expect.stringContaining('neither hex nor') },
+    ]);
+    for (const value of [short, zero, good, 'not*a*key']) expect(error.message).not.toContain(value);
+  });
+
+  it('accepts a ring of a primary key and previous keys', () => {
+    const previous = Buffer.from(Array.from({ length: 32 }, (_, index) => (index * 29 + 3) % 256)).toString('hex');
+    const config = loadConfig({ ...base, MFA_RESET_LOG_ENCRYPTION_KEY: good, MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: previous });
+    expect(config.MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS).toEqual([previous]);
+  });
+});
