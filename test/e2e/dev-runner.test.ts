@@ -1,0 +1,70 @@
+// `npm run dev` as a developer uses it: one command brings up embedded PostgreSQL, the three
+// services and the gateway; Ctrl-C (SIGINT) stops everything; a second start reuses the data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'portcullis-dev-'));
+// The embedded PostgreSQL runs as the `postgres` user when we are root: it must reach the dir.
+chmodSync(dir, 0o755);
+const base = 20_000 + Math.floor(Math.random() * 20_000);
+const ports = { DEV_GATEWAY_PORT: String(base), DEV_POSTGRES_PORT: String(base + 5), DEV_SERVICE_PORT_BASE: String(base + 10) };
+
+function startDevRunner(): { child: ChildProcess; output: () => string; ready: Promise<void> } {
+  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'scripts', 'dev.ts')], {
+    env: { ...process.env, ...ports, PORTCULLIS_DEV_DIR: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('Portcullis is running')) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`dev runner exited with ${code}:\n${output}`)));
+  });
+  return { child, output: () => output, ready };
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('serves every service through one gateway port, stops cleanly on Ctrl-C and reuses its data', async () => {
+  const first = startDevRunner();
+  await first.ready;
+  const gateway = `http://127.0.0.1:${base}`;
+  for (const prefix of ['/auth', '/admin', '/audit']) {
+    const response = await fetch(`${gateway}${prefix}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  }
+  expect((await fetch(`${gateway}/elsewhere`)).status).toBe(404);
+  for (const offset of [1001, 1002, 1003]) {
+    const metrics = await fetch(`http://127.0.0.1:${base + 10 + offset}/metrics`);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toContain('# TYPE http_request_duration_seconds histogram');
+  }
+  // The credentials are printed once, on the first start, and match the .env written then.
+  const dotEnv = readFileSync(join(dir, '.env'), 'utf8');
+  const password = /DEFAULT_PLATFORM_ADMIN_PASSWORD=(.+)/.exec(dotEnv)![1]!;
+  expect(first.output()).toContain(password);
+  expect(await stop(first.child)).toBe(0);
+  await expect(fetch(`${gateway}/auth/healthz`)).rejects.toThrow();
+
+  const second = startDevRunner();
+  await second.ready;
+  expect(existsSync(join(dir, '.data', 'postgres', 'PG_VERSION'))).toBe(true);
+  expect(second.output()).not.toContain(password);
+  expect((await fetch(`${gateway}/audit/healthz`)).status).toBe(200);
+  expect(await stop(second.child)).toBe(0);
+}, 120_000);
