@@ -3,12 +3,12 @@ import { Writable } from 'node:stream';
 import { createDatabase, pingDatabase, type Knex } from '@portcullis/db';
 import { createAdminApp, createLogger, createMetrics } from '@portcullis/observability';
 import { listen, type RunningServer } from '@portcullis/http';
-import { createApp as createAuthApp } from '../../services/auth-session/src/app.js';
+import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
 import { startPostgres, type ServerHandle } from '../support/index.js';
 
 const silent = createLogger({ service: 'test', destination: new Writable({ write: (_c, _e, done) => done() }) });
 
-describe('auth-session readiness on a real PostgreSQL', () => {
+describe('readiness on a real PostgreSQL', () => {
   let postgres: ServerHandle;
   let db: Knex;
   let admin: RunningServer;
@@ -17,8 +17,8 @@ describe('auth-session readiness on a real PostgreSQL', () => {
   beforeAll(async () => {
     postgres = await startPostgres();
     db = createDatabase({ url: postgres.url, poolMax: 2 });
-    const metrics = createMetrics('auth-session');
-    server = await listen(createAuthApp({ db, logger: silent, metrics }), { host: '127.0.0.1', port: 0 });
+    const metrics = createMetrics('audit-log');
+    server = await listen(createAuditApp({ db, logger: silent, metrics }), { host: '127.0.0.1', port: 0 });
     admin = await listen(createAdminApp({ registry: metrics.registry, timeoutMs: 1000, checks: { database: () => pingDatabase(db) } }), { host: '127.0.0.1', port: 0 });
   });
 
@@ -38,7 +38,7 @@ describe('auth-session readiness on a real PostgreSQL', () => {
     expect(await down.json()).toEqual({ status: 'not ready', checks: { database: 'down' } });
     // Liveness is not readiness: the process itself is fine.
     expect((await fetch(`${admin.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${server.url}/auth/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/audit/healthz`)).status).toBe(200);
 
     await postgres.restart();
     let status = 0;
@@ -50,10 +50,10 @@ describe('auth-session readiness on a real PostgreSQL', () => {
   });
 
   it('serves Prometheus text on the admin port, including request durations by route', async () => {
-    await fetch(`${server.url}/auth/healthz`);
+    await fetch(`${server.url}/audit/healthz`);
     const text = await (await fetch(`${admin.url}/metrics`)).text();
     expect(text).toContain('# TYPE http_request_duration_seconds histogram');
-    expect(text).toMatch(/http_request_duration_seconds_count\{service="auth-session",method="GET",route="\/auth\/healthz",status="200"\} \d+/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{service="audit-log",method="GET",route="\/audit\/healthz",status="200"\} \d+/);
     expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
   });
 });

@@ -40,7 +40,7 @@ function crossFieldProblems(config: Parsed): Problem[] {
     }
   }
   const stores = storesInUse(config);
-  if (stores.includes('redis') && !config.REDIS_URL) problems.push({ variable: 'REDIS_URL', message: 'is required by the redis session store' });
+  if ((stores.includes('redis') || config.RATE_LIMIT_STORE === 'redis') && !config.REDIS_URL) problems.push({ variable: 'REDIS_URL', message: 'is required by the redis session store or rate limits' });
   if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && !config.DEFAULT_PLATFORM_ADMIN_PASSWORD) {
     problems.push({ variable: 'DEFAULT_PLATFORM_ADMIN_PASSWORD', message: 'is required when DEFAULT_PLATFORM_ADMIN_EMAIL is set' });
   }
@@ -84,6 +84,7 @@ function productionProblems(config: Parsed): Problem[] {
   if (storesInUse(config).includes('memory')) {
     problems.push({ variable: 'SESSION_STORE_DRIVER', message: 'the memory store is for development only, refused in production' });
   }
+  if (config.RATE_LIMIT_STORE === 'memory') problems.push({ variable: 'RATE_LIMIT_STORE', message: 'memory does not hold across replicas, refused in production' });
   if (!config.MFA_SECRET_ENCRYPTION_KEY) problems.push({ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required in production' });
   if (!config.MFA_RESET_LOG_ENCRYPTION_KEY) problems.push({ variable: 'MFA_RESET_LOG_ENCRYPTION_KEY', message: 'is required in production' });
   return problems;

@@ -104,6 +104,7 @@ export const variables = {
   SESSION_STORE_PRIMARY: { schema: singleStoreDriver.optional(), description: 'With `dual`: the store read first.' },
   SESSION_STORE_SECONDARY: { schema: singleStoreDriver.optional(), description: 'With `dual`: the store also written, read on a primary miss.' },
   SESSION_DUAL_READ_REPAIR: { schema: bool(false), description: 'With `dual`: copy a session found only in the secondary into the primary.' },
+  SESSION_DUAL_FALLBACK_ON_MISS: { schema: bool(true), description: 'With `dual`: read the secondary when the primary has no such session. Off in the phases next to a single-store phase (docs/session-cutover.md).' },
   SESSION_RETIRING_STORE_TTL_SECONDS: { schema: int(0, 0).optional(), description: 'With `dual`: shorter TTL written to the secondary (the store being retired); unset = same TTL.' },
   SESSION_TABLE_NAME: { schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier').default('sessions'), description: 'Table of the knex session store (created by a migration).' },
   SESSION_KNEX_CLIENT: { schema: z.enum(['pg', 'mysql2'], { error: 'must be pg or mysql2' }).default('pg'), description: 'knex client of the session store.' },
@@ -114,6 +115,11 @@ export const variables = {
   SESSION_MAX_CONCURRENT: { schema: int(5, 1, 1000), description: 'Maximum concurrent sessions per admin.' },
   SESSION_CONCURRENCY_MODE: { schema: z.enum(['reject', 'evict-oldest'], { error: 'must be reject or evict-oldest' }).default('evict-oldest'), description: 'What happens past the limit.' },
 
+  RATE_LIMIT_STORE: { schema: z.enum(['redis', 'postgres', 'memory'], { error: 'must be redis, postgres or memory' }).default('postgres'), description: 'Where login throttling counts attempts (shared by all replicas; memory is for tests and dev).' },
+  LOCKOUT_THRESHOLD: { schema: int(5, 1, 100), description: 'Consecutive failed factors before an account locks; each further run of failures locks it again, twice as long.' },
+  LOCKOUT_BASE_SECONDS: { schema: int(60, 1, 86_400), description: 'First lock duration.' },
+  LOCKOUT_MAX_SECONDS: { schema: int(3600, 1, 604_800), description: 'Longest lock duration.' },
+  REAUTH_MAX_AGE_SECONDS: { schema: int(300, 30, 3600), description: 'How recent a password + TOTP confirmation must be for sensitive actions (MFA reset, rollback).' },
   REDIS_URL: { schema: url(/^rediss?:$/, 'redis:// or rediss://').optional(), description: 'Redis for the session store and rate limits.', secret: true },
   REDIS_KEY_PREFIX: { schema: z.string().default('portcullis:'), description: 'Prefix of every Redis key.' },
 

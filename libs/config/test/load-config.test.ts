@@ -72,7 +72,7 @@ describe('loadConfig', () => {
     expect(error.problems).toEqual(
       expect.arrayContaining([
         { variable: 'SESSION_STORE_SECONDARY', message: 'is required when SESSION_STORE_DRIVER is dual' },
-        { variable: 'REDIS_URL', message: 'is required by the redis session store' },
+        { variable: 'REDIS_URL', message: 'is required by the redis session store or rate limits' },
       ]),
     );
   });

@@ -37,6 +37,8 @@ function toResponse(error: unknown): { status: number; body: ErrorBody } {
   }
   if (isUniqueViolation(error)) return { status: 409, body: { code: 'resource.conflict', message: 'The resource already exists.' } };
   const clientError = asClientHttpError(error);
+  // Bad input is a 400 whatever its kind, so clients handle one status for "fix your request".
+  if (clientError?.status === 413) return { status: 400, body: { code: 'request.too_large', message: 'The request body is too large (request bodies are limited to 16 KB).' } };
   if (clientError) return { status: clientError.status, body: { code: 'request.invalid', message: clientError.message } };
   return { status: 500, body: { code: 'internal', message: 'Internal server error' } };
 }

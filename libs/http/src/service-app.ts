@@ -11,13 +11,15 @@ export interface ServiceAppOptions {
   proxy?: boolean;
   /** The service's routers, mounted in order. */
   routers: Router[];
+  /** Middleware between the security headers and the routers (sessions, body parsing, CSRF). */
+  beforeRoutes?: (app: Koa) => Koa.Middleware[];
 }
 
 /**
  * The request path every service shares: request id → metrics → request log → error mapper →
  * security headers → the service's routes.
  */
-export function createServiceApp({ logger, metrics, proxy = false, routers }: ServiceAppOptions): Koa {
+export function createServiceApp({ logger, metrics, proxy = false, routers, beforeRoutes }: ServiceAppOptions): Koa {
   const app = new Koa({ proxy });
   // Koa's default handler prints errors to stderr; ours are already mapped and logged.
   app.silent = true;
@@ -26,6 +28,7 @@ export function createServiceApp({ logger, metrics, proxy = false, routers }: Se
   app.use(koaRequestLogger());
   app.use(koaErrorHandler());
   app.use(koaSecurityHeaders());
+  for (const middleware of beforeRoutes?.(app) ?? []) app.use(middleware);
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

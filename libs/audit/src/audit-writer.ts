@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+
+export type ActorType = 'platform_admin' | 'tenant_admin' | 'system' | 'anonymous';
+
+export interface AuditEvent {
+  action: string;
+  tenantId?: string | null;
+  actorType: ActorType;
+  actorId?: string | null;
+  targetType?: string | null;
+  targetId?: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  /** Never secrets: callers pass identifiers and outcomes only. */
+  details?: Record<string, unknown>;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Stable JSON: keys sorted at every depth, so the hash does not depend on insertion order. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, field]) => field !== undefined);
+  return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+}
+
+export interface ChainedFields {
+  chain_key: string;
+  seq: number;
+  tenant_id: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  request_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  occurred_at: string;
+  details: Record<string, unknown>;
+}
+
+/** The hash of one event: SHA-256 over its predecessor's hash and the event's canonical form. */
+export function eventHash(prevHash: string, fields: ChainedFields): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(fields)).digest('hex');
+}
+
+export const chainKeyOf = (tenantId: string | null | undefined) => tenantId ?? 'platform';
+
+/**
+ * Appends audit events to the per-tenant hash chain. The chain head row is locked for the
+ * length of one insert, so writers of one tenant queue briefly and other tenants never wait.
+ */
+export function createAuditWriter({ db, clock = { now: () => Date.now() } }: { db: Knex; clock?: { now(): number } }) {
+  async function appendIn(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
+    const chainKey = chainKeyOf(event.tenantId);
+    await trx('audit_chain_heads').insert({ chain_key: chainKey, seq: 0, hash: GENESIS_HASH }).onConflict('chain_key').ignore();
+    const head = (await trx('audit_chain_heads').where({ chain_key: chainKey }).forUpdate().first()) as { seq: string | number; hash: string };
+    const fields: ChainedFields = {
+      chain_key: chainKey,
+      seq: Number(head.seq) + 1,
+      tenant_id: event.tenantId ?? null,
+      actor_type: event.actorType,
+      actor_id: event.actorId ?? null,
+      action: event.action,
+      target_type: event.targetType ?? null,
+      target_id: event.targetId ?? null,
+      request_id: event.requestId ?? null,
+      ip: event.ip ?? null,
+      user_agent: event.userAgent ?? null,
+      occurred_at: new Date(clock.now()).toISOString(),
+      details: event.details ?? {},
+    };
+    const hash = eventHash(head.hash, fields);
+    await trx('audit_events').insert({ ...fields, details: JSON.stringify(fields.details), prev_hash: head.hash, hash });
+    await trx('audit_chain_heads').where({ chain_key: chainKey }).update({ seq: fields.seq, hash });
+  }
+
+  return {
+    /** Writes one event; inside `trx` when given, so it commits or rolls back with the change it records. */
+    async record(event: AuditEvent, trx?: Knex.Transaction): Promise<void> {
+      if (trx) return appendIn(trx, event);
+      await db.transaction((own) => appendIn(own, event));
+    },
+  };
+}
+
+export type AuditWriter = ReturnType<typeof createAuditWriter>;

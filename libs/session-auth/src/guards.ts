@@ -1,0 +1,82 @@
+import type { Context, Middleware, Next } from 'koa';
+import { ApiError } from '@portcullis/http';
+import type { AdminKind, AdminSession } from './session-data.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export interface SessionPolicy {
+  clock: Clock;
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  /** Epoch ms before which this admin's sessions are void (MFA reset, password change), or null. Also false when the admin is gone or disabled. */
+  revokedBefore(kind: AdminKind, adminId: string): Promise<number | null | false>;
+}
+
+export function sessionOf(ctx: Context): AdminSession {
+  return (ctx.session ?? {}) as AdminSession;
+}
+
+const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in first.');
+
+/**
+ * Authenticated: a signed-in session within its idle and absolute lifetime, not revoked since
+ * it was created. Anything else ends the session and answers 401.
+ */
+export function requireSession(policy: SessionPolicy): Middleware {
+  return async (ctx, next) => {
+    const session = sessionOf(ctx);
+    if (!session.kind || !session.adminId || !session.createdAt) throw unauthenticated();
+    const now = policy.clock.now();
+    const idle = now - (session.lastSeenAt ?? session.createdAt) > policy.idleTimeoutMs;
+    const tooOld = now - session.createdAt > policy.absoluteTimeoutMs;
+    const cutOff = await policy.revokedBefore(session.kind, session.adminId);
+    if (idle || tooOld || cutOff === false || (cutOff !== null && session.createdAt < cutOff)) {
+      ctx.session = null;
+      throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+    }
+    session.lastSeenAt = now;
+    await next();
+  };
+}
+
+/** Assurance level 2: password and a second factor. A level-1 session can only verify MFA. */
+export function requireAal2(): Middleware {
+  return async (ctx, next) => {
+    const session = sessionOf(ctx);
+    if (session.aal !== 2) throw new ApiError('auth.mfa_required', 403, 'Complete the second factor first.');
+    if (session.mustChangePassword) throw new ApiError('auth.password_change_required', 403, 'Change your password first.');
+    await next();
+  };
+}
+
+export function requireRole(kind: AdminKind): Middleware {
+  return async (ctx, next) => {
+    if (sessionOf(ctx).kind !== kind) throw new ApiError('auth.forbidden', 403, 'Your role does not allow this.');
+    await next();
+  };
+}
+
+/** Tenant admins reach only their own tenant (by id in `param`); platform admins reach every tenant. */
+export function requireTenantScope(param = 'tenant'): Middleware {
+  return async (ctx, next) => {
+    const session = sessionOf(ctx);
+    const tenant = (ctx as Context & { params?: Record<string, string> }).params?.[param];
+    if (session.kind === 'tenant' && tenant !== session.tenantId) {
+      throw new ApiError('auth.not_found', 404, 'No such tenant.');
+    }
+    await next();
+  };
+}
+
+/** Sensitive actions need a password + TOTP re-authentication within `maxAgeMs`. */
+export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const authAt = sessionOf(ctx).authAt ?? 0;
+    if (clock.now() - authAt > maxAgeMs) {
+      throw new ApiError('auth.reauthentication_required', 403, 'Confirm your password and code again for this action (POST /auth/reauthenticate).');
+    }
+    await next();
+  };
+}

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { constantTimeEqual } from '@portcullis/crypto';
+import { ApiError } from '@portcullis/http';
+import { sessionOf } from './guards.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The session's CSRF token, created on first use; pages put it in a hidden `_csrf` field. */
+export function csrfTokenFor(ctx: Context): string {
+  const session = sessionOf(ctx);
+  session.csrf ??= randomBytes(24).toString('base64url');
+  return session.csrf;
+}
+
+/**
+ * Form posts must carry the session's token. JSON requests pass without one: a cross-site page
+ * cannot send `application/json` without a CORS preflight, which we never allow. Everything
+ * else is refused, including bodiless requests without a content type (a cross-site `fetch`
+ * in no-cors mode can send those), so API clients send `Content-Type: application/json` on
+ * every POST and DELETE.
+ */
+export function koaCsrf(): Middleware {
+  return async (ctx, next) => {
+    if (SAFE_METHODS.has(ctx.method)) return next();
+    // The header, not ctx.is(): a bodiless DELETE still declares its type.
+    const type = ctx.request.type;
+    if (type === 'application/json') return next();
+    if (type !== 'application/x-www-form-urlencoded') {
+      throw new ApiError('request.unsupported_media_type', 415, 'Send Content-Type: application/json (API clients) or an HTML form.');
+    }
+    const sent = (ctx.request as { body?: Record<string, unknown> }).body?._csrf;
+    const expected = sessionOf(ctx).csrf;
+    if (typeof sent !== 'string' || !expected || !constantTimeEqual(sent, expected)) {
+      throw new ApiError('csrf.invalid', 403, 'The form expired or did not come from this site. Reload the page and try again.');
+    }
+    await next();
+  };
+}

@@ -1,0 +1,26 @@
+/** Who a session belongs to and how strongly it was authenticated. Stored in the session store. */
+export type AdminKind = 'platform' | 'tenant';
+
+export interface AdminSession {
+  /** `${kind}:${adminId}`: the session store indexes sessions by it. */
+  userId?: string;
+  kind?: AdminKind;
+  adminId?: string;
+  tenantId?: string | null;
+  /** Authenticator assurance level: 1 after the password, 2 after TOTP or a recovery code. */
+  aal?: 1 | 2;
+  /** Epoch ms: creation (absolute timeout, revocation cut-off), last request (idle timeout), last re-authentication. */
+  createdAt?: number;
+  lastSeenAt?: number;
+  authAt?: number;
+  ip?: string;
+  userAgent?: string;
+  csrf?: string;
+  /** Must set a new password / enrol TOTP before anything else. */
+  mustChangePassword?: boolean;
+  mustEnrollMfa?: boolean;
+  /** Enrolment in progress: the new secret, encrypted under the TOTP key ring. */
+  pendingTotpSecret?: string;
+}
+
+export const userIdOf = (kind: AdminKind, adminId: string) => `${kind}:${adminId}`;

@@ -1,0 +1,101 @@
+import type { SessionBackend, SessionRecord } from '../backend.js';
+import type { SessionStoreMetrics } from '../metrics.js';
+import { createRepairQueue, type Repair } from '../repair-queue.js';
+import { systemClock, type Clock } from '../session-store.js';
+
+export interface DualBackendOptions {
+  primary: SessionBackend;
+  secondary: SessionBackend;
+  metrics?: SessionStoreMetrics;
+  clock?: Clock;
+  /** Copy a session found only in the secondary into the primary. */
+  readRepair?: boolean;
+  /**
+   * Fall back to the secondary when the primary has no such session. Turn it off in the phases
+   * next to a single-store phase: a pod that writes one store cannot delete the other's copy,
+   * and a fallback read would bring a logged-out session back (docs/session-cutover.md).
+   * Fallback on a primary *error* always happens.
+   */
+  fallbackOnMiss?: boolean;
+  /** Shorter lifetime for what is written to the secondary (the store being retired). */
+  secondaryMaxTtlMs?: number;
+  repairIntervalMs?: number;
+  onSecondaryFailure?: (op: string, error: unknown) => void;
+}
+
+/**
+ * `dual` mode: write both in parallel (latency ≈ the slower store, not the sum), read the
+ * primary then the secondary, destroy both. A failed secondary write never fails the request:
+ * it is counted and queued for repair.
+ */
+export function createDualBackend(options: DualBackendOptions) {
+  const { primary, secondary, metrics, clock = systemClock, readRepair = false, fallbackOnMiss = true, secondaryMaxTtlMs } = options;
+  const toSecondary = (record: SessionRecord): SessionRecord =>
+    secondaryMaxTtlMs ? { ...record, expiresAt: Math.min(record.expiresAt, clock.now() + secondaryMaxTtlMs) } : record;
+  const repairs = createRepairQueue({ primary, secondary, metrics, toSecondary });
+  const isLive = (record: SessionRecord | undefined): record is SessionRecord => !!record && record.expiresAt > clock.now();
+
+  /** Runs the write on both; the primary's failure is the caller's, the secondary's is queued. */
+  async function writeBoth<T>(op: string, onPrimary: Promise<T>, onSecondary: Promise<unknown>, repair: Repair): Promise<T> {
+    const [primaryResult, secondaryResult] = await Promise.allSettled([onPrimary, onSecondary]);
+    if (secondaryResult.status === 'rejected') {
+      metrics?.dualWriteFailures.inc({ store: secondary.name, op });
+      options.onSecondaryFailure?.(op, secondaryResult.reason);
+      repairs.enqueue(repair);
+    }
+    if (primaryResult.status === 'rejected') throw primaryResult.reason;
+    return primaryResult.value;
+  }
+
+  async function get(hash: string): Promise<SessionRecord | undefined> {
+    let fromPrimary: SessionRecord | undefined;
+    let primaryError: unknown;
+    try {
+      fromPrimary = await primary.get(hash);
+      if (isLive(fromPrimary) || !fallbackOnMiss) return fromPrimary;
+    } catch (error) {
+      primaryError = error;
+    }
+    let fromSecondary: SessionRecord | undefined;
+    try {
+      fromSecondary = await secondary.get(hash);
+    } catch {
+      if (primaryError) throw primaryError;
+      return fromPrimary;
+    }
+    if (!isLive(fromSecondary)) {
+      if (primaryError) throw primaryError;
+      return fromPrimary;
+    }
+    metrics?.readFallbacks.inc({ reason: primaryError ? 'primary_error' : 'primary_miss' });
+    if (readRepair && !primaryError) await primary.put(fromSecondary).catch(() => undefined);
+    return fromSecondary;
+  }
+
+  const timer = setInterval(() => void repairs.drain(), options.repairIntervalMs ?? 5000);
+  timer.unref();
+
+  const backend: SessionBackend & { repairs: typeof repairs } = {
+    name: 'dual',
+    maxDataBytes: Math.min(primary.maxDataBytes, secondary.maxDataBytes),
+    repairs,
+    get,
+    put: (record) => writeBoth('put', primary.put(record), secondary.put(toSecondary(record)), { kind: 'session', hash: record.hash }),
+    delete: (hash) => writeBoth('delete', primary.delete(hash), secondary.delete(hash), { kind: 'session', hash }),
+    deleteByUser: (userId) => writeBoth('deleteByUser', primary.deleteByUser(userId), secondary.deleteByUser(userId), { kind: 'user', userId }),
+    async listByUser(userId) {
+      const [fromPrimary, fromSecondary] = await Promise.all([primary.listByUser(userId), fallbackOnMiss ? secondary.listByUser(userId).catch(() => []) : []]);
+      const seen = new Set(fromPrimary.map((record) => record.hash));
+      return [...fromPrimary, ...fromSecondary.filter((record) => !seen.has(record.hash))];
+    },
+    count: () => primary.count(),
+    sample: (n) => primary.sample(n),
+    async close() {
+      clearInterval(timer);
+      await Promise.all([primary.close(), secondary.close()]);
+    },
+  };
+  return backend;
+}
+
+export type DualBackend = ReturnType<typeof createDualBackend>;

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { SessionBackend, SessionCounts, SessionRecord } from '../backend.js';
+import { assertTableName, sqlFlavour } from '../knex-schema.js';
+import type { Clock } from '../session-store.js';
+import { systemClock } from '../session-store.js';
+
+export interface KnexBackendOptions {
+  /** PostgreSQL (pg) or MySQL/MariaDB (mysql2). Owned by the caller: close() leaves it open. */
+  knex: Knex;
+  /** A table made by createSessionTable (migrations/20261124000100_create_sessions_table.ts). */
+  tableName: string;
+  clock?: Clock;
+  /** Default 1 MiB, the product's cap; the columns hold more (text, MEDIUMTEXT = 16 MiB). */
+  maxDataBytes?: number;
+  /**
+   * Tables the statistics put below this many rows are counted exactly; larger ones get the
+   * estimate plus a count of expired rows capped at this many (an index range scan).
+   */
+  exactCountThreshold?: number;
+}
+
+interface Row {
+  hash: string;
+  user_id: string | null;
+  data: string;
+  // pg returns bigint as a string (it may exceed 2^53); epoch ms never does.
+  expires_at: string | number;
+  created_at: string | number;
+  updated_at: string | number;
+}
+
+const COLUMNS = ['hash', 'user_id', 'data', 'expires_at'] as const;
+
+const toRecord = (row: Pick<Row, (typeof COLUMNS)[number]>): SessionRecord => ({ hash: row.hash, userId: row.user_id, data: row.data, expiresAt: Number(row.expires_at) });
+
+/**
+ * Every method is one plain statement: no transaction, session-level SET, advisory lock or
+ * named prepared statement, so RDS Proxy keeps multiplexing (see docs/session-store.md).
+ */
+export function createKnexBackend({ knex, tableName, clock = systemClock, maxDataBytes = 1024 * 1024, exactCountThreshold = 100_000 }: KnexBackendOptions): SessionBackend {
+  assertTableName(tableName);
+  const flavour = sqlFlavour(knex);
+  const table = () => knex<Row>(tableName);
+
+  /** Planner statistics: free, but only as fresh as the last ANALYZE / InnoDB stats update. */
+  async function estimatedRows(): Promise<number | undefined> {
+    let n: string | number | null | undefined;
+    if (flavour === 'postgres') {
+      const result = (await knex.raw('select reltuples::bigint as n from pg_class where oid = to_regclass(quote_ident(?))', [tableName])) as { rows: { n: string | null }[] };
+      n = result.rows[0]?.n;
+    } else {
+      const [rows] = (await knex.raw('select TABLE_ROWS as n from information_schema.TABLES where TABLE_SCHEMA = database() and TABLE_NAME = ?', [tableName])) as [{ n: number | null }[]];
+      n = rows[0]?.n;
+    }
+    // PostgreSQL says -1 for a table never analysed: unknown, not empty.
+    return n === null || n === undefined || Number(n) < 0 ? undefined : Number(n);
+  }
+
+  /** Counts at most `limit` rows (plus one, to tell "exactly limit" from "more"), never a full scan. */
+  async function boundedCount(limit: number, expiredBefore?: number): Promise<{ total: number; live: number }> {
+    const now = clock.now();
+    const inner = table().select('expires_at').limit(limit + 1);
+    if (expiredBefore !== undefined) inner.where('expires_at', '<=', expiredBefore);
+    const row = (await knex
+      .from(inner.as('bounded'))
+      .select(knex.raw('count(*) as total'), knex.raw('coalesce(sum(case when expires_at > ? then 1 else 0 end), 0) as live', [now]))
+      .first()) as { total: string | number; live: string | number } | undefined;
+    return { total: Number(row?.total ?? 0), live: Number(row?.live ?? 0) };
+  }
+
+  return {
+    name: 'knex',
+    maxDataBytes,
+    async get(hash) {
+      const row = await table().first(...COLUMNS).where({ hash });
+      return row ? toRecord(row) : undefined;
+    },
+    async put(record) {
+      const now = clock.now();
+      await table()
+        .insert({ hash: record.hash, user_id: record.userId, data: record.data, expires_at: record.expiresAt, created_at: now, updated_at: now })
+        .onConflict('hash')
+        .merge(['user_id', 'data', 'expires_at', 'updated_at']);
+    },
+    async delete(hash) {
+      await table().where({ hash }).delete();
+    },
+    async listByUser(userId) {
+      const rows = await table().select(...COLUMNS).where({ user_id: userId });
+      return rows.map(toRecord);
+    },
+    async deleteByUser(userId) {
+      return table().where({ user_id: userId }).delete();
+    },
+    async count(): Promise<SessionCounts> {
+      let estimate = await estimatedRows();
+      if (estimate === undefined || estimate < exactCountThreshold) {
+        const { total, live } = await boundedCount(exactCountThreshold);
+        if (total <= exactCountThreshold) return { live, expired: total - live, exact: true };
+        // Statistics missing or stale (restored table, no ANALYZE yet): all we know is a floor.
+        estimate = Math.max(estimate ?? 0, total);
+      }
+      // Large table: the estimate, minus expired rows counted through the expires_at index.
+      // Should the cleanup job fall behind by more than the threshold, `expired` is a floor.
+      const { total: expired } = await boundedCount(exactCountThreshold, clock.now());
+      const capped = Math.min(expired, exactCountThreshold);
+      return { live: Math.max(0, estimate - capped), expired: capped, exact: false };
+    },
+    async sample(n) {
+      if (n <= 0) return [];
+      // From a random point in the primary key onwards, wrapping around: two index range
+      // scans of n rows. Rows after a gap in the key space are picked more often; good enough
+      // for consistency checks, which need spread, not uniformity.
+      const start = randomBytes(32).toString('hex');
+      const after = await table().select(...COLUMNS).where('hash', '>=', start).orderBy('hash').limit(n);
+      const before = after.length < n ? await table().select(...COLUMNS).where('hash', '<', start).orderBy('hash').limit(n - after.length) : [];
+      return [...after, ...before].map(toRecord);
+    },
+    async close() {
+      // The knex pool belongs to the caller (it may serve other tables).
+    },
+  };
+}

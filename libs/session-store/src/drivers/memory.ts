@@ -1,0 +1,50 @@
+import type { SessionBackend, SessionRecord } from '../backend.js';
+import type { Clock } from '../session-store.js';
+import { systemClock } from '../session-store.js';
+
+/** Development only (refused in production by libs/config). Expired records stay until read or swept. */
+export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 * 1024 }: { clock?: Clock; maxDataBytes?: number } = {}): SessionBackend {
+  const records = new Map<string, SessionRecord>();
+  const sweep = () => {
+    for (const [hash, record] of records) if (record.expiresAt <= clock.now()) records.delete(hash);
+  };
+  return {
+    name: 'memory',
+    maxDataBytes,
+    async get(hash) {
+      return records.get(hash);
+    },
+    async put(record) {
+      records.set(record.hash, { ...record });
+      if (records.size % 1000 === 0) sweep();
+    },
+    async delete(hash) {
+      records.delete(hash);
+    },
+    async listByUser(userId) {
+      return [...records.values()].filter((record) => record.userId === userId);
+    },
+    async deleteByUser(userId) {
+      let deleted = 0;
+      for (const [hash, record] of records) {
+        if (record.userId === userId) {
+          records.delete(hash);
+          deleted += 1;
+        }
+      }
+      return deleted;
+    },
+    async count() {
+      const now = clock.now();
+      let live = 0;
+      for (const record of records.values()) if (record.expiresAt > now) live += 1;
+      return { live, expired: records.size - live, exact: true };
+    },
+    async sample(n) {
+      return [...records.values()].slice(0, n);
+    },
+    async close() {
+      records.clear();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// Builds the configured backend: SESSION_STORE_DRIVER, and for `dual` the two stores it joins.
+import knex, { type Knex } from 'knex';
+import { createSessionIdHasher } from '@portcullis/crypto';
+import type { SessionBackend } from './backend.js';
+import { createDualBackend } from './drivers/dual.js';
+import { createDynamoBackend, createDynamoClient } from './drivers/dynamodb.js';
+import { createKnexBackend } from './drivers/knex.js';
+import { createMemoryBackend } from './drivers/memory.js';
+import { createRedisBackend } from './drivers/redis.js';
+import { instrumentBackend, type SessionStoreMetrics } from './metrics.js';
+import { createSessionStore, systemClock, type Clock } from './session-store.js';
+
+type Driver = 'memory' | 'redis' | 'knex' | 'dynamodb';
+
+/** The slice of the service configuration the session store reads. */
+export interface SessionStoreSettings {
+  SESSION_SECRET: readonly string[];
+  SESSION_STORE_DRIVER: Driver | 'dual';
+  SESSION_STORE_PRIMARY?: Driver | undefined;
+  SESSION_STORE_SECONDARY?: Driver | undefined;
+  SESSION_DUAL_READ_REPAIR: boolean;
+  SESSION_DUAL_FALLBACK_ON_MISS: boolean;
+  SESSION_RETIRING_STORE_TTL_SECONDS?: number | undefined;
+  SESSION_TABLE_NAME: string;
+  SESSION_KNEX_CLIENT: 'pg' | 'mysql2';
+  SESSION_DATABASE_URL?: string | undefined;
+  DATABASE_URL: string;
+  REDIS_URL?: string | undefined;
+  REDIS_KEY_PREFIX: string;
+  DYNAMODB_SESSION_TABLE: string;
+  DYNAMODB_TABLE_PREFIX: string;
+  DYNAMODB_ENDPOINT?: string | undefined;
+  DYNAMODB_CONSISTENT_READ: boolean;
+  AWS_REGION: string;
+  SESSION_IDLE_TIMEOUT_SECONDS: number;
+}
+
+export interface BuiltBackend {
+  backend: SessionBackend;
+  /** Named single stores, for per-store metrics and the CLI. */
+  stores: Partial<Record<Driver, SessionBackend>>;
+  close(): Promise<void>;
+}
+
+export function createSingleBackend(driver: Driver, settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock } = {}): { backend: SessionBackend; close(): Promise<void> } {
+  const clock = options.clock ?? systemClock;
+  const instrument = (backend: SessionBackend) => (options.metrics ? instrumentBackend(backend, options.metrics) : backend);
+  switch (driver) {
+    case 'memory': {
+      const backend = instrument(createMemoryBackend({ clock }));
+      return { backend, close: () => backend.close() };
+    }
+    case 'redis': {
+      if (!settings.REDIS_URL) throw new Error('REDIS_URL is required by the redis session store');
+      const backend = instrument(createRedisBackend({ url: settings.REDIS_URL, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }));
+      return { backend, close: () => backend.close() };
+    }
+    case 'knex': {
+      const connection: Knex = knex({ client: settings.SESSION_KNEX_CLIENT, connection: settings.SESSION_DATABASE_URL ?? settings.DATABASE_URL, pool: { min: 0, max: 10 } });
+      const backend = instrument(createKnexBackend({ knex: connection, tableName: settings.SESSION_TABLE_NAME, clock }));
+      return { backend, close: async () => { await backend.close(); await connection.destroy(); } };
+    }
+    case 'dynamodb': {
+      const client = createDynamoClient({ region: settings.AWS_REGION, ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}) });
+      const backend = instrument(
+        createDynamoBackend({
+          client,
+          tableName: `${settings.DYNAMODB_TABLE_PREFIX}${settings.DYNAMODB_SESSION_TABLE}`,
+          consistentRead: settings.DYNAMODB_CONSISTENT_READ,
+          clock,
+          onThrottle: () => options.metrics?.throttles.inc({ store: 'dynamodb' }),
+        }),
+      );
+      return { backend, close: () => backend.close() };
+    }
+  }
+}
+
+/** The backend SESSION_STORE_DRIVER names; `dual` joins SESSION_STORE_PRIMARY and _SECONDARY. */
+export function createBackendFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void } = {}): BuiltBackend {
+  if (settings.SESSION_STORE_DRIVER !== 'dual') {
+    const single = createSingleBackend(settings.SESSION_STORE_DRIVER, settings, options);
+    return { backend: single.backend, stores: { [settings.SESSION_STORE_DRIVER]: single.backend }, close: single.close };
+  }
+  if (!settings.SESSION_STORE_PRIMARY || !settings.SESSION_STORE_SECONDARY) throw new Error('dual needs SESSION_STORE_PRIMARY and SESSION_STORE_SECONDARY');
+  const primary = createSingleBackend(settings.SESSION_STORE_PRIMARY, settings, options);
+  const secondary = createSingleBackend(settings.SESSION_STORE_SECONDARY, settings, options);
+  const backend = createDualBackend({
+    primary: primary.backend,
+    secondary: secondary.backend,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    readRepair: settings.SESSION_DUAL_READ_REPAIR,
+    fallbackOnMiss: settings.SESSION_DUAL_FALLBACK_ON_MISS,
+    ...(settings.SESSION_RETIRING_STORE_TTL_SECONDS ? { secondaryMaxTtlMs: settings.SESSION_RETIRING_STORE_TTL_SECONDS * 1000 } : {}),
+    ...(options.onSecondaryFailure ? { onSecondaryFailure: options.onSecondaryFailure } : {}),
+  });
+  return {
+    backend,
+    stores: { [settings.SESSION_STORE_PRIMARY]: primary.backend, [settings.SESSION_STORE_SECONDARY]: secondary.backend },
+    close: async () => {
+      await backend.close();
+      await Promise.all([primary.close(), secondary.close()]);
+    },
+  };
+}
+
+/** The koa-session store for a service: the configured backend and one id hasher per SESSION_SECRET. */
+export function createSessionStoreFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void } = {}) {
+  const built = createBackendFromSettings(settings, options);
+  const store = createSessionStore({
+    backend: built.backend,
+    hashers: settings.SESSION_SECRET.map((secret) => createSessionIdHasher(secret)),
+    ...(options.clock ? { clock: options.clock } : {}),
+    defaultTtlMs: settings.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
+  });
+  return { store, stores: built.stores, close: built.close };
+}

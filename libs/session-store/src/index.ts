@@ -1,0 +1,13 @@
+export type { SessionBackend, SessionRecord, SessionCounts, DriverName } from './backend.js';
+export { SessionStoreError, type SessionStoreErrorCode } from './errors.js';
+export { createSessionStore, systemClock, type Clock, type SessionData, type SessionStore, type SessionStoreOptions, type StoredSession } from './session-store.js';
+export { createMemoryBackend } from './drivers/memory.js';
+export { createDynamoBackend, createDynamoClient, DYNAMO_MAX_DATA_BYTES, type DynamoBackendOptions } from './drivers/dynamodb.js';
+export { createDynamoSessionTable, describeDynamoSessionTable, DYNAMO_SCHEMA, type DynamoSessionTableOptions, type DynamoSessionTableDescription } from './dynamodb-table.js';
+export { createRedisBackend, type RedisBackendOptions } from './drivers/redis.js';
+export { createKnexBackend, type KnexBackendOptions } from './drivers/knex.js';
+export { createSessionTable, cleanupExpiredSessions, type CleanupOptions } from './knex-schema.js';
+export { createDualBackend, type DualBackend, type DualBackendOptions } from './drivers/dual.js';
+export { createRepairQueue, type Repair, type RepairQueue } from './repair-queue.js';
+export { createSessionStoreMetrics, instrumentBackend, startItemCounter, type SessionStoreMetrics } from './metrics.js';
+export { createBackendFromSettings, createSingleBackend, createSessionStoreFromSettings, type SessionStoreSettings, type BuiltBackend } from './from-config.js';

@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
+import type { Clock } from './session-store.js';
+import { systemClock } from './session-store.js';
+
+export type SqlFlavour = 'postgres' | 'mysql';
+
+/** The two databases the knex store supports; anything else is refused when the store is built. */
+export function sqlFlavour(knex: Knex): SqlFlavour {
+  const dialect = knex.client.dialect;
+  if (dialect === 'postgresql') return 'postgres';
+  if (dialect === 'mysql') return 'mysql';
+  throw new Error(`The knex session store supports PostgreSQL (pg) and MySQL/MariaDB (mysql2), not "${dialect}"`);
+}
+
+/**
+ * Plain identifiers only: the name also goes into index names (PostgreSQL cuts identifiers
+ * at 63 bytes, MySQL refuses past 64) and into catalogue lookups, where a schema-qualified
+ * or quoted name would not match.
+ */
+export function assertTableName(tableName: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(tableName)) {
+    throw new Error(`Session table name "${tableName}" must be a plain identifier of at most 48 letters, digits or underscores`);
+  }
+}
+
+/** Creates the session table with its indexes (what the migration runs). */
+export async function createSessionTable(knex: Knex, tableName: string): Promise<void> {
+  assertTableName(tableName);
+  const flavour = sqlFlavour(knex);
+  await knex.schema.createTable(tableName, (table) => {
+    table.comment('Sessions of the knex session store (SESSION_STORE=knex); see docs/session-store.md');
+    if (flavour === 'mysql') table.charset('utf8mb4');
+    // Binary comparison on ASCII hex: 64-byte keys that compare with memcmp, and range scans
+    // for sample() that need no collation rules.
+    table
+      .specificType('hash', flavour === 'postgres' ? 'char(64) collate "C"' : 'char(64) character set ascii collate ascii_bin')
+      .primary()
+      .comment('HMAC-SHA256 of the session id (hex); the id itself is never stored');
+    table.string('user_id', 255).nullable().index(`${tableName}_user_id_idx`).comment('Admin the session belongs to; null before sign-in');
+    // MEDIUMTEXT (16 MiB) on MySQL: TEXT stops at 64 KiB, below the 1 MiB session cap.
+    table.specificType('data', flavour === 'postgres' ? 'text' : 'mediumtext').notNullable().comment('koa-session object as JSON');
+    table.bigInteger('expires_at').notNullable().index(`${tableName}_expires_at_idx`).comment('Epoch ms; rows past it are ignored by reads and deleted by cleanupExpiredSessions');
+    table.bigInteger('created_at').notNullable().comment('Epoch ms of the first write');
+    table.bigInteger('updated_at').notNullable().comment('Epoch ms of the last write');
+  });
+}
+
+export interface CleanupOptions {
+  clock?: Clock;
+  /** Rows per DELETE: each batch is one short statement holding few row locks. */
+  batchSize?: number;
+  /** Stop after this many batches even if expired rows remain (the next run goes on). */
+  maxBatches?: number;
+  /** Pause between batches, to leave room for the hot path and for replicas to catch up. */
+  pauseMs?: number;
+}
+
+function affectedRows(result: unknown): number {
+  // pg answers { rowCount }, mysql2 [ResultSetHeader { affectedRows }, fields].
+  const first: unknown = Array.isArray(result) ? result[0] : result;
+  if (first && typeof first === 'object') {
+    if ('rowCount' in first && typeof first.rowCount === 'number') return first.rowCount;
+    if ('affectedRows' in first && typeof first.affectedRows === 'number') return first.affectedRows;
+  }
+  throw new Error('cleanupExpiredSessions: the driver did not report how many rows a DELETE removed');
+}
+
+/**
+ * Deletes rows that expired before the run started, oldest first, in batches by primary
+ * key, so no statement locks or scans much at once. Returns how many rows it deleted. Run it
+ * from a scheduled job; reads already ignore expired rows, so falling behind only costs space.
+ */
+export async function cleanupExpiredSessions(
+  knex: Knex,
+  tableName: string,
+  { clock = systemClock, batchSize = 1000, maxBatches = Number.POSITIVE_INFINITY, pauseMs = 0 }: CleanupOptions = {},
+): Promise<number> {
+  assertTableName(tableName);
+  const flavour = sqlFlavour(knex);
+  // Fixed for the run: rows expiring meanwhile wait for the next run, so the loop ends.
+  const cutoff = clock.now();
+  let deleted = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    if (batch > 0 && pauseMs > 0) await sleep(pauseMs);
+    const result: unknown =
+      flavour === 'postgres'
+        ? // PostgreSQL has no DELETE … LIMIT. The outer expires_at test re-checks each row
+          // under its lock, so a row renewed since the subquery read it is kept.
+          await knex.raw('delete from ?? where hash in (select hash from ?? where expires_at < ? order by expires_at limit ?) and expires_at < ?', [
+            tableName,
+            tableName,
+            cutoff,
+            batchSize,
+            cutoff,
+          ])
+        : await knex.raw('delete from ?? where expires_at < ? order by expires_at limit ?', [tableName, cutoff, batchSize]);
+    const rows = affectedRows(result);
+    deleted += rows;
+    if (rows < batchSize) break;
+  }
+  return deleted;
+}

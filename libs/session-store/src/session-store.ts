@@ -1,0 +1,129 @@
+import type { SessionBackend, SessionCounts, SessionRecord } from './backend.js';
+import { SessionStoreError } from './errors.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The session object koa-session hands to the store. `userId` is set at sign-in. */
+export type SessionData = Record<string, unknown> & { userId?: unknown };
+
+export interface StoredSession {
+  hash: string;
+  expiresAt: number;
+  session: SessionData;
+}
+
+export interface SessionStoreOptions {
+  backend: SessionBackend;
+  /** One hasher per SESSION_SECRET entry; the first names new records, all are looked up. */
+  hashers: ((sessionId: string) => string)[];
+  clock?: Clock;
+  /** TTL for koa-session's `maxAge: 'session'` (browser-session cookies). */
+  defaultTtlMs?: number;
+}
+
+const MAX_ID_LENGTH = 512;
+
+function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH;
+}
+
+function parse(record: SessionRecord): SessionData | undefined {
+  try {
+    const value: unknown = JSON.parse(record.data);
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as SessionData) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * koa-session's external store (`get`, `set`, `destroy`) plus what the product needs, over
+ * any backend. Reads never return an expired record, whatever the backend still holds.
+ */
+export function createSessionStore({ backend, hashers, clock = systemClock, defaultTtlMs = 24 * 3600_000 }: SessionStoreOptions) {
+  if (hashers.length === 0) throw new Error('createSessionStore needs at least one id hasher');
+  const [primaryHash] = hashers as [(id: string) => string];
+  const isLive = (record: SessionRecord | undefined): record is SessionRecord => !!record && record.expiresAt > clock.now();
+  const toStored = (record: SessionRecord): StoredSession | undefined => {
+    const session = parse(record);
+    return session ? { hash: record.hash, expiresAt: record.expiresAt, session } : undefined;
+  };
+
+  /** Finds a record under the current secret, or under an older one and moves it (secret rotation). */
+  async function findRecord(id: string): Promise<SessionRecord | undefined> {
+    const current = await backend.get(primaryHash(id));
+    if (current || hashers.length === 1) return current;
+    for (const hash of hashers.slice(1)) {
+      const old = await backend.get(hash(id));
+      if (!isLive(old)) continue;
+      const moved = { ...old, hash: primaryHash(id) };
+      await backend.put(moved);
+      await backend.delete(old.hash);
+      return moved;
+    }
+    return undefined;
+  }
+
+  return {
+    backend,
+
+    async get(id: unknown, _maxAge?: number | 'session', _options?: { rolling?: boolean; ctx?: unknown }): Promise<SessionData | undefined> {
+      if (!isValidId(id)) return undefined;
+      const record = await findRecord(id);
+      return isLive(record) ? parse(record) : undefined;
+    },
+
+    async set(id: unknown, session: SessionData, maxAge?: number | 'session', _options?: { rolling?: boolean; changed?: boolean; ctx?: unknown }): Promise<void> {
+      if (!isValidId(id)) throw new SessionStoreError('session.invalid_id', `A session id must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
+      const data = JSON.stringify(session);
+      const bytes = Buffer.byteLength(data);
+      if (bytes > backend.maxDataBytes) {
+        throw new SessionStoreError('session.too_large', `The session is ${bytes} bytes; the ${backend.name} store holds at most ${backend.maxDataBytes}.`);
+      }
+      const ttlMs = typeof maxAge === 'number' ? maxAge : defaultTtlMs;
+      const userId = typeof session.userId === 'string' ? session.userId : null;
+      await backend.put({ hash: primaryHash(id), userId, data, expiresAt: clock.now() + ttlMs });
+    },
+
+    async destroy(id: unknown, _options?: { ctx?: unknown }): Promise<void> {
+      if (!isValidId(id)) return;
+      await Promise.all(hashers.map((hash) => backend.delete(hash(id))));
+    },
+
+    /** The id's hash as stored: what session lists show and `destroyByHash` takes. */
+    hashOf(id: string): string {
+      return primaryHash(id);
+    },
+
+    async destroyByHash(hash: string): Promise<void> {
+      await backend.delete(hash);
+    },
+
+    async listByUser(userId: string): Promise<StoredSession[]> {
+      const records = await backend.listByUser(userId);
+      return records.filter(isLive).map(toStored).filter((stored): stored is StoredSession => !!stored);
+    },
+
+    destroyByUser(userId: string): Promise<number> {
+      return backend.deleteByUser(userId);
+    },
+
+    count(): Promise<SessionCounts> {
+      return backend.count();
+    },
+
+    sample(n: number): Promise<SessionRecord[]> {
+      return backend.sample(n);
+    },
+
+    close(): Promise<void> {
+      return backend.close();
+    },
+  };
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;
