@@ -1,16 +1,67 @@
-// config → dependencies → app → listen; SIGTERM drains requests, then closes the pool.
-import { exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
+// config → dependencies → app → listen; SIGTERM drains requests, then closes pools and stores.
+import { Redis } from 'ioredis';
+import { createAuditWriter } from '@portcullis/audit';
+import { ConfigError, exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
+import { createKeyRing, listedKeys } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
+import { createSessionStoreFromSettings, createSessionStoreMetrics, startItemCounter, type SessionBackend } from '@portcullis/session-store';
 import { createApp } from './app.js';
+import { createAccountLibrary } from './libraries/account.js';
+import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
+import { createPasswordHasher } from './libraries/passwords.js';
+import { createAdminQueries } from './queries/admins.js';
 
 const name = 'auth-session';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
+if (!config.MFA_SECRET_ENCRYPTION_KEY) exitOnConfigError(new ConfigError([{ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required by auth-session' }]));
+const totpKeys = createKeyRing({
+  primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: config.MFA_SECRET_ENCRYPTION_KEY },
+  previous: listedKeys('MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS', config.MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS),
+});
 const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
 const metrics = createMetrics(name);
-const app = createApp({ db, logger, metrics, proxy: config.TRUST_PROXY });
+const storeMetrics = createSessionStoreMetrics(metrics.registry);
+const sessions = createSessionStoreFromSettings(config, {
+  metrics: storeMetrics,
+  onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+});
+const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, storeMetrics);
+const redis = config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined;
+const throttleStore: ThrottleStore = redis ? { redis } : config.RATE_LIMIT_STORE === 'postgres' ? { postgres: db } : { memory: true };
+const audit = createAuditWriter({ db });
+const clock = { now: () => Date.now() };
+
+if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWORD) {
+  const account = createAccountLibrary({ db, admins: createAdminQueries(db), passwords: createPasswordHasher(), audit, clock });
+  const outcome = await account.ensureDefaultPlatformAdmin(config.DEFAULT_PLATFORM_ADMIN_EMAIL, config.DEFAULT_PLATFORM_ADMIN_PASSWORD);
+  logger.info({ outcome }, 'default platform admin');
+}
+
+const app = createApp({
+  db,
+  store: sessions.store,
+  totpKeys,
+  audit,
+  throttle: createLoginThrottle({ store: throttleStore, keyPrefix: config.REDIS_KEY_PREFIX }),
+  logger,
+  metrics,
+  clock,
+  proxy: config.TRUST_PROXY,
+  settings: {
+    production: config.NODE_ENV === 'production',
+    cookieName: config.SESSION_COOKIE_NAME,
+    secrets: config.SESSION_SECRET,
+    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
+    absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+    maxConcurrent: config.SESSION_MAX_CONCURRENT,
+    concurrencyMode: config.SESSION_CONCURRENCY_MODE,
+    lockout: { threshold: config.LOCKOUT_THRESHOLD, baseSeconds: config.LOCKOUT_BASE_SECONDS, maxSeconds: config.LOCKOUT_MAX_SECONDS },
+    reauthMaxAgeMs: config.REAUTH_MAX_AGE_SECONDS * 1000,
+  },
+});
 
 await runService({
   name,
@@ -18,6 +69,11 @@ await runService({
   logger,
   metrics,
   config,
-  checks: { database: () => pingDatabase(db) },
-  closers: [() => db.destroy()],
+  checks: {
+    database: () => pingDatabase(db),
+    // One read of an id that cannot exist: cheap on every store, unlike a count.
+    sessionStore: () => sessions.store.get('readiness-probe'),
+    ...(redis ? { redis: () => redis.ping() } : {}),
+  },
+  closers: [async () => counter.stop(), () => sessions.close(), async () => redis?.disconnect(), () => db.destroy()],
 });

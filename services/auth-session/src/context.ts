@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import type { AuditWriter } from '@portcullis/audit';
+import type { KeyRing } from '@portcullis/crypto';
+import type { Logger, ServiceMetrics } from '@portcullis/observability';
+import type { SessionPolicy } from '@portcullis/session-auth';
+import type { SessionStore } from '@portcullis/session-store';
+import { createAccountLibrary } from './libraries/account.js';
+import { createEnrolmentLibrary } from './libraries/enrolment.js';
+import type { LoginThrottle } from './libraries/login-throttle.js';
+import { createPasswordHasher, type PasswordHasher } from './libraries/passwords.js';
+import { createSecondFactorLibrary } from './libraries/second-factor.js';
+import { createSessionPolicyLibrary, type ConcurrencyMode } from './libraries/session-policy.js';
+import { createSignInLibrary, type LockoutPolicy } from './libraries/sign-in.js';
+import { createTotp } from './libraries/totp.js';
+import { createAdminQueries } from './queries/admins.js';
+import { createTenantQueries } from './queries/tenants.js';
+
+export interface AuthSettings {
+  production: boolean;
+  cookieName: string;
+  /** SESSION_SECRET list: first signs, all verify. */
+  secrets: readonly string[];
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  maxConcurrent: number;
+  concurrencyMode: ConcurrencyMode;
+  lockout: LockoutPolicy;
+  /** How recent a password + TOTP confirmation must be for sensitive actions. */
+  reauthMaxAgeMs: number;
+}
+
+export interface AppDependencies {
+  db: Knex;
+  store: SessionStore;
+  totpKeys: KeyRing;
+  audit: AuditWriter;
+  throttle: LoginThrottle;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  clock: { now(): number };
+  settings: AuthSettings;
+  /** Tests pass cheap argon2 parameters; production uses the default (OWASP minimum). */
+  passwords?: PasswordHasher;
+  /** Trust X-Forwarded-* headers (behind the ingress). */
+  proxy?: boolean;
+}
+
+/** Builds queries and libraries from explicit dependencies: the one place they are wired. */
+export function createServiceContext(deps: AppDependencies) {
+  const { db, store, totpKeys, audit, throttle, clock, settings } = deps;
+  const admins = createAdminQueries(db);
+  const tenants = createTenantQueries(db);
+  const passwords = deps.passwords ?? createPasswordHasher();
+  const totp = createTotp(clock);
+  const signIn = createSignInLibrary({ admins, tenants, passwords, throttle, audit, clock, lockout: settings.lockout });
+  const account = createAccountLibrary({ db, admins, passwords, audit, clock });
+  const policy: SessionPolicy = {
+    clock,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    absoluteTimeoutMs: settings.absoluteTimeoutMs,
+    revokedBefore: (kind, adminId) => account.revokedBefore(kind, adminId),
+  };
+  return {
+    ...deps,
+    admins,
+    signIn,
+    account,
+    policy,
+    secondFactor: createSecondFactorLibrary({ admins, totp, totpKeys, signIn, throttle, audit }),
+    enrolment: createEnrolmentLibrary({ admins, totp, totpKeys, audit, clock }),
+    sessions: createSessionPolicyLibrary({ store, audit, maxConcurrent: settings.maxConcurrent, mode: settings.concurrencyMode }),
+  };
+}
+
+export type ServiceContext = ReturnType<typeof createServiceContext>;

@@ -1,0 +1,67 @@
+import QRCode from 'qrcode';
+import { ApiError } from '@portcullis/http';
+import type { AuditWriter } from '@portcullis/audit';
+import type { KeyRing } from '@portcullis/crypto';
+import type { AdminKind } from '@portcullis/session-auth';
+import { tableOf, type AdminQueries } from '../queries/admins.js';
+import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.js';
+import type { RequestInfo } from './sign-in.js';
+import type { Totp } from './totp.js';
+
+/** The secret waiting for its first code lives in the session, encrypted and bound to the admin. */
+const pendingContext = (adminId: string) => ({ table: 'sessions', column: 'pending_totp_secret', rowId: adminId });
+
+export interface EnrolmentOffer {
+  otpauthUri: string;
+  qrCodeDataUrl: string;
+  /** For manual entry; shown only on the enrolment page/response, never logged. */
+  secret: string;
+  pendingSecret: string;
+}
+
+export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp; totpKeys: KeyRing; audit: AuditWriter; clock: { now(): number } }) {
+  const { admins, totp, totpKeys, audit, clock } = deps;
+
+  async function offerFor(adminId: string, email: string, secret: string): Promise<EnrolmentOffer> {
+    const otpauthUri = totp.uri(secret, email);
+    return {
+      otpauthUri,
+      qrCodeDataUrl: await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 }),
+      secret,
+      pendingSecret: totpKeys.encrypt(secret, pendingContext(adminId)),
+    };
+  }
+
+  return {
+    /** A new secret, or the one already pending in this session (reloading the page keeps the QR). */
+    async offer(kind: AdminKind, adminId: string, pendingSecret: string | undefined): Promise<EnrolmentOffer> {
+      const admin = await admins.findById(kind, adminId);
+      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (admin.mfa_enabled) throw new ApiError('mfa.already_enrolled', 409, 'An authenticator is already enrolled. A platform admin can reset it.');
+      const secret = pendingSecret ? totpKeys.decrypt(pendingSecret, pendingContext(adminId)) : totp.newSecret();
+      return offerFor(adminId, admin.email, secret);
+    },
+
+    /** Activates the pending secret with a valid code; returns the recovery codes, shown once. */
+    async activate(kind: AdminKind, adminId: string, pendingSecret: string | undefined, code: string, request: RequestInfo): Promise<string[]> {
+      if (!pendingSecret) throw new ApiError('mfa.no_enrolment', 409, 'Start the enrolment first (GET /auth/mfa/enroll).');
+      const admin = await admins.findById(kind, adminId);
+      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (admin.mfa_enabled) throw new ApiError('mfa.already_enrolled', 409, 'An authenticator is already enrolled. A platform admin can reset it.');
+      const secret = totpKeys.decrypt(pendingSecret, pendingContext(adminId));
+      const step = await totp.matchStep(secret, code.replace(/\s+/g, ''));
+      if (step === null) throw new ApiError('auth.invalid_code', 401, 'That code is not valid. Check the clock of your phone and try the next code.');
+      const recoveryCodes = generateRecoveryCodes();
+      await admins.activateTotp(kind, adminId, {
+        secret: totpKeys.encrypt(secret, { table: tableOf(kind), column: 'totp_secret', rowId: adminId }),
+        recoveryCodeHashes: JSON.stringify(recoveryCodes.map(hashRecoveryCode)),
+        now: new Date(clock.now()),
+        step,
+      });
+      await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: adminId, action: 'auth.mfa_enrolled', targetType: `${kind}_admin`, targetId: adminId, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId });
+      return recoveryCodes;
+    },
+  };
+}
+
+export type EnrolmentLibrary = ReturnType<typeof createEnrolmentLibrary>;

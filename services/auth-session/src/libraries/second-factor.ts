@@ -1,0 +1,63 @@
+import { ApiError } from '@portcullis/http';
+import type { AuditWriter } from '@portcullis/audit';
+import type { KeyRing } from '@portcullis/crypto';
+import type { AdminKind } from '@portcullis/session-auth';
+import { tableOf, type AdminQueries, type AdminRow } from '../queries/admins.js';
+import { looksLikeRecoveryCode, spendRecoveryCode } from './recovery-codes.js';
+import type { LoginThrottle } from './login-throttle.js';
+import type { RequestInfo, SignInLibrary } from './sign-in.js';
+import type { Totp } from './totp.js';
+
+const wrongCode = () => new ApiError('auth.invalid_code', 401, 'That code is not valid. Codes are single-use; wait for the next one.');
+
+/** TOTP secrets are encrypted at rest, bound to their row; legacy plaintext rows still work. */
+export function readTotpSecret(ring: KeyRing, kind: AdminKind, admin: AdminRow): string | null {
+  if (!admin.totp_secret) return null;
+  const context = { table: tableOf(kind), column: 'totp_secret', rowId: admin.id };
+  const classified = ring.classify(admin.totp_secret, context);
+  if (classified.kind === 'plaintext') return admin.totp_secret;
+  return ring.decrypt(admin.totp_secret, context);
+}
+
+export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: Totp; totpKeys: KeyRing; signIn: SignInLibrary; throttle: LoginThrottle; audit: AuditWriter }) {
+  const { admins, totp, totpKeys, signIn, audit } = deps;
+
+  return {
+    /**
+     * Checks a TOTP code (each time-step accepted once, across replicas) or a recovery code
+     * (each used once). Failures count towards the same lockout as passwords.
+     */
+    async verify(kind: AdminKind, adminId: string, code: string, account: string, request: RequestInfo): Promise<{ method: 'totp' | 'recovery_code'; remainingRecoveryCodes?: number }> {
+      const throttleAccount = account;
+      await deps.throttle.assertAllowed('totp', throttleAccount, request.ip);
+      const admin = await admins.findById(kind, adminId);
+      if (!admin || admin.disabled_at || !admin.mfa_enabled) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      const base = { tenantId: admin.tenant_id, actorType: `${kind}_admin` as const, actorId: admin.id, targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId };
+      if (signIn.isLocked(admin)) throw wrongCode();
+
+      const trimmed = code.replace(/\s+/g, '');
+      if (looksLikeRecoveryCode(trimmed)) {
+        const next = spendRecoveryCode(admin.recovery_code_hashes, trimmed);
+        if (next && (await admins.replaceRecoveryCodes(kind, admin.id, admin.recovery_code_hashes, next))) {
+          const remaining = (JSON.parse(next) as string[]).length;
+          await audit.record({ ...base, action: 'auth.recovery_code_used', details: { remaining } });
+          await signIn.recordSuccess(kind, admin, throttleAccount, request);
+          return { method: 'recovery_code', remainingRecoveryCodes: remaining };
+        }
+      } else {
+        const secret = readTotpSecret(totpKeys, kind, admin);
+        const lastStep = admin.totp_last_used_step === null ? undefined : Number(admin.totp_last_used_step);
+        const step = secret ? await totp.matchStep(secret, trimmed, lastStep) : null;
+        if (step !== null && (await admins.claimTotpStep(kind, admin.id, step))) {
+          await audit.record({ ...base, action: 'auth.mfa_verified', details: { method: 'totp' } });
+          await signIn.recordSuccess(kind, admin, throttleAccount, request);
+          return { method: 'totp' };
+        }
+      }
+      await signIn.recordFailure(kind, admin, 'totp', throttleAccount, request);
+      throw wrongCode();
+    },
+  };
+}
+
+export type SecondFactorLibrary = ReturnType<typeof createSecondFactorLibrary>;

@@ -1,0 +1,74 @@
+import { ApiError } from '@portcullis/http';
+import type { AuditWriter } from '@portcullis/audit';
+import type { AdminSession } from '@portcullis/session-auth';
+import type { SessionStore, StoredSession } from '@portcullis/session-store';
+
+export type ConcurrencyMode = 'reject' | 'evict-oldest';
+
+export interface SessionSummary {
+  id: string;
+  createdAt: string;
+  lastSeenAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  assurance: 1 | 2;
+  current: boolean;
+}
+
+const createdAtOf = (stored: StoredSession) => Number((stored.session as AdminSession).createdAt ?? 0);
+
+export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: AuditWriter; maxConcurrent: number; mode: ConcurrencyMode }) {
+  const { store, audit, maxConcurrent, mode } = deps;
+
+  return {
+    /**
+     * Makes room for one more session of `userId`: refuses (reject) or ends the oldest sessions
+     * (evict-oldest) once the admin already has `maxConcurrent`.
+     */
+    async makeRoom(userId: string, exceptHash: string | undefined, actor: { tenantId: string | null; actorType: 'platform_admin' | 'tenant_admin'; actorId: string }): Promise<void> {
+      const others = (await store.listByUser(userId)).filter((stored) => stored.hash !== exceptHash).sort((a, b) => createdAtOf(a) - createdAtOf(b));
+      const excess = others.length - (maxConcurrent - 1);
+      if (excess <= 0) return;
+      if (mode === 'reject') {
+        throw new ApiError('session.limit_reached', 409, `You already have ${others.length} active sessions (the limit is ${maxConcurrent}). Sign out elsewhere first.`);
+      }
+      for (const oldest of others.slice(0, excess)) {
+        await store.destroyByHash(oldest.hash);
+        await audit.record({ ...actor, action: 'session.evicted', targetType: 'session', targetId: oldest.hash.slice(0, 16), details: { reason: 'concurrent_session_limit' } });
+      }
+    },
+
+    async list(userId: string, currentHash: string | undefined): Promise<SessionSummary[]> {
+      const sessions = await store.listByUser(userId);
+      return sessions
+        .map(({ hash, session }) => {
+          const data = session as AdminSession;
+          return {
+            id: hash,
+            createdAt: new Date(data.createdAt ?? 0).toISOString(),
+            lastSeenAt: new Date(data.lastSeenAt ?? data.createdAt ?? 0).toISOString(),
+            ip: data.ip ?? null,
+            userAgent: data.userAgent ?? null,
+            assurance: data.aal ?? 1,
+            current: hash === currentHash,
+          };
+        })
+        .sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
+    },
+
+    /** Ends one of the admin's own sessions; another admin's id is answered like an unknown one. */
+    async revoke(userId: string, sessionId: string): Promise<void> {
+      const owned = (await store.listByUser(userId)).some((stored) => stored.hash === sessionId);
+      if (!owned) throw new ApiError('session.not_found', 404, 'No such session.');
+      await store.destroyByHash(sessionId);
+    },
+
+    async revokeOthers(userId: string, currentHash: string): Promise<number> {
+      const others = (await store.listByUser(userId)).filter((stored) => stored.hash !== currentHash);
+      for (const other of others) await store.destroyByHash(other.hash);
+      return others.length;
+    },
+  };
+}
+
+export type SessionPolicyLibrary = ReturnType<typeof createSessionPolicyLibrary>;

@@ -1,0 +1,75 @@
+import { csrfField, html, layout } from './html.js';
+import type { SessionSummary } from '../libraries/session-policy.js';
+
+export const loginPage = (csrf: string, error?: string, values: { tenant?: string; email?: string } = {}) =>
+  layout(
+    'Sign in',
+    html`<form method="post" action="/auth/login">${csrfField(csrf)}
+<label for="tenant">Tenant (leave empty for platform admins)</label><input id="tenant" name="tenant" value="${values.tenant ?? ''}" autocomplete="organization">
+<label for="email">Email</label><input id="email" name="email" type="email" value="${values.email ?? ''}" autocomplete="username" required>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form>`,
+    error,
+  );
+
+export const mfaPage = (csrf: string, error?: string) =>
+  layout(
+    'Two-factor check',
+    html`<form method="post" action="/auth/mfa/verify">${csrfField(csrf)}
+<label for="code">Code from your authenticator app, or a recovery code</label>
+<input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
+<button type="submit">Verify</button></form>`,
+    error,
+  );
+
+export const enrolPage = (csrf: string, offer: { qrCodeDataUrl: string; secret: string }, error?: string) =>
+  layout(
+    'Set up your authenticator',
+    html`<p>Scan this code with an authenticator app, then enter the 6-digit code it shows.</p>
+<img src="${offer.qrCodeDataUrl}" alt="QR code for your authenticator app" width="240" height="240">
+<p>Or type this key: <code>${offer.secret}</code></p>
+<form method="post" action="/auth/mfa/enroll">${csrfField(csrf)}
+<label for="code">Code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
+<button type="submit">Activate</button></form>`,
+    error,
+  );
+
+export const recoveryCodesPage = (codes: string[], next: string) =>
+  layout(
+    'Your recovery codes',
+    html`<p>Each code signs you in once if you lose your phone. They are shown only now: store them safely.</p>
+<ul>${codes.map((code) => html`<li><code>${code}</code></li>`)}</ul><p><a href="${next}">Continue</a></p>`,
+  );
+
+export const passwordPage = (csrf: string, required: boolean, error?: string) =>
+  layout(
+    'Change your password',
+    html`${required ? html`<p>You must choose a new password before you continue.</p>` : ''}
+<form method="post" action="/auth/password">${csrfField(csrf)}
+<label for="currentPassword">Current password</label><input id="currentPassword" name="currentPassword" type="password" autocomplete="current-password" required>
+<label for="newPassword">New password (at least 12 characters, not a common one)</label><input id="newPassword" name="newPassword" type="password" autocomplete="new-password" required>
+<button type="submit">Change password</button></form>`,
+    error,
+  );
+
+export const homePage = (csrf: string, me: { email: string; kind: string }) =>
+  layout(
+    'Signed in',
+    html`<p>You are signed in as <strong>${me.email}</strong> (${me.kind} admin).</p>
+<p><a href="/auth/sessions">Your sessions</a> · <a href="/auth/password">Change password</a></p>
+<form method="post" action="/auth/logout">${csrfField(csrf)}<button type="submit">Sign out</button></form>`,
+  );
+
+export const sessionsPage = (csrf: string, sessions: SessionSummary[]) =>
+  layout(
+    'Your sessions',
+    html`<table><thead><tr><th>Started</th><th>Last seen</th><th>From</th><th></th></tr></thead><tbody>
+${sessions.map(
+  (session) => html`<tr><td>${session.createdAt}</td><td>${session.lastSeenAt}</td><td>${session.ip ?? ''} ${session.userAgent ?? ''}</td>
+<td>${session.current ? 'this browser' : html`<form method="post" action="/auth/sessions/${session.id}/revoke">${csrfField(csrf)}<button type="submit">End</button></form>`}</td></tr>`,
+)}</tbody></table>
+<form method="post" action="/auth/sessions/revoke-others">${csrfField(csrf)}<button type="submit">End all other sessions</button></form>
+<p><a href="/auth/me">Back</a></p>`,
+  );
+
+export const messagePage = (title: string, message: string) => layout(title, html`<p><a href="/auth/me">Continue</a></p>`, message);

@@ -1,0 +1,118 @@
+import type { Context } from 'koa';
+
+export type RouteContext = Context & { params: Record<string, string> };
+import { ZodError, z } from 'zod';
+import { ApiError } from '@portcullis/http';
+import { cookieNameFor, csrfTokenFor, sessionOf, userIdOf, type AdminSession } from '@portcullis/session-auth';
+import type { ServiceContext } from '../context.js';
+import type { RequestInfo, SignedIn } from '../libraries/sign-in.js';
+
+/** API clients send `Accept: application/json`; browsers get pages. */
+export const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
+
+export const requestInfo = (ctx: Context): RequestInfo => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 256), requestId: ctx.requestId });
+
+export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse((ctx.request as { body?: unknown }).body ?? {});
+
+/** Plain ASCII, no spaces or invisible characters: lookalike and zero-width tricks are refused, not normalised. */
+export const emailField = z
+  .string({ error: 'is required' })
+  .trim()
+  .max(254, 'must have at most 254 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces or invisible characters')
+  .pipe(z.email({ error: 'must be an email address' }));
+
+export const codeField = z.string({ error: 'is required' }).trim().min(6, 'must have at least 6 characters').max(32, 'must have at most 32 characters');
+
+/**
+ * Runs a form handler for browsers: a refused input re-renders the page with the message and
+ * the right status instead of a JSON error. API clients get the error middleware's JSON.
+ */
+export async function withFormErrors(ctx: Context, render: (message: string) => string, handler: () => Promise<void>): Promise<void> {
+  if (wantsJson(ctx)) return handler();
+  try {
+    await handler();
+  } catch (error) {
+    if (error instanceof ApiError && error.expose) {
+      ctx.status = error.status;
+    } else if (error instanceof ZodError) {
+      ctx.status = 400;
+    } else {
+      throw error;
+    }
+    ctx.type = 'html';
+    ctx.body = render(error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ') : error.message);
+  }
+}
+
+export function respond(ctx: Context, json: unknown, page: () => string): void {
+  if (wantsJson(ctx)) {
+    ctx.body = json;
+    return;
+  }
+  ctx.type = 'html';
+  ctx.body = page();
+}
+
+/** Where a browser goes next, and what API clients are told to do next. */
+export function nextStep(session: AdminSession): { next: 'verify-mfa' | 'enroll-mfa' | 'change-password' | 'done'; location: string } {
+  if (session.aal !== 2) return session.mustEnrollMfa ? { next: 'enroll-mfa', location: '/auth/mfa/enroll' } : { next: 'verify-mfa', location: '/auth/mfa' };
+  if (session.mustChangePassword) return { next: 'change-password', location: '/auth/password' };
+  return { next: 'done', location: '/auth/me' };
+}
+
+export function redirectOrJson(ctx: Context, json: Record<string, unknown>, location: string): void {
+  if (wantsJson(ctx)) {
+    ctx.body = json;
+    return;
+  }
+  ctx.status = 303;
+  ctx.redirect(location);
+}
+
+/**
+ * A new session for the admin: a fresh id (the pre-login id dies: no fixation), room made under
+ * the concurrent-session limit, assurance level as given.
+ */
+export async function startAdminSession(ctx: Context, c: ServiceContext, { kind, admin }: SignedIn, aal: 1 | 2): Promise<AdminSession> {
+  const userId = userIdOf(kind, admin.id);
+  await c.sessions.makeRoom(userId, undefined, { tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: admin.id });
+  const now = c.clock.now();
+  const fresh: AdminSession = {
+    userId,
+    kind,
+    adminId: admin.id,
+    tenantId: admin.tenant_id,
+    aal,
+    createdAt: now,
+    lastSeenAt: now,
+    ...(aal === 2 ? { authAt: now } : {}),
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent').slice(0, 256),
+    mustChangePassword: admin.must_change_password,
+    mustEnrollMfa: !admin.mfa_enabled,
+  };
+  ctx.session = fresh as unknown as typeof ctx.session;
+  csrfTokenFor(ctx);
+  return sessionOf(ctx);
+}
+
+/** Raises an existing session to level 2 under a new id (step-up regenerates the id too). */
+export async function stepUp(ctx: Context, c: ServiceContext, changes: Partial<AdminSession> = {}): Promise<AdminSession> {
+  const session = sessionOf(ctx);
+  const now = c.clock.now();
+  ctx.session = { ...session, ...changes, aal: 2, authAt: now, lastSeenAt: now, csrf: undefined } as unknown as typeof ctx.session;
+  await ctx.session!.regenerate();
+  csrfTokenFor(ctx);
+  return sessionOf(ctx);
+}
+
+export const requireLevelOne = (session: AdminSession) => {
+  if (!session.kind || !session.adminId) throw new ApiError('auth.unauthenticated', 401, 'Sign in first.');
+};
+
+/** The stored hash of this request's session id, read from the signed cookie. */
+export function currentSessionHash(ctx: Context, c: ServiceContext): string {
+  const id = ctx.cookies.get(cookieNameFor(c.settings.cookieName, c.settings.production), { signed: true });
+  return id ? c.store.hashOf(id) : '';
+}

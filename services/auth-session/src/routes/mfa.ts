@@ -1,0 +1,52 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { ApiError } from '@portcullis/http';
+import { csrfTokenFor, requireSession, sessionOf } from '@portcullis/session-auth';
+import type { ServiceContext } from '../context.js';
+import { enrolPage, messagePage, mfaPage, recoveryCodesPage } from '../pages/auth-pages.js';
+import { bodyOf, codeField, nextStep, redirectOrJson, requestInfo, respond, stepUp, wantsJson, withFormErrors } from './http-helpers.js';
+
+const codeBody = z.object({ code: codeField });
+
+export default function mfaRoutes(router: Router, c: ServiceContext): void {
+  const session = requireSession(c.policy);
+
+  router.get('/mfa', session, (ctx) => {
+    respond(ctx, nextStep(sessionOf(ctx)), () => mfaPage(csrfTokenFor(ctx)));
+  });
+
+  router.post('/mfa/verify', session, async (ctx) => {
+    await withFormErrors(ctx, (message) => mfaPage(csrfTokenFor(ctx), message), async () => {
+      const current = sessionOf(ctx);
+      if (current.aal === 2) throw new ApiError('mfa.already_verified', 409, 'This session has already passed the second factor.');
+      if (current.mustEnrollMfa) throw new ApiError('mfa.not_enrolled', 409, 'Set up an authenticator first (GET /auth/mfa/enroll).');
+      const { code } = bodyOf(ctx, codeBody);
+      const account = `${current.kind}:${current.adminId}`;
+      const result = await c.secondFactor.verify(current.kind!, current.adminId!, code, account, requestInfo(ctx));
+      const raised = await stepUp(ctx, c);
+      const { next, location } = nextStep(raised);
+      redirectOrJson(ctx, { assurance: 2, next, method: result.method, ...(result.remainingRecoveryCodes !== undefined ? { remainingRecoveryCodes: result.remainingRecoveryCodes } : {}) }, location);
+    });
+  });
+
+  router.get('/mfa/enroll', session, async (ctx) => {
+    const current = sessionOf(ctx);
+    const offer = await c.enrolment.offer(current.kind!, current.adminId!, current.pendingTotpSecret);
+    current.pendingTotpSecret = offer.pendingSecret;
+    respond(ctx, { otpauthUri: offer.otpauthUri, qrCodeDataUrl: offer.qrCodeDataUrl, secret: offer.secret }, () => enrolPage(csrfTokenFor(ctx), offer));
+  });
+
+  router.post('/mfa/enroll', session, async (ctx) => {
+    const current = sessionOf(ctx);
+    // Browsers get the same QR back with the error; computed first because rendering is synchronous.
+    const offer = wantsJson(ctx) ? undefined : await c.enrolment.offer(current.kind!, current.adminId!, current.pendingTotpSecret).catch(() => undefined);
+    const render = (message: string) => (offer ? enrolPage(csrfTokenFor(ctx), offer, message) : messagePage('Authenticator', message));
+    await withFormErrors(ctx, render, async () => {
+      const { code } = bodyOf(ctx, codeBody);
+      const recoveryCodes = await c.enrolment.activate(current.kind!, current.adminId!, current.pendingTotpSecret, code, requestInfo(ctx));
+      const raised = await stepUp(ctx, c, { pendingTotpSecret: undefined, mustEnrollMfa: false });
+      const { next, location } = nextStep(raised);
+      respond(ctx, { assurance: 2, next, recoveryCodes }, () => recoveryCodesPage(recoveryCodes, location));
+    });
+  });
+}

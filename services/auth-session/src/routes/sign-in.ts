@@ -1,0 +1,43 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { csrfTokenFor, sessionOf, requireSession } from '@portcullis/session-auth';
+import type { ServiceContext } from '../context.js';
+import { loginPage } from '../pages/auth-pages.js';
+import { bodyOf, emailField, nextStep, redirectOrJson, requestInfo, respond, startAdminSession, withFormErrors } from './http-helpers.js';
+
+const loginBody = z.object({
+  tenant: z
+    .string()
+    .trim()
+    .max(63, 'must have at most 63 characters')
+    .regex(/^([a-z0-9][a-z0-9-]*)?$/i, 'must be a tenant slug (letters, digits, dashes)')
+    .optional()
+    .transform((value) => value || undefined),
+  email: emailField,
+  password: z.string({ error: 'is required' }).min(1, 'is required').max(256, 'must have at most 256 characters'),
+});
+
+export default function signInRoutes(router: Router, c: ServiceContext): void {
+  router.get('/login', (ctx) => {
+    respond(ctx, { csrfToken: csrfTokenFor(ctx) }, () => loginPage(csrfTokenFor(ctx)));
+  });
+
+  router.post('/login', async (ctx) => {
+    const typed = (ctx.request as { body?: { tenant?: string; email?: string } }).body ?? {};
+    await withFormErrors(ctx, (message) => loginPage(csrfTokenFor(ctx), message, { tenant: typed.tenant, email: typed.email }), async () => {
+      const input = bodyOf(ctx, loginBody);
+      const signedIn = await c.signIn.verifyPassword(input, requestInfo(ctx));
+      const session = await startAdminSession(ctx, c, signedIn, 1);
+      const { next, location } = nextStep(session);
+      ctx.log.info({ adminId: signedIn.admin.id, adminKind: signedIn.kind, next }, 'password accepted');
+      redirectOrJson(ctx, { assurance: 1, next }, location);
+    });
+  });
+
+  router.post('/logout', requireSession(c.policy), async (ctx) => {
+    const session = sessionOf(ctx);
+    await c.audit.record({ tenantId: session.tenantId ?? null, actorType: `${session.kind!}_admin`, actorId: session.adminId!, action: 'auth.logout', ip: ctx.ip, requestId: ctx.requestId });
+    ctx.session = null;
+    redirectOrJson(ctx, { signedOut: true }, '/auth/login');
+  });
+}

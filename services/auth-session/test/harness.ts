@@ -1,0 +1,134 @@
+// Builds a real auth-session app per test file: real PostgreSQL (migrated), real Redis for the
+// session store and the throttle, production argon2 parameters, and a clock the test moves.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import knex, { type Knex } from 'knex';
+import { generate } from 'otplib';
+import request from 'supertest';
+import { createAuditWriter } from '@portcullis/audit';
+import { createKeyRing, createSessionIdHasher, type KeyRing } from '@portcullis/crypto';
+import { migrateLatest } from '@portcullis/migrations';
+import { createLogger, createMetrics } from '@portcullis/observability';
+import { createRedisBackend, createSessionStore, type SessionStore } from '@portcullis/session-store';
+import { createApp, type AuthSettings } from '../src/app.js';
+import { createLoginThrottle } from '../src/libraries/login-throttle.js';
+import { createPasswordHasher } from '../src/libraries/passwords.js';
+import { hashRecoveryCode } from '../src/libraries/recovery-codes.js';
+import { testPostgres, testRedis } from '../../../test/support/index.js';
+
+export class TestClock {
+  offset = 0;
+  now = () => Date.now() + this.offset;
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+export const SESSION_SECRET = `test-session-secret-${'x'.repeat(32)}`;
+export const defaultSettings: AuthSettings = {
+  production: false,
+  cookieName: 'portcullis.sid',
+  secrets: [SESSION_SECRET],
+  idleTimeoutMs: 30 * 60_000,
+  absoluteTimeoutMs: 12 * 3600_000,
+  maxConcurrent: 5,
+  concurrencyMode: 'evict-oldest',
+  lockout: { threshold: 5, baseSeconds: 60, maxSeconds: 3600 },
+  reauthMaxAgeMs: 5 * 60_000,
+};
+
+export interface Harness {
+  db: Knex;
+  redis: Redis;
+  clock: TestClock;
+  totpKeys: KeyRing;
+  passwords: ReturnType<typeof createPasswordHasher>;
+  logLines: string[];
+  build(settings?: Partial<AuthSettings>): { app: ReturnType<typeof createApp>; store: SessionStore };
+  close(): Promise<void>;
+}
+
+export async function createHarness(): Promise<Harness> {
+  const database = await testPostgres();
+  const db = knex({ client: 'pg', connection: database.url, pool: { min: 0, max: 5 } });
+  await migrateLatest(db);
+  const { url, prefix } = testRedis();
+  const redis = new Redis(url);
+  const clock = new TestClock();
+  const totpKeys = createKeyRing({ primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
+  const passwords = createPasswordHasher();
+  const logLines: string[] = [];
+  const destination = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
+  const stores: SessionStore[] = [];
+
+  return {
+    db, redis, clock, totpKeys, passwords, logLines,
+    build(overrides = {}) {
+      const settings = { ...defaultSettings, ...overrides };
+      const keyPrefix = `${prefix}${randomUUID().slice(0, 8)}:`;
+      const store = createSessionStore({ backend: createRedisBackend({ url, keyPrefix: `${keyPrefix}s:`, clock }), hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)), clock });
+      stores.push(store);
+      const app = createApp({
+        db, store, totpKeys, clock, settings, passwords,
+        audit: createAuditWriter({ db, clock }),
+        throttle: createLoginThrottle({ store: { redis }, keyPrefix }),
+        logger: createLogger({ service: 'auth-session', destination }),
+        metrics: createMetrics('auth-session'),
+        proxy: true,
+      });
+      return { app, store };
+    },
+    async close() {
+      for (const store of stores) await store.close();
+      redis.disconnect();
+      await db.destroy();
+      await database.drop();
+    },
+  };
+}
+
+export async function createTenant(db: Knex, slug = `t-${randomUUID().slice(0, 8)}`): Promise<{ id: string; slug: string }> {
+  const id = randomUUID();
+  const now = new Date();
+  await db('tenants').insert({ id, slug, name: slug, status: 'active', created_at: now, updated_at: now });
+  return { id, slug };
+}
+
+export interface SeededAdmin {
+  id: string;
+  email: string;
+  password: string;
+  totpSecret?: string;
+  recoveryCodes?: string[];
+}
+
+/** A tenant admin, optionally with TOTP enrolled (secret encrypted at rest as the service does it). */
+export async function createTenantAdmin(h: Harness, tenantId: string, options: { mfa?: boolean; recoveryCodes?: string[] } = {}): Promise<SeededAdmin> {
+  const id = randomUUID();
+  const email = `admin-${id.slice(0, 8)}@example.com`;
+  const password = `Correct horse ${randomUUID()}`;
+  const totpSecret = options.mfa === false ? undefined : 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+  const now = new Date();
+  await h.db('tenant_admins').insert({
+    id, tenant_id: tenantId, email, password_hash: await h.passwords.hash(password),
+    totp_secret: totpSecret ? h.totpKeys.encrypt(totpSecret, { table: 'tenant_admins', column: 'totp_secret', rowId: id }) : null,
+    mfa_enabled: !!totpSecret, mfa_enrolled_at: totpSecret ? now : null,
+    recovery_code_hashes: options.recoveryCodes ? JSON.stringify(options.recoveryCodes.map(hashRecoveryCode)) : null,
+    failed_attempts: 0, must_change_password: false, created_at: now, updated_at: now,
+  });
+  return { id, email, password, ...(totpSecret ? { totpSecret } : {}), ...(options.recoveryCodes ? { recoveryCodes: options.recoveryCodes } : {}) };
+}
+
+/** The code an authenticator app shows at the harness clock's time (optionally `steps` periods later). */
+export const totpCode = (secret: string, clock: TestClock, steps = 0) => generate({ secret, epoch: Math.floor(clock.now() / 1000) + steps * 30 });
+
+export const json = { Accept: 'application/json', 'Content-Type': 'application/json' };
+
+/** Password + TOTP through the JSON API; returns the agent holding the level-2 session cookie. */
+export async function signInFully(app: ReturnType<typeof createApp>, clock: TestClock, tenant: string, admin: SeededAdmin, steps = 0) {
+  const agent = request.agent(app.callback());
+  await agent.post('/auth/login').set(json).send({ tenant, email: admin.email, password: admin.password }).expect(200, { assurance: 1, next: 'verify-mfa' });
+  await agent.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, clock, steps) }).expect(200);
+  return agent;
+}

@@ -1,0 +1,86 @@
+import request from 'supertest';
+import { createHarness, createTenant, createTenantAdmin, json, totpCode, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(() => h.close());
+
+const cookieOf = (response: request.Response) => ([] as string[]).concat(response.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]).join('; ');
+const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+
+describe('browser pages', () => {
+  it('sign in with forms only: CSRF token required, pages without script under a strict CSP', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    const agent = request.agent(app.callback());
+    const page = await agent.get('/auth/login').expect(200).expect('content-type', /html/);
+    expect(page.text).not.toContain('<script');
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+    const form = { tenant: tenant.slug, email: admin.email, password: admin.password };
+
+    await agent.post('/auth/login').type('form').send(form).expect(403, /did not come from this site/);
+    await agent.post('/auth/login').type('form').send({ ...form, _csrf: 'forged' }).expect(403);
+    await agent.post('/auth/login').type('form').send({ ...form, _csrf: csrfIn(page.text) }).expect(303).expect('location', '/auth/mfa');
+
+    const challenge = await agent.get('/auth/mfa').expect(200);
+    await agent.post('/auth/mfa/verify').type('form').send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) }).expect(303).expect('location', '/auth/me');
+    const home = await agent.get('/auth/me').expect(200);
+    expect(home.text).toContain(admin.email);
+    await agent.post('/auth/logout').type('form').send({}).expect(403);
+    await agent.post('/auth/logout').type('form').send({ _csrf: csrfIn(home.text) }).expect(303).expect('location', '/auth/login');
+    await agent.get('/auth/me').set('Accept', 'application/json').expect(401);
+  });
+
+  it('shows a refused form again with the message instead of a JSON error', async () => {
+    const { app } = h.build();
+    const agent = request.agent(app.callback());
+    const page = await agent.get('/auth/login').expect(200);
+    const refused = await agent.post('/auth/login').type('form').send({ email: 'someone@example.com', password: 'wrong-password!', _csrf: csrfIn(page.text) }).expect(401);
+    expect(refused.text).toContain('role="alert"');
+    expect(refused.text).toContain('value="someone@example.com"');
+    expect(refused.text).not.toContain('wrong-password!');
+  });
+
+  it('refuses unsafe requests that are neither JSON nor a form (cross-site no-cors fetch)', async () => {
+    const { app } = h.build();
+    await request(app.callback()).post('/auth/login').set('Content-Type', 'text/plain').send('email=a').expect(415);
+    await request(app.callback()).post('/auth/logout').expect(415);
+  });
+});
+
+describe('bad input gets a 400 with a clear message, never a 500', () => {
+  const cases: [string, string, unknown, RegExp][] = [
+    ['missing fields', '/auth/login', {}, /email: is required/],
+    ['wrong types', '/auth/login', { email: 42, password: ['x'] }, /email/],
+    ['a zero-width space in the email', '/auth/login', { email: 'ad\u200bmin@example.com', password: 'x' }, /plain ASCII/],
+    ['a fullwidth lookalike email', '/auth/login', { email: 'ａdmin@example.com', password: 'x' }, /plain ASCII/],
+    ['a right-to-left override in the email', '/auth/login', { email: 'admin\u202e@example.com', password: 'x' }, /plain ASCII/],
+    ['a tenant that is not a slug', '/auth/login', { tenant: '../etc', email: 'a@example.com', password: 'x' }, /tenant slug/],
+    ['an overlong password', '/auth/login', { email: 'a@example.com', password: 'x'.repeat(300) }, /at most 256/],
+    ['invalid JSON', '/auth/login', '{"email":', /./],
+    ['an oversized body', '/auth/login', { email: 'a@example.com', password: 'x'.repeat(20_000) }, /too large|larger/],
+  ];
+
+  it.each(cases)('%s', async (_name, path, body, message) => {
+    const { app } = h.build();
+    const response = await request(app.callback()).post(path).set(json).send(body as object);
+    expect(response.status).toBe(400);
+    expect(response.body.message).toMatch(message);
+  });
+
+  it('on routes behind a session too', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    const agent = request.agent(app.callback());
+    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    for (const code of [undefined, 123456, '12', 'x'.repeat(40)]) {
+      const response = await agent.post('/auth/mfa/verify').set(json).send({ code });
+      expect(response.status).toBe(400);
+      expect(response.body.message).toMatch(/code/);
+    }
+  });
+});

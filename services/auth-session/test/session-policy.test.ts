@@ -1,0 +1,150 @@
+import request from 'supertest';
+import { createHarness, createTenant, createTenantAdmin, json, signInFully, totpCode, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(() => h.close());
+
+const cookieOf = (response: request.Response) => ([] as string[]).concat(response.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]).join('; ');
+
+it('kills the pre-login session id at login (no fixation) and again at the second factor', async () => {
+  const tenant = await createTenant(h.db);
+  const admin = await createTenantAdmin(h, tenant.id);
+  const { app, store } = h.build();
+  const page = await request(app.callback()).get('/auth/login').set('Accept', 'application/json').expect(200);
+  const preLogin = cookieOf(page);
+  expect(preLogin).toContain('portcullis.sid=');
+  const preLoginId = /portcullis\.sid=([^;]+)/.exec(preLogin)![1]!;
+  expect(await store.get(preLoginId)).toMatchObject({ csrf: page.body.csrfToken });
+
+  const login = await request(app.callback()).post('/auth/login').set(json).set('Cookie', preLogin).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+  const levelOne = cookieOf(login);
+  expect(await store.get(preLoginId)).toBeUndefined();
+  const levelOneId = /portcullis\.sid=([^;]+)/.exec(levelOne)![1]!;
+  expect(levelOneId).not.toBe(preLoginId);
+
+  const verified = await request(app.callback()).post('/auth/mfa/verify').set(json).set('Cookie', levelOne).send({ code: await totpCode(admin.totpSecret!, h.clock) }).expect(200);
+  expect(await store.get(levelOneId)).toBeUndefined();
+  await request(app.callback()).get('/auth/me').set(json).set('Cookie', levelOne).expect(401);
+  await request(app.callback()).get('/auth/me').set(json).set('Cookie', cookieOf(verified)).expect(200);
+});
+
+it('ends a session after the idle timeout, and an active one at the absolute timeout', async () => {
+  const tenant = await createTenant(h.db);
+  const admin = await createTenantAdmin(h, tenant.id);
+  const { app } = h.build({ idleTimeoutMs: 10 * 60_000, absoluteTimeoutMs: 60 * 60_000 });
+  h.clock.advance(60_000);
+  const idle = await signInFully(app, h.clock, tenant.slug, admin);
+  h.clock.advance(11 * 60_000);
+  await idle.get('/auth/me').set(json).expect(401);
+
+  const active = await signInFully(app, h.clock, tenant.slug, admin);
+  for (let minute = 0; minute < 50; minute += 9) {
+    h.clock.advance(9 * 60_000);
+    await active.get('/auth/me').set(json).expect(200);
+  }
+  h.clock.advance(9 * 60_000);
+  await active.get('/auth/me').set(json).expect(401, /auth.session_expired/);
+});
+
+describe('the concurrent-session limit', () => {
+  it('refuses a further sign-in in reject mode', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build({ maxConcurrent: 2, concurrencyMode: 'reject' });
+    h.clock.advance(60_000);
+    await signInFully(app, h.clock, tenant.slug, admin);
+    h.clock.advance(30_000);
+    await signInFully(app, h.clock, tenant.slug, admin);
+    const third = await request(app.callback()).post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(409);
+    expect(third.body.code).toBe('session.limit_reached');
+  });
+
+  it('ends the oldest session in evict-oldest mode', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build({ maxConcurrent: 2, concurrencyMode: 'evict-oldest' });
+    h.clock.advance(60_000);
+    const oldest = await signInFully(app, h.clock, tenant.slug, admin);
+    h.clock.advance(30_000);
+    const middle = await signInFully(app, h.clock, tenant.slug, admin);
+    h.clock.advance(30_000);
+    const newest = await signInFully(app, h.clock, tenant.slug, admin);
+    await oldest.get('/auth/me').set(json).expect(401);
+    await middle.get('/auth/me').set(json).expect(200);
+    await newest.get('/auth/me').set(json).expect(200);
+    expect(await h.db('audit_events').where({ action: 'session.evicted', actor_id: admin.id })).toHaveLength(1);
+  });
+});
+
+describe('session management', () => {
+  it('lists this admin’s sessions, revokes one and logs out, ending them in the store', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app, store } = h.build();
+    h.clock.advance(60_000);
+    const laptop = await signInFully(app, h.clock, tenant.slug, admin);
+    h.clock.advance(30_000);
+    const phone = await signInFully(app, h.clock, tenant.slug, admin);
+
+    const listed = (await laptop.get('/auth/sessions').set(json).expect(200)).body.sessions as { id: string; current: boolean }[];
+    expect(listed).toHaveLength(2);
+    expect(listed.filter((session) => session.current)).toHaveLength(1);
+    const phoneSession = listed.find((session) => !session.current)!;
+
+    await laptop.delete(`/auth/sessions/${phoneSession.id}`).set(json).expect(204);
+    await phone.get('/auth/me').set(json).expect(401);
+    await laptop.delete(`/auth/sessions/${'f'.repeat(64)}`).set(json).expect(404);
+    expect(await store.listByUser(`tenant:${admin.id}`)).toHaveLength(1);
+
+    await laptop.post('/auth/logout').set(json).expect(200, { signedOut: true });
+    expect(await store.listByUser(`tenant:${admin.id}`)).toHaveLength(0);
+    await laptop.get('/auth/me').set(json).expect(401);
+  });
+
+  it('ends every other session when the password changes', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    h.clock.advance(60_000);
+    const other = await signInFully(app, h.clock, tenant.slug, admin);
+    h.clock.advance(30_000);
+    const self = await signInFully(app, h.clock, tenant.slug, admin);
+    await self.post('/auth/password').set(json).send({ currentPassword: admin.password, newPassword: 'entirely New passphrase 2027' }).expect(200);
+    await other.get('/auth/me').set(json).expect(401);
+    await self.get('/auth/me').set(json).expect(200);
+  });
+});
+
+it('locks an account after the configured failures and releases it after the window', async () => {
+  const tenant = await createTenant(h.db);
+  const admin = await createTenantAdmin(h, tenant.id);
+  const { app } = h.build({ lockout: { threshold: 3, baseSeconds: 60, maxSeconds: 600 } });
+  const attempt = (password: string) => request(app.callback()).post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password });
+  for (let i = 0; i < 3; i++) await attempt('not the password').expect(401);
+  const locked = await attempt(admin.password).expect(401);
+  expect(locked.body.code).toBe('auth.invalid_credentials');
+  expect(await h.db('audit_events').where({ action: 'auth.account_locked', actor_id: admin.id })).toHaveLength(1);
+
+  h.clock.advance(61_000);
+  h.clock.advance(30_000);
+  await signInFully(app, h.clock, tenant.slug, admin);
+  expect(await h.db('audit_events').where({ action: 'auth.account_unlocked', actor_id: admin.id })).toHaveLength(1);
+  expect((await h.db('tenant_admins').where({ id: admin.id }).first()).failed_attempts).toBe(0);
+});
+
+it('sets __Host-, Secure, HttpOnly and SameSite on the cookie in production mode', async () => {
+  const tenant = await createTenant(h.db);
+  const admin = await createTenantAdmin(h, tenant.id);
+  const { app } = h.build({ production: true });
+  const response = await request(app.callback()).post('/auth/login').set(json).set('X-Forwarded-Proto', 'https').send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+  const cookie = ([] as string[]).concat(response.headers['set-cookie'] ?? []).find((line) => line.startsWith('__Host-portcullis.sid='))!;
+  expect(cookie).toBeDefined();
+  expect(cookie).toMatch(/; path=\//);
+  expect(cookie).toMatch(/; secure/);
+  expect(cookie).toMatch(/; httponly/);
+  expect(cookie).toMatch(/; samesite=lax/);
+  expect(cookie).not.toMatch(/domain=/);
+});
