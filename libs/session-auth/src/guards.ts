@@ -18,6 +18,9 @@ export function sessionOf(ctx: Context): AdminSession {
   return (ctx.session ?? {}) as AdminSession;
 }
 
+/** Idle timeouts are measured to this precision. */
+export const LAST_SEEN_GRANULARITY_MS = 60_000;
+
 const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in first.');
 
 /**
@@ -36,7 +39,9 @@ export function requireSession(policy: SessionPolicy): Middleware {
       ctx.session = null;
       throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
     }
-    session.lastSeenAt = now;
+    // Minute granularity: the session changes (and is written back, its TTL renewed) at most
+    // once a minute per session instead of on every request.
+    if (now - (session.lastSeenAt ?? 0) >= LAST_SEEN_GRANULARITY_MS) session.lastSeenAt = now;
     await next();
   };
 }

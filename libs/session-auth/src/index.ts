@@ -1,4 +1,4 @@
 export { type AdminKind, type AdminSession, userIdOf } from './session-data.js';
 export { installSessions, cookieNameFor, newSessionId, type SessionCookieOptions } from './koa-sessions.js';
-export { requireSession, requireAal2, requireRole, requireTenantScope, requireRecentAuth, sessionOf, type SessionPolicy, type Clock } from './guards.js';
+export { LAST_SEEN_GRANULARITY_MS, requireSession, requireAal2, requireRole, requireTenantScope, requireRecentAuth, sessionOf, type SessionPolicy, type Clock } from './guards.js';
 export { koaCsrf, csrfTokenFor } from './koa-csrf.js';

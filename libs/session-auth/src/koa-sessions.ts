@@ -27,7 +27,9 @@ export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Mi
     {
       key: cookieNameFor(options.cookieName, options.production),
       maxAge: options.idleTimeoutMs,
-      rolling: true,
+      // Not rolling on every request: requireSession moves `lastSeenAt` once a minute, and that
+      // change re-saves the session (cookie and store TTL). Saves one store write per request.
+      rolling: false,
       httpOnly: true,
       signed: true,
       sameSite: 'lax',

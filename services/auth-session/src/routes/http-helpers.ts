@@ -93,6 +93,7 @@ export async function startAdminSession(ctx: Context, c: ServiceContext, { kind,
     mustEnrollMfa: !admin.mfa_enabled,
   };
   ctx.session = fresh as unknown as typeof ctx.session;
+  await ctx.session!.regenerate();
   csrfTokenFor(ctx);
   return sessionOf(ctx);
 }
