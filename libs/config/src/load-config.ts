@@ -56,6 +56,7 @@ function crossFieldProblems(config: Parsed): Problem[] {
 const KEY_RINGS = [
   ['MFA_SECRET_ENCRYPTION_KEY', 'MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS'],
   ['MFA_RESET_LOG_ENCRYPTION_KEY', 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS'],
+  ['AUDIT_DETAILS_ENCRYPTION_KEY', 'AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS'],
 ] as const;
 
 /** Keys are checked by libs/crypto's own rules (length, encoding, randomness) at start-up. */

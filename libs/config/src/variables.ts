@@ -109,7 +109,7 @@ export const variables = {
   SESSION_TABLE_NAME: { schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier').default('sessions'), description: 'Table of the knex session store (created by a migration).' },
   SESSION_KNEX_CLIENT: { schema: z.enum(['pg', 'mysql2'], { error: 'must be pg or mysql2' }).default('pg'), description: 'knex client of the session store.' },
   SESSION_DATABASE_URL: { schema: url(/^(postgres(ql)?|mysql):$/, 'postgres:// or mysql://').optional(), description: 'Database of the knex session store; defaults to `DATABASE_URL`.', secret: true },
-  SESSION_COOKIE_NAME: { schema: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a cookie token').default('portcullis.sid'), description: 'Session cookie name (`__Host-` is prefixed in production).' },
+  SESSION_COOKIE_NAME: { schema: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a cookie token (letters, digits, . _ -)').default('portcullis.sid'), description: 'Session cookie name (`__Host-` is prefixed in production).' },
   SESSION_IDLE_TIMEOUT_SECONDS: { schema: int(1800, 60), description: 'Idle timeout (rolling).' },
   SESSION_ABSOLUTE_TIMEOUT_SECONDS: { schema: int(43_200, 300), description: 'Absolute session lifetime.' },
   SESSION_MAX_CONCURRENT: { schema: int(5, 1, 1000), description: 'Maximum concurrent sessions per admin.' },
@@ -138,6 +138,10 @@ export const variables = {
   MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older keys, decrypt only (rotation).', secret: true },
   MFA_RESET_LOG_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key encrypting `previous_*` values of `tenant_admin_mfa_reset_logs`.', secret: true },
   MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older reset-log keys, decrypt only (rotation).', secret: true },
+  AUDIT_DETAILS_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key encrypting sensitive audit event details (reset reasons, tickets, invitee emails). Required by mfa-admin; audit-log shows `[sealed]` without it.', secret: true },
+  AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older audit details keys, decrypt only. audit_events is append-only, so keys stay listed while events sealed with them are kept.', secret: true },
+  SESSION_REVOKE_RETRY_SECONDS: { schema: int(15, 1, 3600), description: 'mfa-admin: how often pending session-store revokes (after a reset, rollback, disable) are retried.' },
+  MFA_RESET_LOG_USAGE_REFRESH_SECONDS: { schema: int(900, 0, 86_400), description: 'audit-log: how often the `mfa_reset_log_values{key_id,state}` gauge re-reads the reset log (0 = never).' },
 } satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof variables;

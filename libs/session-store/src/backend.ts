@@ -21,6 +21,13 @@ export interface SessionCounts {
   exact: boolean;
 }
 
+/** One page of a full iteration; see SessionBackend.scan. */
+export interface ScanPage {
+  records: SessionRecord[];
+  /** Pass it to the next call; absent once the iteration is complete. */
+  cursor?: string;
+}
+
 export type DriverName = 'memory' | 'redis' | 'knex' | 'dynamodb';
 
 export interface SessionBackend {
@@ -36,5 +43,20 @@ export interface SessionBackend {
   count(): Promise<SessionCounts>;
   /** Up to n records (live or expired) chosen without a full scan, for consistency checks. */
   sample(n: number): Promise<SessionRecord[]>;
+  /**
+   * Full iteration in pages, for backfill between stores: start with `undefined`, pass each
+   * returned cursor back, stop when none comes back. The cursor is an opaque string that names
+   * its driver (a cursor of another driver is refused) and stays valid across processes and
+   * restarts, so a killed job resumes from its last cursor. Records come as stored, expired
+   * ones included while the backend still holds them. A page holds at most `limit` records
+   * and may hold fewer (even none) before the end.
+   *
+   * Under concurrent writes: a record that exists from the first page to the last is returned
+   * exactly once if it is not rewritten, and at least once if it is (redis orders by expiry,
+   * so a record whose expiry moves past the cursor comes again; one whose expiry is shortened
+   * to behind the cursor can be missed). A record created or deleted during the iteration may
+   * or may not be returned. Backfill runs while `dual` writes both stores, which covers those.
+   */
+  scan(cursor: string | undefined, limit: number): Promise<ScanPage>;
   close(): Promise<void>;
 }

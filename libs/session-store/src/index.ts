@@ -11,3 +11,7 @@ export { createDualBackend, type DualBackend, type DualBackendOptions } from './
 export { createRepairQueue, type Repair, type RepairQueue } from './repair-queue.js';
 export { createSessionStoreMetrics, instrumentBackend, startItemCounter, type SessionStoreMetrics } from './metrics.js';
 export { createBackendFromSettings, createSingleBackend, createSessionStoreFromSettings, type SessionStoreSettings, type BuiltBackend } from './from-config.js';
+export type { ScanPage } from './backend.js';
+export { backfillSessions, readBackfillCheckpoint, writeBackfillCheckpoint, BackfillError, type BackfillOptions, type BackfillProgress, type BackfillStats, type BackfillCheckpoint } from './backfill.js';
+export { verifyStores, type VerifyOptions, type VerifyReport, type Mismatch, type MismatchKind } from './verify.js';
+export { checkSessionStore, compareSessionConfigs, secretFingerprint, type PreflightCheck, type SessionConfigView } from './preflight.js';

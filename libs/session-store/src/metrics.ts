@@ -28,7 +28,7 @@ export function createSessionStoreMetrics(registry: Registry) {
 
 export type SessionStoreMetrics = ReturnType<typeof createSessionStoreMetrics>;
 
-const OPERATIONS = ['get', 'put', 'delete', 'listByUser', 'deleteByUser', 'count', 'sample'] as const;
+const OPERATIONS = ['get', 'put', 'delete', 'listByUser', 'deleteByUser', 'count', 'sample', 'scan'] as const;
 
 /** Wraps a backend so every operation is timed and its failures counted under `store`. */
 export function instrumentBackend(backend: SessionBackend, metrics: SessionStoreMetrics, store = backend.name): SessionBackend {

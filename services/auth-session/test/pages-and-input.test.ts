@@ -7,7 +7,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const cookieOf = (response: request.Response) => ([] as string[]).concat(response.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]).join('; ');
 const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 
 describe('browser pages', () => {

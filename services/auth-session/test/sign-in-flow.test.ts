@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { generate } from 'otplib';
-import { createHarness, createTenant, createTenantAdmin, json, signInFully, totpCode, type Harness } from './harness.js';
+import { createHarness, createTenant, createTenantAdmin, json, totpCode, type Harness } from './harness.js';
 import { createAccountLibrary } from '../src/libraries/account.js';
 import { createAdminQueries } from '../src/queries/admins.js';
 import { createAuditWriter } from '@portcullis/audit';

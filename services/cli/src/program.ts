@@ -1,19 +1,37 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '@portcullis/config';
+import { ConfigError, type Environment } from '@portcullis/config';
 import { CliError, EXIT } from './cli-error.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerMigrateCommands } from './commands/migrate.js';
+import { registerSessionCommands } from './commands/sessions.js';
+
+/** What commands read and write instead of process globals, so tests run them in-process. */
+export interface CliContext {
+  env: Environment;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+const processContext = (): CliContext => ({ env: process.env, stdout: process.stdout, stderr: process.stderr });
 
 /** The `portcullis` ops CLI. Every command has --help; failures exit non-zero with one sentence. */
-export function buildProgram(): Command {
+export function buildProgram(context: CliContext = processContext()): Command {
   const program = new Command('portcullis')
     .description('Portcullis operations: migrations, session stores, MFA reset logs, keys')
     .showHelpAfterError()
+    .configureOutput({ writeOut: (text) => void context.stdout.write(text), writeErr: (text) => void context.stderr.write(text) })
     .exitOverride();
   registerKeyCommands(program);
+  registerSessionCommands(program, context);
+  registerMigrateCommands(program, context);
   return program;
 }
 
-export async function runCli(argv: string[], program = buildProgram()): Promise<number> {
+/** `runCli(argv)`, `runCli(argv, program)`, or `runCli(argv, { env, stdout, stderr })` in tests. */
+export async function runCli(argv: string[], programOrContext: Command | Partial<CliContext> = {}): Promise<number> {
+  const context = programOrContext instanceof Command ? processContext() : { ...processContext(), ...programOrContext };
+  const program = programOrContext instanceof Command ? programOrContext : buildProgram(context);
+  const { stderr } = context;
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -23,14 +41,14 @@ export async function runCli(argv: string[], program = buildProgram()): Promise<
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`portcullis: ${error.message}\n`);
+      stderr.write(`portcullis: ${error.message}\n`);
       return error.exitCode;
     }
     if (error instanceof ConfigError) {
-      process.stderr.write(`portcullis: ${error.message}\n`);
+      stderr.write(`portcullis: ${error.message}\n`);
       return EXIT.usage;
     }
-    process.stderr.write(`portcullis: unexpected failure (${error instanceof Error ? error.message : String(error)})\n`);
+    stderr.write(`portcullis: unexpected failure (${error instanceof Error ? error.message : String(error)})\n`);
     return EXIT.failure;
   }
 }

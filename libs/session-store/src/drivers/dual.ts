@@ -1,4 +1,5 @@
 import type { SessionBackend, SessionRecord } from '../backend.js';
+import { SessionStoreError } from '../errors.js';
 import type { SessionStoreMetrics } from '../metrics.js';
 import { createRepairQueue, type Repair } from '../repair-queue.js';
 import { systemClock, type Clock } from '../session-store.js';
@@ -20,6 +21,12 @@ export interface DualBackendOptions {
   /** Shorter lifetime for what is written to the secondary (the store being retired). */
   secondaryMaxTtlMs?: number;
   repairIntervalMs?: number;
+  /**
+   * Longest wait for the secondary before its call counts as failed (default 1000 ms). Without
+   * it a secondary that stops answering holds every write: ioredis with default settings took
+   * 74 s to fail one command against a stopped Redis.
+   */
+  secondaryTimeoutMs?: number;
   onSecondaryFailure?: (op: string, error: unknown) => void;
 }
 
@@ -34,10 +41,28 @@ export function createDualBackend(options: DualBackendOptions) {
     secondaryMaxTtlMs ? { ...record, expiresAt: Math.min(record.expiresAt, clock.now() + secondaryMaxTtlMs) } : record;
   const repairs = createRepairQueue({ primary, secondary, metrics, toSecondary });
   const isLive = (record: SessionRecord | undefined): record is SessionRecord => !!record && record.expiresAt > clock.now();
+  /** A secondary copy worth serving: live, and not left stale by a failed write this pod has yet to repair. */
+  const isServable = (record: SessionRecord | undefined): record is SessionRecord => isLive(record) && !repairs.covers(record);
+  const timeoutMs = options.secondaryTimeoutMs ?? 1000;
+
+  /** The secondary's answer, or a failure once it is late. */
+  async function onSecondary<T>(call: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        call(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new SessionStoreError('session.store_unavailable', `The ${secondary.name} session store did not answer within ${timeoutMs} ms.`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   /** Runs the write on both; the primary's failure is the caller's, the secondary's is queued. */
-  async function writeBoth<T>(op: string, onPrimary: Promise<T>, onSecondary: Promise<unknown>, repair: Repair): Promise<T> {
-    const [primaryResult, secondaryResult] = await Promise.allSettled([onPrimary, onSecondary]);
+  async function writeBoth<T>(op: string, primaryWrite: Promise<T>, secondaryWrite: Promise<unknown>, repair: Repair): Promise<T> {
+    const [primaryResult, secondaryResult] = await Promise.allSettled([primaryWrite, secondaryWrite]);
     if (secondaryResult.status === 'rejected') {
       metrics?.dualWriteFailures.inc({ store: secondary.name, op });
       options.onSecondaryFailure?.(op, secondaryResult.reason);
@@ -58,12 +83,12 @@ export function createDualBackend(options: DualBackendOptions) {
     }
     let fromSecondary: SessionRecord | undefined;
     try {
-      fromSecondary = await secondary.get(hash);
+      fromSecondary = await onSecondary(() => secondary.get(hash));
     } catch {
       if (primaryError) throw primaryError;
       return fromPrimary;
     }
-    if (!isLive(fromSecondary)) {
+    if (!isServable(fromSecondary)) {
       if (primaryError) throw primaryError;
       return fromPrimary;
     }
@@ -80,16 +105,21 @@ export function createDualBackend(options: DualBackendOptions) {
     maxDataBytes: Math.min(primary.maxDataBytes, secondary.maxDataBytes),
     repairs,
     get,
-    put: (record) => writeBoth('put', primary.put(record), secondary.put(toSecondary(record)), { kind: 'session', hash: record.hash }),
-    delete: (hash) => writeBoth('delete', primary.delete(hash), secondary.delete(hash), { kind: 'session', hash }),
-    deleteByUser: (userId) => writeBoth('deleteByUser', primary.deleteByUser(userId), secondary.deleteByUser(userId), { kind: 'user', userId }),
+    put: (record) => writeBoth('put', primary.put(record), onSecondary(() => secondary.put(toSecondary(record))), { kind: 'session', hash: record.hash }),
+    delete: (hash) => writeBoth('delete', primary.delete(hash), onSecondary(() => secondary.delete(hash)), { kind: 'session', hash }),
+    deleteByUser: (userId) => writeBoth('deleteByUser', primary.deleteByUser(userId), onSecondary(() => secondary.deleteByUser(userId)), { kind: 'user', userId }),
     async listByUser(userId) {
-      const [fromPrimary, fromSecondary] = await Promise.all([primary.listByUser(userId), fallbackOnMiss ? secondary.listByUser(userId).catch(() => []) : []]);
+      const [fromPrimary, fromSecondary] = await Promise.all([
+        primary.listByUser(userId),
+        fallbackOnMiss ? onSecondary(() => secondary.listByUser(userId)).catch(() => []) : [],
+      ]);
       const seen = new Set(fromPrimary.map((record) => record.hash));
-      return [...fromPrimary, ...fromSecondary.filter((record) => !seen.has(record.hash))];
+      return [...fromPrimary, ...fromSecondary.filter((record) => !seen.has(record.hash) && !repairs.covers(record))];
     },
     count: () => primary.count(),
     sample: (n) => primary.sample(n),
+    // The primary holds every session the service reads first; backfill copies from it.
+    scan: (cursor, limit) => primary.scan(cursor, limit),
     async close() {
       clearInterval(timer);
       await Promise.all([primary.close(), secondary.close()]);

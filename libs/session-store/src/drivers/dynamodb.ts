@@ -270,6 +270,30 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
       return [...records.values()];
     },
 
+    async scan(cursor, limit) {
+      if (!Number.isInteger(limit) || limit < 1) throw new Error(`scan limit must be a positive integer, not ${limit}`);
+      // The cursor is LastEvaluatedKey ({hash: {S}}) as base64url JSON: DynamoDB resumes a Scan
+      // from any key it returned, in this process or another, however long after.
+      let start: Item | undefined;
+      if (cursor !== undefined) {
+        let key: unknown;
+        try {
+          key = cursor.startsWith('dynamodb:') ? JSON.parse(Buffer.from(cursor.slice('dynamodb:'.length), 'base64url').toString('utf8')) : undefined;
+        } catch {
+          key = undefined;
+        }
+        const hash = (key as { [S.hash]?: { S?: unknown } } | undefined)?.[S.hash]?.S;
+        if (typeof hash !== 'string') throw new Error('This cursor does not come from a dynamodb store scan.');
+        start = { [S.hash]: { S: hash } };
+      }
+      const page = await call('scan', () => client.send(new ScanCommand({ TableName, Limit: limit, ExclusiveStartKey: start, ConsistentRead: consistentRead })));
+      const records = (page.Items ?? []).map(fromItem).filter((record): record is SessionRecord => !!record);
+      const next = page.LastEvaluatedKey?.[S.hash]?.S;
+      // DynamoDB may hand back a key with the last full page although nothing follows: the next
+      // call then returns an empty page without a cursor.
+      return next === undefined ? { records } : { records, cursor: `dynamodb:${Buffer.from(JSON.stringify({ [S.hash]: { S: next } })).toString('base64url')}` };
+    },
+
     async close() {
       client.destroy();
     },

@@ -117,6 +117,19 @@ export function createKnexBackend({ knex, tableName, clock = systemClock, maxDat
       const before = after.length < n ? await table().select(...COLUMNS).where('hash', '<', start).orderBy('hash').limit(n - after.length) : [];
       return [...after, ...before].map(toRecord);
     },
+    async scan(cursor, limit) {
+      if (!Number.isInteger(limit) || limit < 1) throw new Error(`scan limit must be a positive integer, not ${limit}`);
+      if (cursor !== undefined && !cursor.startsWith('knex:')) throw new Error('This cursor does not come from a knex store scan.');
+      // Keyset on the primary key: each page is one index range scan however deep the scan is
+      // (no OFFSET), and a cursor stays valid whatever happens to the table in between. One
+      // extra row tells whether another page exists, so the last page needs no empty round trip.
+      const query = table().select(...COLUMNS).orderBy('hash').limit(limit + 1);
+      if (cursor !== undefined) query.where('hash', '>', cursor.slice('knex:'.length));
+      const rows = await query;
+      const records = rows.slice(0, limit).map(toRecord);
+      const last = records.at(-1);
+      return rows.length > limit && last ? { records, cursor: `knex:${last.hash}` } : { records };
+    },
     async close() {
       // The knex pool belongs to the caller (it may serve other tables).
     },

@@ -43,6 +43,19 @@ export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 *
     async sample(n) {
       return [...records.values()].slice(0, n);
     },
+    async scan(cursor, limit) {
+      if (!Number.isInteger(limit) || limit < 1) throw new Error(`scan limit must be a positive integer, not ${limit}`);
+      if (cursor !== undefined && !cursor.startsWith('memory:')) throw new Error('This cursor does not come from a memory store scan.');
+      // Keyset by hash, like knex: sorting every call is O(n log n), fine for a development store.
+      const after = cursor?.slice('memory:'.length);
+      const hashes = [...records.keys()].filter((hash) => after === undefined || hash > after).sort();
+      const page = hashes.slice(0, limit).flatMap((hash) => {
+        const record = records.get(hash);
+        return record ? [{ ...record }] : [];
+      });
+      const last = page.at(-1);
+      return hashes.length > limit && last ? { records: page, cursor: `memory:${last.hash}` } : { records: page };
+    },
     async close() {
       records.clear();
     },

@@ -207,6 +207,34 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
       if (n <= 0) return [];
       return fetch(await client.zrandmember(byExpiry, n));
     },
+    async scan(cursor, limit) {
+      if (!Number.isInteger(limit) || limit < 1) throw new Error(`scan limit must be a positive integer, not ${limit}`);
+      // Pages through by-expiry in its own order, (score, hash), with the last pair as cursor.
+      // Not ZSCAN: its cursor is a position in the server's hash table, which a restart or a
+      // failover (new hash seed) invalidates, so a checkpoint could not outlive them. The
+      // price: a rewrite that moves a record's expiry past the cursor makes it come again.
+      const match = cursor === undefined ? undefined : /^redis:([^:]+):(.+)$/.exec(cursor);
+      const afterScore = match ? Number(match[1]) : undefined;
+      if (cursor !== undefined && !Number.isFinite(afterScore)) throw new Error('This cursor does not come from a redis store scan.');
+      const afterHash = match?.[2] ?? '';
+      const isAfter = (hash: string, score: number) => afterScore === undefined || score > afterScore || (score === afterScore && hash > afterHash);
+      const entries: { hash: string; score: number }[] = [];
+      // Members sharing the cursor's score sort by hash and may precede it; skip past them.
+      for (let offset = 0; entries.length <= limit; offset += limit + 1) {
+        const reply = await client.zrange(byExpiry, afterScore === undefined ? '-inf' : String(afterScore), '+inf', 'BYSCORE', 'LIMIT', offset, limit + 1, 'WITHSCORES');
+        for (let i = 0; i + 1 < reply.length; i += 2) {
+          const hash = reply[i] as string;
+          const score = Number(reply[i + 1]);
+          if (isAfter(hash, score)) entries.push({ hash, score });
+        }
+        if (reply.length < 2 * (limit + 1)) break;
+      }
+      const page = entries.slice(0, limit);
+      // Members whose record Redis has already expired are dropped, so a page may come up short.
+      const records = await fetch(page.map((entry) => entry.hash));
+      const last = page.at(-1);
+      return entries.length > limit && last ? { records, cursor: `redis:${last.score}:${last.hash}` } : { records };
+    },
     async close() {
       if (owned) await client.quit();
     },

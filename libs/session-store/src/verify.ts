@@ -1,0 +1,146 @@
+// Sampled comparison of two session stores: the go/no-go of `portcullis sessions verify`
+// before a cutover, and a check a service in dual mode can run on a schedule (with metrics).
+import type { SessionBackend, SessionCounts, SessionRecord } from './backend.js';
+import type { SessionStoreMetrics } from './metrics.js';
+import { systemClock, type Clock } from './session-store.js';
+
+const KINDS = ['missing_in_secondary', 'missing_in_primary', 'data', 'expiry'] as const;
+/** The `kind` label of session_store_consistency_mismatches_total. */
+export type MismatchKind = (typeof KINDS)[number];
+
+export interface Mismatch {
+  kind: MismatchKind;
+  hash: string;
+  /** Sentence for the report: what each side holds (never the session data). */
+  detail: string;
+}
+
+export interface VerifyOptions {
+  /** The store that holds the truth (dual mode's primary, or the store being copied from). */
+  primary: SessionBackend;
+  secondary: SessionBackend;
+  /** Records sampled from each side. Default 1000. */
+  sampleSize?: number;
+  /** Largest accepted difference between the two expiries. Default 2000 ms. */
+  toleranceMs?: number;
+  /**
+   * SESSION_RETIRING_STORE_TTL_SECONDS (in ms) when the secondary is the store being retired:
+   * dual mode then writes it min(expiry, now + TTL), so it may hold shorter-lived copies or
+   * none at all, but never a longer-lived or different one. Its count is not judged either.
+   */
+  secondaryMaxTtlMs?: number;
+  /** Largest accepted gap between two exact live counts, as a share of the primary's. Default 0.01. */
+  countTolerance?: number;
+  concurrency?: number;
+  clock?: Clock;
+  /** Counts into session_store_consistency_checks_total / _mismatches_total{kind}. */
+  metrics?: SessionStoreMetrics;
+}
+
+export interface VerifyReport {
+  primary: { name: string; counts: SessionCounts; sampled: number };
+  secondary: { name: string; counts: SessionCounts; sampled: number };
+  /** Sampled sessions compared (those live on at least one side). */
+  compared: number;
+  mismatches: Mismatch[];
+  /** Why not to cut over, one sentence each; empty means go. */
+  reasons: string[];
+  go: boolean;
+}
+
+type Side = SessionRecord | undefined;
+
+const short = (hash: string) => `${hash.slice(0, 12)}…`;
+
+/**
+ * Verdict on one session: undefined when the two sides agree. Sessions that expire within the
+ * tolerance are left alone: one side may already treat them as gone.
+ */
+function judge(primary: Side, secondary: Side, now: number, toleranceMs: number, retiring: boolean): Mismatch | undefined {
+  const live = (record: Side): record is SessionRecord => !!record && record.expiresAt > now + toleranceMs;
+  const gone = (record: Side) => !record || record.expiresAt <= now;
+  const hash = (primary ?? secondary)?.hash ?? '';
+  if (live(primary) && gone(secondary)) {
+    // The retiring store legitimately lets sessions die early.
+    return !retiring ? { kind: 'missing_in_secondary', hash, detail: `${short(hash)} is live in the primary and missing in the secondary.` } : undefined;
+  }
+  if (live(secondary) && gone(primary)) return { kind: 'missing_in_primary', hash, detail: `${short(hash)} is live in the secondary and missing in the primary.` };
+  if (!primary || !secondary || gone(primary) || gone(secondary)) return undefined;
+  if (primary.data !== secondary.data || primary.userId !== secondary.userId) {
+    return { kind: 'data', hash, detail: `${short(hash)} holds different ${primary.userId === secondary.userId ? 'data' : 'owners'} in the two stores.` };
+  }
+  // Not `min(primary, now + TTL)`: copies written before the TTL was shortened keep their full
+  // expiry until the next write, so only "never later than the primary" holds for every copy.
+  const earliest = retiring ? Number.NEGATIVE_INFINITY : primary.expiresAt;
+  if (secondary.expiresAt > primary.expiresAt + toleranceMs || secondary.expiresAt < earliest - toleranceMs) {
+    const delta = secondary.expiresAt - primary.expiresAt;
+    return { kind: 'expiry', hash, detail: `${short(hash)} expires ${Math.abs(delta)} ms ${delta > 0 ? 'later' : 'earlier'} in the secondary than in the primary.` };
+  }
+  return undefined;
+}
+
+/** fn over items, `width` at a time (chunks: simple, and a chunk is short). */
+async function inChunks<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += width) results.push(...(await Promise.all(items.slice(i, i + width).map(fn))));
+  return results;
+}
+
+function countReason(primary: SessionCounts, secondary: SessionCounts, tolerance: number): string | undefined {
+  // Estimates (statistics, DescribeTable) can be far off; only two exact counts are judged.
+  if (!primary.exact || !secondary.exact) return undefined;
+  const gap = Math.abs(primary.live - secondary.live);
+  if (gap <= Math.ceil(primary.live * tolerance)) return undefined;
+  return `The live counts differ by ${gap} (primary ${primary.live}, secondary ${secondary.live}), more than ${tolerance * 100}% of the primary's.`;
+}
+
+/**
+ * Counts both stores and compares `sampleSize` sessions sampled from each side against the
+ * other. A disagreement is read again from both sides before it counts, so a write or logout
+ * landing between the two reads is not reported.
+ */
+export async function verifyStores(options: VerifyOptions): Promise<VerifyReport> {
+  const { primary, secondary, sampleSize = 1000, toleranceMs = 2000, secondaryMaxTtlMs, countTolerance = 0.01, concurrency = 16, clock = systemClock, metrics } = options;
+  const retiring = secondaryMaxTtlMs !== undefined;
+  const [primaryCounts, secondaryCounts, fromPrimary, fromSecondary] = await Promise.all([primary.count(), secondary.count(), primary.sample(sampleSize), secondary.sample(sampleSize)]);
+
+  // Each hash once, with whatever its sampled side already told us.
+  const known = new Map<string, { primary?: SessionRecord; secondary?: SessionRecord }>();
+  for (const record of fromPrimary) known.set(record.hash, { primary: record });
+  for (const record of fromSecondary) known.set(record.hash, { ...known.get(record.hash), secondary: record });
+
+  const verdicts = await inChunks([...known], concurrency, async ([hash, sides]) => {
+    const first = [sides.primary ?? (await primary.get(hash)), sides.secondary ?? (await secondary.get(hash))] as const;
+    const now = clock.now();
+    if (first.every((record) => !record || record.expiresAt <= now)) return { compared: false, mismatch: undefined };
+    if (!judge(first[0], first[1], now, toleranceMs, retiring)) return { compared: true, mismatch: undefined };
+    const [again, againSecondary] = await Promise.all([primary.get(hash), secondary.get(hash)]);
+    return { compared: true, mismatch: judge(again, againSecondary, clock.now(), toleranceMs, retiring) };
+  });
+
+  const mismatches = verdicts.flatMap((verdict) => (verdict.mismatch ? [verdict.mismatch] : []));
+  const compared = verdicts.filter((verdict) => verdict.compared).length;
+  metrics?.consistencyChecks.inc(compared);
+  for (const mismatch of mismatches) metrics?.consistencyMismatches.inc({ kind: mismatch.kind });
+
+  const reasons: string[] = [];
+  if (mismatches.length > 0) {
+    const kinds = KINDS.map((kind) => [kind, mismatches.filter((mismatch) => mismatch.kind === kind).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`)
+      .join(', ');
+    reasons.push(`${mismatches.length} of ${compared} sampled sessions differ (${kinds}).`);
+  }
+  // The retiring store holds fewer sessions by design, so its count says nothing.
+  const counts = !retiring ? countReason(primaryCounts, secondaryCounts, countTolerance) : undefined;
+  if (counts) reasons.push(counts);
+
+  return {
+    primary: { name: primary.name, counts: primaryCounts, sampled: fromPrimary.length },
+    secondary: { name: secondary.name, counts: secondaryCounts, sampled: fromSecondary.length },
+    compared,
+    mismatches,
+    reasons,
+    go: reasons.length === 0,
+  };
+}
