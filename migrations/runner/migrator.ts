@@ -77,7 +77,11 @@ function lockConnection(knex: Knex, url: string | undefined): pg.ClientConfig {
   if (url) return { connectionString: url };
   const { connection } = knex.client.config as Knex.Config;
   if (typeof connection === 'string') return { connectionString: connection };
-  if (connection && typeof connection === 'object') return { ...(connection as pg.ClientConfig) };
+  // knex keeps the password non-enumerable (so it stays out of logs): a spread would drop it.
+  if (connection && typeof connection === 'object') {
+    const settings = connection as pg.ClientConfig;
+    return { ...settings, password: settings.password };
+  }
   throw new MigrationError('The knex connection is given as a function: pass the database URL to the migrator as `url`');
 }
 

@@ -3,14 +3,35 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-dev-'));
 // The embedded PostgreSQL runs as the `postgres` user when we are root: it must reach the dir.
 chmodSync(dir, 0o755);
-const base = 20_000 + Math.floor(Math.random() * 20_000);
-const ports = { DEV_GATEWAY_PORT: String(base), DEV_POSTGRES_PORT: String(base + 5), DEV_SERVICE_PORT_BASE: String(base + 10) };
+
+// Below Linux's ephemeral range (32768+), where the other tests' servers get their ports, and
+// probed: the runner needs the gateway, PostgreSQL and 3 + 3 service ports at fixed offsets.
+const OFFSETS = [0, 5, 11, 12, 13, 1011, 1012, 1013];
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer().once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+async function freeBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = 10_000 + Math.floor(Math.random() * 20_000);
+    if ((await Promise.all(OFFSETS.map((offset) => isFree(candidate + offset)))).every(Boolean)) return candidate;
+  }
+  throw new Error('no free port range for the dev runner');
+}
+let base = 0;
+let ports: Record<string, string> = {};
+beforeAll(async () => {
+  base = await freeBase();
+  ports = { DEV_GATEWAY_PORT: String(base), DEV_POSTGRES_PORT: String(base + 5), DEV_SERVICE_PORT_BASE: String(base + 10) };
+});
 
 function startDevRunner(): { child: ChildProcess; output: () => string; ready: Promise<void> } {
   const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'scripts', 'dev.ts')], {
