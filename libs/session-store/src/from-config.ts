@@ -1,4 +1,5 @@
 // Builds the configured backend: SESSION_STORE_DRIVER, and for `dual` the two stores it joins.
+import { Redis } from 'ioredis';
 import knex, { type Knex } from 'knex';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import type { SessionBackend } from './backend.js';
@@ -52,8 +53,11 @@ export function createSingleBackend(driver: Driver, settings: SessionStoreSettin
     }
     case 'redis': {
       if (!settings.REDIS_URL) throw new Error('REDIS_URL is required by the redis session store');
-      const backend = instrument(createRedisBackend({ url: settings.REDIS_URL, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }));
-      return { backend, close: () => backend.close() };
+      // ioredis' defaults retry a command for over a minute while Redis is down: a request would
+      // hang that long. Fail within seconds instead; dual mode then counts and repairs.
+      const client = new Redis(settings.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 });
+      const backend = instrument(createRedisBackend({ client, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }));
+      return { backend, close: async () => { await backend.close(); client.disconnect(); } };
     }
     case 'knex': {
       const connection: Knex = knex({ client: settings.SESSION_KNEX_CLIENT, connection: settings.SESSION_DATABASE_URL ?? settings.DATABASE_URL, pool: { min: 0, max: 10 } });

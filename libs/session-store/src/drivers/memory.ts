@@ -5,6 +5,7 @@ import { systemClock } from '../session-store.js';
 /** Development only (refused in production by libs/config). Expired records stay until read or swept. */
 export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 * 1024 }: { clock?: Clock; maxDataBytes?: number } = {}): SessionBackend {
   const records = new Map<string, SessionRecord>();
+  let writes = 0;
   const sweep = () => {
     for (const [hash, record] of records) if (record.expiresAt <= clock.now()) records.delete(hash);
   };
@@ -16,7 +17,8 @@ export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 *
     },
     async put(record) {
       records.set(record.hash, { ...record });
-      if (records.size % 1000 === 0) sweep();
+      // Every 1000th write, not every write at a size that happens to be a multiple of 1000.
+      if (++writes % 1000 === 0) sweep();
     },
     async delete(hash) {
       records.delete(hash);
