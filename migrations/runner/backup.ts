@@ -3,6 +3,7 @@
 // In production the RDS snapshot comes first (docs/db-migration.md); this copy is the quick
 // way back to the original text after the contract migration has dropped the legacy columns.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { boundedTransaction } from './bounded.js';
@@ -12,17 +13,26 @@ import { ident } from './sql-functions.js';
 import type { MigrationContext } from './types.js';
 
 export async function takeBackup(knex: Knex, tables: TimestampTable[], context: MigrationContext): Promise<string | null> {
-  if (context.backup === 'none') return null;
+  if (context.backup === 'none') {
+    await context.report({ type: 'backup-skipped', reason: 'backup mode none' });
+    return null;
+  }
+  // A fresh database (development, tests, a new install) has nothing to lose: no backup schema to clutter it.
+  if (!(await anyRows(knex, tables))) {
+    await context.report({ type: 'backup-skipped', reason: 'the tables are empty' });
+    return null;
+  }
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const names = tables.map((spec) => spec.table);
   let location: string;
   let restore: string;
   if (context.backup === 'schema') {
-    location = `portcullis_backup_${stamp}`;
+    location = await freeName(`portcullis_backup_${stamp}`, '_', (name) => schemaExists(knex, name));
     await copyToSchema(knex, location, names, context);
     restore = `psql "$DATABASE_URL" --single-transaction -v ON_ERROR_STOP=1 <<'SQL'\n${restoreSql(location, tables)}\nSQL`;
   } else {
-    location = resolve(join(context.backupDirectory, `portcullis-backup-${stamp}.dump`));
+    const base = resolve(join(context.backupDirectory, `portcullis-backup-${stamp}`));
+    location = `${await freeName(base, '-', (name) => Promise.resolve(existsSync(`${name}.dump`)))}.dump`;
     await pgDump(context, location, names);
     // Table by table, parents first, in one transaction: a data-only restore of the whole file
     // would load children before their parents and trip the foreign keys.
@@ -34,6 +44,27 @@ export async function takeBackup(knex: Knex, tables: TimestampTable[], context: 
   }
   await context.report({ type: 'backup', location, restore });
   return location;
+}
+
+/**
+ * `base`, or `base` + separator + 2, 3…: an earlier backup of the same second (a down and an up
+ * in quick succession) must not be overwritten or block the run.
+ */
+async function freeName(base: string, separator: string, taken: (name: string) => Promise<boolean>): Promise<string> {
+  let name = base;
+  for (let n = 2; await taken(name); n++) name = `${base}${separator}${n}`;
+  return name;
+}
+
+async function schemaExists(knex: Knex, name: string): Promise<boolean> {
+  const result = await knex.raw<{ rows: unknown[] }>('select 1 from pg_namespace where nspname = ?', [name]);
+  return result.rows.length > 0;
+}
+
+async function anyRows(knex: Knex, tables: TimestampTable[]): Promise<boolean> {
+  const exists = tables.map((spec) => `exists (select 1 from ${ident(spec.table)})`).join(' or ');
+  const result = await knex.raw<{ rows: { any: boolean }[] }>(`select ${exists} as any`);
+  return result.rows[0]?.any === true;
 }
 
 const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
@@ -66,6 +97,7 @@ export function restoreSql(schema: string, tables: TimestampTable[]): string {
 
 /** pg_dump in custom format; the password goes through PGPASSWORD, never the command line. */
 async function pgDump(context: MigrationContext, file: string, tables: string[]): Promise<void> {
+  if (!context.url) throw new MigrationError('A pg_dump backup needs the database URL: give the migrator `url`, or use --backup schema');
   const url = new URL(context.url);
   const password = decodeURIComponent(url.password);
   url.password = '';

@@ -1,8 +1,12 @@
-// Text → timestamptz by expand/contract, one table at a time, each step idempotent:
-//   expand    add `<col>_tz` and a trigger that fills it from every write of `<col>`
-//   backfill  batches in key order (runBatches), then VACUUM so no autovacuum queues the swap
-//   validate  report every unparseable value; else a NOT VALID check + VALIDATE (no write lock)
-//   swap      one short transaction: `<col>` → `<col>_legacy` (nullable), `<col>_tz` → `<col>`
+// Text → timestamptz by expand/contract, every step idempotent and recorded (state.ts):
+//   backup    once, before anything changes (backup.ts)
+//   expand    per table: add `<col>_tz` and a trigger that fills it from every write of `<col>`
+//   backfill  per table: batches in key order (batches.ts), then VACUUM so no autovacuum
+//             of the rewritten rows queues the swap
+//   report    every unparseable value of every table, before any table is swapped
+//   validate  per table: a NOT VALID check + VALIDATE (which writers do not wait for)
+//   swap      per table, one short transaction: `<col>` → `<col>_legacy` (nullable),
+//             `<col>_tz` → `<col>`
 // The legacy column stays until the contract migration; `down` (revert.ts) uses it.
 import type { Knex } from 'knex';
 import { boundedTransaction, NON_BLOCKING_LOCK_TIMEOUT_MS, pgErrorCode } from './bounded.js';

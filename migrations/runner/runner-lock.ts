@@ -20,7 +20,9 @@ async function describeHolder(client: pg.Client): Promise<string> {
   const result = await client.query<{ pid: number; application_name: string; client_addr: string | null; seconds: number }>(
     `select a.pid, a.application_name, a.client_addr::text, extract(epoch from now() - a.backend_start)::int as seconds
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
-      where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`,
+      where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint
+        -- advisory locks are per database: runners of other databases on the server do not count
+        and l.database = (select oid from pg_database where datname = current_database())`,
     [LOCK_KEY],
   );
   const holder = result.rows[0];

@@ -23,7 +23,8 @@ export const defaultSettings: ConversionSettings = {
   legacyTimeZone: 'UTC',
   lockTimeoutMs: 100,
   lockRetryForMs: 300_000,
-  batchTargetMs: 50,
+  // 25 ms against 50 ms: same throughput in bench/migrate.ts (300k rows), half the row-lock wait.
+  batchTargetMs: 25,
   backup: 'schema',
   backupDirectory: '.',
   pgDumpPath: 'pg_dump',
@@ -39,7 +40,8 @@ export type MigrationEvent =
   | { type: 'step'; table: string; step: string; detail?: string }
   | { type: 'batch'; table: string; direction: Direction; rowsDone: number; rowsTotal: number; batchRows: number; batchMs: number }
   | { type: 'lock-retry'; what: string; attempt: number; blockers: string }
-  | { type: 'backup'; location: string; restore: string };
+  | { type: 'backup'; location: string; restore: string }
+  | { type: 'backup-skipped'; reason: string };
 
 /** Awaited by the runner: a listener may pause the run (tests do, to inject faults). */
 export type EventListener = (event: MigrationEvent) => void | Promise<void>;
