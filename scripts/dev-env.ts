@@ -32,6 +32,7 @@ export function loadOrCreateDevEnv(path: string): DevEnvironment {
     DEFAULT_PLATFORM_ADMIN_PASSWORD: random(15),
     MFA_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     MFA_RESET_LOG_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    AUDIT_DETAILS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   };
   const text = ['# Development settings made by `npm run dev` on first start. Never use in production.', ...Object.entries(values).map(([key, value]) => `${key}=${value}`)].join('\n');
   writeFileSync(path, `${text}\n`, { mode: 0o600 });

@@ -3,6 +3,9 @@ import { Writable } from 'node:stream';
 import { createDatabase, pingDatabase, type Knex } from '@portcullis/db';
 import { createAdminApp, createLogger, createMetrics } from '@portcullis/observability';
 import { listen, type RunningServer } from '@portcullis/http';
+import { createAuditWriter } from '@portcullis/audit';
+import { createSessionIdHasher } from '@portcullis/crypto';
+import { createMemoryBackend, createSessionStore } from '@portcullis/session-store';
 import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
 import { startPostgres, type ServerHandle } from '../support/index.js';
 
@@ -18,7 +21,10 @@ describe('readiness on a real PostgreSQL', () => {
     postgres = await startPostgres();
     db = createDatabase({ url: postgres.url, poolMax: 2 });
     const metrics = createMetrics('audit-log');
-    server = await listen(createAuditApp({ db, logger: silent, metrics }), { host: '127.0.0.1', port: 0 });
+    const settings = { production: false, cookieName: 'portcullis.sid', secrets: [`readiness-secret-${'x'.repeat(32)}`], idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 };
+    const store = createSessionStore({ backend: createMemoryBackend(), hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)) });
+    const clock = { now: () => Date.now() };
+    server = await listen(createAuditApp({ db, store, audit: createAuditWriter({ db }), logger: silent, metrics, clock, settings }), { host: '127.0.0.1', port: 0 });
     admin = await listen(createAdminApp({ registry: metrics.registry, timeoutMs: 1000, checks: { database: () => pingDatabase(db) } }), { host: '127.0.0.1', port: 0 });
   });
 

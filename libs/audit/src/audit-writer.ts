@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
+import type { KeyRing } from '@portcullis/crypto';
+import { sealDetails } from './sealed-details.js';
 
 export type ActorType = 'platform_admin' | 'tenant_admin' | 'system' | 'anonymous';
 
@@ -15,6 +17,11 @@ export interface AuditEvent {
   userAgent?: string | null;
   /** Never secrets: callers pass identifiers and outcomes only. */
   details?: Record<string, unknown>;
+  /**
+   * Sensitive free text (a reset reason, a ticket reference, an invitee's email): each field is
+   * encrypted with the audit details key ring into `details.sealed`, bound to the event.
+   */
+  sealed?: Record<string, string>;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -48,21 +55,23 @@ export function eventHash(prevHash: string, fields: ChainedFields): string {
   return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(fields)).digest('hex');
 }
 
-export const chainKeyOf = (tenantId: string | null | undefined) => tenantId ?? 'platform';
+/** Tenant ids are uuids, which PostgreSQL returns in lower case: hash them that way too. */
+export const chainKeyOf = (tenantId: string | null | undefined) => tenantId?.toLowerCase() ?? 'platform';
 
 /**
  * Appends audit events to the per-tenant hash chain. The chain head row is locked for the
  * length of one insert, so writers of one tenant queue briefly and other tenants never wait.
  */
-export function createAuditWriter({ db, clock = { now: () => Date.now() } }: { db: Knex; clock?: { now(): number } }) {
+export function createAuditWriter({ db, clock = { now: () => Date.now() }, detailsKeys }: { db: Knex; clock?: { now(): number }; detailsKeys?: KeyRing }) {
   async function appendIn(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
     const chainKey = chainKeyOf(event.tenantId);
     await trx('audit_chain_heads').insert({ chain_key: chainKey, seq: 0, hash: GENESIS_HASH }).onConflict('chain_key').ignore();
     const head = (await trx('audit_chain_heads').where({ chain_key: chainKey }).forUpdate().first()) as { seq: string | number; hash: string };
+    const seq = Number(head.seq) + 1;
     const fields: ChainedFields = {
       chain_key: chainKey,
-      seq: Number(head.seq) + 1,
-      tenant_id: event.tenantId ?? null,
+      seq,
+      tenant_id: event.tenantId?.toLowerCase() ?? null,
       actor_type: event.actorType,
       actor_id: event.actorId ?? null,
       action: event.action,
@@ -72,7 +81,7 @@ export function createAuditWriter({ db, clock = { now: () => Date.now() } }: { d
       ip: event.ip ?? null,
       user_agent: event.userAgent ?? null,
       occurred_at: new Date(clock.now()).toISOString(),
-      details: event.details ?? {},
+      details: sealDetails(detailsKeys, chainKey, seq, event.details ?? {}, event.sealed),
     };
     const hash = eventHash(head.hash, fields);
     await trx('audit_events').insert({ ...fields, details: JSON.stringify(fields.details), prev_hash: head.hash, hash });

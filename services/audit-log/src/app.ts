@@ -1,17 +1,39 @@
+import Router from '@koa/router';
 import type Koa from 'koa';
-import type { Knex } from '@portcullis/db';
 import { createServiceApp, healthRoutes } from '@portcullis/http';
-import type { Logger, ServiceMetrics } from '@portcullis/observability';
+import { installSessions, requireAal2, requireSession } from '@portcullis/session-auth';
+import { createServiceContext, type AppDependencies } from './context.js';
+import { openApiDocument } from './openapi.js';
+import { stylesheet } from './pages/html.js';
+import eventRoutes from './routes/events.js';
 
-export interface AppDependencies {
-  db: Knex;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  /** Trust X-Forwarded-* headers (behind the ingress). */
-  proxy?: boolean;
-}
+export type { AppDependencies, AuditLogSettings } from './context.js';
 
 /** Builds the audit-log app from explicit dependencies; no module-level state. */
-export function createApp({ logger, metrics, proxy = false }: AppDependencies): Koa {
-  return createServiceApp({ logger, metrics, proxy, routers: [healthRoutes('/audit')] });
+export function createApp(deps: AppDependencies): Koa {
+  const c = createServiceContext(deps);
+  const open = new Router({ prefix: '/audit' });
+  const document = openApiDocument();
+  open.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+  open.get('/assets/style.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
+  // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
+  const router = new Router();
+  eventRoutes(router, c, [requireSession(c.policy), requireAal2()]);
+
+  return createServiceApp({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    proxy: deps.proxy ?? false,
+    routers: [healthRoutes('/audit'), open, router],
+    // Read-only service: no body parser and no CSRF (every route is a GET).
+    beforeRoutes: (app) => [
+      installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
+    ],
+  });
 }

@@ -1,16 +1,53 @@
-// config → dependencies → app → listen; SIGTERM drains requests, then closes the pool.
+// config → dependencies → app → listen; SIGTERM drains requests, stops the key-usage gauge,
+// then closes the session store and the pool.
+import { createAuditWriter } from '@portcullis/audit';
 import { exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
+import { createKeyRing, listedKeys } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
+import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@portcullis/session-store';
 import { createApp } from './app.js';
+import { createResetLogJobs } from './jobs/reset-log-jobs.js';
+import { createKeyUsageGauge } from './key-usage-gauge.js';
 
 const name = 'audit-log';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
 const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
 const metrics = createMetrics(name);
-const app = createApp({ db, logger, metrics, proxy: config.TRUST_PROXY });
+const sessions = createSessionStoreFromSettings(config, {
+  metrics: createSessionStoreMetrics(metrics.registry),
+  onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+});
+// Keys were checked by loadConfig; a missing one only narrows what this service can show.
+const detailsKeys = config.AUDIT_DETAILS_ENCRYPTION_KEY
+  ? createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: config.AUDIT_DETAILS_ENCRYPTION_KEY }, previous: listedKeys('AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS', config.AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS) })
+  : undefined;
+if (!detailsKeys) logger.warn('AUDIT_DETAILS_ENCRYPTION_KEY is not set: sealed audit details (reasons, tickets) are shown as [sealed]');
+const resetLogKeys = config.MFA_RESET_LOG_ENCRYPTION_KEY
+  ? createKeyRing({ primary: { name: 'MFA_RESET_LOG_ENCRYPTION_KEY', value: config.MFA_RESET_LOG_ENCRYPTION_KEY }, previous: listedKeys('MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS', config.MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS) })
+  : undefined;
+const gauge = resetLogKeys ? createKeyUsageGauge({ registry: metrics.registry, count: () => createResetLogJobs({ db, ring: resetLogKeys }).keyUsage(), logger }) : undefined;
+gauge?.start(config.MFA_RESET_LOG_USAGE_REFRESH_SECONDS * 1000);
+
+const app = createApp({
+  db,
+  store: sessions.store,
+  audit: createAuditWriter({ db, ...(detailsKeys ? { detailsKeys } : {}) }),
+  detailsKeys,
+  logger,
+  metrics,
+  clock: { now: () => Date.now() },
+  proxy: config.TRUST_PROXY,
+  settings: {
+    production: config.NODE_ENV === 'production',
+    cookieName: config.SESSION_COOKIE_NAME,
+    secrets: config.SESSION_SECRET,
+    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
+    absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+  },
+});
 
 await runService({
   name,
@@ -18,6 +55,6 @@ await runService({
   logger,
   metrics,
   config,
-  checks: { database: () => pingDatabase(db) },
-  closers: [() => db.destroy()],
+  checks: { database: () => pingDatabase(db), sessionStore: () => sessions.store.get('readiness-probe') },
+  closers: [async () => gauge?.stop(), () => sessions.close(), () => db.destroy()],
 });

@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, type Environment } from '@portcullis/config';
 import { CliError, EXIT } from './cli-error.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerMfaLogCommands } from './commands/mfa-logs.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerSessionCommands } from './commands/sessions.js';
 
@@ -24,6 +26,8 @@ export function buildProgram(context: CliContext = processContext()): Command {
   registerKeyCommands(program);
   registerSessionCommands(program, context);
   registerMigrateCommands(program, context);
+  registerMfaLogCommands(program, context);
+  registerAuditCommands(program, context);
   return program;
 }
 

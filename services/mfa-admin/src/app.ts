@@ -1,17 +1,49 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import type { Knex } from '@portcullis/db';
 import { createServiceApp, healthRoutes } from '@portcullis/http';
-import type { Logger, ServiceMetrics } from '@portcullis/observability';
+import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, requireSession } from '@portcullis/session-auth';
+import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
+import { openApiDocument } from './openapi.js';
+import { stylesheet } from './pages/html.js';
+import mfaResetRoutes from './routes/mfa-resets.js';
+import tenantRoutes from './routes/tenants.js';
 
-export interface AppDependencies {
-  db: Knex;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  /** Trust X-Forwarded-* headers (behind the ingress). */
-  proxy?: boolean;
+export type { AppDependencies, MfaAdminSettings } from './context.js';
+
+/** Every route of the console: platform admins at assurance level 2 only; reset and rollback also need a recent re-authentication. */
+export function createAdminRouter(c: ServiceContext): Router {
+  const router = new Router();
+  const guards = [requireSession(c.policy), requireAal2(), requireRole('platform')];
+  tenantRoutes(router, c, guards);
+  mfaResetRoutes(router, c, guards, requireRecentAuth(c.clock, c.settings.reauthMaxAgeMs));
+  return router;
 }
 
 /** Builds the mfa-admin app from explicit dependencies; no module-level state. */
-export function createApp({ logger, metrics, proxy = false }: AppDependencies): Koa {
-  return createServiceApp({ logger, metrics, proxy, routers: [healthRoutes('/admin')] });
+export function createApp(deps: AppDependencies): Koa {
+  const c = createServiceContext(deps);
+  const open = new Router({ prefix: '/admin' });
+  const document = openApiDocument();
+  open.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+  open.get('/assets/style.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
+  open.get('/', (ctx) => ctx.redirect('/admin/tenants'));
+
+  return createServiceApp({
+    logger: deps.logger,
+    metrics: deps.metrics,
+    proxy: deps.proxy ?? false,
+    routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
+    beforeRoutes: (app) => [
+      installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
+      bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb', encoding: 'utf-8' }),
+      koaCsrf(),
+    ],
+  });
 }

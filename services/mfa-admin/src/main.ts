@@ -1,16 +1,62 @@
-// config → dependencies → app → listen; SIGTERM drains requests, then closes the pool.
-import { exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
+// config → dependencies → app → listen; SIGTERM drains requests, stops the revoke retries, then
+// closes the session store and the pool.
+import { createAuditWriter } from '@portcullis/audit';
+import { ConfigError, exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
+import { createKeyRing, listedKeys } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
+import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@portcullis/session-store';
 import { createApp } from './app.js';
+import { createPasswordHashing } from './libraries/passwords.js';
+import { createSessionRevoker } from './libraries/session-revoker.js';
+import { createRevocationQueries } from './queries/revocations.js';
 
 const name = 'mfa-admin';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
+
+const rings = {
+  MFA_SECRET_ENCRYPTION_KEY: 'MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS',
+  MFA_RESET_LOG_ENCRYPTION_KEY: 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS',
+  AUDIT_DETAILS_ENCRYPTION_KEY: 'AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS',
+} as const;
+const missing = (Object.keys(rings) as (keyof typeof rings)[]).filter((variable) => !config[variable]);
+if (missing.length > 0) exitOnConfigError(new ConfigError(missing.map((variable) => ({ variable, message: `is required by ${name} (generate one with \`portcullis keys generate\`)` }))));
+// The keys were checked by loadConfig; this cannot throw any more.
+const ring = (primary: keyof typeof rings) => createKeyRing({ primary: { name: primary, value: config[primary]! }, previous: listedKeys(rings[primary], config[rings[primary]]) });
+
+const clock = { now: () => Date.now() };
 const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
 const metrics = createMetrics(name);
-const app = createApp({ db, logger, metrics, proxy: config.TRUST_PROXY });
+const sessions = createSessionStoreFromSettings(config, {
+  metrics: createSessionStoreMetrics(metrics.registry),
+  onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+});
+const revoker = createSessionRevoker({ queries: createRevocationQueries(db), store: sessions.store, clock, logger });
+revoker.start(config.SESSION_REVOKE_RETRY_SECONDS * 1000);
+
+const app = createApp({
+  db,
+  store: sessions.store,
+  resetLogKeys: ring('MFA_RESET_LOG_ENCRYPTION_KEY'),
+  totpKeys: ring('MFA_SECRET_ENCRYPTION_KEY'),
+  audit: createAuditWriter({ db, detailsKeys: ring('AUDIT_DETAILS_ENCRYPTION_KEY') }),
+  revoker,
+  passwords: createPasswordHashing(),
+  logger,
+  metrics,
+  clock,
+  proxy: config.TRUST_PROXY,
+  settings: {
+    production: config.NODE_ENV === 'production',
+    cookieName: config.SESSION_COOKIE_NAME,
+    secrets: config.SESSION_SECRET,
+    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
+    absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+    reauthMaxAgeMs: config.REAUTH_MAX_AGE_SECONDS * 1000,
+  },
+});
 
 await runService({
   name,
@@ -18,6 +64,6 @@ await runService({
   logger,
   metrics,
   config,
-  checks: { database: () => pingDatabase(db) },
-  closers: [() => db.destroy()],
+  checks: { database: () => pingDatabase(db), sessionStore: () => sessions.store.get('readiness-probe') },
+  closers: [() => revoker.stop(), () => sessions.close(), () => db.destroy()],
 });

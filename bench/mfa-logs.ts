@@ -1,0 +1,132 @@
+// `npm run bench -- mfa-logs`: the reset-log jobs on 1,000,000 rows of a local PostgreSQL, run
+// as an operator runs them (the real `portcullis mfa-logs` command, --parallel = CPU count):
+//   generate  1M legacy rows server-side (generate_series; 5 plaintext previous_* values each)
+//   encrypt-legacy   plaintext → key A (5 AES-256-GCM encryptions per row)
+//   rewrap           ring (B primary, A previous): A → B (5 decryptions + 5 encryptions per row)
+//   verify-decrypt   a 10,000-row sample with B only
+// Target: ≥ 20,000 rows/s for each job. PORTCULLIS_BENCH_PG_URL uses a server you run (admin URL
+// to its `postgres` database); otherwise a throwaway one is started. PORTCULLIS_BENCH_ROWS and
+// PORTCULLIS_BENCH_PARALLEL change the size and the process count.
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import knex, { type Knex } from 'knex';
+import { createKeyRing, generateKey } from '@portcullis/crypto';
+import { migrateLatest } from '@portcullis/migrations';
+import { printResult, printTable, round } from './harness.js';
+
+const ROWS = Number(process.env.PORTCULLIS_BENCH_ROWS ?? 1_000_000);
+const PARALLEL = Number(process.env.PORTCULLIS_BENCH_PARALLEL ?? availableParallelism());
+const BATCH = 5000;
+const TARGET = 20_000;
+const root = join(import.meta.dirname, '..');
+
+async function database(): Promise<{ url: string; dispose(): Promise<void> }> {
+  const given = process.env.PORTCULLIS_BENCH_PG_URL;
+  const server = given ? undefined : await (await import('../test/infra/postgres.js')).startPostgres();
+  const admin = new URL(given ?? server!.url);
+  const name = `bench_mfa_logs_${Date.now().toString(36)}`;
+  const adminDb = knex({ client: 'pg', connection: admin.toString(), pool: { min: 0, max: 1 } });
+  await adminDb.raw(`create database ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async dispose() {
+      await adminDb.raw(`drop database if exists ${name} with (force)`);
+      await adminDb.destroy();
+      await server?.dispose();
+    },
+  };
+}
+
+/** 1M rows in one INSERT … SELECT: no row crosses the wire. Values have production's legacy shapes (10 recovery-code hashes of 64 hex). */
+async function generate(db: Knex): Promise<void> {
+  const tenant = '00000000-0000-4000-8000-0000000000b1';
+  await db.raw(`insert into tenants (id, slug, name, status, created_at, updated_at) values (?, 'bench', 'Bench', 'active', now(), now())`, [tenant]);
+  await db.raw(
+    `insert into tenant_admins (id, tenant_id, email, password_hash, mfa_enabled, failed_attempts, must_change_password, created_at, updated_at)
+     select gen_random_uuid(), ?, 'admin' || g || '@bench.example', 'x', false, 0, false, now(), now() from generate_series(1, 1000) g`,
+    [tenant],
+  );
+  await db.raw(
+    `with admins as (select array_agg(id) as ids from tenant_admins)
+     insert into tenant_admin_mfa_reset_logs (tenant_id, tenant_admin_id, reset_by, reason, created_at,
+       previous_totp_secret, previous_mfa_enabled, previous_mfa_enrolled_at, previous_totp_last_used_step, previous_recovery_code_hashes)
+     select ?, admins.ids[1 + g % 1000], gen_random_uuid(), 'bench', now(),
+       translate(upper(md5(g::text)), '0189', 'WXYZ'), 'true', (timestamptz '2025-01-01' + g * interval '1 second')::text, (57000000 + g)::text,
+       '["' || repeat(md5(g::text) || md5(g::text || 'r') || '","', 9) || md5(g::text) || md5(g::text || 'r') || '"]'
+     from admins, generate_series(1, ?) g`,
+    [tenant, ROWS],
+  );
+  await db.raw('vacuum analyze tenant_admin_mfa_reset_logs');
+}
+
+/** The real command in its own processes; returns its final JSON line and the wall time. */
+function portcullis(args: string[], env: Record<string, string>): Promise<{ result: Record<string, unknown>; seconds: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'services/cli/src/main.ts'), ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('exit', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`portcullis ${args.join(' ')} exited with ${code}`));
+      resolve({ result: JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>, seconds });
+    });
+  });
+}
+
+export default async function (): Promise<void> {
+  const server = await database();
+  const db = knex({ client: 'pg', connection: server.url, pool: { min: 0, max: 2 } });
+  try {
+    await migrateLatest(db);
+    let started = performance.now();
+    await generate(db);
+    const generateSeconds = (performance.now() - started) / 1000;
+    const [keyA, keyB] = [generateKey(), generateKey()];
+    const base = { DATABASE_URL: server.url };
+    const jobArgs = ['--batch-size', String(BATCH), ...(PARALLEL > 1 ? ['--parallel', String(PARALLEL)] : [])];
+
+    const legacy = await portcullis(['mfa-logs', 'encrypt-legacy', ...jobArgs], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyA });
+    if (legacy.result.rows_written !== ROWS || legacy.result.plaintext_values_after !== 0) throw new Error(`encrypt-legacy did not encrypt every row: ${JSON.stringify(legacy.result)}`);
+    started = performance.now();
+    await db.raw('vacuum analyze tenant_admin_mfa_reset_logs');
+    const vacuumSeconds = (performance.now() - started) / 1000;
+
+    const rewrap = await portcullis(['mfa-logs', 'rewrap', ...jobArgs], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyB, MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: keyA });
+    if (rewrap.result.rows_written !== ROWS) throw new Error(`rewrap did not rewrap every row: ${JSON.stringify(rewrap.result)}`);
+    const verify = await portcullis(['mfa-logs', 'verify-decrypt', '--sample', '10000'], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyB });
+    const idB = createKeyRing({ primary: { name: 'B', value: keyB } }).primaryKeyId;
+    const sample = await db('tenant_admin_mfa_reset_logs').first('previous_recovery_code_hashes');
+    if (!String(sample?.previous_recovery_code_hashes).startsWith('PCv1') || verify.result.failed !== 0) throw new Error('verify-decrypt failed after the rewrap');
+
+    const rate = (seconds: number) => ROWS / seconds;
+    printTable(`portcullis mfa-logs on ${ROWS.toLocaleString('en-US')} rows (5 previous_* values each), ${PARALLEL} process(es), batches of ${BATCH}`, [
+      { step: 'generate (server-side SQL)', seconds: round(generateSeconds, 1), 'rows/s': Math.round(rate(generateSeconds)), target: '' },
+      { step: 'encrypt-legacy (plaintext → A)', seconds: round(legacy.seconds, 1), 'rows/s': Math.round(rate(legacy.seconds)), target: `≥ ${TARGET}` },
+      { step: 'vacuum (not timed in the jobs)', seconds: round(vacuumSeconds, 1), 'rows/s': '', target: '' },
+      { step: `rewrap (A → B, key ${idB})`, seconds: round(rewrap.seconds, 1), 'rows/s': Math.round(rate(rewrap.seconds)), target: `≥ ${TARGET}` },
+      { step: 'verify-decrypt (10,000-row sample, B only)', seconds: round(verify.seconds, 1), 'rows/s': '', target: 'failed = 0' },
+    ]);
+    printResult({
+      benchmark: 'mfa-logs',
+      rows: ROWS,
+      processes: PARALLEL,
+      batch_size: BATCH,
+      encrypt_legacy_rows_s: Math.round(rate(legacy.seconds)),
+      rewrap_rows_s: Math.round(rate(rewrap.seconds)),
+      target_rows_s: TARGET,
+      generate_s: round(generateSeconds, 1),
+      verify_sample_failed: verify.result.failed,
+    });
+  } finally {
+    await db.destroy();
+    await server.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+// The JSON API of audit-log: request guards and response schemas per route, the source of the
+// OpenAPI document (openapi.ts) and of what the routes may return.
+import { z } from 'zod';
+
+const time = z.string().describe('ISO 8601 time');
+const tenantOrPlatform = z.union([z.literal('platform'), z.uuid()], { error: "must be a tenant id or 'platform'" });
+
+export const eventsQuery = z.object({
+  tenant: tenantOrPlatform.optional().describe("Tenant id, or 'platform' for platform-wide events; tenant admins see only their own tenant"),
+  actor: z.string().max(64).optional().describe('Actor id'),
+  action: z.string().regex(/^[a-z0-9_.]+(\.\*)?$/, 'must be an action such as mfa.reset, or a prefix such as mfa.*').max(100).optional(),
+  from: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional().describe('Inclusive'),
+  to: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time' }).optional().describe('Exclusive'),
+  cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+export const exportQuery = eventsQuery.omit({ cursor: true, limit: true }).extend({ format: z.enum(['csv', 'json']).default('csv') });
+export const verifyQuery = z.object({ tenant: tenantOrPlatform.optional().describe("Required for platform admins; tenant admins verify their own tenant's chain") });
+
+export const eventSchema = z.object({
+  id: z.string(),
+  chain: z.string(),
+  seq: z.number().int(),
+  tenantId: z.string().nullable(),
+  actorType: z.string(),
+  actorId: z.string().nullable(),
+  action: z.string(),
+  targetType: z.string().nullable(),
+  targetId: z.string().nullable(),
+  requestId: z.string().nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  occurredAt: time,
+  details: z.record(z.string(), z.unknown()).describe("Sealed fields (reasons, tickets) are opened for readers; '[sealed]' when this service has no key for them"),
+});
+export const chainReportSchema = z.object({
+  chainKey: z.string(),
+  ok: z.boolean(),
+  checked: z.number().int(),
+  headSeq: z.number().int(),
+  firstBreak: z.object({ seq: z.number().int(), eventId: z.string().nullable(), reason: z.enum(['missing_event', 'hash_mismatch', 'prev_hash_mismatch', 'head_mismatch']), message: z.string() }).optional(),
+});
+
+export interface RouteSpec {
+  method: 'get';
+  path: string;
+  summary: string;
+  query?: z.ZodObject;
+  response: z.ZodType;
+  produces?: string[];
+}
+
+export const api = {
+  listEvents: { method: 'get', path: '/audit/events', summary: 'Audit events, newest first (cursor pagination)', query: eventsQuery, response: z.object({ events: z.array(eventSchema), nextCursor: z.string().nullable() }) },
+  exportEvents: { method: 'get', path: '/audit/events/export', summary: 'Every matching event as CSV or a JSON array (streamed)', query: exportQuery, response: z.array(eventSchema), produces: ['text/csv', 'application/json'] },
+  verifyChain: { method: 'get', path: '/audit/verify-chain', summary: "Walk a tenant's hash chain and report the first break (a deleted or edited event)", query: verifyQuery, response: chainReportSchema },
+} satisfies Record<string, RouteSpec>;

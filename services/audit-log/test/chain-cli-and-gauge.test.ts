@@ -1,0 +1,57 @@
+// `portcullis audit verify-chain` and the mfa_reset_log_values gauge on audit-log's registry.
+import { randomUUID } from 'node:crypto';
+import { createAuditWriter } from '@portcullis/audit';
+import { createLogger, createMetrics } from '@portcullis/observability';
+import { runCli } from '../../cli/src/program.js';
+import { createResetLogJobs } from '../src/jobs/reset-log-jobs.js';
+import { createKeyUsageGauge } from '../src/key-usage-gauge.js';
+import { newKey, ringOf, seedDatabase, type Seeded } from './reset-log-seed.js';
+
+let s: Seeded;
+beforeAll(async () => {
+  s = await seedDatabase();
+});
+afterAll(() => s.close());
+
+async function cli(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, { env: { DATABASE_URL: s.database.url }, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  return { code, stdout, stderr };
+}
+
+describe('portcullis audit verify-chain', () => {
+  it('passes on intact chains and exits 1 naming the first break of an edited event', async () => {
+    const audit = createAuditWriter({ db: s.db });
+    const [intact, tampered] = [randomUUID(), randomUUID()];
+    for (const tenantId of [intact, tampered, intact, tampered, tampered]) await audit.record({ tenantId, actorType: 'system', action: 'test.event' });
+    const ok = await cli(['audit', 'verify-chain', '--tenant', intact]);
+    expect([ok.code, ok.stdout.split('\n')[0]]).toEqual([0, `${intact}: ok, 2 events`]);
+
+    await s.db.transaction(async (trx) => {
+      await trx.raw('set local session_replication_role = replica');
+      await trx('audit_events').where({ chain_key: tampered, seq: 2 }).update({ action: 'test.other' });
+    });
+    const all = await cli(['audit', 'verify-chain']);
+    expect(all.code).toBe(1);
+    expect(all.stdout).toContain(`${tampered}: BROKEN at event 2 (hash_mismatch)`);
+    expect(all.stdout).toContain(`${intact}: ok, 2 events`);
+    expect(all.stderr).toBe(`portcullis: 1 of 2 audit chains are broken (first: ${tampered} at event 2): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)\n`);
+  });
+});
+
+describe('the mfa_reset_log_values gauge', () => {
+  it('exports the authenticated key usage with an explicit 0 for a previous key', async () => {
+    const [keyA, keyB] = [newKey(), newKey()];
+    const seeded = await s.insertSealed(3, ringOf(keyB));
+    const values = seeded.flatMap((row) => Object.values(row.plain)).filter((value) => value !== null).length;
+    const ring = ringOf(keyB, keyA);
+    const metrics = createMetrics('audit-log');
+    const gauge = createKeyUsageGauge({ registry: metrics.registry, count: () => createResetLogJobs({ db: s.db, ring }).keyUsage(), logger: createLogger({ service: 'test', level: 'silent' }) });
+    await gauge.refresh();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`mfa_reset_log_values{key_id="${ring.primaryKeyId}",state="primary",service="audit-log"} ${values}`);
+    expect(text).toContain(`mfa_reset_log_values{key_id="${ringOf(keyA).primaryKeyId}",state="previous",service="audit-log"} 0`);
+    await gauge.stop();
+  });
+});

@@ -1,0 +1,114 @@
+// The JSON API of mfa-admin in one place: request guards and response schemas per route. The
+// routes parse with them (responses too, so a field not declared here — a hash, a previous_*
+// value — can never reach a client), and openapi.ts builds the OpenAPI document from them.
+import { z } from 'zod';
+
+const time = z.string().describe('ISO 8601 time');
+const uuid = z.uuid({ error: 'must be an id (uuid)' });
+/** Free text typed by a person: trimmed, bounded, no control characters. */
+const text = (max: number) =>
+  z
+    .string({ error: 'is required' })
+    .trim()
+    .min(1, 'is required')
+    .max(max, `must have at most ${max} characters`)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+const optionalText = (max: number) =>
+  z.preprocess((value) => (value === '' || value === null ? undefined : value), text(max).optional());
+/** HTML forms send checkboxes as "on"; JSON clients send booleans. */
+const checkbox = z.preprocess((value) => value === true || value === 'on' || value === 'true', z.boolean());
+
+export const REASON_MAX = 500;
+export const TICKET_MAX = 100;
+
+export const tenantParams = z.object({ tenant: uuid });
+export const adminParams = z.object({ tenant: uuid, id: uuid });
+export const logParams = z.object({ logId: z.string().regex(/^\d{1,18}$/, 'must be a reset id') });
+export const pageQuery = z.object({
+  before: z.string().regex(/^\d{1,18}$/, 'must be a reset id').optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const createTenantBody = z.object({
+  slug: z.string({ error: 'is required' }).trim().toLowerCase().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 letters, digits or dashes, starting with a letter or digit'),
+  name: text(200),
+});
+export const createAdminBody = z.object({
+  email: z.string({ error: 'is required' }).trim().max(254).regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces').pipe(z.email({ error: 'must be an email address' })),
+});
+export const resetBody = z.object({ reason: text(REASON_MAX), ticket: optionalText(TICKET_MAX) });
+export const rollbackBody = z
+  .object({ reason: text(REASON_MAX), force: checkbox.default(false), forceReason: optionalText(REASON_MAX) })
+  .refine((body) => !body.force || !!body.forceReason, { path: ['forceReason'], message: 'is required when force is set' });
+
+export const tenantSchema = z.object({ id: z.string(), slug: z.string(), name: z.string(), status: z.enum(['active', 'suspended']), createdAt: time });
+export const tenantSummarySchema = tenantSchema.extend({ adminCount: z.number().int() });
+export const adminSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  email: z.string(),
+  mfaEnrolled: z.boolean(),
+  mfaEnrolledAt: time.nullable(),
+  mustChangePassword: z.boolean(),
+  disabled: z.boolean(),
+  createdAt: time,
+});
+export const resetSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  adminId: z.string(),
+  adminEmail: z.string().nullable(),
+  resetBy: z.string(),
+  resetByEmail: z.string().nullable(),
+  reason: z.string(),
+  ticket: z.string().nullable(),
+  createdAt: time,
+  rolledBack: z.boolean(),
+  rolledBackAt: time.nullable(),
+  rolledBackBy: z.string().nullable(),
+  rolledBackByEmail: z.string().nullable(),
+  rollbackReason: z.string().nullable(),
+  rollbackForced: z.boolean(),
+  rollbackForceReason: z.string().nullable(),
+});
+const revokeState = z.enum(['done', 'pending']).describe("'pending': the session store did not answer; the revoke is retried, and the sessions are refused meanwhile");
+export const resetResultSchema = z.object({ reset: resetSchema, sessionsRevoked: revokeState });
+
+export interface RouteSpec {
+  method: 'get' | 'post';
+  path: string;
+  summary: string;
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  response: z.ZodType;
+  /** Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate). */
+  recentAuth?: boolean;
+}
+
+export const api = {
+  listTenants: { method: 'get', path: '/admin/tenants', summary: 'List tenants', response: z.object({ tenants: z.array(tenantSummarySchema) }) },
+  createTenant: { method: 'post', path: '/admin/tenants', summary: 'Create a tenant', body: createTenantBody, response: z.object({ tenant: tenantSchema }) },
+  getTenant: { method: 'get', path: '/admin/tenants/:tenant', summary: 'A tenant and its admins', params: tenantParams, response: z.object({ tenant: tenantSchema, admins: z.array(adminSchema) }) },
+  suspendTenant: { method: 'post', path: '/admin/tenants/:tenant/suspend', summary: 'Suspend a tenant (its admins are signed out)', params: tenantParams, response: z.object({ tenant: tenantSchema, sessionsRevoked: revokeState }) },
+  listAdmins: { method: 'get', path: '/admin/tenants/:tenant/admins', summary: "List a tenant's admins", params: tenantParams, response: z.object({ admins: z.array(adminSchema) }) },
+  createAdmin: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins',
+    summary: 'Create (invite) a tenant admin; the temporary password is returned once',
+    params: tenantParams,
+    body: createAdminBody,
+    response: z.object({ admin: adminSchema, temporaryPassword: z.string() }),
+  },
+  disableAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/disable', summary: 'Disable a tenant admin (signed out everywhere)', params: adminParams, response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }) },
+  resetMfa: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/mfa/reset', summary: "Reset a tenant admin's MFA (they must enrol again)", params: adminParams, body: resetBody, response: resetResultSchema, recentAuth: true },
+  rollbackReset: { method: 'post', path: '/admin/mfa-resets/:logId/rollback', summary: 'Roll an MFA reset back: the previous authenticator works again', params: logParams, body: rollbackBody, response: resetResultSchema, recentAuth: true },
+  tenantHistory: { method: 'get', path: '/admin/tenants/:tenant/mfa-resets', summary: 'MFA resets of a tenant, newest first', params: tenantParams, query: pageQuery, response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }) },
+  adminHistory: { method: 'get', path: '/admin/tenants/:tenant/admins/:id/mfa-resets', summary: 'MFA resets of one tenant admin, newest first', params: adminParams, query: pageQuery, response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }) },
+} satisfies Record<string, RouteSpec>;
+
+export type ApiName = keyof typeof api;
+export type ResetView = z.infer<typeof resetSchema>;
+export type AdminView = z.infer<typeof adminSchema>;
+export type TenantView = z.infer<typeof tenantSchema>;
+export type TenantSummaryView = z.infer<typeof tenantSummarySchema>;

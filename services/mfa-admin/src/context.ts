@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import type { AuditWriter } from '@portcullis/audit';
+import type { KeyRing } from '@portcullis/crypto';
+import type { Logger, ServiceMetrics } from '@portcullis/observability';
+import type { SessionPolicy } from '@portcullis/session-auth';
+import type { SessionStore } from '@portcullis/session-store';
+import { createMfaResetLibrary } from './libraries/mfa-resets.js';
+import { createMfaRollbackLibrary } from './libraries/mfa-rollback.js';
+import type { SessionRevoker } from './libraries/session-revoker.js';
+import { createTenantLibrary, type PasswordHashing } from './libraries/tenants.js';
+import { createAdminQueries } from './queries/admins.js';
+import { createResetLogQueries } from './queries/reset-logs.js';
+import { createRevocationQueries } from './queries/revocations.js';
+import { createTenantAdminQueries } from './queries/tenant-admins.js';
+import { createTenantQueries } from './queries/tenants.js';
+
+export interface MfaAdminSettings {
+  production: boolean;
+  cookieName: string;
+  /** SESSION_SECRET list: first signs, all verify (shared with auth-session). */
+  secrets: readonly string[];
+  idleTimeoutMs: number;
+  absoluteTimeoutMs: number;
+  /** How recent a password + TOTP confirmation must be for a reset or a rollback. */
+  reauthMaxAgeMs: number;
+}
+
+export interface AppDependencies {
+  db: Knex;
+  store: SessionStore;
+  /** MFA_RESET_LOG_ENCRYPTION_KEY ring: previous_* of the reset log. */
+  resetLogKeys: KeyRing;
+  /** MFA_SECRET_ENCRYPTION_KEY ring: the live TOTP secret a rollback restores. */
+  totpKeys: KeyRing;
+  /** Writes with the AUDIT_DETAILS_ENCRYPTION_KEY ring (reasons and tickets are sealed). */
+  audit: AuditWriter;
+  /** Built by the caller, who runs its retry timer (main.ts) or drives it (tests). */
+  revoker: SessionRevoker;
+  passwords: PasswordHashing;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  clock: { now(): number };
+  settings: MfaAdminSettings;
+  /** Trust X-Forwarded-* headers (behind the ingress). */
+  proxy?: boolean;
+}
+
+/** Builds queries and libraries from explicit dependencies: the one place they are wired. */
+export function createServiceContext(deps: AppDependencies) {
+  const { db, revoker, resetLogKeys, totpKeys, audit, clock, passwords } = deps;
+  const tenants = createTenantQueries(db);
+  const admins = createTenantAdminQueries(db);
+  const logs = createResetLogQueries(db);
+  const revocations = createRevocationQueries(db);
+  const sessionStates = createAdminQueries(db);
+  const policy: SessionPolicy = {
+    clock,
+    idleTimeoutMs: deps.settings.idleTimeoutMs,
+    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
+    async revokedBefore(kind, adminId) {
+      const state = await sessionStates.findSessionState(kind, adminId);
+      if (!state || state.disabled_at) return false;
+      return state.sessions_revoked_at ? state.sessions_revoked_at.getTime() : null;
+    },
+  };
+  return {
+    ...deps,
+    policy,
+    tenantsLib: createTenantLibrary({ db, tenants, admins, revocations, revoker, passwords, audit, clock }),
+    resets: createMfaResetLibrary({ db, tenants, admins, logs, revocations, revoker, resetLogKeys, audit, clock }),
+    rollbacks: createMfaRollbackLibrary({ db, admins, logs, revocations, revoker, resetLogKeys, totpKeys, audit, clock }),
+  };
+}
+
+export type ServiceContext = ReturnType<typeof createServiceContext>;

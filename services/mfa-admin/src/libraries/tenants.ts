@@ -1,0 +1,103 @@
+// Tenants and their admins: create, list, suspend / disable. Suspending a tenant or disabling an
+// admin voids their sessions in the database at once and in the session store after commit.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { ApiError } from '@portcullis/http';
+import type { AuditWriter } from '@portcullis/audit';
+import type { TenantAdminQueries, TenantAdminSummary } from '../queries/tenant-admins.js';
+import type { TenantQueries, TenantRow, TenantSummary } from '../queries/tenants.js';
+import type { RevocationQueries } from '../queries/revocations.js';
+import { auditBase, type Actor } from './actor.js';
+import { adminNotFound, tenantNotFound } from './mfa-resets.js';
+import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
+
+export interface PasswordHashing {
+  hash(password: string): Promise<string>;
+}
+
+export interface CreatedAdmin {
+  admin: TenantAdminSummary;
+  /** Shown once to the platform admin, who hands it over; it must be changed at first sign-in. */
+  temporaryPassword: string;
+}
+
+export function createTenantLibrary(deps: {
+  db: Knex;
+  tenants: TenantQueries;
+  admins: TenantAdminQueries;
+  revocations: RevocationQueries;
+  revoker: SessionRevoker;
+  passwords: PasswordHashing;
+  audit: AuditWriter;
+  clock: { now(): number };
+}) {
+  const { db, tenants, admins, revocations, revoker, passwords, audit, clock } = deps;
+
+  async function tenantOrThrow(id: string): Promise<TenantRow> {
+    const tenant = await tenants.findById(id);
+    if (!tenant) throw tenantNotFound();
+    return tenant;
+  }
+
+  return {
+    list: (): Promise<TenantSummary[]> => tenants.list(),
+    get: tenantOrThrow,
+
+    async create(actor: Actor, input: { slug: string; name: string }): Promise<TenantRow> {
+      return db.transaction(async (trx) => {
+        const tenant = await tenants.insert({ id: randomUUID(), slug: input.slug, name: input.name }, new Date(clock.now()), trx);
+        await audit.record({ ...auditBase(actor, tenant.id), action: 'tenant.created', targetType: 'tenant', targetId: tenant.id, details: { slug: tenant.slug } }, trx);
+        return tenant;
+      });
+    },
+
+    /** Idempotent: suspending a suspended tenant changes nothing and records nothing. */
+    async suspend(actor: Actor, tenantId: string): Promise<{ tenant: TenantRow; sessionsRevoked: RevokeOutcome }> {
+      const now = new Date(clock.now());
+      const markers = await db.transaction(async (trx) => {
+        const tenant = await tenants.findForUpdate(trx, tenantId);
+        if (!tenant) throw tenantNotFound();
+        if (tenant.status === 'suspended') return [];
+        await tenants.setStatus(trx, tenantId, 'suspended', now);
+        await admins.revokeSessionsOfTenant(trx, tenantId, now);
+        const ids = await admins.idsOfTenant(trx, tenantId);
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.suspended', targetType: 'tenant', targetId: tenantId, details: { admins: ids.length } }, trx);
+        return revocations.insert(trx, ids.map((adminId) => ({ kind: 'tenant' as const, adminId, cause: 'tenant_suspended' as const })), now);
+      });
+      return { tenant: await tenantOrThrow(tenantId), sessionsRevoked: await revoker.revokeCommitted(markers) };
+    },
+
+    async listAdmins(tenantId: string): Promise<TenantAdminSummary[]> {
+      await tenantOrThrow(tenantId);
+      return admins.list(tenantId);
+    },
+
+    async createAdmin(actor: Actor, tenantId: string, input: { email: string }): Promise<CreatedAdmin> {
+      const tenant = await tenantOrThrow(tenantId);
+      if (tenant.status !== 'active') throw new ApiError('tenant.suspended', 409, 'This tenant is suspended.');
+      const temporaryPassword = randomBytes(15).toString('base64url');
+      const passwordHash = await passwords.hash(temporaryPassword);
+      const admin = await db.transaction(async (trx) => {
+        const created = await admins.insert({ id: randomUUID(), tenant_id: tenantId, email: input.email, password_hash: passwordHash }, new Date(clock.now()), trx);
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.created', targetType: 'tenant_admin', targetId: created.id, sealed: { email: input.email } }, trx);
+        return created;
+      });
+      return { admin, temporaryPassword };
+    },
+
+    async disableAdmin(actor: Actor, tenantId: string, adminId: string): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
+      const now = new Date(clock.now());
+      const markers = await db.transaction(async (trx) => {
+        const admin = await admins.findForUpdate(trx, adminId);
+        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (admin.disabled_at) return [];
+        await admins.disable(trx, adminId, now);
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.disabled', targetType: 'tenant_admin', targetId: adminId }, trx);
+        return revocations.insert(trx, [{ kind: 'tenant', adminId, cause: 'admin_disabled' }], now);
+      });
+      return { admin: (await admins.findSummary(tenantId, adminId))!, sessionsRevoked: await revoker.revokeCommitted(markers) };
+    },
+  };
+}
+
+export type TenantLibrary = ReturnType<typeof createTenantLibrary>;

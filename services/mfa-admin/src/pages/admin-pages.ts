@@ -1,0 +1,76 @@
+import type { AdminView, ResetView, TenantSummaryView, TenantView } from '../api.js';
+import { REASON_MAX, TICKET_MAX } from '../api.js';
+import { csrfField, html, layout, type SafeHtml } from './html.js';
+
+const reasonField = (idSuffix: string, name: string, label: string, required = true) =>
+  html`<label for="${name}-${idSuffix}">${label}</label><textarea id="${name}-${idSuffix}" name="${name}" maxlength="${REASON_MAX}" rows="2"${required ? html` required` : ''}></textarea>`;
+
+export const tenantsPage = (csrf: string, tenants: TenantSummaryView[], error?: string) =>
+  layout(
+    'Tenants',
+    html`<table><thead><tr><th>Slug</th><th>Name</th><th>Status</th><th>Admins</th></tr></thead><tbody>
+${tenants.map((tenant) => html`<tr><td><a href="/admin/tenants/${tenant.id}">${tenant.slug}</a></td><td>${tenant.name}</td><td>${tenant.status}</td><td>${tenant.adminCount}</td></tr>`)}
+</tbody></table>
+<h2>New tenant</h2>
+<form method="post" action="/admin/tenants">${csrfField(csrf)}
+<label for="slug">Slug (sign-in name)</label><input id="slug" name="slug" required pattern="[a-z0-9][a-z0-9-]{1,62}">
+<label for="name">Name</label><input id="name" name="name" required maxlength="200">
+<button type="submit">Create tenant</button></form>`,
+    error,
+  );
+
+const adminRow = (csrf: string, tenant: TenantView, admin: AdminView): SafeHtml => html`<tr>
+<td>${admin.email}${admin.disabled ? html` <span class="muted">(disabled)</span>` : ''}</td>
+<td>${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}</td>
+<td><a href="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets">MFA history</a>
+${admin.mfaEnrolled ? html`<details><summary>Reset MFA</summary>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset">${csrfField(csrf)}
+${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)')}
+<label for="ticket-${admin.id}">Ticket reference (optional)</label><input id="ticket-${admin.id}" name="ticket" maxlength="${TICKET_MAX}">
+<button type="submit">Reset MFA and sign them out</button></form></details>` : ''}
+${admin.disabled ? '' : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable</button></form>`}
+</td></tr>`;
+
+export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[], error?: string) =>
+  layout(
+    `Tenant ${tenant.slug}`,
+    html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
+<table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin))}</tbody></table>
+<h2>New tenant admin</h2>
+<form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
+<label for="email">Email</label><input id="email" name="email" type="email" required>
+<button type="submit">Create admin</button></form>
+${tenant.status === 'active' ? html`<h2>Suspend</h2><form method="post" action="/admin/tenants/${tenant.id}/suspend">${csrfField(csrf)}<button type="submit">Suspend tenant and sign its admins out</button></form>` : ''}`,
+    error,
+  );
+
+export const createdAdminPage = (tenantId: string, admin: AdminView, temporaryPassword: string) =>
+  layout(
+    'Tenant admin created',
+    html`<p><strong>${admin.email}</strong> can sign in with this temporary password, shown only now. They must change it and enrol an authenticator at their first sign-in.</p>
+<p><code>${temporaryPassword}</code></p><p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
+  );
+
+const rollbackForm = (csrf: string, reset: ResetView) => html`<details><summary>Roll back</summary>
+<form method="post" action="/admin/mfa-resets/${reset.id}/rollback">${csrfField(csrf)}
+${reasonField(reset.id, 'reason', 'Reason (required)')}
+<label><input type="checkbox" name="force"> Replace an authenticator enrolled since the reset</label>
+${reasonField(reset.id, 'forceReason', 'Reason for replacing it', false)}
+<button type="submit">Restore the previous authenticator</button></form></details>`;
+
+const resetRow = (csrf: string, reset: ResetView) => html`<tr>
+<td>${reset.createdAt}</td><td>${reset.adminEmail ?? reset.adminId}</td><td>${reset.resetByEmail ?? reset.resetBy}</td>
+<td>${reset.reason}${reset.ticket ? html`<br><span class="muted">ticket ${reset.ticket}</span>` : ''}</td>
+<td>${reset.rolledBack
+  ? html`rolled back ${reset.rolledBackAt} by ${reset.rolledBackByEmail ?? reset.rolledBackBy}: ${reset.rollbackReason}${reset.rollbackForced ? html`<br><strong>forced</strong>: ${reset.rollbackForceReason}` : ''}`
+  : rollbackForm(csrf, reset)}</td></tr>`;
+
+export const historyPage = (csrf: string, title: string, backLink: string, resets: ResetView[], nextLink: string | null, error?: string) =>
+  layout(
+    title,
+    html`<p><a href="${backLink}">Back</a></p>
+<table><thead><tr><th>When</th><th>Admin</th><th>Reset by</th><th>Why</th><th>Rolled back</th></tr></thead><tbody>
+${resets.map((reset) => resetRow(csrf, reset))}</tbody></table>
+${resets.length === 0 ? html`<p class="muted">No MFA resets.</p>` : ''}${nextLink ? html`<p><a href="${nextLink}">Older resets</a></p>` : ''}`,
+    error,
+  );

@@ -1,0 +1,63 @@
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { adminParams, api, logParams, pageQuery, resetBody, rollbackBody, tenantParams } from '../api.js';
+import type { ServiceContext } from '../context.js';
+import { historyPage } from '../pages/admin-pages.js';
+import { resetView } from '../present.js';
+import { actorOf, bodyOf, csrf, paramsOf, queryOf, redirectOrJson, wantsJson, withFormErrors, type RouteContext } from './http.js';
+
+export default function mfaResetRoutes(router: Router, c: ServiceContext, guards: Middleware[], recentAuth: Middleware): void {
+  const adminHistoryPath = (tenantId: string, adminId: string) => `/admin/tenants/${tenantId}/admins/${adminId}/mfa-resets`;
+
+  async function renderHistory(ctx: RouteContext, filter: { tenantId: string; adminId?: string | undefined; before?: string | undefined; limit: number }, error?: string): Promise<string> {
+    const page = await c.resets.history(filter);
+    const base = filter.adminId ? adminHistoryPath(filter.tenantId, filter.adminId) : `/admin/tenants/${filter.tenantId}/mfa-resets`;
+    const first = page.resets[0];
+    const title = filter.adminId ? `MFA resets of ${first?.admin_email ?? 'this admin'}` : 'MFA resets of this tenant';
+    const next = page.nextBefore ? `${base}?before=${page.nextBefore}&limit=${filter.limit}` : null;
+    return historyPage(csrf(ctx), title, `/admin/tenants/${filter.tenantId}`, page.resets.map(resetView), next, error);
+  }
+
+  router.post(api.resetMfa.path, ...guards, recentAuth, async (ctx) => {
+    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
+    await withFormErrors(ctx, (message) => renderHistory(ctx, { tenantId, adminId: id, limit: 50 }, message), async () => {
+      const result = await c.resets.reset(actorOf(ctx), tenantId, id, bodyOf(ctx, resetBody));
+      redirectOrJson(ctx, api.resetMfa.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, adminHistoryPath(tenantId, id));
+    });
+  });
+
+  router.post(api.rollbackReset.path, ...guards, recentAuth, async (ctx) => {
+    const { logId } = paramsOf(ctx, logParams);
+    const back = async (message: string) => {
+      const log = await c.resets.find(logId);
+      return renderHistory(ctx, { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 }, message);
+    };
+    await withFormErrors(ctx, back, async () => {
+      const body = bodyOf(ctx, rollbackBody);
+      const result = await c.rollbacks.rollback(actorOf(ctx), logId, { reason: body.reason, force: body.force ? { reason: body.forceReason! } : undefined });
+      redirectOrJson(ctx, api.rollbackReset.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, adminHistoryPath(result.log.tenant_id, result.log.tenant_admin_id));
+    });
+  });
+
+  async function history(ctx: RouteContext, filter: { tenantId: string; adminId?: string; before?: string | undefined; limit: number }): Promise<void> {
+    if (!wantsJson(ctx)) {
+      ctx.type = 'html';
+      ctx.body = await renderHistory(ctx, filter);
+      return;
+    }
+    const page = await c.resets.history(filter);
+    ctx.body = api.tenantHistory.response.parse({ resets: page.resets.map(resetView), nextBefore: page.nextBefore });
+  }
+
+  router.get(api.tenantHistory.path, ...guards, async (ctx) => {
+    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
+    const { before, limit } = queryOf(ctx, pageQuery);
+    await history(ctx, { tenantId, before, limit });
+  });
+
+  router.get(api.adminHistory.path, ...guards, async (ctx) => {
+    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
+    const { before, limit } = queryOf(ctx, pageQuery);
+    await history(ctx, { tenantId, adminId: id, before, limit });
+  });
+}
