@@ -44,3 +44,19 @@ export function healthRoutes(prefix: string): Router {
   });
   return router;
 }
+
+/** What every service serves without a session: its stylesheet and, when it has one, its OpenAPI document. */
+export function staticRoutes(prefix: string, { stylesheet, openApiDocument }: { stylesheet: string; openApiDocument?: unknown }): Router {
+  const router = new Router({ prefix });
+  router.get('/assets/style.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = stylesheet;
+  });
+  if (openApiDocument !== undefined) {
+    router.get('/openapi.json', (ctx) => {
+      ctx.body = openApiDocument;
+    });
+  }
+  return router;
+}

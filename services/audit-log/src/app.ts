@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
 import { installSessions, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -12,16 +12,7 @@ export type { AppDependencies, AuditLogSettings } from './context.js';
 /** Builds the audit-log app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
   const c = createServiceContext(deps);
-  const open = new Router({ prefix: '/audit' });
-  const document = openApiDocument();
-  open.get('/openapi.json', (ctx) => {
-    ctx.body = document;
-  });
-  open.get('/assets/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('cache-control', 'public, max-age=3600');
-    ctx.body = stylesheet;
-  });
+  const open = staticRoutes('/audit', { stylesheet, openApiDocument: openApiDocument() });
   // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
   const router = new Router();
   eventRoutes(router, c, [requireSession(c.policy), requireAal2()]);

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import { ApiError, createServiceApp, healthRoutes } from '@portcullis/http';
+import { ApiError, createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { stylesheet } from './pages/html.js';
@@ -16,11 +16,6 @@ export type { AppDependencies, AuthSettings } from './context.js';
 export function createApp(deps: AppDependencies): Koa {
   const c = createServiceContext(deps);
   const router = new Router({ prefix: '/auth' });
-  router.get('/assets/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('cache-control', 'public, max-age=3600');
-    ctx.body = stylesheet;
-  });
   signInRoutes(router, c);
   mfaRoutes(router, c);
   accountRoutes(router, c);
@@ -30,7 +25,7 @@ export function createApp(deps: AppDependencies): Koa {
     logger: deps.logger,
     metrics: deps.metrics,
     proxy: deps.proxy ?? false,
-    routers: [healthRoutes('/auth'), router],
+    routers: [healthRoutes('/auth'), staticRoutes('/auth', { stylesheet }), router],
     beforeRoutes: (app) => [
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       bodyParser({

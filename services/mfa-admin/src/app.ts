@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -23,16 +23,7 @@ export function createAdminRouter(c: ServiceContext): Router {
 /** Builds the mfa-admin app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
   const c = createServiceContext(deps);
-  const open = new Router({ prefix: '/admin' });
-  const document = openApiDocument();
-  open.get('/openapi.json', (ctx) => {
-    ctx.body = document;
-  });
-  open.get('/assets/style.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('cache-control', 'public, max-age=3600');
-    ctx.body = stylesheet;
-  });
+  const open = staticRoutes('/admin', { stylesheet, openApiDocument: openApiDocument() });
   open.get('/', (ctx) => ctx.redirect('/admin/tenants'));
 
   return createServiceApp({
