@@ -10,6 +10,7 @@ import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@port
 import { createApp } from './app.js';
 import { createResetLogJobs } from './jobs/reset-log-jobs.js';
 import { createKeyUsageGauge } from './key-usage-gauge.js';
+import { sessionCookieSettings } from '@portcullis/session-auth';
 
 const name = 'audit-log';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
@@ -41,11 +42,7 @@ const app = createApp({
   clock: { now: () => Date.now() },
   proxy: config.TRUST_PROXY,
   settings: {
-    production: config.NODE_ENV === 'production',
-    cookieName: config.SESSION_COOKIE_NAME,
-    secrets: config.SESSION_SECRET,
-    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
-    absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+    ...sessionCookieSettings(config),
   },
 });
 

@@ -12,6 +12,7 @@ import { createAccountLibrary } from './libraries/account.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
 import { createPasswordHasher } from './libraries/passwords.js';
 import { createAdminQueries } from './queries/admins.js';
+import { sessionCookieSettings } from '@portcullis/session-auth';
 
 const name = 'auth-session';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
@@ -51,11 +52,7 @@ const app = createApp({
   clock,
   proxy: config.TRUST_PROXY,
   settings: {
-    production: config.NODE_ENV === 'production',
-    cookieName: config.SESSION_COOKIE_NAME,
-    secrets: config.SESSION_SECRET,
-    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
-    absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+    ...sessionCookieSettings(config),
     maxConcurrent: config.SESSION_MAX_CONCURRENT,
     concurrencyMode: config.SESSION_CONCURRENCY_MODE,
     lockout: { threshold: config.LOCKOUT_THRESHOLD, baseSeconds: config.LOCKOUT_BASE_SECONDS, maxSeconds: config.LOCKOUT_MAX_SECONDS },

@@ -11,6 +11,7 @@ import { createApp } from './app.js';
 import { createPasswordHashing } from './libraries/passwords.js';
 import { createSessionRevoker } from './libraries/session-revoker.js';
 import { createRevocationQueries } from './queries/revocations.js';
+import { sessionCookieSettings } from '@portcullis/session-auth';
 
 const name = 'mfa-admin';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
@@ -49,11 +50,7 @@ const app = createApp({
   clock,
   proxy: config.TRUST_PROXY,
   settings: {
-    production: config.NODE_ENV === 'production',
-    cookieName: config.SESSION_COOKIE_NAME,
-    secrets: config.SESSION_SECRET,
-    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
-    absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+    ...sessionCookieSettings(config),
     reauthMaxAgeMs: config.REAUTH_MAX_AGE_SECONDS * 1000,
   },
 });
