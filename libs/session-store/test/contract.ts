@@ -107,6 +107,19 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
       expect((await store.listByUser('admin-2')).map((session) => session.hash)).toEqual([store.hashOf(id)]);
     });
 
+    it('tells owners apart whose ids share a prefix and hold commas, quotes or non-ASCII letters', async () => {
+      const id = newId();
+      // Each id followed by one it is a prefix of, or that is a prefix of it (in UTF-8 bytes too).
+      const owners = ['ää,"12', 'ää,"1', 'ää,"1\\', 'ää,"1', 'admin', 'ää,"12'];
+      for (const [index, owner] of owners.entries()) {
+        await store.set(id, { userId: owner, n: index }, 60_000);
+        for (const other of new Set(owners)) {
+          expect((await store.listByUser(other)).map((session) => session.hash)).toEqual(other === owner ? [store.hashOf(id)] : []);
+        }
+      }
+      expect(await store.get(id)).toEqual({ userId: 'ää,"12', n: 5 });
+    });
+
     it('stays consistent under concurrent set and destroy of one id', async () => {
       for (let round = 0; round < 10; round++) {
         const id = newId();

@@ -136,6 +136,20 @@ describe('redis driver', () => {
     await backend.close();
   });
 
+
+  it('moves the index entry even when the new owner id is a byte prefix of the old one (the same-owner shortcut compares whole headers)', async () => {
+    const backend = createRedisBackend({ url, keyPrefix: prefix, clock });
+    const hash = 'c'.repeat(64);
+    const members = async (userId: string) => redis.zrange(`${prefix}u:${userId}`, '0', '-1');
+    // Two-byte letters: a length counted in UTF-16 units instead of bytes would cut the header short.
+    for (const [from, to] of [['ää,"12', 'ää,"1'], ['ää,"1', 'ää,"1\\'], [null, 'null']] as const) {
+      await backend.put(record(hash, from, 60_000));
+      await backend.put(record(hash, to, 60_000));
+      if (from !== null) expect(await members(from)).toEqual([]);
+      expect(await members(to)).toEqual([hash]);
+    }
+    await backend.close();
+  });
   it('stores nothing for a write that is already expired instead of sending a non-positive PX', async () => {
     const backend = createRedisBackend({ url, keyPrefix: prefix, clock });
     await backend.put(record('a'.repeat(64), 'admin-1', 60_000));
