@@ -27,7 +27,9 @@ export function loadOrCreateDevEnv(path: string): DevEnvironment {
     DEV_POSTGRES_PORT: '54329',
     DEV_POSTGRES_PASSWORD: random(18),
     SESSION_SECRET: random(36),
-    SESSION_STORE_DRIVER: 'memory',
+    // Shared through the dev PostgreSQL (the sessions table comes with the migrations): with
+    // `memory` each service had its own sessions, so a sign-in at /auth meant nothing at /admin.
+    SESSION_STORE_DRIVER: 'knex',
     DEFAULT_PLATFORM_ADMIN_EMAIL: 'admin@portcullis.localhost',
     DEFAULT_PLATFORM_ADMIN_PASSWORD: random(15),
     MFA_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('base64'),

@@ -78,7 +78,16 @@ it('serves every service through one gateway port, stops cleanly on Ctrl-C and r
   // The credentials are printed once, on the first start, and match the .env written then.
   const dotEnv = readFileSync(join(dir, '.env'), 'utf8');
   const password = /DEFAULT_PLATFORM_ADMIN_PASSWORD=(.+)/.exec(dotEnv)![1]!;
+  const email = /DEFAULT_PLATFORM_ADMIN_EMAIL=(.+)/.exec(dotEnv)![1]!;
   expect(first.output()).toContain(password);
+  // One session for all three services: a password sign-in at /auth is known to /admin, which
+  // then asks for the second factor (403) instead of a sign-in (401).
+  expect((await fetch(`${gateway}/admin/tenants`, { headers: { accept: 'application/json' } })).status).toBe(401);
+  const signIn = await fetch(`${gateway}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email, password }) });
+  expect(signIn.status).toBe(200);
+  const cookie = signIn.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
+  const admin = await fetch(`${gateway}/admin/tenants`, { headers: { accept: 'application/json', cookie } });
+  expect(admin.status).toBe(403);
   expect(await stop(first.child)).toBe(0);
   await expect(fetch(`${gateway}/auth/healthz`)).rejects.toThrow();
 
