@@ -23,6 +23,27 @@ export const LAST_SEEN_GRANULARITY_MS = 60_000;
 
 const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in first.');
 
+/** Where the sign-in goes on from a level-1 session (the auth-session pages, behind the same ingress). */
+export function signInStep(session: AdminSession): { next: 'verify-mfa' | 'enroll-mfa' | 'change-password' | 'done'; location: string } {
+  if (session.aal !== 2) return session.mustEnrollMfa ? { next: 'enroll-mfa', location: '/auth/mfa/enroll' } : { next: 'verify-mfa', location: '/auth/mfa' };
+  if (session.mustChangePassword) return { next: 'change-password', location: '/auth/password' };
+  return { next: 'done', location: '/auth/me' };
+}
+
+/**
+ * A browser opening a page (GET or HEAD, HTML preferred) is sent to the page that lets it go on
+ * (303); API clients and form posts get the error itself. A JSON 401 in a browser tab told an
+ * admin nothing.
+ */
+function sendOnOrThrow(ctx: Context, location: string, error: ApiError): void {
+  if ((ctx.method === 'GET' || ctx.method === 'HEAD') && ctx.accepts('html', 'json') === 'html') {
+    ctx.status = 303;
+    ctx.redirect(location);
+    return;
+  }
+  throw error;
+}
+
 /**
  * Authenticated: a signed-in session within its idle and absolute lifetime, not revoked since
  * it was created. Anything else ends the session and answers 401.
@@ -30,14 +51,14 @@ const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in
 export function requireSession(policy: SessionPolicy): Middleware {
   return async (ctx, next) => {
     const session = sessionOf(ctx);
-    if (!session.kind || !session.adminId || !session.createdAt) throw unauthenticated();
+    if (!session.kind || !session.adminId || !session.createdAt) return sendOnOrThrow(ctx, '/auth/login', unauthenticated());
     const now = policy.clock.now();
     const idle = now - (session.lastSeenAt ?? session.createdAt) > policy.idleTimeoutMs;
     const tooOld = now - session.createdAt > policy.absoluteTimeoutMs;
     const cutOff = await policy.revokedBefore(session.kind, session.adminId);
     if (idle || tooOld || cutOff === false || (cutOff !== null && session.createdAt < cutOff)) {
       ctx.session = null;
-      throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      return sendOnOrThrow(ctx, '/auth/login', new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.'));
     }
     // Minute granularity: the session changes (and is written back, its TTL renewed) at most
     // once a minute per session instead of on every request.
@@ -50,8 +71,8 @@ export function requireSession(policy: SessionPolicy): Middleware {
 export function requireAal2(): Middleware {
   return async (ctx, next) => {
     const session = sessionOf(ctx);
-    if (session.aal !== 2) throw new ApiError('auth.mfa_required', 403, 'Complete the second factor first.');
-    if (session.mustChangePassword) throw new ApiError('auth.password_change_required', 403, 'Change your password first.');
+    if (session.aal !== 2) return sendOnOrThrow(ctx, signInStep(session).location, new ApiError('auth.mfa_required', 403, 'Complete the second factor first.'));
+    if (session.mustChangePassword) return sendOnOrThrow(ctx, signInStep(session).location, new ApiError('auth.password_change_required', 403, 'Change your password first.'));
     await next();
   };
 }

@@ -33,6 +33,22 @@ describe('browser pages', () => {
     await agent.get('/auth/me').set('Accept', 'application/json').expect(401);
   });
 
+  it('sends a browser that opens a page it cannot see yet to the sign-in step it needs; API clients get the error', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    const agent = request.agent(app.callback());
+    const html = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    await agent.get('/auth/me').set(html).expect(303).expect('location', '/auth/login');
+    await agent.get('/auth/sessions').set(html).expect(303).expect('location', '/auth/login');
+    await agent.get('/auth/me').set(json).expect(401, /auth.unauthenticated/);
+    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await agent.get('/auth/me').set(html).expect(303).expect('location', '/auth/mfa');
+    await agent.get('/auth/me').set(json).expect(403, /auth.mfa_required/);
+    // A form post is never turned into a redirect: the browser shows what was refused.
+    await agent.post('/auth/sessions/revoke-others').type('form').set(html).send({}).expect(403);
+  });
+
   it('shows a refused form again with the message instead of a JSON error', async () => {
     const { app } = h.build();
     const agent = request.agent(app.callback());

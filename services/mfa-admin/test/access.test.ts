@@ -25,6 +25,15 @@ describe('who reaches mfa-admin', () => {
     for (const route of everyRoute) expect([route.path, (await call(built.agent(), route)).status]).toEqual([route.path, 401]);
   });
 
+  it('sends a browser opening a console page without a session to the sign-in page', async () => {
+    const pages = everyRoute.filter((route) => route.method === 'get');
+    expect(pages.length).toBeGreaterThan(0);
+    for (const route of pages) {
+      const response = await built.agent().get(route.path).set('Accept', 'text/html');
+      expect([route.path, response.status, response.headers.location]).toEqual([route.path, 303, '/auth/login']);
+    }
+  });
+
   it('answers 403 on every route to a tenant admin, even at level 2 and about their own tenant', async () => {
     const tenant = await createTenant(h.db);
     const admin = await createTenantAdmin(h, tenant.id);

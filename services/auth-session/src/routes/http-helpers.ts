@@ -55,12 +55,6 @@ export function respond(ctx: Context, json: unknown, page: () => string): void {
 }
 
 /** Where a browser goes next, and what API clients are told to do next. */
-export function nextStep(session: AdminSession): { next: 'verify-mfa' | 'enroll-mfa' | 'change-password' | 'done'; location: string } {
-  if (session.aal !== 2) return session.mustEnrollMfa ? { next: 'enroll-mfa', location: '/auth/mfa/enroll' } : { next: 'verify-mfa', location: '/auth/mfa' };
-  if (session.mustChangePassword) return { next: 'change-password', location: '/auth/password' };
-  return { next: 'done', location: '/auth/me' };
-}
-
 export function redirectOrJson(ctx: Context, json: Record<string, unknown>, location: string): void {
   if (wantsJson(ctx)) {
     ctx.body = json;

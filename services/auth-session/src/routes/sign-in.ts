@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { csrfTokenFor, sessionOf, requireSession } from '@portcullis/session-auth';
+import { csrfTokenFor, sessionOf, requireSession, signInStep } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { loginPage } from '../pages/auth-pages.js';
-import { bodyOf, emailField, nextStep, redirectOrJson, requestInfo, respond, startAdminSession, withFormErrors } from './http-helpers.js';
+import { bodyOf, emailField, redirectOrJson, requestInfo, respond, startAdminSession, withFormErrors } from './http-helpers.js';
 
 const loginBody = z.object({
   tenant: z
@@ -28,7 +28,7 @@ export default function signInRoutes(router: Router, c: ServiceContext): void {
       const input = bodyOf(ctx, loginBody);
       const signedIn = await c.signIn.verifyPassword(input, requestInfo(ctx));
       const session = await startAdminSession(ctx, c, signedIn, 1);
-      const { next, location } = nextStep(session);
+      const { next, location } = signInStep(session);
       ctx.log.info({ adminId: signedIn.admin.id, adminKind: signedIn.kind, next }, 'password accepted');
       redirectOrJson(ctx, { assurance: 1, next }, location);
     });
