@@ -96,12 +96,30 @@ export function requireTenantScope(param = 'tenant'): Middleware {
   };
 }
 
-/** Sensitive actions need a password + TOTP re-authentication within `maxAgeMs`. */
+/**
+ * A console page to come back to after a detour through the sign-in pages: a path of this
+ * product only (`/auth`, `/admin`, `/audit`), never another site (`//host`, `/\host`, a scheme).
+ */
+export function consoleReturnPath(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 512) return undefined;
+  return /^\/(?:auth|admin|audit)(?:\/[A-Za-z0-9._~%-]+)*\/?$/.test(value) ? value : undefined;
+}
+
+/**
+ * Sensitive actions need a password + TOTP re-authentication within `maxAgeMs`. A browser form
+ * post that is too late goes to the re-authentication page, which sends the admin back to the
+ * form's page (its `_return` field) to submit again; API clients get the 403.
+ */
 export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
   return async (ctx: Context, next: Next) => {
     const authAt = sessionOf(ctx).authAt ?? 0;
     if (clock.now() - authAt > maxAgeMs) {
-      throw new ApiError('auth.reauthentication_required', 403, 'Confirm your password and code again for this action (POST /auth/reauthenticate).');
+      const error = new ApiError('auth.reauthentication_required', 403, 'Confirm your password and code again for this action (POST /auth/reauthenticate).');
+      if (ctx.method !== 'POST' || ctx.accepts('html', 'json') !== 'html' || !ctx.is('urlencoded')) throw error;
+      const back = consoleReturnPath((ctx.request as { body?: { _return?: unknown } }).body?._return) ?? '/auth/me';
+      ctx.status = 303;
+      ctx.redirect(`/auth/reauthenticate?next=${encodeURIComponent(back)}`);
+      return;
     }
     await next();
   };

@@ -70,6 +70,46 @@ describe('who reaches mfa-admin', () => {
     await operator.post('/auth/reauthenticate').set(json).send({ password: platform.password, code: await totpCode(platform.totpSecret!, h.clock) }).expect(200);
     await operator.post(path).set(json).send({ reason: 'Lost phone' }).expect(200);
   });
+
+  it('takes a browser whose reset form came too late through the re-authentication page and back to the form', async () => {
+    const platform = await h.seedPlatformAdmin();
+    const operator = await signIn(built.agent(), h.clock, platform);
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    h.clock.advance(6 * 60_000);
+    const html = { Accept: 'text/html' };
+    const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
+    const page = await operator.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    const back = /name="_return" value="([^"]+)"/.exec(page.text)![1]!;
+    expect(back).toBe(`/admin/tenants/${tenant.id}`);
+    const path = `/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`;
+    await operator.post(path).type('form').set(html).send({ _csrf: tokenIn(page.text), _return: back, reason: 'Lost phone' })
+      .expect(303).expect('location', `/auth/reauthenticate?next=${encodeURIComponent(back)}`);
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(true);
+
+    const confirm = await operator.get(`/auth/reauthenticate?next=${encodeURIComponent(back)}`).set(html).expect(200);
+    expect(confirm.text).toContain(`name="next" value="${back}"`);
+    const code = await totpCode(platform.totpSecret!, h.clock);
+    await operator.post('/auth/reauthenticate').type('form').set(html).send({ _csrf: tokenIn(confirm.text), next: back, password: 'not-the-password', code })
+      .expect(401).expect('content-type', /html/);
+    await operator.post('/auth/reauthenticate').type('form').set(html).send({ _csrf: tokenIn(confirm.text), next: back, password: platform.password, code })
+      .expect(303).expect('location', back);
+
+    const again = await operator.get(back).set(html).expect(200);
+    await operator.post(path).type('form').set(html).send({ _csrf: tokenIn(again.text), _return: back, reason: 'Lost phone' }).expect(303);
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(false);
+  });
+
+  it('follows a return path only within the product', async () => {
+    const platform = await h.seedPlatformAdmin();
+    const operator = await signIn(built.agent(), h.clock, platform);
+    const nextFor = async (value: string) => (await operator.get(`/auth/reauthenticate?next=${encodeURIComponent(value)}`).set(json).expect(200)).body.next;
+    expect(await nextFor('/admin/tenants/abc')).toBe('/admin/tenants/abc');
+    expect(await nextFor('/audit/events')).toBe('/audit/events');
+    for (const hostile of ['//evil.example/admin', '/\\evil.example', 'https://evil.example/admin', '/admin/x?y=//evil', 'javascript:alert(1)', '/elsewhere', '']) {
+      expect([hostile, await nextFor(hostile)]).toEqual([hostile, '/auth/me']);
+    }
+  });
 });
 
 describe('the OpenAPI document', () => {

@@ -52,6 +52,17 @@ export const passwordPage = (csrf: string, required: boolean, error?: string) =>
     error,
   );
 
+export const reauthenticatePage = (csrf: string, next: string, error?: string) =>
+  layout(
+    'Confirm it is you',
+    html`<p>This action needs your password and a code again. Afterwards you go back to the page you came from: submit the form there again.</p>
+<form method="post" action="/auth/reauthenticate">${csrfField(csrf)}<input type="hidden" name="next" value="${next}">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="code">Code from your authenticator app, or a recovery code</label><input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" required>
+<button type="submit">Confirm</button></form>`,
+    error,
+  );
+
 export const homePage = (csrf: string, me: { email: string; kind: string }) =>
   layout(
     'Signed in',

@@ -2,9 +2,9 @@ import type Router from '@koa/router';
 import type { RouteContext } from './http-helpers.js';
 import { z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { csrfTokenFor, requireAal2, requireSession, sessionOf, signInStep } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, requireAal2, requireSession, sessionOf, signInStep } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
-import { homePage, passwordPage } from '../pages/auth-pages.js';
+import { homePage, passwordPage, reauthenticatePage } from '../pages/auth-pages.js';
 import { bodyOf, codeField, currentSessionHash, redirectOrJson, requestInfo, respond, stepUp, withFormErrors } from './http-helpers.js';
 
 const passwordBody = z.object({
@@ -45,14 +45,25 @@ export default function accountRoutes(router: Router, c: ServiceContext): void {
     });
   });
 
+  // `next` comes from mfa-admin and audit-log forms; only a path of this product is followed.
+  const nextOf = (value: unknown) => consoleReturnPath(value) ?? '/auth/me';
+
+  router.get('/reauthenticate', session, requireAal2(), (ctx) => {
+    const next = nextOf(ctx.query.next);
+    respond(ctx, { next }, () => reauthenticatePage(csrfTokenFor(ctx), next));
+  });
+
   router.post('/reauthenticate', session, requireAal2(), async (ctx) => {
-    const current = sessionOf(ctx);
-    const { password, code } = bodyOf(ctx, reauthBody);
-    const admin = await c.admins.findById(current.kind!, current.adminId!);
-    const info = requestInfo(ctx);
-    if (!admin || !(await c.signIn.verifyPasswordOf(current.kind!, admin, password, info))) throw new ApiError('auth.invalid_credentials', 401, 'The password or code is not right.');
-    await c.secondFactor.verify(current.kind!, admin.id, code, `${current.kind}:${admin.id}`, info);
-    await stepUp(ctx, c);
-    ctx.body = { reauthenticatedAt: new Date(c.clock.now()).toISOString() };
+    const next = nextOf((ctx.request as { body?: { next?: unknown } }).body?.next);
+    await withFormErrors(ctx, (message) => reauthenticatePage(csrfTokenFor(ctx), next, message), async () => {
+      const current = sessionOf(ctx);
+      const { password, code } = bodyOf(ctx, reauthBody);
+      const admin = await c.admins.findById(current.kind!, current.adminId!);
+      const info = requestInfo(ctx);
+      if (!admin || !(await c.signIn.verifyPasswordOf(current.kind!, admin, password, info))) throw new ApiError('auth.invalid_credentials', 401, 'The password or code is not right.');
+      await c.secondFactor.verify(current.kind!, admin.id, code, `${current.kind}:${admin.id}`, info);
+      await stepUp(ctx, c);
+      redirectOrJson(ctx, { reauthenticatedAt: new Date(c.clock.now()).toISOString() }, next);
+    });
   });
 }

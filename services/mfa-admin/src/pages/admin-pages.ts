@@ -2,6 +2,9 @@ import type { AdminView, ResetView, TenantSummaryView, TenantView } from '../api
 import { REASON_MAX, TICKET_MAX } from '../api.js';
 import { csrfField, html, layout, type SafeHtml } from './html.js';
 
+/** Where the re-authentication page sends the admin back to when this form was too late (see requireRecentAuth). */
+const returnField = (path: string) => html`<input type="hidden" name="_return" value="${path}">`;
+
 const reasonField = (idSuffix: string, name: string, label: string, required = true) =>
   html`<label for="${name}-${idSuffix}">${label}</label><textarea id="${name}-${idSuffix}" name="${name}" maxlength="${REASON_MAX}" rows="2"${required ? html` required` : ''}></textarea>`;
 
@@ -24,7 +27,7 @@ const adminRow = (csrf: string, tenant: TenantView, admin: AdminView): SafeHtml 
 <td>${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}</td>
 <td><a href="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets">MFA history</a>
 ${admin.mfaEnrolled ? html`<details><summary>Reset MFA</summary>
-<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset">${csrfField(csrf)}
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset">${csrfField(csrf)}${returnField(`/admin/tenants/${tenant.id}`)}
 ${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)')}
 <label for="ticket-${admin.id}">Ticket reference (optional)</label><input id="ticket-${admin.id}" name="ticket" maxlength="${TICKET_MAX}">
 <button type="submit">Reset MFA and sign them out</button></form></details>` : ''}
@@ -52,7 +55,7 @@ export const createdAdminPage = (tenantId: string, admin: AdminView, temporaryPa
   );
 
 const rollbackForm = (csrf: string, reset: ResetView) => html`<details><summary>Roll back</summary>
-<form method="post" action="/admin/mfa-resets/${reset.id}/rollback">${csrfField(csrf)}
+<form method="post" action="/admin/mfa-resets/${reset.id}/rollback">${csrfField(csrf)}${returnField(`/admin/tenants/${reset.tenantId}/admins/${reset.adminId}/mfa-resets`)}
 ${reasonField(reset.id, 'reason', 'Reason (required)')}
 <label><input type="checkbox" name="force"> Replace an authenticator enrolled since the reset</label>
 ${reasonField(reset.id, 'forceReason', 'Reason for replacing it', false)}
