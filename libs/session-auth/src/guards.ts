@@ -27,7 +27,13 @@ const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in
 export function signInStep(session: AdminSession): { next: 'verify-mfa' | 'enroll-mfa' | 'change-password' | 'done'; location: string } {
   if (session.aal !== 2) return session.mustEnrollMfa ? { next: 'enroll-mfa', location: '/auth/mfa/enroll' } : { next: 'verify-mfa', location: '/auth/mfa' };
   if (session.mustChangePassword) return { next: 'change-password', location: '/auth/password' };
-  return { next: 'done', location: '/auth/me' };
+  return { next: 'done', location: session.returnTo ?? '/auth/me' };
+}
+
+/** The sign-in page, carrying the page asked for (path only) so the admin lands there afterwards. */
+function signInLocation(ctx: Context): string {
+  const back = consoleReturnPath(ctx.path);
+  return back && back !== '/auth/me' ? `/auth/login?next=${encodeURIComponent(back)}` : '/auth/login';
 }
 
 /**
@@ -51,14 +57,14 @@ function sendOnOrThrow(ctx: Context, location: string, error: ApiError): void {
 export function requireSession(policy: SessionPolicy): Middleware {
   return async (ctx, next) => {
     const session = sessionOf(ctx);
-    if (!session.kind || !session.adminId || !session.createdAt) return sendOnOrThrow(ctx, '/auth/login', unauthenticated());
+    if (!session.kind || !session.adminId || !session.createdAt) return sendOnOrThrow(ctx, signInLocation(ctx), unauthenticated());
     const now = policy.clock.now();
     const idle = now - (session.lastSeenAt ?? session.createdAt) > policy.idleTimeoutMs;
     const tooOld = now - session.createdAt > policy.absoluteTimeoutMs;
     const cutOff = await policy.revokedBefore(session.kind, session.adminId);
     if (idle || tooOld || cutOff === false || (cutOff !== null && session.createdAt < cutOff)) {
       ctx.session = null;
-      return sendOnOrThrow(ctx, '/auth/login', new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.'));
+      return sendOnOrThrow(ctx, signInLocation(ctx), new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.'));
     }
     // Minute granularity: the session changes (and is written back, its TTL renewed) at most
     // once a minute per session instead of on every request.

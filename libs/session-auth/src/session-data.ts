@@ -19,6 +19,8 @@ export interface AdminSession {
   /** Must set a new password / enrol TOTP before anything else. */
   mustChangePassword?: boolean;
   mustEnrollMfa?: boolean;
+  /** The console page the admin first asked for (a consoleReturnPath), shown once signed in fully. */
+  returnTo?: string;
   /** Enrolment in progress: the new secret, encrypted under the TOTP key ring. */
   pendingTotpSecret?: string;
 }

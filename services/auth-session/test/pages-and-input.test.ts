@@ -40,13 +40,33 @@ describe('browser pages', () => {
     const agent = request.agent(app.callback());
     const html = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
     await agent.get('/auth/me').set(html).expect(303).expect('location', '/auth/login');
-    await agent.get('/auth/sessions').set(html).expect(303).expect('location', '/auth/login');
     await agent.get('/auth/me').set(json).expect(401, /auth.unauthenticated/);
     await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
     await agent.get('/auth/me').set(html).expect(303).expect('location', '/auth/mfa');
     await agent.get('/auth/me').set(json).expect(403, /auth.mfa_required/);
     // A form post is never turned into a redirect: the browser shows what was refused.
     await agent.post('/auth/sessions/revoke-others').type('form').set(html).send({}).expect(403);
+  });
+
+  it('brings a browser back to the page it first asked for once it is signed in fully, once', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    const agent = request.agent(app.callback());
+    const html = { Accept: 'text/html' };
+    await agent.get('/auth/sessions').set(html).expect(303).expect('location', '/auth/login?next=%2Fauth%2Fsessions');
+    const login = await agent.get('/auth/login?next=%2Fauth%2Fsessions').set(html).expect(200);
+    expect(login.text).toContain('name="next" value="/auth/sessions"');
+    expect((await agent.get('/auth/login?next=%2F%2Fevil.example').set(html).expect(200)).text).not.toContain('name="next"');
+    await agent.post('/auth/login').type('form').set(html).send({ _csrf: csrfIn(login.text), next: '/auth/sessions', tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(303).expect('location', '/auth/mfa');
+    const challenge = await agent.get('/auth/mfa').set(html).expect(200);
+    await agent.post('/auth/mfa/verify').type('form').set(html).send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) })
+      .expect(303).expect('location', '/auth/sessions');
+    // Used once: the next completed step goes home.
+    const password = await agent.get('/auth/password').set(html).expect(200);
+    await agent.post('/auth/password').type('form').set(html).send({ _csrf: csrfIn(password.text), currentPassword: admin.password, newPassword: 'another long passphrase 42' })
+      .expect(303).expect('location', '/auth/me');
   });
 
   it('shows a refused form again with the message instead of a JSON error', async () => {

@@ -30,7 +30,7 @@ describe('who reaches mfa-admin', () => {
     expect(pages.length).toBeGreaterThan(0);
     for (const route of pages) {
       const response = await built.agent().get(route.path).set('Accept', 'text/html');
-      expect([route.path, response.status, response.headers.location]).toEqual([route.path, 303, '/auth/login']);
+      expect([route.path, response.status, response.headers.location]).toEqual([route.path, 303, `/auth/login?next=${encodeURIComponent(route.path)}`]);
     }
   });
 

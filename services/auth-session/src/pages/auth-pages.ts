@@ -1,10 +1,10 @@
 import { csrfField, html, layout } from './html.js';
 import type { SessionSummary } from '../libraries/session-policy.js';
 
-export const loginPage = (csrf: string, error?: string, values: { tenant?: string; email?: string } = {}) =>
+export const loginPage = (csrf: string, error?: string, values: { tenant?: string; email?: string; returnTo?: string } = {}) =>
   layout(
     'Sign in',
-    html`<form method="post" action="/auth/login">${csrfField(csrf)}
+    html`<form method="post" action="/auth/login">${csrfField(csrf)}${values.returnTo ? html`<input type="hidden" name="next" value="${values.returnTo}">` : ''}
 <label for="tenant">Tenant (leave empty for platform admins)</label><input id="tenant" name="tenant" value="${values.tenant ?? ''}" autocomplete="organization">
 <label for="email">Email</label><input id="email" name="email" type="email" value="${values.email ?? ''}" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>

@@ -2,10 +2,10 @@ import type Router from '@koa/router';
 import type { RouteContext } from './http-helpers.js';
 import { z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { consoleReturnPath, csrfTokenFor, requireAal2, requireSession, sessionOf, signInStep } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, requireAal2, requireSession, sessionOf } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { homePage, passwordPage, reauthenticatePage } from '../pages/auth-pages.js';
-import { bodyOf, codeField, currentSessionHash, redirectOrJson, requestInfo, respond, stepUp, withFormErrors } from './http-helpers.js';
+import { bodyOf, codeField, currentSessionHash, nextStepOf, redirectOrJson, requestInfo, respond, stepUp, withFormErrors } from './http-helpers.js';
 
 const passwordBody = z.object({
   currentPassword: z.string({ error: 'is required' }).min(1, 'is required').max(256, 'must have at most 256 characters'),
@@ -41,7 +41,8 @@ export default function accountRoutes(router: Router, c: ServiceContext): void {
       // Every other session is now void (sessions_revoked_at); this one continues under a new id.
       await c.sessions.revokeOthers(current.userId!, currentSessionHash(ctx, c));
       const raised = await stepUp(ctx, c, { mustChangePassword: false, createdAt: c.clock.now() });
-      redirectOrJson(ctx, { passwordChanged: true, next: signInStep(raised).next }, signInStep(raised).location);
+      const { next, location } = nextStepOf(ctx, raised);
+      redirectOrJson(ctx, { passwordChanged: true, next }, location);
     });
   });
 

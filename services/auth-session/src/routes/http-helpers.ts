@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 export type RouteContext = Context & { params: Record<string, string> };
 import { ZodError, z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { cookieNameFor, csrfTokenFor, sessionOf, userIdOf, type AdminSession } from '@portcullis/session-auth';
+import { cookieNameFor, csrfTokenFor, sessionOf, signInStep, userIdOf, type AdminSession } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import type { RequestInfo, SignedIn } from '../libraries/sign-in.js';
 
@@ -55,6 +55,13 @@ export function respond(ctx: Context, json: unknown, page: () => string): void {
 }
 
 /** Where a browser goes next, and what API clients are told to do next. */
+/** The next sign-in step; once signed in fully, the page first asked for (kept since the login form) is used once. */
+export function nextStepOf(ctx: Context, session: AdminSession): ReturnType<typeof signInStep> {
+  const step = signInStep(session);
+  if (step.next === 'done') delete sessionOf(ctx).returnTo;
+  return step;
+}
+
 export function redirectOrJson(ctx: Context, json: Record<string, unknown>, location: string): void {
   if (wantsJson(ctx)) {
     ctx.body = json;

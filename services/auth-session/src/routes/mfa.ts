@@ -4,7 +4,7 @@ import { ApiError } from '@portcullis/http';
 import { csrfTokenFor, requireSession, sessionOf, signInStep } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { enrolPage, messagePage, mfaPage, recoveryCodesPage } from '../pages/auth-pages.js';
-import { bodyOf, codeField, redirectOrJson, requestInfo, respond, stepUp, wantsJson, withFormErrors } from './http-helpers.js';
+import { bodyOf, codeField, nextStepOf, redirectOrJson, requestInfo, respond, stepUp, wantsJson, withFormErrors } from './http-helpers.js';
 
 const codeBody = z.object({ code: codeField });
 
@@ -24,7 +24,7 @@ export default function mfaRoutes(router: Router, c: ServiceContext): void {
       const account = `${current.kind}:${current.adminId}`;
       const result = await c.secondFactor.verify(current.kind!, current.adminId!, code, account, requestInfo(ctx));
       const raised = await stepUp(ctx, c);
-      const { next, location } = signInStep(raised);
+      const { next, location } = nextStepOf(ctx, raised);
       redirectOrJson(ctx, { assurance: 2, next, method: result.method, ...(result.remainingRecoveryCodes !== undefined ? { remainingRecoveryCodes: result.remainingRecoveryCodes } : {}) }, location);
     });
   });
@@ -45,7 +45,7 @@ export default function mfaRoutes(router: Router, c: ServiceContext): void {
       const { code } = bodyOf(ctx, codeBody);
       const recoveryCodes = await c.enrolment.activate(current.kind!, current.adminId!, current.pendingTotpSecret, code, requestInfo(ctx));
       const raised = await stepUp(ctx, c, { pendingTotpSecret: undefined, mustEnrollMfa: false });
-      const { next, location } = signInStep(raised);
+      const { next, location } = nextStepOf(ctx, raised);
       respond(ctx, { assurance: 2, next, recoveryCodes }, () => recoveryCodesPage(recoveryCodes, location));
     });
   });

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { csrfTokenFor, sessionOf, requireSession, signInStep } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, sessionOf, requireSession } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { loginPage } from '../pages/auth-pages.js';
-import { bodyOf, emailField, redirectOrJson, requestInfo, respond, startAdminSession, withFormErrors } from './http-helpers.js';
+import { bodyOf, emailField, nextStepOf, redirectOrJson, requestInfo, respond, startAdminSession, withFormErrors } from './http-helpers.js';
 
 const loginBody = z.object({
   tenant: z
@@ -19,16 +19,19 @@ const loginBody = z.object({
 
 export default function signInRoutes(router: Router, c: ServiceContext): void {
   router.get('/login', (ctx) => {
-    respond(ctx, { csrfToken: csrfTokenFor(ctx) }, () => loginPage(csrfTokenFor(ctx)));
+    const returnTo = consoleReturnPath(ctx.query.next);
+    respond(ctx, { csrfToken: csrfTokenFor(ctx) }, () => loginPage(csrfTokenFor(ctx), undefined, { returnTo }));
   });
 
   router.post('/login', async (ctx) => {
-    const typed = (ctx.request as { body?: { tenant?: string; email?: string } }).body ?? {};
-    await withFormErrors(ctx, (message) => loginPage(csrfTokenFor(ctx), message, { tenant: typed.tenant, email: typed.email }), async () => {
+    const typed = (ctx.request as { body?: { tenant?: string; email?: string; next?: unknown } }).body ?? {};
+    const returnTo = consoleReturnPath(typed.next);
+    await withFormErrors(ctx, (message) => loginPage(csrfTokenFor(ctx), message, { tenant: typed.tenant, email: typed.email, returnTo }), async () => {
       const input = bodyOf(ctx, loginBody);
       const signedIn = await c.signIn.verifyPassword(input, requestInfo(ctx));
       const session = await startAdminSession(ctx, c, signedIn, 1);
-      const { next, location } = signInStep(session);
+      if (returnTo) session.returnTo = returnTo;
+      const { next, location } = nextStepOf(ctx, session);
       ctx.log.info({ adminId: signedIn.admin.id, adminKind: signedIn.kind, next }, 'password accepted');
       redirectOrJson(ctx, { assurance: 1, next }, location);
     });
