@@ -106,6 +106,8 @@ export const variables = {
   SESSION_DUAL_READ_REPAIR: { schema: bool(false), description: 'With `dual`: copy a session found only in the secondary into the primary.' },
   SESSION_DUAL_FALLBACK_ON_MISS: { schema: bool(true), description: 'With `dual`: read the secondary when the primary has no such session. Off in the phases next to a single-store phase (docs/session-cutover.md).' },
   SESSION_RETIRING_STORE_TTL_SECONDS: { schema: int(0, 0).optional(), description: 'With `dual`: shorter TTL written to the secondary (the store being retired); unset = same TTL.' },
+  SESSION_CONSISTENCY_SAMPLE_SECONDS: { schema: int(300, 0, 86_400), description: 'With `dual`: how often each pod compares sampled sessions between its two stores (`session_store_consistency_*`); 0 = never.' },
+  SESSION_CONSISTENCY_SAMPLE_SIZE: { schema: int(50, 1, 10_000), description: 'With `dual`: sessions sampled from each store per comparison.' },
   SESSION_TABLE_NAME: { schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier').default('sessions'), description: 'Table of the knex session store (created by a migration).' },
   SESSION_KNEX_CLIENT: { schema: z.enum(['pg', 'mysql2'], { error: 'must be pg or mysql2' }).default('pg'), description: 'knex client of the session store.' },
   SESSION_DATABASE_URL: { schema: url(/^(postgres(ql)?|mysql):$/, 'postgres:// or mysql://').optional(), description: 'Database of the knex session store; defaults to `DATABASE_URL`.', secret: true },

@@ -8,6 +8,7 @@ import { createDynamoBackend, createDynamoClient } from './drivers/dynamodb.js';
 import { createKnexBackend } from './drivers/knex.js';
 import { createMemoryBackend } from './drivers/memory.js';
 import { createRedisBackend } from './drivers/redis.js';
+import { startConsistencySampler } from './consistency-sampler.js';
 import { instrumentBackend, type SessionStoreMetrics } from './metrics.js';
 import { createSessionStore, systemClock, type Clock } from './session-store.js';
 
@@ -22,6 +23,8 @@ export interface SessionStoreSettings {
   SESSION_DUAL_READ_REPAIR: boolean;
   SESSION_DUAL_FALLBACK_ON_MISS: boolean;
   SESSION_RETIRING_STORE_TTL_SECONDS?: number | undefined;
+  SESSION_CONSISTENCY_SAMPLE_SECONDS: number;
+  SESSION_CONSISTENCY_SAMPLE_SIZE: number;
   SESSION_TABLE_NAME: string;
   SESSION_KNEX_CLIENT: 'pg' | 'mysql2';
   SESSION_DATABASE_URL?: string | undefined;
@@ -89,6 +92,7 @@ export function createBackendFromSettings(settings: SessionStoreSettings, option
   if (!settings.SESSION_STORE_PRIMARY || !settings.SESSION_STORE_SECONDARY) throw new Error('dual needs SESSION_STORE_PRIMARY and SESSION_STORE_SECONDARY');
   const primary = createSingleBackend(settings.SESSION_STORE_PRIMARY, settings, options);
   const secondary = createSingleBackend(settings.SESSION_STORE_SECONDARY, settings, options);
+  const secondaryMaxTtlMs = settings.SESSION_RETIRING_STORE_TTL_SECONDS ? settings.SESSION_RETIRING_STORE_TTL_SECONDS * 1000 : undefined;
   const backend = createDualBackend({
     primary: primary.backend,
     secondary: secondary.backend,
@@ -96,13 +100,25 @@ export function createBackendFromSettings(settings: SessionStoreSettings, option
     ...(options.clock ? { clock: options.clock } : {}),
     readRepair: settings.SESSION_DUAL_READ_REPAIR,
     fallbackOnMiss: settings.SESSION_DUAL_FALLBACK_ON_MISS,
-    ...(settings.SESSION_RETIRING_STORE_TTL_SECONDS ? { secondaryMaxTtlMs: settings.SESSION_RETIRING_STORE_TTL_SECONDS * 1000 } : {}),
+    ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}),
     ...(options.onSecondaryFailure ? { onSecondaryFailure: options.onSecondaryFailure } : {}),
   });
+  const sampler = options.metrics && settings.SESSION_CONSISTENCY_SAMPLE_SECONDS > 0
+    ? startConsistencySampler({
+        primary: primary.backend,
+        secondary: secondary.backend,
+        metrics: options.metrics,
+        sampleSize: settings.SESSION_CONSISTENCY_SAMPLE_SIZE,
+        intervalMs: settings.SESSION_CONSISTENCY_SAMPLE_SECONDS * 1000,
+        ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+      })
+    : undefined;
   return {
     backend,
     stores: { [settings.SESSION_STORE_PRIMARY]: primary.backend, [settings.SESSION_STORE_SECONDARY]: secondary.backend },
     close: async () => {
+      sampler?.stop();
       await backend.close();
       await Promise.all([primary.close(), secondary.close()]);
     },

@@ -13,5 +13,6 @@ export { createSessionStoreMetrics, instrumentBackend, startItemCounter, type Se
 export { createBackendFromSettings, createSingleBackend, createSessionStoreFromSettings, type SessionStoreSettings, type BuiltBackend } from './from-config.js';
 export type { ScanPage } from './backend.js';
 export { backfillSessions, readBackfillCheckpoint, writeBackfillCheckpoint, BackfillError, type BackfillOptions, type BackfillProgress, type BackfillStats, type BackfillCheckpoint } from './backfill.js';
-export { verifyStores, type VerifyOptions, type VerifyReport, type Mismatch, type MismatchKind } from './verify.js';
+export { startConsistencySampler, type ConsistencySamplerOptions } from './consistency-sampler.js';
+export { verifyStores, compareSampledSessions, type SampleComparison, type VerifyOptions, type VerifyReport, type Mismatch, type MismatchKind } from './verify.js';
 export { checkSessionStore, compareSessionConfigs, secretFingerprint, type PreflightCheck, type SessionConfigView } from './preflight.js';

@@ -94,15 +94,22 @@ function countReason(primary: SessionCounts, secondary: SessionCounts, tolerance
   return `The live counts differ by ${gap} (primary ${primary.live}, secondary ${secondary.live}), more than ${tolerance * 100}% of the primary's.`;
 }
 
+export interface SampleComparison {
+  sampled: { primary: number; secondary: number };
+  /** Sampled sessions compared (those live on at least one side). */
+  compared: number;
+  mismatches: Mismatch[];
+}
+
 /**
- * Counts both stores and compares `sampleSize` sessions sampled from each side against the
- * other. A disagreement is read again from both sides before it counts, so a write or logout
- * landing between the two reads is not reported.
+ * Compares `sampleSize` sessions sampled from each side against the other. A disagreement is
+ * read again from both sides before it counts, so a write or logout landing between the two
+ * reads is not reported. Counts into the consistency metrics when given them.
  */
-export async function verifyStores(options: VerifyOptions): Promise<VerifyReport> {
-  const { primary, secondary, sampleSize = 1000, toleranceMs = 2000, secondaryMaxTtlMs, countTolerance = 0.01, concurrency = 16, clock = systemClock, metrics } = options;
+export async function compareSampledSessions(options: Omit<VerifyOptions, 'countTolerance'>): Promise<SampleComparison> {
+  const { primary, secondary, sampleSize = 1000, toleranceMs = 2000, secondaryMaxTtlMs, concurrency = 16, clock = systemClock, metrics } = options;
   const retiring = secondaryMaxTtlMs !== undefined;
-  const [primaryCounts, secondaryCounts, fromPrimary, fromSecondary] = await Promise.all([primary.count(), secondary.count(), primary.sample(sampleSize), secondary.sample(sampleSize)]);
+  const [fromPrimary, fromSecondary] = await Promise.all([primary.sample(sampleSize), secondary.sample(sampleSize)]);
 
   // Each hash once, with whatever its sampled side already told us.
   const known = new Map<string, { primary?: SessionRecord; secondary?: SessionRecord }>();
@@ -122,6 +129,14 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
   const compared = verdicts.filter((verdict) => verdict.compared).length;
   metrics?.consistencyChecks.inc(compared);
   for (const mismatch of mismatches) metrics?.consistencyMismatches.inc({ kind: mismatch.kind });
+  return { sampled: { primary: fromPrimary.length, secondary: fromSecondary.length }, compared, mismatches };
+}
+
+/** Counts both stores and compares sampled sessions (compareSampledSessions): go or no-go for a cutover. */
+export async function verifyStores(options: VerifyOptions): Promise<VerifyReport> {
+  const { primary, secondary, secondaryMaxTtlMs, countTolerance = 0.01 } = options;
+  const retiring = secondaryMaxTtlMs !== undefined;
+  const [primaryCounts, secondaryCounts, { sampled, compared, mismatches }] = await Promise.all([primary.count(), secondary.count(), compareSampledSessions(options)]);
 
   const reasons: string[] = [];
   if (mismatches.length > 0) {
@@ -136,8 +151,8 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
   if (counts) reasons.push(counts);
 
   return {
-    primary: { name: primary.name, counts: primaryCounts, sampled: fromPrimary.length },
-    secondary: { name: secondary.name, counts: secondaryCounts, sampled: fromSecondary.length },
+    primary: { name: primary.name, counts: primaryCounts, sampled: sampled.primary },
+    secondary: { name: secondary.name, counts: secondaryCounts, sampled: sampled.secondary },
     compared,
     mismatches,
     reasons,

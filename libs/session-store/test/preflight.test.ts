@@ -43,6 +43,8 @@ const settings = (overrides: Partial<SessionStoreSettings> = {}): SessionStoreSe
   DYNAMODB_CONSISTENT_READ: true,
   AWS_REGION: dynamo.region,
   SESSION_IDLE_TIMEOUT_SECONDS: 1800,
+  SESSION_CONSISTENCY_SAMPLE_SECONDS: 0,
+  SESSION_CONSISTENCY_SAMPLE_SIZE: 50,
   ...overrides,
 });
 
