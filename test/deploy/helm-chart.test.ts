@@ -46,7 +46,7 @@ it('runs each service with probes on the admin port, as non-root on a read-only 
   const deployments = only(manifests, 'Deployment');
   expect(deployments.map((deployment) => deployment.metadata.name).sort()).toEqual(['prod-portcullis-audit-log', 'prod-portcullis-auth-session', 'prod-portcullis-mfa-admin']);
   const secretName = one(manifests, 'ExternalSecret', 'prod-portcullis-secrets').spec.target.name;
-  const configName = one(manifests, 'ConfigMap').metadata.name;
+  const configName = one(manifests, 'ConfigMap', 'prod-portcullis-config').metadata.name;
   for (const deployment of deployments) {
     const pod = deployment.spec.template.spec;
     const [container] = pod.containers;
@@ -60,7 +60,7 @@ it('runs each service with probes on the admin port, as non-root on a read-only 
 });
 
 it('keeps every secret variable out of the ConfigMap and takes only known variables from Secrets Manager', () => {
-  const configKeys = Object.keys(one(manifests, 'ConfigMap').data!);
+  const configKeys = Object.keys(one(manifests, 'ConfigMap', 'prod-portcullis-config').data!);
   expect(configKeys.filter((key) => !(key in variables))).toEqual([]);
   expect(configKeys.filter((key) => (secretVariables as string[]).includes(key))).toEqual([]);
   const synced = one(manifests, 'ExternalSecret', 'prod-portcullis-secrets').spec.data.map((entry: { secretKey: string }) => entry.secretKey);
@@ -134,5 +134,26 @@ describe('alert rules', () => {
     writeFileSync(testFile, JSON.stringify(tests));
     const result = await run('promtool', ['test', 'rules', testFile]).catch((error: { stdout?: string; stderr?: string }) => error);
     expect(`${result.stdout ?? ''}${result.stderr ?? ''}`).toContain('SUCCESS');
+  });
+});
+
+describe('the session cutover dashboard', () => {
+  it('ships as a ConfigMap for the Grafana sidecar, each query valid PromQL over metrics the services export', async () => {
+    const configMap = one(manifests, 'ConfigMap', 'prod-portcullis-dashboards');
+    expect(configMap.metadata).toMatchObject({ labels: { grafana_dashboard: '1' } });
+    const dashboard = JSON.parse(configMap.data!['portcullis-session-cutover.json']!) as { uid: string; panels: { title: string; targets: { expr: string }[] }[] };
+    expect(dashboard.uid).toBe('portcullis-session-cutover');
+    const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
+    expect(queries.length).toBeGreaterThanOrEqual(9);
+    // promtool parses every query as a recording rule: a typo in PromQL fails here, not on a wall screen.
+    const file = join(work, 'dashboard-queries.yaml');
+    writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard', rules: queries.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) }] }));
+    const { stdout } = await run('promtool', ['check', 'rules', file]);
+    expect(stdout).toContain(`SUCCESS: ${queries.length} rules found`);
+    const registry = new Registry();
+    createSessionStoreMetrics(registry);
+    const exported = new Set(registry.getMetricsAsArray().flatMap((metric) => [metric.name, `${metric.name}_bucket`]));
+    const used = queries.flatMap((expr) => expr.match(/\bsession_store_\w+/g) ?? []);
+    expect(used.filter((name) => !exported.has(name))).toEqual([]);
   });
 });
