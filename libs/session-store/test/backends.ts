@@ -31,7 +31,7 @@ const suffix = () => randomBytes(4).toString('hex');
 const ignore = () => undefined;
 
 /** Deletes every key under the prefix (SCAN, never KEYS: the server is shared by the run). */
-async function dropPrefix(url: string, prefix: string): Promise<void> {
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
   // Fails at once on a stopped server instead of retrying (cleanup after a failed fault test).
   const admin = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   admin.on('error', () => undefined);

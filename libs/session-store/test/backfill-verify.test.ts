@@ -5,7 +5,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { Redis } from 'ioredis';
 import createKnex, { type Knex } from 'knex';
 import { Registry } from 'prom-client';
 import {
@@ -13,6 +12,7 @@ import {
   createSessionTable, readBackfillCheckpoint, verifyStores, writeBackfillCheckpoint, type BackfillProgress, type Clock, type SessionBackend, type SessionRecord,
 } from '@portcullis/session-store';
 import { testDynamo, testMysql, testPostgres, testRedis, type TestDatabase } from '../../../test/support/index.js';
+import { dropPrefix } from './backends.js';
 
 class ManualClock implements Clock {
   constructor(private at = Date.now()) {}
@@ -64,14 +64,7 @@ function redisStore(clock: Clock): Store {
   const { url, prefix } = testRedis();
   const backend = createRedisBackend({ url, keyPrefix: prefix, clock });
   return { backend, cleanup: async () => {
-    const admin = new Redis(url);
-    let cursor = '0';
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await admin.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    await admin.quit();
+    await dropPrefix(url, prefix);
     await backend.close();
   } };
 }

@@ -6,26 +6,15 @@ import { findBinary, freePort, LOOPBACK } from '../../../test/infra/process.js';
 import { probeRedis } from '../../../test/infra/redis.js';
 import { launchLocal, startFirstAvailable, type ServerHandle } from '../../../test/infra/server.js';
 import { serverDir } from '../../../test/infra/state.js';
+import { dropPrefix } from './backends.js';
 import { runSessionStoreContract, TestClock, type ContractFixture } from './contract.js';
-
-/** Deletes every key under the prefix (SCAN, never KEYS: the server is shared by the run). */
-async function dropPrefix(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await client.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
 
 async function fixture(url: string, keyPrefix: string, clock: Clock): Promise<ContractFixture> {
   const backend = createRedisBackend({ url, keyPrefix, clock });
   return {
     backend,
     cleanup: async () => {
-      const admin = new Redis(url);
-      await dropPrefix(admin, keyPrefix);
-      await admin.quit();
+      await dropPrefix(url, keyPrefix);
       await backend.close();
     },
   };
@@ -94,7 +83,7 @@ describe('redis driver', () => {
     redis = new Redis(url);
   });
   afterEach(async () => {
-    await dropPrefix(redis, prefix);
+    await dropPrefix(url, prefix);
     await redis.quit();
   });
   const record = (hash: string, userId: string | null, ttlMs: number): SessionRecord => ({ hash, userId, data: '{}', expiresAt: clock.now() + ttlMs });

@@ -3,13 +3,13 @@
 // and what it guarantees while sessions are written and deleted during the iteration.
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { Redis } from 'ioredis';
 import createKnex, { type Knex } from 'knex';
 import {
   createDualBackend, createDynamoBackend, createDynamoClient, createDynamoSessionTable, createKnexBackend, createMemoryBackend, createRedisBackend, createSessionTable,
   type Clock, type SessionBackend, type SessionRecord,
 } from '@portcullis/session-store';
 import { testDynamo, testMysql, testPostgres, testRedis, type TestDatabase } from '../../../test/support/index.js';
+import { dropPrefix } from './backends.js';
 import { TestClock } from './contract.js';
 
 interface Fixture {
@@ -52,14 +52,7 @@ function redisFixture(clock: Clock): Fixture {
     backend: open(),
     reopen: open,
     cleanup: async () => {
-      const admin = new Redis(url);
-      let cursor = '0';
-      do {
-        const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await admin.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-      await admin.quit();
+      await dropPrefix(url, prefix);
       await Promise.allSettled(opened.map((backend) => backend.close()));
     },
   };
