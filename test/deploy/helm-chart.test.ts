@@ -13,7 +13,7 @@ import { secretVariables, variables } from '@portcullis/config';
 import { createSessionStoreMetrics } from '@portcullis/session-store';
 
 const run = promisify(execFile);
-const chart = join(import.meta.dirname, '..', '..', 'deploy', 'helm', 'portcullis');
+const chart = join(import.meta.dirname, '..', '..', 'helm', 'portcullis');
 const work = mkdtempSync(join(tmpdir(), 'portcullis-chart-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
