@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian bookworm machine: PostgreSQL, Redis and MariaDB
-# server binaries, promtool, moto's server (the AWS/DynamoDB API) and helm.
+# server binaries, promtool, nginx (the reverse proxy of test/e2e/proxy.test.ts), moto's server
+# (the AWS/DynamoDB API) and helm.
 # Idempotent and quick when everything is there: it checks before it installs, and runs
 # `apt-get update` only when an apt package is missing. The tests start their own throwaway
 # servers (test/infra), so the Debian services these packages bring are stopped and disabled.
@@ -23,16 +24,18 @@ have_postgresql() { compgen -G '/usr/lib/postgresql/1[5-9]/bin/initdb' >/dev/nul
 have_redis() { command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ]; }
 have_mariadb() { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; }
 have_promtool() { command -v promtool >/dev/null; }
+have_nginx() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; }
 
-declare -A apt_for=([postgresql]=postgresql [redis]=redis-server [mariadb]=mariadb-server [promtool]=prometheus)
+declare -A apt_for=([postgresql]=postgresql [redis]=redis-server [mariadb]=mariadb-server [promtool]=prometheus [nginx]=nginx)
 declare -A present=()
 have_postgresql && present[postgresql]=1
 have_redis && present[redis]=1
 have_mariadb && present[mariadb]=1
 have_promtool && present[promtool]=1
+have_nginx && present[nginx]=1
 
 missing=()
-for c in postgresql redis mariadb promtool; do [ -n "${present[$c]:-}" ] || missing+=("${apt_for[$c]}"); done
+for c in postgresql redis mariadb promtool nginx; do [ -n "${present[$c]:-}" ] || missing+=("${apt_for[$c]}"); done
 if [ ${#missing[@]} -gt 0 ]; then
   step="apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -40,17 +43,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The lock timeout waits for another apt (unattended-upgrades, an image build) instead of failing.
   $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >>"$LOG" 2>&1
 fi
-for c in postgresql redis mariadb promtool; do
+for c in postgresql redis mariadb promtool nginx; do
   step="$c check"
   "have_$c" || { echo "setup.sh: $c is still missing after apt-get install ${apt_for[$c]}." >&2; exit 1; }
   say "$c" "$([ -n "${present[$c]:-}" ] && echo present || echo installed)"
 done
 
 # --- system services: tests run their own instances on free ports; the daemons would only
-# hold 5432/6379/3306/9090/9100 and memory. Stop them and keep them from starting at boot.
+# hold 5432/6379/3306/9090/9100/80 and memory. Stop them and keep them from starting at boot.
 step="stopping system services"
 changed=()
-for s in postgresql redis-server mariadb prometheus prometheus-node-exporter; do
+for s in postgresql redis-server mariadb prometheus prometheus-node-exporter nginx; do
   if [ -d /run/systemd/system ]; then
     if systemctl is-enabled --quiet "$s" 2>/dev/null || systemctl is-active --quiet "$s" 2>/dev/null; then
       $SUDO systemctl disable --now --quiet "$s" >>"$LOG" 2>&1
