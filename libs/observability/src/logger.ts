@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { REDACTED, redactSensitive } from './redact.js';
+import { REDACTED, redactSensitive, serializeError } from './redact.js';
 
 export type { Logger } from 'pino';
 
@@ -26,7 +26,7 @@ export function createLogger({ service, level = 'info', destination }: LoggerSet
       log: (object) => redactSensitive(object) as Record<string, unknown>,
     },
     serializers: {
-      err: pino.stdSerializers.err,
+      err: (value: unknown) => (value instanceof Error ? serializeError(value) : redactSensitive(value)),
     },
   };
   return destination ? pino(options, destination) : pino(options);

@@ -11,11 +11,34 @@ export function isSensitiveKey(key: string): boolean {
 /** Returns a copy of `value` with every sensitive key's value replaced, at any depth. */
 export function redactSensitive(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return value;
+  if (value instanceof Error) return serializeError(value);
+  if (SERIALIZED_ERROR in value) return value;
   if (Array.isArray(value)) return value.map((item) => redactSensitive(item, depth + 1));
   const copy: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
     copy[key] = isSensitiveKey(key) ? REDACTED : redactSensitive(field, depth + 1);
   }
   return copy;
+}
+
+// Marks what serializeError made: its fields are chosen, and an error `code` is not a TOTP code.
+const SERIALIZED_ERROR = Symbol('serialized error');
+
+// Schema names a database error may carry: useful to read, never a value.
+const ERROR_FIELDS = ['code', 'status', 'constraint', 'table', 'column'] as const;
+
+/**
+ * An error as a log line may hold it: its type, message, stack and a few named fields, its
+ * cause the same way. Libraries hang other things on errors (a body parser's `err.body` is
+ * the raw request, passwords included), so nothing else is copied.
+ */
+export function serializeError(error: Error, depth = 0): Record<string, unknown> {
+  const fields = error as unknown as Record<string, unknown>;
+  const logged: Record<string | symbol, unknown> = { [SERIALIZED_ERROR]: true, type: error.name, message: error.message, stack: error.stack };
+  for (const field of ERROR_FIELDS) {
+    if (typeof fields[field] === 'string' || typeof fields[field] === 'number') logged[field] = fields[field];
+  }
+  if (depth < 3 && error.cause instanceof Error) logged.cause = serializeError(error.cause, depth + 1);
+  if (depth < 3 && error instanceof AggregateError) logged.errors = error.errors.map((inner: unknown) => (inner instanceof Error ? serializeError(inner, depth + 1) : String(inner)));
+  return logged;
 }

@@ -43,6 +43,27 @@ describe('createLogger', () => {
     expect(JSON.parse(lines[1]!)).toMatchObject({ req: { method: 'GET', headers: { authorization: '[redacted]' } } });
   });
 
+  it('logs an error by type, message, stack and named fields, never what a library hung on it', () => {
+    const { stream, lines } = captureLines();
+    const logger = createLogger({ service: 'test', destination: stream });
+    // What a body parser throws for a truncated JSON body: the raw request rides along.
+    const parseError = Object.assign(new SyntaxError('Unexpected end of JSON input'), {
+      status: 400,
+      body: '{"email":"a@example.com","password":"pw-Hunter-22',
+      rawBody: 'pw-Hunter-22',
+    });
+    const wrapped = new Error('request failed', { cause: Object.assign(new Error('insert failed'), { code: '23505', constraint: 'tenant_admins_email', parameters: ['pw-Param-33'] }) });
+    logger.error({ err: parseError }, 'parse');
+    logger.error({ err: wrapped, nested: { error: parseError } }, 'nested');
+
+    const output = lines.join('\n');
+    for (const value of ['pw-Hunter-22', 'pw-Param-33']) expect(output).not.toContain(value);
+    expect(JSON.parse(lines[0]!).err).toMatchObject({ type: 'SyntaxError', message: 'Unexpected end of JSON input', status: 400 });
+    expect(JSON.parse(lines[0]!).err.stack).toContain('SyntaxError');
+    expect(JSON.parse(lines[1]!).err.cause).toMatchObject({ message: 'insert failed', code: '23505', constraint: 'tenant_admins_email' });
+    expect(JSON.parse(lines[1]!).nested.error).toMatchObject({ type: 'SyntaxError', status: 400 });
+  });
+
   it('writes one JSON object per line with level names and an ISO time', () => {
     const { stream, lines } = captureLines();
     createLogger({ service: 'audit-log', destination: stream }).warn({ tenant: 'acme' }, 'hello');
