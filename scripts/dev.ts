@@ -13,6 +13,9 @@ import { createGateway } from './gateway.js';
 const root = join(import.meta.dirname, '..');
 // PORTCULLIS_DEV_DIR moves .env and .data elsewhere (the dev runner's own test uses a temp dir).
 const stateDir = process.env.PORTCULLIS_DEV_DIR ?? root;
+// A state folder named for the first time is made here; 0755 so the embedded PostgreSQL, which
+// runs as `postgres` when we are root, can reach its data below it.
+mkdirSync(stateDir, { recursive: true, mode: 0o755 });
 const { values: fileEnv, created } = loadOrCreateDevEnv(join(stateDir, '.env'));
 const overrides = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('DEV_'))) as Record<string, string>;
 const env = { ...fileEnv, ...overrides };

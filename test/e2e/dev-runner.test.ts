@@ -7,9 +7,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'portcullis-dev-'));
+const parent = mkdtempSync(join(tmpdir(), 'portcullis-dev-'));
 // The embedded PostgreSQL runs as the `postgres` user when we are root: it must reach the dir.
-chmodSync(dir, 0o755);
+chmodSync(parent, 0o755);
+// Not there yet: the runner makes its state folder itself.
+const dir = join(parent, 'state');
 
 // Below Linux's ephemeral range (32768+), where the other tests' servers get their ports, and
 // probed: the runner needs the gateway, PostgreSQL and 3 + 3 service ports at fixed offsets.
@@ -58,7 +60,7 @@ function stop(child: ChildProcess): Promise<number | null> {
   });
 }
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(parent, { recursive: true, force: true }));
 
 it('serves every service through one gateway port, stops cleanly on Ctrl-C and reuses its data', async () => {
   const first = startDevRunner();
