@@ -14,7 +14,7 @@ export const eventsQuery = z.object({
   cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
-export const exportQuery = eventsQuery.omit({ cursor: true, limit: true }).extend({ format: z.enum(['csv', 'json']).default('csv') });
+export const exportRequest = eventsQuery.omit({ cursor: true, limit: true }).extend({ format: z.enum(['csv', 'json']).default('csv') });
 export const verifyQuery = z.object({ tenant: tenantOrPlatform.optional().describe("Required for platform admins; tenant admins verify their own tenant's chain") });
 
 export const eventSchema = z.object({
@@ -42,16 +42,19 @@ export const chainReportSchema = z.object({
 });
 
 export interface RouteSpec {
-  method: 'get';
+  method: 'get' | 'post';
   path: string;
   summary: string;
   query?: z.ZodObject;
+  /** A JSON body (API clients) or the same fields as an HTML form with `_csrf` (browsers). */
+  body?: z.ZodObject;
   response: z.ZodType;
   produces?: string[];
 }
 
 export const api = {
   listEvents: { method: 'get', path: '/audit/events', summary: 'Audit events, newest first (cursor pagination)', query: eventsQuery, response: z.object({ events: z.array(eventSchema), nextCursor: z.string().nullable() }) },
-  exportEvents: { method: 'get', path: '/audit/events/export', summary: 'Every matching event as CSV or a JSON array (streamed)', query: exportQuery, response: z.array(eventSchema), produces: ['text/csv', 'application/json'] },
+  // A POST: the export is itself audited, and a GET with a side effect could be set off by a cross-site link.
+  exportEvents: { method: 'post', path: '/audit/events/export', summary: 'Every matching event as CSV or a JSON array (streamed); the export is recorded as audit.exported', body: exportRequest, response: z.array(eventSchema), produces: ['text/csv', 'application/json'] },
   verifyChain: { method: 'get', path: '/audit/verify-chain', summary: "Walk a tenant's hash chain and report the first break (a deleted or edited event)", query: verifyQuery, response: chainReportSchema },
 } satisfies Record<string, RouteSpec>;

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
-import { installSessions, requireAal2, requireSession } from '@portcullis/session-auth';
+import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
+import { installSessions, koaCsrf, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
@@ -20,11 +20,13 @@ export function createApp(deps: AppDependencies): Koa {
   return createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
-    proxy: deps.proxy ?? false,
+    trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/audit'), open, router],
-    // Read-only service: no body parser and no CSRF (every route is a GET).
+    // Reads are GETs; the one POST (export, itself audited) is a form or JSON, CSRF-checked.
     beforeRoutes: (app) => [
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
+      koaBodyParser(),
+      koaCsrf(),
     ],
   });
 }

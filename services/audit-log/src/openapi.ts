@@ -8,16 +8,19 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 function operation(name: string, spec: RouteSpec) {
   const parameters = Object.entries(spec.query?.shape ?? {}).map(([param, schema]) => ({ name: param, in: 'query', required: false, schema: json(schema as z.ZodType, 'input') }));
   const types = spec.produces ?? ['application/json'];
+  const body = spec.body && json(spec.body, 'input');
   return {
     operationId: name,
     summary: spec.summary,
     parameters,
+    ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body }, 'application/x-www-form-urlencoded': { schema: { ...body, properties: { ...(body.properties as object), _csrf: { type: 'string', description: 'The session CSRF token (HTML forms only)' } } } } } } } : {}),
     responses: {
       200: { description: 'OK', content: Object.fromEntries(types.map((type) => [type, type === 'text/csv' ? { schema: { type: 'string' } } : { schema: json(spec.response, 'output') }])) },
       400: errorResponse('Invalid request (fields listed)'),
       401: errorResponse('Not signed in, or the session ended'),
-      403: errorResponse('The second factor is not done'),
+      403: errorResponse(spec.body ? 'The second factor is not done, or a form without the CSRF token' : 'The second factor is not done'),
       404: errorResponse("Another tenant's data (tenant admins)"),
+      ...(spec.body ? { 415: errorResponse('Neither JSON nor an HTML form') } : {}),
     },
   };
 }

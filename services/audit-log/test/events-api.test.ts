@@ -74,7 +74,7 @@ describe('reading the audit log', () => {
     expect(own.body.events.every((event: { tenantId: string }) => event.tenantId === tenant.id)).toBe(true);
     await agent.get(`/audit/events?tenant=${other.tenant.id}`).set(json).expect(404);
     await agent.get('/audit/events?tenant=platform').set(json).expect(404);
-    await agent.get(`/audit/events/export?tenant=${other.tenant.id}`).set(json).expect(404);
+    await agent.post('/audit/events/export').set(json).send({ tenant: other.tenant.id }).expect(404);
     await agent.get(`/audit/verify-chain?tenant=${other.tenant.id}`).set(json).expect(404);
     expect((await agent.get('/audit/verify-chain').set(json).expect(200)).body).toMatchObject({ chainKey: tenant.id, ok: true });
   });
@@ -88,7 +88,7 @@ describe('reading the audit log', () => {
 
   it('exports CSV and JSON with every matching event, guards spreadsheet formulas, and records the export', async () => {
     const { tenant } = await tenantWithResets(2);
-    const csv = await operator.get(`/audit/events/export?tenant=${tenant.id}&action=mfa.reset&format=csv`).expect(200);
+    const csv = await operator.post('/audit/events/export').set(json).send({ tenant: tenant.id, action: 'mfa.reset', format: 'csv' }).expect(200);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="audit-events-.*\.csv"$/);
     const lines = csv.text.trim().split('\r\n');
@@ -97,7 +97,7 @@ describe('reading the audit log', () => {
     expect(lines[1]).toContain('Lost phone #1');
     expect(lines[1]).not.toMatch(/,=HYPERLINK/);
 
-    const asJson = await operator.get(`/audit/events/export?tenant=${tenant.id}&format=json`).buffer(true).parse((res, done) => {
+    const asJson = await operator.post('/audit/events/export').set(json).send({ tenant: tenant.id, format: 'json' }).buffer(true).parse((res, done) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk));
       res.on('end', () => done(null, text));
@@ -106,6 +106,24 @@ describe('reading the audit log', () => {
     expect(exported.filter((event) => event.action.startsWith('mfa.'))).toHaveLength(4);
     const recorded = await h.db('audit_events').where({ action: 'audit.exported', actor_id: platform.id });
     expect(recorded.map((event) => event.details.format).sort()).toEqual(['csv', 'json']);
+  });
+
+  it('exports only by a POST: a GET (a cross-site link) and a form without the CSRF token record nothing', async () => {
+    const { tenant } = await tenantWithResets(1);
+    const exported = () => h.db('audit_events').where({ action: 'audit.exported', actor_id: platform.id }).count({ n: '*' }).first().then((row) => Number(row!.n));
+    const before = await exported();
+    await operator.get(`/audit/events/export?tenant=${tenant.id}&format=csv`).expect(405);
+    await operator.post('/audit/events/export').type('form').send({ tenant: tenant.id, format: 'csv' }).expect(403, /csrf.invalid/);
+    expect(await exported()).toBe(before);
+
+    // The page's own form: hidden filters, the session's token, one button per format.
+    const page = await operator.get(`/audit/events?tenant=${tenant.id}`).set('Accept', 'text/html').expect(200);
+    expect(page.text).toContain('<form method="post" action="/audit/events/export">');
+    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    expect(page.text).toContain(`<input type="hidden" name="tenant" value="${tenant.id}">`);
+    const csv = await operator.post('/audit/events/export').type('form').send({ _csrf: token, tenant: tenant.id, format: 'csv' }).expect(200);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(await exported()).toBe(before + 1);
   });
 
   it('shows sealed details as [sealed] where the service has no details key', async () => {

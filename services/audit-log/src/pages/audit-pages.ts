@@ -1,5 +1,5 @@
 import type { EventView } from '../libraries/events.js';
-import { html, layout } from './html.js';
+import { csrfField, html, layout } from './html.js';
 
 export interface EventsPageInput {
   events: EventView[];
@@ -7,6 +7,8 @@ export interface EventsPageInput {
   nextCursor: string | null;
   /** The filter form offers the tenant field to platform admins only. */
   platform: boolean;
+  /** The session's CSRF token: the export is a form post. */
+  csrf: string;
 }
 
 const query = (values: Record<string, string | undefined>) =>
@@ -17,7 +19,13 @@ const filterField = (name: string, label: string, value: string | undefined, pla
 
 const detailsOf = (details: Record<string, unknown>) => Object.entries(details).map(([key, value]) => html`<div><span class="muted">${key}:</span> ${typeof value === 'string' ? value : JSON.stringify(value)}</div>`);
 
-export function eventsPage({ events, filters, nextCursor, platform }: EventsPageInput): string {
+// The export posts the filters in force; empty ones are left out, as the API reads them as absent.
+const exportForm = (filters: Record<string, string | undefined>, csrf: string) =>
+  html`<form method="post" action="/audit/events/export">${csrfField(csrf)}
+${['tenant', 'actor', 'action', 'from', 'to'].filter((name) => filters[name]).map((name) => html`<input type="hidden" name="${name}" value="${filters[name]}">`)}
+Export: <button type="submit" name="format" value="csv">CSV</button> <button type="submit" name="format" value="json">JSON</button></form>`;
+
+export function eventsPage({ events, filters, nextCursor, platform, csrf }: EventsPageInput): string {
   const filterQuery = query({ ...filters, cursor: undefined });
   return layout(
     'Audit log',
@@ -26,8 +34,8 @@ ${platform ? filterField('tenant', 'Tenant id (or platform)', filters.tenant) : 
 ${filterField('actor', 'Actor id', filters.actor)}${filterField('action', 'Action (mfa.reset, or mfa.*)', filters.action)}
 ${filterField('from', 'From (ISO 8601)', filters.from, '2026-01-01T00:00:00Z')}${filterField('to', 'To (ISO 8601)', filters.to)}
 <button type="submit">Filter</button></form>
-<p>Export: <a href="/audit/events/export?${query({ ...filters, cursor: undefined, format: 'csv' })}">CSV</a> · <a href="/audit/events/export?${query({ ...filters, cursor: undefined, format: 'json' })}">JSON</a>
-${filters.tenant ? html` · <a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this tenant's chain</a>` : ''}</p>
+${exportForm(filters, csrf)}
+${filters.tenant ? html`<p><a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this tenant's chain</a></p>` : ''}
 <table><thead><tr><th>When</th><th>Action</th><th>Actor</th><th>Target</th><th>From</th><th>Details</th></tr></thead><tbody>
 ${events.map(
   (event) => html`<tr><td>${event.occurredAt}</td><td>${event.action}</td><td>${event.actorType} ${event.actorId ?? ''}</td>

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { verifyChain } from '@portcullis/audit';
-import { sessionOf } from '@portcullis/session-auth';
-import { api, eventsQuery, exportQuery, verifyQuery } from '../api.js';
+import { csrfTokenFor, sessionOf } from '@portcullis/session-auth';
+import { api, eventsQuery, exportRequest, verifyQuery } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import type { RequestedFilter } from '../libraries/events.js';
 import { exportStream } from '../libraries/export.js';
@@ -30,11 +30,11 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
     }
     const { limit: _limit, ...filters } = query;
     ctx.type = 'html';
-    ctx.body = eventsPage({ ...page, filters: { ...filters, limit: String(query.limit) }, platform: session.kind === 'platform' });
+    ctx.body = eventsPage({ ...page, filters: { ...filters, limit: String(query.limit) }, platform: session.kind === 'platform', csrf: csrfTokenFor(ctx) });
   });
 
-  router.get(api.exportEvents.path, ...guards, async (ctx) => {
-    const query = exportQuery.parse(ctx.query);
+  router.post(api.exportEvents.path, ...guards, async (ctx) => {
+    const query = exportRequest.parse((ctx.request as { body?: unknown }).body ?? {});
     const session = sessionOf(ctx);
     const filter = c.events.scope(session, requested(query));
     // Who took a copy of the log is itself on record, before the first byte leaves.
