@@ -9,6 +9,7 @@ import * as authRevocationAndAudit from './20261124000250_auth_revocation_and_au
 import * as dropLegacyTimestamps from './20261124000300_drop_legacy_timestamps.js';
 import * as mfaResetRollback from './20261124000400_mfa_reset_rollback.js';
 import * as auditAppendOnly from './20261124000500_audit_events_append_only.js';
+import * as operationalJobRuns from './20261203000000_operational_job_runs.js';
 import { createRunner, type Migrator, type MigratorOptions } from './runner/migrator.js';
 import type { MigrationContext, MigrationEntry } from './runner/types.js';
 
@@ -34,6 +35,7 @@ export const migrations: readonly MigrationEntry[] = [
   // Listed before the gated contract step: `migrate latest` stops at a gate, and these must not wait for it.
   { name: '20261124000400_mfa_reset_rollback', migration: mfaResetRollback },
   { name: '20261124000500_audit_events_append_only', migration: auditAppendOnly },
+  { name: '20261203000000_operational_job_runs', migration: operationalJobRuns },
   { name: '20261124000300_drop_legacy_timestamps', migration: dropLegacyTimestamps },
 ];
 

@@ -54,6 +54,23 @@ export interface CleanupOptions {
   maxBatches?: number;
   /** Pause between batches, to leave room for the hot path and for replicas to catch up. */
   pauseMs?: number;
+  /** Checked before each batch: an aborted run ends after the batch in flight (time bound, SIGTERM). */
+  signal?: AbortSignal;
+  /** Called after every batch, for progress lines. */
+  onBatch?: (progress: CleanupProgress) => void;
+}
+
+export interface CleanupProgress {
+  /** Rows deleted so far. */
+  deleted: number;
+  batches: number;
+}
+
+export interface CleanupResult extends CleanupProgress {
+  /** True when the last batch came back short: nothing that expired before `cutoff` is left. */
+  finished: boolean;
+  /** Epoch ms: rows that expired before it were the run's work. */
+  cutoff: number;
 }
 
 function affectedRows(result: unknown): number {
@@ -68,21 +85,26 @@ function affectedRows(result: unknown): number {
 
 /**
  * Deletes rows that expired before the run started, oldest first, in batches by primary
- * key, so no statement locks or scans much at once. Returns how many rows it deleted. Run it
- * from a scheduled job; reads already ignore expired rows, so falling behind only costs space.
+ * key, so no statement locks or scans much at once. Stops when a batch comes back short
+ * (finished), after maxBatches, or when the signal aborts; each stop is safe, and the next
+ * run simply goes on. Run it from a scheduled job (`portcullis sessions cleanup`); reads
+ * already ignore expired rows, so falling behind only costs space.
  */
-export async function cleanupExpiredSessions(
+export async function runExpiredSessionCleanup(
   knex: Knex,
   tableName: string,
-  { clock = systemClock, batchSize = 1000, maxBatches = Number.POSITIVE_INFINITY, pauseMs = 0 }: CleanupOptions = {},
-): Promise<number> {
+  { clock = systemClock, batchSize = 1000, maxBatches = Number.POSITIVE_INFINITY, pauseMs = 0, signal, onBatch }: CleanupOptions = {},
+): Promise<CleanupResult> {
   assertTableName(tableName);
   const flavour = sqlFlavour(knex);
   // Fixed for the run: rows expiring meanwhile wait for the next run, so the loop ends.
   const cutoff = clock.now();
-  let deleted = 0;
-  for (let batch = 0; batch < maxBatches; batch++) {
-    if (batch > 0 && pauseMs > 0) await sleep(pauseMs);
+  const progress: CleanupProgress = { deleted: 0, batches: 0 };
+  while (progress.batches < maxBatches && !signal?.aborted) {
+    if (progress.batches > 0 && pauseMs > 0) {
+      const stopped = await sleep(pauseMs, false, signal ? { signal } : {}).catch(() => true);
+      if (stopped) break;
+    }
     const result: unknown =
       flavour === 'postgres'
         ? // PostgreSQL has no DELETE … LIMIT. The outer expires_at test re-checks each row
@@ -96,8 +118,15 @@ export async function cleanupExpiredSessions(
           ])
         : await knex.raw('delete from ?? where expires_at < ? order by expires_at limit ?', [tableName, cutoff, batchSize]);
     const rows = affectedRows(result);
-    deleted += rows;
-    if (rows < batchSize) break;
+    progress.deleted += rows;
+    progress.batches += 1;
+    onBatch?.({ ...progress });
+    if (rows < batchSize) return { ...progress, finished: true, cutoff };
   }
-  return deleted;
+  return { ...progress, finished: false, cutoff };
+}
+
+/** runExpiredSessionCleanup, returning only how many rows it deleted. */
+export async function cleanupExpiredSessions(knex: Knex, tableName: string, options: CleanupOptions = {}): Promise<number> {
+  return (await runExpiredSessionCleanup(knex, tableName, options)).deleted;
 }

@@ -4,9 +4,9 @@ import type { SessionBackend, SessionCounts, SessionRecord } from './backend.js'
 import type { SessionStoreMetrics } from './metrics.js';
 import { systemClock, type Clock } from './session-store.js';
 
-const KINDS = ['missing_in_secondary', 'missing_in_primary', 'data', 'expiry'] as const;
+export const MISMATCH_KINDS = ['missing_in_secondary', 'missing_in_primary', 'data', 'expiry'] as const;
 /** The `kind` label of session_store_consistency_mismatches_total. */
-export type MismatchKind = (typeof KINDS)[number];
+export type MismatchKind = (typeof MISMATCH_KINDS)[number];
 
 export interface Mismatch {
   kind: MismatchKind;
@@ -140,7 +140,7 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
 
   const reasons: string[] = [];
   if (mismatches.length > 0) {
-    const kinds = KINDS.map((kind) => [kind, mismatches.filter((mismatch) => mismatch.kind === kind).length] as const)
+    const kinds = MISMATCH_KINDS.map((kind) => [kind, mismatches.filter((mismatch) => mismatch.kind === kind).length] as const)
       .filter(([, n]) => n > 0)
       .map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`)
       .join(', ');
