@@ -1,6 +1,6 @@
 import { createKeyRing, KeyConfigError, listedKeys } from '@portcullis/crypto';
 import { z } from 'zod';
-import { DEVELOPMENT_SESSION_SECRET, secretVariables, variables, type VariableName } from './variables.js';
+import { DEVELOPMENT_SESSION_SECRET, retiredVariables, secretVariables, variables, type VariableName } from './variables.js';
 
 type Shape = { [K in VariableName]: (typeof variables)[K]['schema'] };
 const shape = Object.fromEntries(Object.entries(variables).map(([name, spec]) => [name, spec.schema])) as Shape;
@@ -117,7 +117,10 @@ export function loadConfig(env: Environment = process.env): Config {
   const ruleProblems = parsed.success
     ? [...crossFieldProblems(parsed.data), ...productionProblems(parsed.data), ...keyProblems(parsed.data)].filter((problem) => !badFields.has(problem.variable))
     : [];
-  const problems = [...fieldProblems, ...ruleProblems].map((problem) => ({ ...problem, message: scrub(problem.message, env) }));
+  const retired = Object.keys(input)
+    .filter((name) => Object.hasOwn(retiredVariables, name))
+    .map((name) => ({ variable: name, message: retiredVariables[name]! }));
+  const problems = [...fieldProblems, ...ruleProblems, ...retired].map((problem) => ({ ...problem, message: scrub(problem.message, env) }));
   if (problems.length > 0 || !first.success) throw new ConfigError(problems);
   return Object.freeze(first.data);
 }

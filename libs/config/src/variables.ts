@@ -72,7 +72,11 @@ export const variables = {
   HTTP_PORT: { schema: int(8080, 0, 65535), description: 'Public HTTP port (behind the ingress).' },
   ADMIN_HOST: { schema: z.string().default('0.0.0.0'), description: 'Address of the admin server (`/healthz`, `/readyz`, `/metrics`).' },
   ADMIN_PORT: { schema: int(9090, 0, 65535), description: 'Admin port; never exposed by the ingress.' },
-  TRUST_PROXY: { schema: bool(false), description: 'Trust `X-Forwarded-*` headers (set behind the ingress).' },
+  TRUSTED_PROXY_HOPS: {
+    schema: int(0, 0, 10),
+    description:
+      'Proxies in front of the service (1 behind the ingress). The client address is the nth `X-Forwarded-For` entry from the right, so entries a client writes are ignored; 0 reads no `X-Forwarded-*` header. Replaces `TRUST_PROXY`, now refused.',
+  },
   SHUTDOWN_GRACE_MS: { schema: int(10_000, 0, 600_000), description: 'On SIGTERM, how long in-flight requests may finish before connections are cut.' },
   REQUEST_TIMEOUT_MS: { schema: int(15_000, 1000, 600_000), description: 'Longest time one HTTP request may take.' },
   READINESS_TIMEOUT_MS: { schema: int(2000, 100, 60_000), description: 'Timeout of each dependency check behind `/readyz`.' },
@@ -147,6 +151,16 @@ export const variables = {
 } satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof variables;
+
+/**
+ * Variables no longer read, with what replaces them. Setting one stops the start-up: a value
+ * silently ignored would change behaviour unnoticed (TRUST_PROXY=true without its successor
+ * leaves the secure session cookie unsendable behind a TLS-terminating ingress).
+ */
+export const retiredVariables: Readonly<Record<string, string>> = {
+  TRUST_PROXY:
+    'is no longer read: it trusted every X-Forwarded-For entry, including the ones a client writes. Remove it and set TRUSTED_PROXY_HOPS to the number of proxies in front of the service (1 behind the ingress)',
+};
 export const secretVariables: readonly VariableName[] = (Object.keys(variables) as VariableName[]).filter(
   (name) => (variables[name] as VariableSpec).secret === true,
 );

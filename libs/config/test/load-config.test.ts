@@ -82,6 +82,25 @@ describe('loadConfig', () => {
     expect(error.problems.map((problem) => problem.variable).sort()).toEqual(['DEFAULT_PLATFORM_ADMIN_PASSWORD', 'HTTP_PORT']);
   });
 
+  describe('proxy trust', () => {
+    it('trusts no proxy unless TRUSTED_PROXY_HOPS says how many', () => {
+      expect(loadConfig(base).TRUSTED_PROXY_HOPS).toBe(0);
+      expect(loadConfig({ ...base, TRUSTED_PROXY_HOPS: '1' }).TRUSTED_PROXY_HOPS).toBe(1);
+    });
+
+    it.each(['-1', '1.5', 'true', '11'])('refuses TRUSTED_PROXY_HOPS=%s', (value) => {
+      expect(problemsOf({ ...base, TRUSTED_PROXY_HOPS: value }).problems).toEqual([
+        { variable: 'TRUSTED_PROXY_HOPS', message: 'must be a whole number from 0 to 10' },
+      ]);
+    });
+
+    it.each(['true', 'false'])('refuses the retired TRUST_PROXY=%s, naming its replacement, alongside the other problems', (value) => {
+      const error = problemsOf({ ...base, TRUST_PROXY: value, HTTP_PORT: '-1' });
+      expect(error.problems.map((problem) => problem.variable)).toEqual(['HTTP_PORT', 'TRUST_PROXY']);
+      expect(error.message).toMatch(/TRUST_PROXY: is no longer read.*set TRUSTED_PROXY_HOPS/);
+    });
+  });
+
   describe('with NODE_ENV=production', () => {
     const key = Buffer.from(Array.from({ length: 32 }, (_, index) => (index * 37 + 11) % 256)).toString('base64');
 

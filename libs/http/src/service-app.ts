@@ -3,12 +3,13 @@ import Koa from 'koa';
 import { koaHttpMetrics, koaRequestId, koaRequestLogger, type Logger, type ServiceMetrics } from '@portcullis/observability';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaSecurityHeaders } from './koa-security-headers.js';
+import { proxyTrust } from './proxy-trust.js';
 
 export interface ServiceAppOptions {
   logger: Logger;
   metrics: ServiceMetrics;
-  /** Trust X-Forwarded-* (behind the ingress). */
-  proxy?: boolean;
+  /** Proxies in front of the service (TRUSTED_PROXY_HOPS); 0 or unset trusts no X-Forwarded-* header. */
+  trustedProxyHops?: number;
   /** The service's routers, mounted in order. */
   routers: Router[];
   /** Middleware between the security headers and the routers (sessions, body parsing, CSRF). */
@@ -19,8 +20,8 @@ export interface ServiceAppOptions {
  * The request path every service shares: request id → metrics → request log → error mapper →
  * security headers → the service's routes.
  */
-export function createServiceApp({ logger, metrics, proxy = false, routers, beforeRoutes }: ServiceAppOptions): Koa {
-  const app = new Koa({ proxy });
+export function createServiceApp({ logger, metrics, trustedProxyHops = 0, routers, beforeRoutes }: ServiceAppOptions): Koa {
+  const app = new Koa(proxyTrust(trustedProxyHops));
   // Koa's default handler prints errors to stderr; ours are already mapped and logged.
   app.silent = true;
   app.use(koaRequestId(logger));

@@ -27,8 +27,8 @@ export interface AppDependencies {
   metrics: ServiceMetrics;
   clock: { now(): number };
   settings: AuditLogSettings;
-  /** Trust X-Forwarded-* headers (behind the ingress). */
-  proxy?: boolean;
+  /** Proxies in front of the service (TRUSTED_PROXY_HOPS); unset trusts no X-Forwarded-* header. */
+  trustedProxyHops?: number;
 }
 
 const tableOf = (kind: 'platform' | 'tenant') => (kind === 'platform' ? 'platform_admins' : 'tenant_admins');

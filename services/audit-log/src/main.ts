@@ -40,7 +40,7 @@ const app = createApp({
   logger,
   metrics,
   clock: { now: () => Date.now() },
-  proxy: config.TRUST_PROXY,
+  trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   settings: {
     ...sessionCookieSettings(config),
   },

@@ -41,8 +41,8 @@ export interface AppDependencies {
   settings: AuthSettings;
   /** Tests pass cheap argon2 parameters; production uses the default (OWASP minimum). */
   passwords?: PasswordHasher;
-  /** Trust X-Forwarded-* headers (behind the ingress). */
-  proxy?: boolean;
+  /** Proxies in front of the service (TRUSTED_PROXY_HOPS); unset trusts no X-Forwarded-* header. */
+  trustedProxyHops?: number;
 }
 
 /** Builds queries and libraries from explicit dependencies: the one place they are wired. */

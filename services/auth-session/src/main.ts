@@ -50,7 +50,7 @@ const app = createApp({
   logger,
   metrics,
   clock,
-  proxy: config.TRUST_PROXY,
+  trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   settings: {
     ...sessionCookieSettings(config),
     maxConcurrent: config.SESSION_MAX_CONCURRENT,

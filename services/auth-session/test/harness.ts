@@ -75,7 +75,7 @@ export async function createHarness(): Promise<Harness> {
         throttle: createLoginThrottle({ store: { redis }, keyPrefix }),
         logger: createLogger({ service: 'auth-session', destination }),
         metrics: createMetrics('auth-session'),
-        proxy: true,
+        trustedProxyHops: 1,
       });
       return { app, store };
     },

@@ -29,7 +29,7 @@ export function createApp(deps: AppDependencies): Koa {
   return createServiceApp({
     logger: deps.logger,
     metrics: deps.metrics,
-    proxy: deps.proxy ?? false,
+    trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
     beforeRoutes: (app) => [
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),

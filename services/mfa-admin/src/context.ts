@@ -41,8 +41,8 @@ export interface AppDependencies {
   metrics: ServiceMetrics;
   clock: { now(): number };
   settings: MfaAdminSettings;
-  /** Trust X-Forwarded-* headers (behind the ingress). */
-  proxy?: boolean;
+  /** Proxies in front of the service (TRUSTED_PROXY_HOPS); unset trusts no X-Forwarded-* header. */
+  trustedProxyHops?: number;
 }
 
 /** Builds queries and libraries from explicit dependencies: the one place they are wired. */

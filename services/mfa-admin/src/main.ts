@@ -48,7 +48,7 @@ const app = createApp({
   logger,
   metrics,
   clock,
-  proxy: config.TRUST_PROXY,
+  trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   settings: {
     ...sessionCookieSettings(config),
     reauthMaxAgeMs: config.REAUTH_MAX_AGE_SECONDS * 1000,

@@ -102,7 +102,7 @@ export async function createAdminHarness(): Promise<AdminHarness> {
         metrics: createMetrics('mfa-admin'),
         clock: base.clock,
         settings: { ...defaultSettings, secrets: [SESSION_SECRET] },
-        proxy: true,
+        trustedProxyHops: 1,
       });
       const server = gateway({ '/auth': authApp, '/admin': mfaApp, ...(options.extraApps?.(store) ?? {}) });
       servers.push(server);
