@@ -16,9 +16,24 @@ export interface RunningServer {
   close(graceMs: number): Promise<void>;
 }
 
-export async function listen(app: Koa, { host, port, requestTimeoutMs }: ListenOptions): Promise<RunningServer> {
-  const server = createServer(app.callback());
-  if (requestTimeoutMs) server.requestTimeout = requestTimeoutMs;
+// Node checks both deadlines on this timer (30 s by default), so a slow client could hold a
+// connection that long past them; once a second keeps the overshoot small.
+const DEADLINE_CHECK_INTERVAL_MS = 1000;
+const HEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * `requestTimeoutMs` bounds receiving the whole request, body included (a slow body gets 408);
+ * headers must arrive within 10 s, or within `requestTimeoutMs` when that is shorter.
+ */
+export async function listen(app: Koa, { host, port, requestTimeoutMs = 15_000 }: ListenOptions): Promise<RunningServer> {
+  const server = createServer(
+    {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+      connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS,
+    },
+    app.callback(),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
