@@ -1,7 +1,6 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import { ApiError, createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { stylesheet } from './pages/html.js';
@@ -28,19 +27,7 @@ export function createApp(deps: AppDependencies): Koa {
     routers: [healthRoutes('/auth'), staticRoutes('/auth', { stylesheet }), router],
     beforeRoutes: (app) => [
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
-      bodyParser({
-        enableTypes: ['json', 'form'],
-        jsonLimit: '16kb',
-        formLimit: '16kb',
-        encoding: 'utf-8',
-        // Parser errors carry library wording and sometimes no `expose`; answer in our words.
-        onError: (error) => {
-          const tooLarge = (error as { status?: number }).status === 413;
-          throw tooLarge
-            ? new ApiError('request.too_large', 400, 'The request body is too large (request bodies are limited to 16 KB).')
-            : new ApiError('request.invalid_body', 400, 'The request body is not valid JSON or form data.');
-        },
-      }),
+      koaBodyParser(),
       koaCsrf(),
     ],
   });

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -33,7 +32,7 @@ export function createApp(deps: AppDependencies): Koa {
     routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
     beforeRoutes: (app) => [
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
-      bodyParser({ enableTypes: ['json', 'form'], jsonLimit: '16kb', formLimit: '16kb', encoding: 'utf-8' }),
+      koaBodyParser(),
       koaCsrf(),
     ],
   });

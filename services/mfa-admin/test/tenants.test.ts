@@ -39,6 +39,18 @@ describe('tenants', () => {
   });
 });
 
+describe('bad request bodies', () => {
+  it('answers a truncated JSON body with 400 before any sign-in, and logs no part of it', async () => {
+    const before = h.logLines.length;
+    const truncated = '{"email":"victim@example.com","password":"pw-Truncated-Secret-9';
+    const response = await built.agent().post('/admin/tenants').set('content-type', 'application/json').send(truncated).expect(400);
+    expect(response.body).toMatchObject({ code: 'request.invalid_body', message: 'The request body is not valid JSON or form data.' });
+    const logged = h.logLines.slice(before).join('\n');
+    expect(logged).not.toContain('pw-Truncated-Secret-9');
+    expect(logged).not.toMatch(/"level":"error"/);
+  });
+});
+
 describe('tenant admins', () => {
   it('creates an admin whose temporary password signs in and leads to enrolment; the password is shown once and never stored', async () => {
     const tenant = await createTenant(h.db);
