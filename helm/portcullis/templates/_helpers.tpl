@@ -128,25 +128,77 @@ affinity:
 {{- end }}
 {{- end -}}
 
-{{/* A pod running one CLI command (operational Jobs). Pass dict "root" $ "name" container-name "args" list "job" values. */}}
-{{- define "portcullis.cliPodSpec" -}}
-restartPolicy: Never
-serviceAccountName: {{ include "portcullis.serviceAccountName" .root }}
-{{- with .root.Values.imagePullSecrets }}
-imagePullSecrets: {{- toYaml . | nindent 2 }}
-{{- end }}
-securityContext: {{- include "portcullis.podSecurityContext" .root | nindent 2 }}
-containers:
-  - name: {{ .name }}
-    image: {{ include "portcullis.image" .root }}
-    imagePullPolicy: {{ .root.Values.image.pullPolicy }}
-    command: [node, {{ include "portcullis.cliMain" .root }}]
-    args: {{- toYaml .args | nindent 6 }}
-    envFrom: {{- include "portcullis.envFrom" .root | nindent 6 }}
-    resources: {{- toYaml .root.Values.jobs.resources | nindent 6 }}
-    securityContext: {{- include "portcullis.containerSecurityContext" .root | nindent 6 }}
-    # Checkpoints and backups land here; copy them out before the pod goes.
-    volumeMounts: [{ name: work, mountPath: /work }, { name: tmp, mountPath: /tmp }]
-    workingDir: /work
-volumes: [{ name: work, emptyDir: {} }, { name: tmp, emptyDir: {} }]
+{{/* A CronJob running one CLI command (operational Jobs, docs/deploy.md). Pass dict "root" $,
+     "name" (object suffix), "job" (its values), "args" (the fixed command), "schedule" (empty =
+     a suspended template), "backoffLimit". */}}
+{{- define "portcullis.cliCronJob" -}}
+{{- $root := .root -}}
+{{- $shards := int (default 1 .job.shards) -}}
+{{- $args := concat .args (.job.extraArgs | default list) -}}
+{{- if gt $shards 1 }}{{ $args = concat $args (list "--shard" (printf "$(JOB_COMPLETION_INDEX)/%d" $shards)) }}{{ end -}}
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ include "portcullis.fullname" $root }}-{{ .name }}
+  labels: {{- include "portcullis.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: {{ .name }}
+spec:
+  {{- if .schedule }}
+  schedule: {{ .schedule | quote }}
+  {{- else }}
+  # A template: never scheduled; `kubectl create job --from=cronjob/…` runs it.
+  schedule: "0 0 1 1 *"
+  suspend: true
+  {{- end }}
+  concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
+  jobTemplate:
+    metadata:
+      labels: {{- include "portcullis.labels" $root | nindent 8 }}
+        app.kubernetes.io/component: {{ .name }}
+    spec:
+      backoffLimit: {{ .backoffLimit }}
+      activeDeadlineSeconds: {{ .job.activeDeadlineSeconds }}
+      {{- if gt $shards 1 }}
+      completionMode: Indexed
+      completions: {{ $shards }}
+      parallelism: {{ $shards }}
+      {{- end }}
+      template:
+        metadata:
+          labels: {{- include "portcullis.labels" $root | nindent 12 }}
+            app.kubernetes.io/component: {{ .name }}
+        spec:
+          restartPolicy: Never
+          serviceAccountName: {{ include "portcullis.serviceAccountName" $root }}
+          {{- with $root.Values.imagePullSecrets }}
+          imagePullSecrets: {{- toYaml . | nindent 12 }}
+          {{- end }}
+          securityContext: {{- include "portcullis.podSecurityContext" $root | nindent 12 }}
+          containers:
+            - name: {{ .name }}
+              image: {{ include "portcullis.image" $root }}
+              imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+              command: [node, {{ include "portcullis.cliMain" $root }}]
+              args: {{- toYaml $args | nindent 16 }}
+              envFrom: {{- include "portcullis.envFrom" $root | nindent 16 }}
+              resources: {{- toYaml $root.Values.jobs.resources | nindent 16 }}
+              securityContext: {{- include "portcullis.containerSecurityContext" $root | nindent 16 }}
+              # Checkpoints (backfill --checkpoint) and temporary files; gone with the pod.
+              volumeMounts: [{ name: work, mountPath: /work }, { name: tmp, mountPath: /tmp }]
+              workingDir: /work
+          volumes: [{ name: work, emptyDir: {} }, { name: tmp, emptyDir: {} }]
+{{- end -}}
+
+{{/* What `helm test` calls: each service's admin /healthz and /readyz, and its HTTP /<prefix>/healthz. */}}
+{{- define "portcullis.testUrls" -}}
+{{- $urls := list -}}
+{{- range $name, $service := .Values.services -}}
+{{- $host := printf "%s-%s" (include "portcullis.fullname" $) $name -}}
+{{- $urls = append $urls (printf "http://%s:%v/healthz" $host $.Values.adminPort) -}}
+{{- $urls = append $urls (printf "http://%s:%v/readyz" $host $.Values.adminPort) -}}
+{{- $urls = append $urls (printf "http://%s:%v%s/healthz" $host $.Values.httpPort $service.path) -}}
+{{- end -}}
+{{- join " " $urls -}}
 {{- end -}}
