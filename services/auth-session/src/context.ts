@@ -53,7 +53,7 @@ export function createServiceContext(deps: AppDependencies) {
   const passwords = deps.passwords ?? createPasswordHasher();
   const totp = createTotp(clock);
   const signIn = createSignInLibrary({ admins, tenants, passwords, throttle, audit, clock, lockout: settings.lockout });
-  const account = createAccountLibrary({ db, admins, passwords, audit, clock });
+  const account = createAccountLibrary({ db, admins, passwords, audit, clock, signIn });
   const policy: SessionPolicy = {
     clock,
     idleTimeoutMs: settings.idleTimeoutMs,

@@ -118,6 +118,36 @@ describe('session management', () => {
   });
 });
 
+describe('password change', () => {
+  it('checks the current password as sign-in does: wrong guesses are audited and lock the account', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build({ lockout: { threshold: 3, baseSeconds: 60, maxSeconds: 600 } });
+    h.clock.advance(60_000);
+    const self = await signInFully(app, h.clock, tenant.slug, admin);
+    const hashBefore = (await h.db('tenant_admins').where({ id: admin.id }).first()).password_hash;
+    const change = (currentPassword: string) => self.post('/auth/password').set(json).send({ currentPassword, newPassword: 'entirely New passphrase 2028' });
+    for (let guess = 0; guess < 3; guess++) await change(`wrong guess ${guess}`).expect(401);
+    // Locked: the right password no longer changes it either.
+    expect((await change(admin.password)).status).not.toBe(200);
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).password_hash).toBe(hashBefore);
+    expect(await h.db('audit_events').where({ action: 'auth.sign_in_failed', target_id: admin.id })).toHaveLength(3);
+    expect(await h.db('audit_events').where({ action: 'auth.account_locked', target_id: admin.id })).toHaveLength(1);
+  });
+
+  it('needs a recent confirmation: an older session is sent to re-authenticate first', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    h.clock.advance(60_000);
+    const self = await signInFully(app, h.clock, tenant.slug, admin);
+    h.clock.advance(6 * 60_000); // past REAUTH_MAX_AGE (5 min), within the idle timeout
+    await self.post('/auth/password').set(json).send({ currentPassword: admin.password, newPassword: 'entirely New passphrase 2029' }).expect(403, /auth.reauthentication_required/);
+    await self.post('/auth/reauthenticate').set(json).send({ password: admin.password, code: await totpCode(admin.totpSecret!, h.clock) }).expect(200);
+    await self.post('/auth/password').set(json).send({ currentPassword: admin.password, newPassword: 'entirely New passphrase 2029' }).expect(200);
+  });
+});
+
 it('locks an account after the configured failures and releases it after the window', async () => {
   const tenant = await createTenant(h.db);
   const admin = await createTenantAdmin(h, tenant.id);

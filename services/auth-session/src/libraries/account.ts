@@ -5,20 +5,22 @@ import type { AdminQueries } from '../queries/admins.js';
 import { insertFirstPlatformAdmin } from '../queries/default-admin.js';
 import type { Knex } from 'knex';
 import { passwordProblems, type PasswordHasher } from './passwords.js';
-import type { RequestInfo } from './sign-in.js';
+import type { RequestInfo, SignInLibrary } from './sign-in.js';
 
-export function createAccountLibrary(deps: { db: Knex; admins: AdminQueries; passwords: PasswordHasher; audit: AuditWriter; clock: { now(): number } }) {
-  const { db, admins, passwords, audit, clock } = deps;
+export function createAccountLibrary(deps: { db: Knex; admins: AdminQueries; passwords: PasswordHasher; audit: AuditWriter; clock: { now(): number }; signIn: Pick<SignInLibrary, 'verifyPasswordOf'> }) {
+  const { db, admins, passwords, audit, clock, signIn } = deps;
 
   return {
     /**
-     * New password after checking the current one and the policy. Every other session becomes
-     * void through `sessions_revoked_at`; the caller gives this browser a fresh session.
+     * New password after checking the current one and the policy. The current password is
+     * checked as at sign-in (throttle, lockout, audited failures): a stolen session must not be
+     * a free oracle for it. Every other session becomes void through `sessions_revoked_at`; the
+     * caller gives this browser a fresh session.
      */
     async changePassword(kind: AdminKind, adminId: string, current: string, next: string, request: RequestInfo): Promise<Date> {
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
-      if (!(await passwords.verify(admin.password_hash, current))) throw new ApiError('auth.invalid_credentials', 401, 'The current password is not right.');
+      if (!(await signIn.verifyPasswordOf(kind, admin, current, request))) throw new ApiError('auth.invalid_credentials', 401, 'The current password is not right.');
       const problems = passwordProblems(next, admin.email);
       if (next === current) problems.push('The new password must differ from the current one.');
       if (problems.length > 0) throw new ApiError('password.rejected', 400, problems.join(' '), { problems });

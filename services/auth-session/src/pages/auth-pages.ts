@@ -45,7 +45,7 @@ export const passwordPage = (csrf: string, required: boolean, error?: string) =>
   layout(
     'Change your password',
     html`${required ? html`<p>You must choose a new password before you continue.</p>` : ''}
-<form method="post" action="/auth/password">${csrfField(csrf)}
+<form method="post" action="/auth/password">${csrfField(csrf)}<input type="hidden" name="_return" value="/auth/password">
 <label for="currentPassword">Current password</label><input id="currentPassword" name="currentPassword" type="password" autocomplete="current-password" required>
 <label for="newPassword">New password (at least 12 characters, not a common one)</label><input id="newPassword" name="newPassword" type="password" autocomplete="new-password" required>
 <button type="submit">Change password</button></form>`,

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { RouteContext } from './http-helpers.js';
 import { z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { consoleReturnPath, csrfTokenFor, requireAal2, requireSession, sessionOf } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, requireAal2, requireRecentAuth, requireSession, sessionOf } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { homePage, passwordPage, reauthenticatePage } from '../pages/auth-pages.js';
 import { bodyOf, codeField, currentSessionHash, nextStepOf, redirectOrJson, requestInfo, respond, stepUp, withFormErrors } from './http-helpers.js';
@@ -33,7 +33,8 @@ export default function accountRoutes(router: Router, c: ServiceContext): void {
     respond(ctx, { mustChangePassword: !!sessionOf(ctx).mustChangePassword }, () => passwordPage(csrfTokenFor(ctx), !!sessionOf(ctx).mustChangePassword));
   });
 
-  router.post('/password', session, fullLevel, async (ctx) => {
+  // A recent confirmation too (a fresh sign-in is one): a stolen older cookie cannot change it.
+  router.post('/password', session, fullLevel, requireRecentAuth(c.clock, c.settings.reauthMaxAgeMs), async (ctx) => {
     await withFormErrors(ctx, (message) => passwordPage(csrfTokenFor(ctx), !!sessionOf(ctx).mustChangePassword, message), async () => {
       const current = sessionOf(ctx);
       const { currentPassword, newPassword } = bodyOf(ctx, passwordBody);
