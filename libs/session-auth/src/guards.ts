@@ -54,13 +54,19 @@ function sendOnOrThrow(ctx: Context, location: string, error: ApiError): void {
  * Authenticated: a signed-in session within its idle and absolute lifetime, not revoked since
  * it was created. Anything else ends the session and answers 401.
  */
+/**
+ * A sign-in that has passed the password but not the second factor (level 1) ends this long
+ * after the password step: time to open an authenticator, or to enrol one on a first sign-in.
+ */
+export const PENDING_SIGN_IN_TIMEOUT_MS = 15 * 60_000;
+
 export function requireSession(policy: SessionPolicy): Middleware {
   return async (ctx, next) => {
     const session = sessionOf(ctx);
     if (!session.kind || !session.adminId || !session.createdAt) return sendOnOrThrow(ctx, signInLocation(ctx), unauthenticated());
     const now = policy.clock.now();
     const idle = now - (session.lastSeenAt ?? session.createdAt) > policy.idleTimeoutMs;
-    const tooOld = now - session.createdAt > policy.absoluteTimeoutMs;
+    const tooOld = now - session.createdAt > (session.aal === 2 ? policy.absoluteTimeoutMs : Math.min(policy.absoluteTimeoutMs, PENDING_SIGN_IN_TIMEOUT_MS));
     const cutOff = await policy.revokedBefore(session.kind, session.adminId);
     if (idle || tooOld || cutOff === false || (cutOff !== null && session.createdAt < cutOff)) {
       ctx.session = null;

@@ -50,16 +50,51 @@ it('ends a session after the idle timeout, and an active one at the absolute tim
 });
 
 describe('the concurrent-session limit', () => {
-  it('refuses a further sign-in in reject mode', async () => {
+  it('refuses a further full sign-in in reject mode, at the second factor', async () => {
     const tenant = await createTenant(h.db);
     const admin = await createTenantAdmin(h, tenant.id);
     const { app } = h.build({ maxConcurrent: 2, concurrencyMode: 'reject' });
     h.clock.advance(60_000);
-    await signInFully(app, h.clock, tenant.slug, admin);
+    const first = await signInFully(app, h.clock, tenant.slug, admin);
     h.clock.advance(30_000);
     await signInFully(app, h.clock, tenant.slug, admin);
-    const third = await request(app.callback()).post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(409);
-    expect(third.body.code).toBe('session.limit_reached');
+    h.clock.advance(30_000);
+    const third = request.agent(app.callback());
+    await third.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200, { assurance: 1, next: 'verify-mfa' });
+    const refused = await third.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, h.clock) }).expect(409);
+    expect(refused.body.code).toBe('session.limit_reached');
+    await first.get('/auth/me').set(json).expect(200);
+  });
+
+  it('counts full sessions only: password-only sign-ins neither evict nor lock out a signed-in admin', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    for (const concurrencyMode of ['evict-oldest', 'reject'] as const) {
+      const { app, store } = h.build({ maxConcurrent: 2, concurrencyMode });
+      h.clock.advance(60_000);
+      const signedIn = await signInFully(app, h.clock, tenant.slug, admin);
+      for (let attempt = 0; attempt < 6; attempt++) {
+        await request(app.callback()).post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200, { assurance: 1, next: 'verify-mfa' });
+      }
+      await signedIn.get('/auth/me').set(json).expect(200);
+      const sessions = await store.listByUser(`tenant:${admin.id}`);
+      // The full session and at most MAX_PENDING_SIGN_INS (3) pending ones.
+      expect(sessions.filter(({ session }) => (session as { aal?: number }).aal === 2)).toHaveLength(1);
+      expect(sessions.length).toBeLessThanOrEqual(4);
+      await signedIn.post('/auth/logout').set(json).expect(200);
+    }
+    expect(await h.db('audit_events').where({ action: 'session.evicted', actor_id: admin.id })).toHaveLength(0);
+  });
+
+  it('ends a pending sign-in that has not passed its second factor within 15 minutes', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    h.clock.advance(60_000);
+    const agent = request.agent(app.callback());
+    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    h.clock.advance(16 * 60_000);
+    await agent.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, h.clock) }).expect(401, /auth.session_expired/);
   });
 
   it('ends the oldest session in evict-oldest mode', async () => {

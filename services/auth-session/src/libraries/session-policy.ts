@@ -16,17 +16,26 @@ export interface SessionSummary {
 }
 
 const createdAtOf = (stored: StoredSession) => Number((stored.session as AdminSession).createdAt ?? 0);
+const isFullySignedIn = (stored: StoredSession) => (stored.session as AdminSession).aal === 2;
+const oldestFirst = (sessions: StoredSession[]) => sessions.sort((a, b) => createdAtOf(a) - createdAtOf(b));
+
+/**
+ * Sign-ins waiting for their second factor, per admin: enough for a few browsers at once, and
+ * kept apart from the limit on full sessions, which a password alone must never touch.
+ */
+export const MAX_PENDING_SIGN_INS = 3;
 
 export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: AuditWriter; maxConcurrent: number; mode: ConcurrencyMode }) {
   const { store, audit, maxConcurrent, mode } = deps;
 
   return {
     /**
-     * Makes room for one more session of `userId`: refuses (reject) or ends the oldest sessions
-     * (evict-oldest) once the admin already has `maxConcurrent`.
+     * Makes room for one more level-2 session of `userId`, at step-up: refuses (reject) or ends
+     * the oldest level-2 sessions (evict-oldest) once the admin already has `maxConcurrent`.
+     * Level-1 sessions do not count: a password alone must not push out or lock out a full one.
      */
     async makeRoom(userId: string, exceptHash: string | undefined, actor: { tenantId: string | null; actorType: 'platform_admin' | 'tenant_admin'; actorId: string }): Promise<void> {
-      const others = (await store.listByUser(userId)).filter((stored) => stored.hash !== exceptHash).sort((a, b) => createdAtOf(a) - createdAtOf(b));
+      const others = oldestFirst((await store.listByUser(userId)).filter((stored) => stored.hash !== exceptHash && isFullySignedIn(stored)));
       const excess = others.length - (maxConcurrent - 1);
       if (excess <= 0) return;
       if (mode === 'reject') {
@@ -36,6 +45,12 @@ export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: A
         await store.destroyByHash(oldest.hash);
         await audit.record({ ...actor, action: 'session.evicted', targetType: 'session', targetId: oldest.hash.slice(0, 16), details: { reason: 'concurrent_session_limit' } });
       }
+    },
+
+    /** Makes room for one more pending (level-1) sign-in by ending the oldest pending ones. */
+    async makeRoomForPendingSignIn(userId: string): Promise<void> {
+      const pending = oldestFirst((await store.listByUser(userId)).filter((stored) => !isFullySignedIn(stored)));
+      for (const oldest of pending.slice(0, Math.max(0, pending.length - (MAX_PENDING_SIGN_INS - 1)))) await store.destroyByHash(oldest.hash);
     },
 
     async list(userId: string, currentHash: string | undefined): Promise<SessionSummary[]> {

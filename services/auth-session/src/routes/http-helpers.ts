@@ -73,11 +73,12 @@ export function redirectOrJson(ctx: Context, json: Record<string, unknown>, loca
 
 /**
  * A new session for the admin: a fresh id (the pre-login id dies: no fixation), room made under
- * the concurrent-session limit, assurance level as given.
+ * the limit of its level (pending sign-ins have their own small cap), assurance level as given.
  */
 export async function startAdminSession(ctx: Context, c: ServiceContext, { kind, admin }: SignedIn, aal: 1 | 2): Promise<AdminSession> {
   const userId = userIdOf(kind, admin.id);
-  await c.sessions.makeRoom(userId, undefined, { tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: admin.id });
+  if (aal === 2) await c.sessions.makeRoom(userId, undefined, { tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: admin.id });
+  else await c.sessions.makeRoomForPendingSignIn(userId);
   const now = c.clock.now();
   const fresh: AdminSession = {
     userId,
@@ -99,9 +100,15 @@ export async function startAdminSession(ctx: Context, c: ServiceContext, { kind,
   return sessionOf(ctx);
 }
 
-/** Raises an existing session to level 2 under a new id (step-up regenerates the id too). */
+/**
+ * Raises an existing session to level 2 under a new id (step-up regenerates the id too). The
+ * first time, room is made under the concurrent-session limit: only now is it a full session.
+ */
 export async function stepUp(ctx: Context, c: ServiceContext, changes: Partial<AdminSession> = {}): Promise<AdminSession> {
   const session = sessionOf(ctx);
+  if (session.aal !== 2) {
+    await c.sessions.makeRoom(session.userId!, currentSessionHash(ctx, c), { tenantId: session.tenantId ?? null, actorType: `${session.kind!}_admin`, actorId: session.adminId! });
+  }
   const now = c.clock.now();
   ctx.session = { ...session, ...changes, aal: 2, authAt: now, lastSeenAt: now, csrf: undefined } as unknown as typeof ctx.session;
   await ctx.session!.regenerate();
