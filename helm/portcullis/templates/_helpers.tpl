@@ -1,5 +1,11 @@
+{{/* <release>-portcullis; a release whose name already says portcullis keeps its name alone
+     (release "portcullis": Secret portcullis-secrets, Job portcullis-migrate). */}}
 {{- define "portcullis.fullname" -}}
+{{- if contains "portcullis" .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
 {{- printf "%s-portcullis" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "portcullis.labels" -}}
@@ -182,7 +188,10 @@ spec:
               imagePullPolicy: {{ $root.Values.image.pullPolicy }}
               command: [node, {{ include "portcullis.cliMain" $root }}]
               args: {{- toYaml $args | nindent 16 }}
-              envFrom: {{- include "portcullis.envFrom" $root | nindent 16 }}
+              envFrom: {{- .envFrom | default (include "portcullis.envFrom" $root) | nindent 16 }}
+              {{- with .env }}
+              env: {{- toYaml . | nindent 16 }}
+              {{- end }}
               resources: {{- toYaml $root.Values.jobs.resources | nindent 16 }}
               securityContext: {{- include "portcullis.containerSecurityContext" $root | nindent 16 }}
               # Checkpoints (backfill --checkpoint) and temporary files; gone with the pod.
