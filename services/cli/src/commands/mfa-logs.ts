@@ -10,7 +10,9 @@ import { createKeyRing, KeyConfigError, listedKeys, type KeyRing } from '@portcu
 import { createDatabase, type Knex } from '@portcullis/db';
 import { createResetLogJobs, keyUsageMetricText, type JobOptions, type Progress, type ResetLogJobs } from '@portcullis/audit-log';
 import { CliError, EXIT } from '../cli-error.js';
+import { wholeNumber as whole } from '../options.js';
 import type { CliContext } from '../program.js';
+import { formatCount as number, progressWriter } from '../progress.js';
 
 interface JobResult {
   job: string;
@@ -30,18 +32,12 @@ interface Flags {
   restart?: boolean;
 }
 
-const whole = (min: number) => (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`must be a whole number ≥ ${min}`);
-  return parsed;
-};
 const shardOf = (value: string) => {
   const match = /^(\d+)\/(\d+)$/.exec(value);
   const [index, count] = [Number(match?.[1]), Number(match?.[2])];
   if (!match || count < 1 || index >= count) throw new InvalidArgumentError('must be INDEX/COUNT with 0 ≤ INDEX < COUNT, e.g. 0/4');
   return { index, count };
 };
-const number = (value: number) => Math.round(value).toLocaleString('en-US');
 
 function readSetup(env: CliContext['env']): { url: string; ring: KeyRing } {
   const url = variables.DATABASE_URL.schema.safeParse(env.DATABASE_URL || undefined);
@@ -70,15 +66,13 @@ async function withJobs<T>(context: CliContext, work: (jobs: ResetLogJobs, ring:
 /** Progress on stderr at most every 2 s (and at the end), so stdout stays the result. */
 function progressPrinter(context: CliContext, label: string): (progress: Progress) => void {
   const startedAt = Date.now();
-  let printedAt = 0;
-  return ({ rowsDone, rowsTotal, counts }) => {
-    const now = Date.now();
-    if (now - printedAt < 2000 && rowsDone < rowsTotal) return;
-    printedAt = now;
-    const rate = (1000 * rowsDone) / Math.max(1, now - startedAt);
-    const summary = Object.entries(counts).map(([state, count]) => `${state} ${number(count)}`).join(', ');
-    context.stderr.write(`${label}: ${number(rowsDone)}/${number(rowsTotal)} rows, ${number(rate)} rows/s${summary ? ` (${summary})` : ''}\n`);
-  };
+  const print = progressWriter(context, 2000);
+  return ({ rowsDone, rowsTotal, counts }) =>
+    print(() => {
+      const rate = (1000 * rowsDone) / Math.max(1, Date.now() - startedAt);
+      const summary = Object.entries(counts).map(([state, count]) => `${state} ${number(count)}`).join(', ');
+      return `${label}: ${number(rowsDone)}/${number(rowsTotal)} rows, ${number(rate)} rows/s${summary ? ` (${summary})` : ''}`;
+    }, rowsDone >= rowsTotal);
 }
 
 /** --parallel N: this command again in N processes, each with --shard k/N; their JSON lines are summed. */

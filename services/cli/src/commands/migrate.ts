@@ -1,7 +1,7 @@
 // `portcullis migrate`: the one runner for developers, the Helm pre-upgrade Job and CI
 // (docs/db-migration.md). Only DATABASE_URL and SESSION_TABLE_NAME are read, checked with the
 // same zod rules as the services: a migration Job must not need the services' secrets.
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { variables } from '@portcullis/config';
 import {
   defaultSettings,
@@ -13,11 +13,10 @@ import {
   type MigratorOptions,
   type PlannedMigration,
 } from '@portcullis/migrations';
-import { CliError, EXIT } from '../cli-error.js';
+import { CliError, EXIT, messageOf } from '../cli-error.js';
+import { wholeNumber } from '../options.js';
 import type { CliContext } from '../program.js';
-
-/** Exit codes of `migrate` beyond 0 (done), 1 (failed: run again to continue) and 2 (usage/config). */
-export const MIGRATE_EXIT = { unparseable: 4, runnerLocked: 5 } as const;
+import { formatCount as number } from '../progress.js';
 
 interface Flags {
   contract?: boolean;
@@ -31,13 +30,6 @@ interface Flags {
   waitSeconds?: number;
 }
 
-const positive = (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('must be a whole number');
-  return parsed;
-};
-
-const number = (value: number) => Math.round(value).toLocaleString('en-US');
 const seconds = (value: number) => (value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`);
 
 function readEnv(env: CliContext['env']): { url: string; sessionTableName: string } {
@@ -107,13 +99,12 @@ function asCliError(error: unknown, err: (line: string) => void): unknown {
   if (error instanceof UnparseableTimestampsError) {
     for (const value of error.values) err(`  ${value.table} id=${value.id} ${value.column}=${JSON.stringify(value.raw)}`);
     if (error.total > error.values.length) err(`  … and ${number(error.total - error.values.length)} more (the query is in docs/db-migration.md)`);
-    return new CliError(error.message, MIGRATE_EXIT.unparseable);
+    return new CliError(error.message, EXIT.unparseable);
   }
-  if (error instanceof RunnerLockTimeoutError) return new CliError(error.message, MIGRATE_EXIT.runnerLocked);
+  if (error instanceof RunnerLockTimeoutError) return new CliError(error.message, EXIT.runnerLocked);
   if (error instanceof MigrationError) return new CliError(error.message, EXIT.failure);
   if (error instanceof CliError) return error;
-  // Not `instanceof Error`: errors from pg come from another realm under jest's VM modules.
-  const reason = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
+  const reason = messageOf(error);
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
   if (CONNECTION_ERRORS.has(code)) {
     return new CliError(`Could not connect to the database in DATABASE_URL (${reason}): check the URL, the network and the credentials`, EXIT.failure);
@@ -125,12 +116,12 @@ function addSettings(command: Command, which: { zone?: boolean; backup?: boolean
   if (which.zone) {
     command.option('--legacy-time-zone <zone>', 'IANA zone of legacy values written without offset', defaultSettings.legacyTimeZone);
   }
-  command.option('--lock-timeout-ms <ms>', 'lock_timeout of every step that could make writers wait', positive, defaultSettings.lockTimeoutMs);
+  command.option('--lock-timeout-ms <ms>', 'lock_timeout of every step that could make writers wait', wholeNumber(0), defaultSettings.lockTimeoutMs);
   if (which.batches) {
     command
-      .option('--wait-seconds <s>', 'how long to wait for another runner (0: no limit)', positive, 900)
-      .option('--lock-retry-seconds <s>', 'keep retrying a busy lock this long before failing', positive, defaultSettings.lockRetryForMs / 1000)
-      .option('--batch-ms <ms>', 'target duration of one backfill batch (bounds row-lock waits)', positive, defaultSettings.batchTargetMs);
+      .option('--wait-seconds <s>', 'how long to wait for another runner (0: no limit)', wholeNumber(0), 900)
+      .option('--lock-retry-seconds <s>', 'keep retrying a busy lock this long before failing', wholeNumber(0), defaultSettings.lockRetryForMs / 1000)
+      .option('--batch-ms <ms>', 'target duration of one backfill batch (bounds row-lock waits)', wholeNumber(0), defaultSettings.batchTargetMs);
   }
   if (which.backup) {
     command

@@ -4,31 +4,21 @@
 // has no terminal), results to stdout.
 import { readFile } from 'node:fs/promises';
 import { parseEnv } from 'node:util';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig, variables, type Config } from '@portcullis/config';
 import {
   backfillSessions, BackfillError, checkSessionStore, compareSessionConfigs, createDynamoClient, createDynamoSessionTable, createSingleBackend,
-  describeDynamoSessionTable, readBackfillCheckpoint, verifyStores, writeBackfillCheckpoint,
-  type BackfillProgress, type DriverName, type PreflightCheck, type SessionConfigView, type VerifyReport,
+  describeDynamoSessionTable, readBackfillCheckpoint, verifyFigures, verifyStores, writeBackfillCheckpoint,
+  type BackfillProgress, type JobFigures, type JobOutcome, type DriverName, type PreflightCheck, type SessionConfigView, type VerifyReport,
 } from '@portcullis/session-store';
-import { CliError, EXIT } from '../cli-error.js';
+import { CliError, EXIT, messageOf } from '../cli-error.js';
+import { positiveNumber, wholeNumber } from '../options.js';
 import type { CliContext } from '../program.js';
+import { formatDuration as seconds, progressWriter } from '../progress.js';
+import { registerCleanupCommand } from './sessions-cleanup.js';
+import { recordRun } from './job-runs.js';
 
 const STORES: readonly DriverName[] = ['memory', 'redis', 'knex', 'dynamodb'];
-// Duck-typed: errors of Node's own modules can come from another realm (jest's vm) than ours.
-const messageOf = (error: unknown) => (error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error)).replace(/\.$/, '');
-
-function wholeNumber(min: number) {
-  return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`It must be a whole number of at least ${min}.`);
-    return Number(value);
-  };
-}
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('It must be a number above 0.');
-  return n;
-}
 const storeOption = (flags: string, what: string) => new Option(flags, `${what}; its settings come from the environment, as for the services`).choices(STORES);
 
 function openStore(driver: DriverName, config: Config) {
@@ -50,7 +40,6 @@ async function openStores(first: DriverName, second: DriverName, config: Config)
   }
 }
 
-const seconds = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`);
 const tally = (p: BackfillProgress, dryRun: boolean) =>
   `${p.scanned} scanned, ${p.copied} ${dryRun ? 'to copy' : 'copied'}, ${p.skippedExpired} expired skipped, ${p.skippedNewer} kept (target as new or newer), ${p.removed} removed (deleted in the source meanwhile)`;
 
@@ -62,16 +51,15 @@ const tally = (p: BackfillProgress, dryRun: boolean) =>
 function progressLines(context: CliContext, options: { label: string; total: number | undefined; dryRun: boolean; everyMs: number; startScanned: number }) {
   const { label, total, dryRun, everyMs, startScanned } = options;
   const started = Date.now();
-  let last = started;
-  return (p: BackfillProgress) => {
-    const now = Date.now();
-    if (!p.done && now - last < everyMs) return;
-    last = now;
-    const rate = ((p.scanned - startScanned) * 1000) / Math.max(now - started, 1);
-    const share = total ? `/~${total} (${Math.min(100, Math.floor((100 * p.scanned) / total))}%)` : '';
-    const eta = total && rate > 0 && !p.done ? `, ETA ${seconds((Math.max(0, total - p.scanned) / rate) * 1000)}` : '';
-    context.stderr.write(`backfill ${label}: ${tally(p, dryRun).replace(' scanned', `${share} scanned`)}; ${Math.round(rate)} records/s${eta}${p.cursor ? `; cursor ${p.cursor}` : ''}\n`);
-  };
+  const print = progressWriter(context, everyMs, { quietFirstInterval: true });
+  return (p: BackfillProgress) =>
+    print(() => {
+      const now = Date.now();
+      const rate = ((p.scanned - startScanned) * 1000) / Math.max(now - started, 1);
+      const share = total ? `/~${total} (${Math.min(100, Math.floor((100 * p.scanned) / total))}%)` : '';
+      const eta = total && rate > 0 && !p.done ? `, ETA ${seconds((Math.max(0, total - p.scanned) / rate) * 1000)}` : '';
+      return `backfill ${label}: ${tally(p, dryRun).replace(' scanned', `${share} scanned`)}; ${Math.round(rate)} records/s${eta}${p.cursor ? `; cursor ${p.cursor}` : ''}`;
+    }, p.done);
 }
 
 interface BackfillFlags { from: DriverName; to: DriverName; batch: number; rate?: number; resumeFrom?: string; checkpoint?: string; limit?: number; dryRun?: boolean; progressEvery: number }
@@ -137,7 +125,7 @@ async function backfill(context: CliContext, flags: BackfillFlags): Promise<void
   }
 }
 
-interface VerifyFlags { from?: DriverName; primary?: DriverName; to?: DriverName; secondary?: DriverName; sample: number; toleranceMs: number; retiringTtlSeconds?: number; countTolerancePercent: number }
+interface VerifyFlags { from?: DriverName; primary?: DriverName; to?: DriverName; secondary?: DriverName; sample: number; toleranceMs: number; retiringTtlSeconds?: number; countTolerancePercent: number; record?: boolean }
 
 /** The two stores: from the flags, or dual mode's primary and secondary. */
 function pair(config: Config, from: DriverName | undefined, to: DriverName | undefined, command: string): [DriverName, DriverName] | undefined {
@@ -175,6 +163,10 @@ async function verify(context: CliContext, flags: VerifyFlags): Promise<void> {
   const retiringSeconds = flags.retiringTtlSeconds ?? configured;
   const retiringMs = retiringSeconds ? retiringSeconds * 1000 : undefined;
   const [primary, secondary] = await openStores(stores[0], stores[1], config);
+  const startedAt = new Date();
+  // --record: the verdict goes to operational_job_runs, where auth-session's /metrics reads it.
+  const record = (outcome: JobOutcome, figures: JobFigures, verdict: string) =>
+    flags.record ? recordRun(config, { job: 'sessions-verify', startedAt, finishedAt: new Date(), outcome, figures }, verdict) : Promise.resolve();
   let report: VerifyReport;
   try {
     report = await verifyStores({
@@ -186,11 +178,13 @@ async function verify(context: CliContext, flags: VerifyFlags): Promise<void> {
       ...(retiringMs ? { secondaryMaxTtlMs: retiringMs } : {}),
     });
   } catch (error) {
-    throw new CliError(`Could not compare ${stores[0]} with ${stores[1]}: ${messageOf(error)}. Check both stores with sessions preflight and run again.`, EXIT.failure);
+    const unrecorded = await record('failure', { primary: stores[0], secondary: stores[1] }, '').then(() => '', (failure: unknown) => ` Also, ${messageOf(failure)}`);
+    throw new CliError(`Could not compare ${stores[0]} with ${stores[1]}: ${messageOf(error)}. Check both stores with sessions preflight and run again.${unrecorded}`, EXIT.failure);
   } finally {
     await Promise.allSettled([primary.close(), secondary.close()]);
   }
   printReport(context, report, flags.toleranceMs, retiringMs);
+  await record(report.go ? 'success' : 'no_go', verifyFigures(report, (Date.now() - startedAt.getTime()) / 1000), `sessions verify said ${report.go ? 'GO' : 'NO-GO'} but `);
   if (!report.go) throw new CliError(`NO-GO for ${stores[0]} → ${stores[1]}: ${report.reasons.join(' ')}`, EXIT.noGo);
 }
 
@@ -270,7 +264,7 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .action((flags: BackfillFlags) => backfill(context, flags));
   sessions
     .command('verify')
-    .description('Compare two stores on sampled sessions; exit 0 = go, 3 = no-go, 1 = could not check')
+    .description('Compare two stores on sampled sessions; exit 0 = go, 3 = no-go, 1 = could not check (or could not record with --record)')
     .addOption(storeOption('--from <store>', 'primary store (default SESSION_STORE_PRIMARY in dual mode)'))
     .addOption(storeOption('--primary <store>', 'same as --from'))
     .addOption(storeOption('--to <store>', 'secondary store (default SESSION_STORE_SECONDARY in dual mode)'))
@@ -279,7 +273,9 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .option('--tolerance-ms <ms>', 'largest accepted expiry difference', wholeNumber(0), 2000)
     .option('--retiring-ttl-seconds <s>', 'the secondary is the retiring store, written with this shorter TTL (default SESSION_RETIRING_STORE_TTL_SECONDS when it is the configured secondary)', wholeNumber(1))
     .option('--count-tolerance-percent <p>', 'largest accepted gap between two exact live counts', positiveNumber, 1)
+    .option('--record', 'record the verdict and figures in operational_job_runs (DATABASE_URL) for /metrics; the CronJob passes it')
     .action((flags: VerifyFlags) => verify(context, flags));
+  registerCleanupCommand(sessions, context);
   sessions
     .command('create-dynamodb-table')
     .description('Create the DynamoDB session table (DYNAMODB_TABLE_PREFIX + DYNAMODB_SESSION_TABLE) with its index and TTL; idempotent')
