@@ -6,7 +6,7 @@ import { createKeyRing, listedKeys } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
-import { createSessionStoreFromSettings, createSessionStoreMetrics, startItemCounter, type SessionBackend } from '@portcullis/session-store';
+import { createJobRunMetrics, createJobRunQueries, createSessionStoreFromSettings, createSessionStoreMetrics, sessionJobsInUse, startItemCounter, type SessionBackend } from '@portcullis/session-store';
 import { createApp } from './app.js';
 import { createAccountLibrary } from './libraries/account.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
@@ -30,6 +30,13 @@ const sessions = createSessionStoreFromSettings(config, {
   onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
 });
 const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, storeMetrics);
+// Results of the scheduled jobs (sessions cleanup, sessions verify --record) read from
+// operational_job_runs on scrape; only auth-session exports them (docs/session-store.md).
+createJobRunMetrics(metrics.registry, {
+  latest: createJobRunQueries(db).latest,
+  ...sessionJobsInUse(config),
+  onError: (error) => logger.warn({ errorCode: (error as { code?: string }).code ?? 'unknown' }, 'operational_job_runs: job results not readable for /metrics'),
+});
 const redis = config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined;
 const throttleStore: ThrottleStore = redis ? { redis } : config.RATE_LIMIT_STORE === 'postgres' ? { postgres: db } : { memory: true };
 const audit = createAuditWriter({ db });
