@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { Counter } from 'prom-client';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
@@ -52,8 +53,10 @@ export function createServiceContext(deps: AppDependencies) {
   const tenants = createTenantQueries(db);
   const passwords = deps.passwords ?? createPasswordHasher();
   const totp = createTotp(clock);
-  const signIn = createSignInLibrary({ admins, tenants, passwords, throttle, audit, clock, lockout: settings.lockout });
-  const account = createAccountLibrary({ db, admins, passwords, audit, clock, signIn });
+  // Locks are what a stranger guessing (or trying to lock an admin out) causes: alerted on.
+  const lockouts = new Counter({ name: 'auth_account_lockouts_total', help: 'Accounts locked after repeated failed sign-in factors', labelNames: ['kind'] as const, registers: [deps.metrics.registry] });
+  const signIn = createSignInLibrary({ admins, tenants, passwords, throttle, audit, clock, lockout: settings.lockout, onAccountLocked: (kind) => lockouts.inc({ kind }) });
+  const account = createAccountLibrary({ admins, passwords, audit, clock, signIn });
   const policy: SessionPolicy = {
     clock,
     idleTimeoutMs: settings.idleTimeoutMs,

@@ -8,10 +8,9 @@ import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createJobRunMetrics, createJobRunQueries, createSessionStoreFromSettings, createSessionStoreMetrics, sessionJobsInUse, startItemCounter, type SessionBackend } from '@portcullis/session-store';
 import { createApp } from './app.js';
-import { createAccountLibrary } from './libraries/account.js';
+import { ensureDefaultPlatformAdmin } from './libraries/default-admin.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
 import { createPasswordHasher } from './libraries/passwords.js';
-import { createAdminQueries } from './queries/admins.js';
 import { sessionCookieSettings } from '@portcullis/session-auth';
 
 const name = 'auth-session';
@@ -43,8 +42,7 @@ const audit = createAuditWriter({ db });
 const clock = { now: () => Date.now() };
 
 if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWORD) {
-  const account = createAccountLibrary({ db, admins: createAdminQueries(db), passwords: createPasswordHasher(), audit, clock });
-  const outcome = await account.ensureDefaultPlatformAdmin(config.DEFAULT_PLATFORM_ADMIN_EMAIL, config.DEFAULT_PLATFORM_ADMIN_PASSWORD);
+  const outcome = await ensureDefaultPlatformAdmin({ db, passwords: createPasswordHasher(), audit, clock }, config.DEFAULT_PLATFORM_ADMIN_EMAIL, config.DEFAULT_PLATFORM_ADMIN_PASSWORD);
   logger.info({ outcome }, 'default platform admin');
 }
 

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { createAuditWriter } from '@portcullis/audit';
 import { createKeyRing, createSessionIdHasher, type KeyRing } from '@portcullis/crypto';
 import { migrateLatest } from '@portcullis/migrations';
-import { createLogger, createMetrics } from '@portcullis/observability';
+import { createLogger, createMetrics, type ServiceMetrics } from '@portcullis/observability';
 import { createRedisBackend, createSessionStore, type SessionStore } from '@portcullis/session-store';
 import { createApp, type AuthSettings } from '../src/app.js';
 import { createLoginThrottle } from '../src/libraries/login-throttle.js';
@@ -45,7 +45,7 @@ export interface Harness {
   totpKeys: KeyRing;
   passwords: ReturnType<typeof createPasswordHasher>;
   logLines: string[];
-  build(settings?: Partial<AuthSettings>): { app: ReturnType<typeof createApp>; store: SessionStore };
+  build(settings?: Partial<AuthSettings>): { app: ReturnType<typeof createApp>; store: SessionStore; metrics: ServiceMetrics };
   close(): Promise<void>;
 }
 
@@ -69,15 +69,15 @@ export async function createHarness(): Promise<Harness> {
       const keyPrefix = `${prefix}${randomUUID().slice(0, 8)}:`;
       const store = createSessionStore({ backend: createRedisBackend({ url, keyPrefix: `${keyPrefix}s:`, clock }), hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)), clock });
       stores.push(store);
+      const metrics = createMetrics('auth-session');
       const app = createApp({
-        db, store, totpKeys, clock, settings, passwords,
+        db, store, totpKeys, clock, settings, passwords, metrics,
         audit: createAuditWriter({ db, clock }),
         throttle: createLoginThrottle({ store: { redis }, keyPrefix }),
         logger: createLogger({ service: 'auth-session', destination }),
-        metrics: createMetrics('auth-session'),
         trustedProxyHops: 1,
       });
-      return { app, store };
+      return { app, store, metrics };
     },
     async close() {
       for (const store of stores) await store.close();

@@ -183,6 +183,48 @@ describe('password change', () => {
   });
 });
 
+describe('lockout and known devices', () => {
+  const lockout = { threshold: 3, baseSeconds: 600, maxSeconds: 3600 };
+  const lockoutsCounted = async (metrics: { registry: { getSingleMetricAsString(name: string): Promise<string> } }) =>
+    /auth_account_lockouts_total\{kind="tenant"[^}]*\} (\d+)/.exec(await metrics.registry.getSingleMetricAsString('auth_account_lockouts_total'))?.[1];
+
+  it('a stranger who knows the email locks the account, but not for a browser that signed the admin in before', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app, metrics } = h.build({ lockout });
+    h.clock.advance(60_000);
+    const laptop = await signInFully(app, h.clock, tenant.slug, admin);
+    await laptop.post('/auth/logout').set(json).expect(200);
+
+    const login = (password: string) => request(app.callback()).post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password });
+    for (let guess = 0; guess < 3; guess++) await login(`stranger guess ${guess}`).expect(401);
+    await login(admin.password).expect(401); // locked for a browser without the cookie
+    expect(await lockoutsCounted(metrics)).toBe('1');
+
+    h.clock.advance(30_000);
+    await laptop.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200, { assurance: 1, next: 'verify-mfa' });
+    await laptop.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, h.clock) }).expect(200);
+    await laptop.get('/auth/me').set(json).expect(200);
+    // Still locked for everyone else: the admin's success does not unlock it for the stranger.
+    await login(admin.password).expect(401);
+  });
+
+  it('gives nothing to a known-device cookie of another admin, or to an unsigned one', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const colleague = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build({ lockout });
+    h.clock.advance(60_000);
+    const shared = await signInFully(app, h.clock, tenant.slug, colleague);
+    await shared.post('/auth/logout').set(json).expect(200);
+    const login = (agent: ReturnType<typeof request.agent>, password: string) => agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password });
+    for (let guess = 0; guess < 3; guess++) await login(shared, `guess ${guess}`).expect(401);
+    await login(shared, admin.password).expect(401);
+    const forged = request.agent(app.callback());
+    await login(forged.set('Cookie', `portcullis.sid.device=abc|tenant:${admin.id}`), admin.password).expect(401);
+  });
+});
+
 it('locks an account after the configured failures and releases it after the window', async () => {
   const tenant = await createTenant(h.db);
   const admin = await createTenantAdmin(h, tenant.id);

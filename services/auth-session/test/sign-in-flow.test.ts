@@ -1,8 +1,7 @@
 import request from 'supertest';
 import { generate } from 'otplib';
 import { createHarness, createTenant, createTenantAdmin, json, totpCode, type Harness } from './harness.js';
-import { createAccountLibrary } from '../src/libraries/account.js';
-import { createAdminQueries } from '../src/queries/admins.js';
+import { ensureDefaultPlatformAdmin } from '../src/libraries/default-admin.js';
 import { createAuditWriter } from '@portcullis/audit';
 
 let h: Harness;
@@ -13,9 +12,9 @@ afterAll(() => h.close());
 
 describe('the default platform admin', () => {
   it('signs in, must enrol TOTP with a real code and change the password, then reaches /auth/me', async () => {
-    const account = createAccountLibrary({ db: h.db, admins: createAdminQueries(h.db), passwords: h.passwords, audit: createAuditWriter({ db: h.db }), clock: h.clock });
-    expect(await account.ensureDefaultPlatformAdmin('root@example.com', 'initial-Bootstrap-pass-91')).toBe('created');
-    expect(await account.ensureDefaultPlatformAdmin('root@example.com', 'initial-Bootstrap-pass-91')).toBe('exists');
+    const bootstrap = { db: h.db, passwords: h.passwords, audit: createAuditWriter({ db: h.db }), clock: h.clock };
+    expect(await ensureDefaultPlatformAdmin(bootstrap, 'root@example.com', 'initial-Bootstrap-pass-91')).toBe('created');
+    expect(await ensureDefaultPlatformAdmin(bootstrap, 'root@example.com', 'initial-Bootstrap-pass-91')).toBe('exists');
 
     const { app } = h.build();
     const agent = request.agent(app.callback());
@@ -48,8 +47,8 @@ describe('the default platform admin', () => {
 
   it('is created exactly once when several replicas bootstrap at the same moment', async () => {
     await h.db('platform_admins').del();
-    const replicas = Array.from({ length: 6 }, () => createAccountLibrary({ db: h.db, admins: createAdminQueries(h.db), passwords: h.passwords, audit: createAuditWriter({ db: h.db }), clock: h.clock }));
-    const outcomes = await Promise.all(replicas.map((replica) => replica.ensureDefaultPlatformAdmin('first@example.com', 'initial-Bootstrap-pass-91')));
+    const bootstrap = { db: h.db, passwords: h.passwords, audit: createAuditWriter({ db: h.db }), clock: h.clock };
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => ensureDefaultPlatformAdmin(bootstrap, 'first@example.com', 'initial-Bootstrap-pass-91')));
     expect(outcomes.filter((outcome) => outcome === 'created')).toHaveLength(1);
     expect(await h.db('platform_admins').count({ n: '*' }).first()).toEqual({ n: '1' });
   });

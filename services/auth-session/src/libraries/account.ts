@@ -2,13 +2,11 @@ import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { AdminKind } from '@portcullis/session-auth';
 import type { AdminQueries } from '../queries/admins.js';
-import { insertFirstPlatformAdmin } from '../queries/default-admin.js';
-import type { Knex } from 'knex';
 import { passwordProblems, type PasswordHasher } from './passwords.js';
 import type { RequestInfo, SignInLibrary } from './sign-in.js';
 
-export function createAccountLibrary(deps: { db: Knex; admins: AdminQueries; passwords: PasswordHasher; audit: AuditWriter; clock: { now(): number }; signIn: Pick<SignInLibrary, 'verifyPasswordOf'> }) {
-  const { db, admins, passwords, audit, clock, signIn } = deps;
+export function createAccountLibrary(deps: { admins: AdminQueries; passwords: PasswordHasher; audit: AuditWriter; clock: { now(): number }; signIn: Pick<SignInLibrary, 'verifyPasswordOf'> }) {
+  const { admins, passwords, audit, clock, signIn } = deps;
 
   return {
     /**
@@ -37,18 +35,6 @@ export function createAccountLibrary(deps: { db: Knex; admins: AdminQueries; pas
       return admin.sessions_revoked_at ? admin.sessions_revoked_at.getTime() : null;
     },
 
-    /**
-     * Creates the first platform admin from DEFAULT_PLATFORM_ADMIN_* when none exists. Safe when
-     * replicas start together; the password policy applies; a first sign-in must change it.
-     */
-    async ensureDefaultPlatformAdmin(email: string, password: string): Promise<'created' | 'exists'> {
-      const problems = passwordProblems(password, email);
-      if (problems.length > 0) throw new ApiError('config.default_admin_password', 500, `DEFAULT_PLATFORM_ADMIN_PASSWORD is refused by the password policy: ${problems.join(' ')}`);
-      const id = await insertFirstPlatformAdmin(db, { email, passwordHash: await passwords.hash(password), now: new Date(clock.now()) });
-      if (!id) return 'exists';
-      await audit.record({ actorType: 'system', action: 'platform_admin.bootstrapped', targetType: 'platform_admin', targetId: id });
-      return 'created';
-    },
   };
 }
 

@@ -5,7 +5,7 @@ import type { AdminKind } from '@portcullis/session-auth';
 import { tableOf, type AdminQueries, type AdminRow } from '../queries/admins.js';
 import { looksLikeRecoveryCode, spendRecoveryCode } from './recovery-codes.js';
 import type { LoginThrottle } from './login-throttle.js';
-import type { RequestInfo, SignInLibrary } from './sign-in.js';
+import { failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.js';
 import type { Totp } from './totp.js';
 
 const wrongCode = () => new ApiError('auth.invalid_code', 401, 'That code is not valid. Codes are single-use; wait for the next one.');
@@ -28,12 +28,12 @@ export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: To
      * (each used once). Failures count towards the same lockout as passwords.
      */
     async verify(kind: AdminKind, adminId: string, code: string, account: string, request: RequestInfo): Promise<{ method: 'totp' | 'recovery_code'; remainingRecoveryCodes?: number }> {
-      const throttleAccount = account;
-      await deps.throttle.assertAllowed('totp', throttleAccount, request.ip);
       const admin = await admins.findById(kind, adminId);
       if (!admin || admin.disabled_at || !admin.mfa_enabled) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      const budget = failureBudget(account, kind, admin, request.device);
+      await deps.throttle.assertAllowed('totp', budget.key, request.ip);
       const base = { tenantId: admin.tenant_id, actorType: `${kind}_admin` as const, actorId: admin.id, targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId };
-      if (signIn.isLocked(admin)) throw wrongCode();
+      if (signIn.isLocked(admin) && !budget.knownDevice) throw wrongCode();
 
       const trimmed = code.replace(/\s+/g, '');
       if (looksLikeRecoveryCode(trimmed)) {
@@ -41,7 +41,7 @@ export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: To
         if (next && (await admins.replaceRecoveryCodes(kind, admin.id, admin.recovery_code_hashes, next))) {
           const remaining = (JSON.parse(next) as string[]).length;
           await audit.record({ ...base, action: 'auth.recovery_code_used', details: { remaining } });
-          await signIn.recordSuccess(kind, admin, throttleAccount, request);
+          await signIn.recordSuccess(kind, admin, budget, request);
           return { method: 'recovery_code', remainingRecoveryCodes: remaining };
         }
       } else {
@@ -50,11 +50,11 @@ export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: To
         const step = secret ? await totp.matchStep(secret, trimmed, lastStep) : null;
         if (step !== null && (await admins.claimTotpStep(kind, admin.id, step))) {
           await audit.record({ ...base, action: 'auth.mfa_verified', details: { method: 'totp' } });
-          await signIn.recordSuccess(kind, admin, throttleAccount, request);
+          await signIn.recordSuccess(kind, admin, budget, request);
           return { method: 'totp' };
         }
       }
-      await signIn.recordFailure(kind, admin, 'totp', throttleAccount, request);
+      await signIn.recordFailure(kind, admin, 'totp', budget, request);
       throw wrongCode();
     },
   };

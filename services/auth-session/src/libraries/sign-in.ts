@@ -1,6 +1,6 @@
 import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
-import type { AdminKind } from '@portcullis/session-auth';
+import { userIdOf, type AdminKind } from '@portcullis/session-auth';
 import type { AdminQueries, AdminRow } from '../queries/admins.js';
 import type { TenantQueries } from '../queries/tenants.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -17,6 +17,24 @@ export interface RequestInfo {
   ip: string;
   userAgent: string;
   requestId: string;
+  /** The signed known-device cookie this browser got at an earlier full sign-in, if any. */
+  device?: KnownDevice;
+}
+
+/** A browser that completed a full sign-in (password and second factor) of `userId`. */
+export interface KnownDevice {
+  id: string;
+  userId: string;
+}
+
+/**
+ * Failures are counted against this budget. A browser that has signed this admin in before
+ * keeps a budget of its own and is not held by the account lock, so a stranger who knows the
+ * email cannot lock the admin out; the stranger is still locked (docs/security.md).
+ */
+export function failureBudget(account: string, kind: AdminKind, admin: AdminRow | undefined, device: KnownDevice | undefined): { key: string; knownDevice: boolean } {
+  if (admin && device && device.userId === userIdOf(kind, admin.id)) return { key: `device:${device.id}`, knownDevice: true };
+  return { key: account, knownDevice: false };
 }
 
 export interface SignedIn {
@@ -41,6 +59,8 @@ export function createSignInLibrary(deps: {
   audit: AuditWriter;
   clock: { now(): number };
   lockout: LockoutPolicy;
+  /** Told of every lock, for the lockout metric and its alert. */
+  onAccountLocked?: (kind: AdminKind) => void;
 }) {
   const { admins, tenants, passwords, throttle, audit, clock, lockout } = deps;
 
@@ -51,26 +71,39 @@ export function createSignInLibrary(deps: {
     return { kind: 'tenant', tenantId: row.id, admin: await admins.findByEmail('tenant', row.id, email) };
   }
 
-  /** Records a failed factor: throttle budgets, progressive lockout, audit. */
-  async function recordFailure(kind: AdminKind, admin: AdminRow | undefined, factor: 'password' | 'totp', account: string, request: RequestInfo): Promise<void> {
-    await throttle.recordFailure(factor, account, request.ip);
+  /**
+   * Records a failed factor: throttle budgets, progressive lockout, audit. A known device's
+   * failures spend its own budget only (429 once spent) and never lock the account.
+   */
+  async function recordFailure(kind: AdminKind, admin: AdminRow | undefined, factor: 'password' | 'totp', budget: { key: string; knownDevice: boolean }, request: RequestInfo): Promise<void> {
+    await throttle.recordFailure(factor, budget.key, request.ip);
     if (!admin) {
       await audit.record({ action: 'auth.sign_in_failed', actorType: 'anonymous', ip: request.ip, userAgent: request.userAgent, requestId: request.requestId, details: { reason: 'unknown_account' } });
       return;
     }
-    const failures = await admins.addFailedAttempt(kind, admin.id);
     const base = { tenantId: admin.tenant_id, actorType: `${kind}_admin` as const, actorId: admin.id, targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId };
-    await audit.record({ ...base, action: factor === 'password' ? 'auth.sign_in_failed' : 'auth.mfa_verify_failed', details: { failures } });
+    const action = factor === 'password' ? 'auth.sign_in_failed' : 'auth.mfa_verify_failed';
+    if (budget.knownDevice) {
+      await audit.record({ ...base, action, details: { knownDevice: true } });
+      return;
+    }
+    const failures = await admins.addFailedAttempt(kind, admin.id);
+    await audit.record({ ...base, action, details: { failures } });
     const lockSeconds = lockDurationSeconds(failures, lockout);
     if (lockSeconds > 0) {
       await admins.lockUntil(kind, admin.id, new Date(clock.now() + lockSeconds * 1000));
       await audit.record({ ...base, action: 'auth.account_locked', details: { failures, lockSeconds } });
+      deps.onAccountLocked?.(kind);
     }
   }
 
-  /** The whole sign-in succeeded (second factor or enrolment): clear counters, note an unlock. */
-  async function recordSuccess(kind: AdminKind, admin: AdminRow, account: string, request: RequestInfo): Promise<void> {
-    await throttle.recordSuccess('totp', account);
+  /**
+   * The whole sign-in succeeded (second factor or enrolment): clear counters, note an unlock. A
+   * known device clears its own budget only: the account's lock stays for everyone else.
+   */
+  async function recordSuccess(kind: AdminKind, admin: AdminRow, budget: { key: string; knownDevice: boolean }, request: RequestInfo): Promise<void> {
+    await throttle.recordSuccess('totp', budget.key);
+    if (budget.knownDevice) return;
     if (admin.failed_attempts === 0 && !admin.locked_until) return;
     await admins.clearFailures(kind, admin.id);
     if (admin.locked_until) {
@@ -87,30 +120,33 @@ export function createSignInLibrary(deps: {
     recordSuccess,
     isLocked,
 
-    /** Re-authentication of a signed-in admin: a wrong password counts like any other failure. */
+    /**
+     * The password of a signed-in admin (re-authentication, password change): a wrong one counts
+     * against the account like any other failure, known device or not.
+     */
     async verifyPasswordOf(kind: AdminKind, admin: AdminRow, password: string, request: RequestInfo): Promise<boolean> {
-      const account = `${kind}:${admin.id}`;
-      await throttle.assertAllowed('password', account, request.ip);
+      const budget = failureBudget(`${kind}:${admin.id}`, kind, admin, undefined);
+      await throttle.assertAllowed('password', budget.key, request.ip);
       const ok = await passwords.verify(admin.password_hash, password);
-      if (!ok) await recordFailure(kind, admin, 'password', account, request);
+      if (!ok) await recordFailure(kind, admin, 'password', budget, request);
       return ok && !isLocked(admin);
     },
 
     /** The password step. Unknown, wrong and locked all take an argon2 verification and fail alike. */
     async verifyPassword(input: { tenant?: string; email: string; password: string }, request: RequestInfo): Promise<SignedIn> {
-      const account = accountKey(input.tenant, input.email);
-      await throttle.assertAllowed('password', account, request.ip);
       const { kind, admin } = await findAccount(input.tenant, input.email);
       const usable = admin && !admin.disabled_at ? admin : undefined;
+      const budget = failureBudget(accountKey(input.tenant, input.email), kind, usable, request.device);
+      await throttle.assertAllowed('password', budget.key, request.ip);
       const passwordOk = await passwords.verify(usable?.password_hash, input.password);
-      if (!usable || !passwordOk || isLocked(usable)) {
+      if (!usable || !passwordOk || (isLocked(usable) && !budget.knownDevice)) {
         // A correct password on a locked account is not a failure to count, but it is no success either.
-        if (!(usable && passwordOk)) await recordFailure(kind, usable, 'password', account, request);
+        if (!(usable && passwordOk)) await recordFailure(kind, usable, 'password', budget, request);
         throw invalidCredentials();
       }
       // Failures are cleared only when the second factor succeeds too: a known password must not
       // reset the counter that guards the TOTP step.
-      await throttle.recordSuccess('password', account);
+      await throttle.recordSuccess('password', budget.key);
       return { kind, admin: usable };
     },
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 
 export type RouteContext = Context & { params: Record<string, string> };
@@ -5,12 +6,35 @@ import { ZodError, z } from 'zod';
 import { ApiError } from '@portcullis/http';
 import { cookieNameFor, csrfTokenFor, sessionOf, signInStep, userIdOf, type AdminSession } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
-import type { RequestInfo, SignedIn } from '../libraries/sign-in.js';
+import type { KnownDevice, RequestInfo, SignedIn } from '../libraries/sign-in.js';
 
 /** API clients send `Accept: application/json`; browsers get pages. */
 export const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
 
 export const requestInfo = (ctx: Context): RequestInfo => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 256), requestId: ctx.requestId });
+
+/**
+ * The sign-in steps also read the known-device cookie. Checks inside a signed-in session
+ * (re-authentication, password change) do not: there the session may be what was stolen.
+ */
+export const signInRequestInfo = (ctx: Context, c: ServiceContext): RequestInfo => ({ ...requestInfo(ctx), device: knownDeviceOf(ctx, c) });
+
+// The known-device cookie (failureBudget in libraries/sign-in.ts): signed with SESSION_SECRET,
+// set when a browser completes a full sign-in, naming the admin it signed in.
+const KNOWN_DEVICE_MAX_AGE_MS = 180 * 24 * 60 * 60_000;
+const knownDeviceCookie = (c: ServiceContext) => cookieNameFor(`${c.settings.cookieName}.device`, c.settings.production);
+
+function knownDeviceOf(ctx: Context, c: ServiceContext): KnownDevice | undefined {
+  const [id, userId] = ctx.cookies.get(knownDeviceCookie(c), { signed: true })?.split('|') ?? [];
+  return id && userId ? { id, userId } : undefined;
+}
+
+function rememberDevice(ctx: Context, c: ServiceContext, userId: string): void {
+  if (knownDeviceOf(ctx, c)?.userId === userId) return;
+  ctx.cookies.set(knownDeviceCookie(c), `${randomBytes(16).toString('base64url')}|${userId}`, {
+    signed: true, httpOnly: true, sameSite: 'lax', secure: c.settings.production, maxAge: KNOWN_DEVICE_MAX_AGE_MS, overwrite: true,
+  });
+}
 
 export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse((ctx.request as { body?: unknown }).body ?? {});
 
@@ -108,6 +132,7 @@ export async function stepUp(ctx: Context, c: ServiceContext, changes: Partial<A
   const session = sessionOf(ctx);
   if (session.aal !== 2) {
     await c.sessions.makeRoom(session.userId!, currentSessionHash(ctx, c), { tenantId: session.tenantId ?? null, actorType: `${session.kind!}_admin`, actorId: session.adminId! });
+    rememberDevice(ctx, c, session.userId!);
   }
   const now = c.clock.now();
   ctx.session = { ...session, ...changes, aal: 2, authAt: now, lastSeenAt: now, csrf: undefined } as unknown as typeof ctx.session;

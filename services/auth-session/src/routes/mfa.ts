@@ -4,7 +4,7 @@ import { ApiError } from '@portcullis/http';
 import { csrfTokenFor, requireSession, sessionOf, signInStep } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { enrolPage, messagePage, mfaPage, recoveryCodesPage } from '../pages/auth-pages.js';
-import { bodyOf, codeField, nextStepOf, redirectOrJson, requestInfo, respond, stepUp, wantsJson, withFormErrors } from './http-helpers.js';
+import { bodyOf, codeField, nextStepOf, redirectOrJson, respond, signInRequestInfo, stepUp, wantsJson, withFormErrors } from './http-helpers.js';
 
 const codeBody = z.object({ code: codeField });
 
@@ -22,7 +22,7 @@ export default function mfaRoutes(router: Router, c: ServiceContext): void {
       if (current.mustEnrollMfa) throw new ApiError('mfa.not_enrolled', 409, 'Set up an authenticator first (GET /auth/mfa/enroll).');
       const { code } = bodyOf(ctx, codeBody);
       const account = `${current.kind}:${current.adminId}`;
-      const result = await c.secondFactor.verify(current.kind!, current.adminId!, code, account, requestInfo(ctx));
+      const result = await c.secondFactor.verify(current.kind!, current.adminId!, code, account, signInRequestInfo(ctx, c));
       const raised = await stepUp(ctx, c);
       const { next, location } = nextStepOf(ctx, raised);
       redirectOrJson(ctx, { assurance: 2, next, method: result.method, ...(result.remainingRecoveryCodes !== undefined ? { remainingRecoveryCodes: result.remainingRecoveryCodes } : {}) }, location);
@@ -43,7 +43,7 @@ export default function mfaRoutes(router: Router, c: ServiceContext): void {
     const render = (message: string) => (offer ? enrolPage(csrfTokenFor(ctx), offer, message) : messagePage('Authenticator', message));
     await withFormErrors(ctx, render, async () => {
       const { code } = bodyOf(ctx, codeBody);
-      const recoveryCodes = await c.enrolment.activate(current.kind!, current.adminId!, current.pendingTotpSecret, code, requestInfo(ctx));
+      const recoveryCodes = await c.enrolment.activate(current.kind!, current.adminId!, current.pendingTotpSecret, code, signInRequestInfo(ctx, c));
       const raised = await stepUp(ctx, c, { pendingTotpSecret: undefined, mustEnrollMfa: false });
       const { next, location } = nextStepOf(ctx, raised);
       respond(ctx, { assurance: 2, next, recoveryCodes }, () => recoveryCodesPage(recoveryCodes, location));

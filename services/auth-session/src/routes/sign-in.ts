@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { consoleReturnPath, csrfTokenFor, sessionOf, requireSession } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { loginPage } from '../pages/auth-pages.js';
-import { bodyOf, emailField, nextStepOf, redirectOrJson, requestInfo, respond, startAdminSession, withFormErrors } from './http-helpers.js';
+import { bodyOf, emailField, nextStepOf, redirectOrJson, respond, signInRequestInfo, startAdminSession, withFormErrors } from './http-helpers.js';
 
 const loginBody = z.object({
   tenant: z
@@ -28,7 +28,7 @@ export default function signInRoutes(router: Router, c: ServiceContext): void {
     const returnTo = consoleReturnPath(typed.next);
     await withFormErrors(ctx, (message) => loginPage(csrfTokenFor(ctx), message, { tenant: typed.tenant, email: typed.email, returnTo }), async () => {
       const input = bodyOf(ctx, loginBody);
-      const signedIn = await c.signIn.verifyPassword(input, requestInfo(ctx));
+      const signedIn = await c.signIn.verifyPassword(input, signInRequestInfo(ctx, c));
       const session = await startAdminSession(ctx, c, signedIn, 1);
       if (returnTo) session.returnTo = returnTo;
       const { next, location } = nextStepOf(ctx, session);
