@@ -53,19 +53,23 @@ const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(va
 export function createJobRunMetrics(registry: Registry, options: JobRunMetricsOptions) {
   const { latest, cacheMs = 10_000, onError } = options;
   const exported: Record<JobName, boolean> = { 'sessions-cleanup': options.cleanup, 'sessions-verify': options.verify };
-  let cache: { at: number; runs: Promise<JobRun[]> } | undefined;
+  // A read in flight is shared too: the gauges of one scrape are collected together.
+  let cache: { at: number; pending: boolean; runs: Promise<JobRun[]> } | undefined;
   let lastRead: JobRun[] = [];
   const runs = (): Promise<JobRun[]> => {
     const now = Date.now();
-    if (!cache || now - cache.at >= cacheMs) {
-      const read = latest().then(
-        (rows) => (lastRead = rows.filter((run) => exported[run.job])),
-        (error: unknown) => {
-          onError?.(error);
-          return lastRead;
-        },
-      );
-      cache = { at: now, runs: read };
+    if (!cache || (!cache.pending && now - cache.at >= cacheMs)) {
+      const entry: { at: number; pending: boolean; runs: Promise<JobRun[]> } = { at: now, pending: true, runs: Promise.resolve([]) };
+      entry.runs = latest()
+        .then(
+          (rows) => (lastRead = rows.filter((run) => exported[run.job])),
+          (error: unknown) => {
+            onError?.(error);
+            return lastRead;
+          },
+        )
+        .finally(() => (entry.pending = false));
+      cache = entry;
     }
     return cache.runs;
   };
