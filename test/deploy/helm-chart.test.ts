@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
+import { buildProgram } from '@portcullis/cli';
 import { secretVariables, variables } from '@portcullis/config';
 import { createSessionStoreMetrics } from '@portcullis/session-store';
 
@@ -351,6 +352,30 @@ describe('Jobs', () => {
     expect(one(rendered, 'Job').spec.template.spec.containers[0].command.slice(0, 2)).toEqual(['node', '/opt/portcullis/cli.js']);
     for (const cronJob of cronJobs) expect(cronJob.spec.concurrencyPolicy).toBe('Forbid');
   }, 30_000);
+
+  it('passes only subcommands and flags the CLI has', async () => {
+    const rendered = await render(...dual, 'jobs.mfaLogsRewrap.shards=2', 'jobs.mfaLogsEncryptLegacy.shards=2');
+    const invocations = [
+      ...only(rendered, 'CronJob').map((cronJob) => cronJob.spec.jobTemplate.spec.template.spec.containers[0].args as string[]),
+      one(rendered, 'Job').spec.template.spec.containers[0].command.slice(2) as string[],
+    ];
+    expect(invocations.length).toBeGreaterThanOrEqual(8);
+    const program = buildProgram({ env: {}, stdout: { write: () => true }, stderr: { write: () => true } });
+    for (const args of invocations) {
+      // The leading words name the command; the rest are its flags and their values.
+      let command = program;
+      const path: string[] = [];
+      for (const word of args) {
+        const sub = command.commands.find((candidate) => candidate.name() === word);
+        if (!sub) break;
+        command = sub;
+        path.push(word);
+      }
+      const flags = args.filter((arg) => arg.startsWith('--'));
+      const known = new Set(command.options.map((option) => option.long));
+      expect({ args: args.join(' '), path: path.length, unknown: flags.filter((flag) => !known.has(flag)) }).toEqual({ args: args.join(' '), path: 2, unknown: [] });
+    }
+  });
 
   it('cleans up expired sessions only for the knex store, and verifies only while dual', async () => {
     const names = (rendered: Manifest[]) => only(rendered, 'CronJob').map((cronJob) => cronJob.metadata.name).filter((name) => name.includes('sessions'));
