@@ -78,7 +78,8 @@ describe.each([
     // The third one holds secrets but no database: the message must name DATABASE_URL and print none of them.
     const secrets = { SESSION_SECRET: `s3cret-${'q'.repeat(40)}`, DEFAULT_PLATFORM_ADMIN_PASSWORD: 'Adm1n-pa55word-value', REDIS_URL: 'redis://:r3dis-pa55word@127.0.0.1:1' };
     const partial = { NODE_ENV: 'production', SESSION_STORE_DRIVER: 'redis', DEFAULT_PLATFORM_ADMIN_EMAIL: 'root@portcullis.example', ...secrets };
-    const runs = await Promise.all([{}, { NODE_ENV: 'production' }, partial].map((env) => runEntryPoint(name, args, env)));
+    const configurations: Record<string, string>[] = [{}, { NODE_ENV: 'production' }, partial];
+    const runs = await Promise.all(configurations.map((env) => runEntryPoint(name, args, env)));
     for (const { code, stdout, stderr } of runs) {
       for (const value of [...Object.values(secrets), 'r3dis-pa55word']) expect(stdout + stderr).not.toContain(value);
       expect(code).not.toBe(0);
