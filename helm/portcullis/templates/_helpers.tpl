@@ -166,6 +166,8 @@ spec:
     spec:
       backoffLimit: {{ .backoffLimit }}
       activeDeadlineSeconds: {{ .job.activeDeadlineSeconds }}
+      # Runs created by hand from a template clean up after a week; logs are read before that.
+      ttlSecondsAfterFinished: 604800
       {{- if gt $shards 1 }}
       completionMode: Indexed
       completions: {{ $shards }}
