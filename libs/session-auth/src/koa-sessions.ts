@@ -8,7 +8,7 @@ export interface SessionCookieOptions {
   /** SESSION_SECRET list: the first signs cookies, every one verifies (rotation without logouts). */
   secrets: readonly string[];
   cookieName: string;
-  /** Production: `__Host-` prefix and Secure. Needs `app.proxy` behind a TLS-terminating ingress. */
+  /** Production: `__Host-` prefix and Secure. Behind a TLS-terminating ingress it needs TRUSTED_PROXY_HOPS ≥ 1 (X-Forwarded-Proto). */
   production: boolean;
   /** Idle timeout; every request rolls it forward. */
   idleTimeoutMs: number;
