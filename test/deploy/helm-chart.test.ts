@@ -201,13 +201,16 @@ describe('the Ingress', () => {
 });
 
 describe('NetworkPolicies', () => {
-  it('admit the ingress controller to the HTTP port and Prometheus (and helm test) to the admin port, nothing else', () => {
+  it('admit the ingress controller to the HTTP port, Prometheus to the admin port, the helm test pod to both, nothing else', () => {
     const policy = one(productionManifests, 'NetworkPolicy', 'prod-portcullis-ingress').spec;
     expect(policy.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'portcullis', 'app.kubernetes.io/instance': 'prod' });
     expect(policy.policyTypes).toEqual(['Ingress']);
     expect(policy.ingress).toEqual([
       {
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } }],
+        from: [
+          { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } },
+          { podSelector: { matchLabels: { 'app.kubernetes.io/instance': 'prod', 'app.kubernetes.io/component': 'helm-test' } } },
+        ],
         ports: [{ protocol: 'TCP', port: 8080 }],
       },
       {
@@ -218,6 +221,19 @@ describe('NetworkPolicies', () => {
         ports: [{ protocol: 'TCP', port: 9090 }],
       },
     ]);
+  });
+
+  it('let the helm test pod reach every port it calls', () => {
+    const test = one(productionManifests, 'Pod');
+    const urls: string[] = test.spec.containers[0].env.find((variable: Loose) => variable.name === 'PORTCULLIS_TEST_URLS').value.split(' ');
+    const ports = [...new Set(urls.map((url) => Number(new URL(url).port)))].sort();
+    const admits = (rule: Loose) => rule.from.some((peer: Loose) => !peer.namespaceSelector && Object.entries(peer.podSelector.matchLabels).every(([key, value]) => test.metadata.labels![key] === value));
+    const admitted = one(productionManifests, 'NetworkPolicy', 'prod-portcullis-ingress').spec.ingress.filter(admits).flatMap((rule: Loose) => rule.ports.map((port: Loose) => port.port));
+    expect(ports).toEqual([8080, 9090]);
+    expect(ports.filter((port) => !admitted.includes(port))).toEqual([]);
+    const egress = one(productionManifests, 'NetworkPolicy', 'prod-portcullis-helm-test').spec;
+    expect(Object.entries(egress.podSelector.matchLabels).every(([key, value]) => test.metadata.labels![key] === value)).toBe(true);
+    expect(egress.egress.at(-1).ports.map((port: Loose) => port.port).sort()).toEqual(ports);
   });
 
   it('let the pods out only to DNS, the database, Redis and the AWS endpoints', () => {
