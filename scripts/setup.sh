@@ -110,4 +110,24 @@ else
   say helm "installed ($(/usr/local/bin/helm version --template '{{.Version}}'))"
 fi
 
+# --- Node, the version pinned in .nvmrc, into a cache outside the repo (scripts/test.sh puts
+# it first on PATH). The node-linux-<arch> package carries the release binary itself.
+NODE_VERSION=$(tr -d ' v\n' < "$(dirname "$0")/../.nvmrc")
+step="node $NODE_VERSION"
+NODE_DIR="${PORTCULLIS_CACHE_DIR:-$HOME/.cache/portcullis}/node-$NODE_VERSION"
+if [ "$("$NODE_DIR/bin/node" --version 2>/dev/null || true)" = "v$NODE_VERSION" ]; then
+  say node "present ($NODE_VERSION)"
+else
+  case "$(uname -m)" in x86_64) node_arch=x64 ;; aarch64) node_arch=arm64 ;; *) node_arch=unsupported ;; esac
+  [ "$node_arch" != unsupported ] || { echo "setup.sh: no node-linux package for $(uname -m); install Node $NODE_VERSION by hand into $NODE_DIR." >&2; exit 1; }
+  mkdir -p "$(dirname "$NODE_DIR")"
+  node_tmp=$(mktemp -d "${NODE_DIR}.XXXXXX") && chmod 755 "$node_tmp"
+  (cd "$node_tmp" && npm pack --silent "node-linux-$node_arch@$NODE_VERSION") >>"$LOG" 2>&1
+  tar -xzf "$node_tmp"/node-linux-*.tgz -C "$node_tmp" --strip-components=1 package/bin/node package/LICENSE >>"$LOG" 2>&1
+  rm -f "$node_tmp"/node-linux-*.tgz
+  # Renamed into place whole, so an interrupted run never leaves a half-written node behind.
+  rm -rf "$NODE_DIR" && mv "$node_tmp" "$NODE_DIR"
+  say node "installed ($("$NODE_DIR/bin/node" --version))"
+fi
+
 rm -f "$LOG"
