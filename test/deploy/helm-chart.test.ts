@@ -148,6 +148,8 @@ it('gives every pod what the restricted Pod Security level demands', async () =>
   const pods = podsOf([...manifests, ...await render(...dual)]);
   expect(pods.length).toBeGreaterThanOrEqual(3 + 1 + 6 + 1);
   for (const { from, pod } of pods) {
+    // No pod talks to the Kubernetes API: none gets a token.
+    expect({ from, automount: pod.automountServiceAccountToken ?? podAccountAutomount(from) }).toEqual({ from, automount: false });
     const context = { from, pod: pod.securityContext };
     expect(context).toMatchObject({ pod: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } });
     expect(pod.hostNetwork ?? pod.hostPID ?? pod.hostIPC).toBeUndefined();
@@ -158,6 +160,17 @@ it('gives every pod what the restricted Pod Security level demands', async () =>
     }
   }
 }, 30_000);
+
+/** Deployments rely on the release's ServiceAccount saying automountServiceAccountToken: false. */
+function podAccountAutomount(from: string): boolean | undefined {
+  const account = one(manifests, 'ServiceAccount', 'prod-portcullis') as Loose;
+  return from.startsWith('Deployment/') ? account.automountServiceAccountToken : undefined;
+}
+
+it('gives the helm test pod no AWS role: not the release account IRSA annotates', () => {
+  const pod = one(productionManifests, 'Pod', 'prod-portcullis-test-health').spec;
+  expect(pod.serviceAccountName).toBe('default');
+});
 
 describe('autoscaling', () => {
   it('scales each service with an HPA that owns the replica count', () => {

@@ -179,7 +179,9 @@ spec:
             app.kubernetes.io/component: {{ .name }}
         spec:
           restartPolicy: Never
+          # The release's account for its AWS role (DynamoDB sessions); no Kubernetes token.
           serviceAccountName: {{ include "portcullis.serviceAccountName" $root }}
+          automountServiceAccountToken: false
           {{- with $root.Values.imagePullSecrets }}
           imagePullSecrets: {{- toYaml . | nindent 12 }}
           {{- end }}
