@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import createKnex, { type Knex } from 'knex';
-import { cleanupExpiredSessions, createSessionTable } from '@portcullis/session-store';
+import { cleanupExpiredSessions, createSessionTable, runExpiredSessionCleanup, type CleanupProgress } from '@portcullis/session-store';
 import { testMysql, testPostgres, type TestDatabase } from '../../../test/support/index.js';
 import { TestClock } from './contract.js';
 
@@ -76,5 +76,25 @@ describe.each(servers)('cleanupExpiredSessions on %s', (_name, createDatabase, c
     await seed(0, 20);
     expect(await cleanupExpiredSessions(knex, tableName, { clock })).toBe(0);
     expect(await remaining()).toHaveLength(20);
+  });
+
+  it('stops between batches when its signal aborts (the time bound, SIGTERM), not finished, and says so after each batch', async () => {
+    await seed(500, 5);
+    const abort = new AbortController();
+    const seen: CleanupProgress[] = [];
+    const stopped = await runExpiredSessionCleanup(knex, tableName, {
+      clock,
+      batchSize: 100,
+      signal: abort.signal,
+      onBatch: (progress) => {
+        seen.push(progress);
+        if (progress.batches === 2) abort.abort();
+      },
+    });
+    expect(stopped).toMatchObject({ deleted: 200, batches: 2, finished: false });
+    expect(seen).toEqual([{ deleted: 100, batches: 1 }, { deleted: 200, batches: 2 }]);
+    expect(await runExpiredSessionCleanup(knex, tableName, { clock, batchSize: 100, signal: AbortSignal.abort() })).toMatchObject({ deleted: 0, batches: 0, finished: false });
+    expect(await runExpiredSessionCleanup(knex, tableName, { clock, batchSize: 100 })).toMatchObject({ deleted: 300, batches: 4, finished: true });
+    expect(await remaining()).toHaveLength(5);
   });
 });
