@@ -196,7 +196,7 @@ spec:
               {{- with .env }}
               env: {{- toYaml . | nindent 16 }}
               {{- end }}
-              resources: {{- toYaml $root.Values.jobs.resources | nindent 16 }}
+              resources: {{- toYaml (.job.resources | default $root.Values.jobs.resources) | nindent 16 }}
               securityContext: {{- include "portcullis.containerSecurityContext" $root | nindent 16 }}
               # Checkpoints (backfill --checkpoint) and temporary files; gone with the pod.
               volumeMounts: [{ name: work, mountPath: /work }, { name: tmp, mountPath: /tmp }]
