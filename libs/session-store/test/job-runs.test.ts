@@ -2,16 +2,17 @@
 // often the database is asked, and which rows the pruning keeps.
 import createKnex, { type Knex } from 'knex';
 import { Registry } from 'prom-client';
-import { migrateLatest } from '@portcullis/migrations';
 import { createJobRunMetrics, createJobRunQueries, sessionJobsInUse, type JobOutcome } from '@portcullis/session-store';
 import { testPostgres, type TestDatabase } from '../../../test/support/index.js';
+// The table exactly as its migration creates it (migrations depends on this lib, not the reverse).
+import { up as createJobRunsTable } from '../../../migrations/20261203000000_operational_job_runs.js';
 
 let db: TestDatabase;
 let knex: Knex;
 beforeAll(async () => {
   db = await testPostgres();
   knex = createKnex({ client: 'pg', connection: db.url, pool: { min: 0, max: 4 } });
-  await migrateLatest(knex);
+  await createJobRunsTable(knex);
 });
 afterAll(async () => {
   await knex.destroy();
