@@ -33,7 +33,8 @@ function baseImageNode(image: string): { major: string; node: string } | undefin
 
 // The build stage as a map: image path under its WORKDIR → repository path it came from.
 const buildCwd = workdir(build);
-const chartCommands = renderChartCommands();
+const chart = renderChart();
+const chartCommands = chart.commands;
 const contextCopies = copySteps(build).filter((step) => step.from === undefined && !step.heredoc);
 
 /** The runtime image's files: image path → where that file comes from in this repository. */
@@ -71,10 +72,12 @@ it('runs a build stage and a runtime stage on the Node major pinned in .nvmrc', 
   for (const stage of stages) expect({ image: stage.image, major: baseImageNode(stage.image)?.major }).toEqual({ image: stage.image, major: nodeMajor });
 });
 
-it('runs as a numeric non-root user and group', () => {
+it('runs as a numeric non-root user and group, the one the chart names', () => {
   const runAs = user(runtime);
   expect(runAs).toMatch(/^\d+(:\d+)?$/);
   for (const id of runAs!.split(':')) expect(Number(id)).toBeGreaterThanOrEqual(10000);
+  // A runAsUser the image does not expect would still run, but as a user owning nothing.
+  expect([...chart.runAsUsers]).toEqual(chart.runAsUsers.size > 0 ? [Number(runAs!.split(':')[0])] : []);
 });
 
 describe('the build stage', () => {
@@ -164,23 +167,30 @@ describe('the runtime image', () => {
   });
 });
 
-/** The command and args of every container of this image in the chart, for the default, staging and production values. */
-function renderChartCommands(): string[][] {
+/** Every container of this image in the chart (default, staging and production values): its
+ * command with args, and the runAsUser values of those pods and containers. */
+function renderChart(): { commands: string[][]; runAsUsers: Set<number> } {
   const values = ['', ...['k8s/values-staging.yaml', 'k8s/values-production.yaml'].filter((file) => existsSync(join(root, file)))];
   const repository = (parseAllDocuments(readFileSync(join(root, 'helm/portcullis/values.yaml'), 'utf8'))[0]!.toJS() as { image: { repository: string } }).image.repository;
   const commands = new Set<string>();
+  const runAsUsers = new Set<number>();
   for (const file of values) {
     const rendered = execFileSync('helm', ['template', 't', join(root, 'helm/portcullis'), ...(file ? ['-f', join(root, file)] : [])], { encoding: 'utf8' });
     for (const document of parseAllDocuments(rendered)) {
-      for (const container of containersOf(document.toJS())) {
-        if (String(container.image ?? '').startsWith(`${repository}:`)) commands.add(JSON.stringify([...container.command ?? [], ...container.args ?? []]));
-      }
+      const object = document.toJS() as unknown;
+      const ours = containersOf(object).filter((container) => String(container.image ?? '').startsWith(`${repository}:`));
+      for (const container of ours) commands.add(JSON.stringify([...container.command ?? [], ...container.args ?? []]));
+      if (ours.length > 0) for (const id of runAsUsersOf(object)) runAsUsers.add(id);
     }
   }
-  return [...commands].map((json) => JSON.parse(json) as string[]);
+  return { commands: [...commands].map((json) => JSON.parse(json) as string[]), runAsUsers };
 }
 
-/** Every container and init container of a rendered object (Deployment, Job, CronJob, Pod). */
+function runAsUsersOf(object: unknown): number[] {
+  if (!object || typeof object !== 'object') return [];
+  return Object.entries(object).flatMap(([key, value]) => (key === 'runAsUser' && typeof value === 'number' ? [value] : runAsUsersOf(value)));
+}
+
 interface Container { image?: string; command?: string[]; args?: string[] }
 function containersOf(object: unknown): Container[] {
   if (!object || typeof object !== 'object') return [];
