@@ -1,10 +1,10 @@
 // `portcullis audit verify-chain`: walks the audit log's hash chains and reports the first
 // break of each (a deleted or edited event). Reads only DATABASE_URL; exit 1 on any break.
 import type { Command } from 'commander';
-import { variables } from '@portcullis/config';
 import { listChainKeys, verifyChain, type ChainReport } from '@portcullis/audit';
 import { createDatabase } from '@portcullis/db';
-import { CliError, EXIT } from '../cli-error.js';
+import { CliError } from '../cli-error.js';
+import { readVariable } from '../env.js';
 import type { CliContext } from '../program.js';
 
 export function registerAuditCommands(program: Command, context: CliContext): void {
@@ -14,9 +14,7 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     .description("Check one tenant's chain (--tenant ID, or 'platform'), or every chain (default)")
     .option('--tenant <id>', "a tenant id, or 'platform' for platform-wide events")
     .action(async (flags: { tenant?: string }) => {
-      const url = variables.DATABASE_URL.schema.safeParse(context.env.DATABASE_URL || undefined);
-      if (!url.success) throw new CliError(`DATABASE_URL ${url.error.issues[0]?.message ?? 'is invalid'}: set it in the environment`, EXIT.usage);
-      const db = createDatabase({ url: url.data, poolMax: 2 });
+      const db = createDatabase({ url: readVariable(context.env, 'DATABASE_URL'), poolMax: 2 });
       const reports: ChainReport[] = [];
       try {
         const chains = flags.tenant ? [flags.tenant.toLowerCase()] : await listChainKeys(db);

@@ -2,7 +2,6 @@
 // (docs/db-migration.md). Only DATABASE_URL and SESSION_TABLE_NAME are read, checked with the
 // same zod rules as the services: a migration Job must not need the services' secrets.
 import { Option, type Command } from 'commander';
-import { variables } from '@portcullis/config';
 import {
   defaultSettings,
   MigrationError,
@@ -14,6 +13,7 @@ import {
   type PlannedMigration,
 } from '@portcullis/migrations';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
+import { readVariable } from '../env.js';
 import { wholeNumber } from '../options.js';
 import type { CliContext } from '../program.js';
 import { formatCount as number } from '../progress.js';
@@ -33,12 +33,7 @@ interface Flags {
 const seconds = (value: number) => (value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`);
 
 function readEnv(env: CliContext['env']): { url: string; sessionTableName: string } {
-  const read = <K extends 'DATABASE_URL' | 'SESSION_TABLE_NAME'>(name: K) => {
-    const parsed = variables[name].schema.safeParse(env[name] || undefined); // "" means unset, as in loadConfig
-    if (!parsed.success) throw new CliError(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}: set it in the environment (see docs/db-migration.md)`, EXIT.usage);
-    return parsed.data;
-  };
-  return { url: read('DATABASE_URL'), sessionTableName: read('SESSION_TABLE_NAME') };
+  return { url: readVariable(env, 'DATABASE_URL', 'docs/db-migration.md'), sessionTableName: readVariable(env, 'SESSION_TABLE_NAME', 'docs/db-migration.md') };
 }
 
 /** One line per event; batch lines at most every 2 s per table, so a 10M-row table stays readable. */
