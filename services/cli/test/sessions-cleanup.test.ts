@@ -119,7 +119,7 @@ describe('sessions cleanup', () => {
       expect(unrecorded.stderr).toMatch(/portcullis: cleanup sessions removed 3 rows but could not record the sessions-cleanup run in operational_job_runs \(.*operational_job_runs.*does not exist\): .*run `portcullis migrate latest`/);
       const noTable = await cli({ ...env, SESSION_TABLE_NAME: 'no_such_sessions' }, 'sessions', 'cleanup', '--json');
       expect(noTable.code).toBe(1);
-      expect(JSON.parse(noTable.stdout)).toMatchObject({ outcome: 'failure', rows_removed: 0 });
+      expect(JSON.parse(noTable.stdout)).toMatchObject({ outcome: 'failure', rows_removed: 0, finished: false, stopped_early: false });
       expect(noTable.stderr).toMatch(/portcullis: Cleanup failed after 0 expired sessions removed from no_such_sessions in 0 batches, .*: .*no_such_sessions.*does not exist\. Fix the cause and run it again/);
     } finally {
       await bareKnex.destroy();

@@ -73,7 +73,7 @@ async function cleanup(context: CliContext, flags: CleanupFlags): Promise<void> 
   if (flags.record && failure) unrecorded = await recordRun(config, run).then(() => '', (error: unknown) => ` Also, ${messageOf(error)}`);
   else if (flags.record) await recordRun(config, run, `${label} removed ${formatCount(progress.deleted)} rows but `);
 
-  const evidence = { job: 'sessions-cleanup', outcome, ...figures, stopped_early: !finished, recorded: flags.record, started_at: startedAt.toISOString(), finished_at: finishedAt.toISOString() };
+  const evidence = { job: 'sessions-cleanup', outcome, ...figures, stopped_early: outcome === 'stopped_early', recorded: flags.record, started_at: startedAt.toISOString(), finished_at: finishedAt.toISOString() };
   if (flags.json) context.stdout.write(`${JSON.stringify(evidence)}\n`);
   const tally = `${formatCount(progress.deleted)} expired sessions removed from ${table} in ${progress.batches} batches, ${formatDuration(seconds * 1000)}`;
   if (failure) throw new CliError(`Cleanup failed after ${tally}: ${messageOf(failure)}. Fix the cause and run it again; it goes on where it stopped.${unrecorded}`, EXIT.failure);
