@@ -211,6 +211,10 @@ describe('with production dependencies only', () => {
 
   beforeAll(() => {
     app = mkdtempSync(join(tmpdir(), 'portcullis-image-'));
+    // Node looks for packages in every parent's node_modules too: one there would hide a gap.
+    for (let dir = dirname(app); dir !== dirname(dir); dir = dirname(dir)) {
+      if (existsSync(join(dir, 'node_modules'))) throw new Error(`${join(dir, 'node_modules')} exists: it would hide a missing dependency; set TMPDIR elsewhere`);
+    }
     for (const [imagePath, repoPath] of files) {
       if (!imagePath.startsWith('/app/') || repoPath === '') continue;
       mkdirSync(dirname(join(app, imagePath.slice('/app/'.length))), { recursive: true });
