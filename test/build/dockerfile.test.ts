@@ -250,9 +250,12 @@ describe('with production dependencies only', () => {
 
   it('runs the portcullis launcher', () => {
     const launcher = heredocs.find((step) => step.destination.endsWith('/portcullis'))!;
-    const script = join(app, 'portcullis-launcher');
+    // Outside the app directory, as /usr/local/bin is: no package.json above it, so plain CommonJS.
+    const bin = mkdtempSync(join(tmpdir(), 'portcullis-bin-'));
+    const script = join(bin, 'portcullis');
     writeFileSync(script, launcher.heredoc!.replaceAll("'/app/", `'${app}/`));
     const result = spawnSync(process.execPath, [script, '--help'], { env: { NODE_ENV: 'production' }, encoding: 'utf8', timeout: 30_000 });
+    rmSync(bin, { recursive: true, force: true });
     expect({ code: result.status, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout).toContain('Usage: portcullis');
   });
