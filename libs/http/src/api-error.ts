@@ -5,7 +5,7 @@
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
-  /** Whether `message` may be shown to the client (always true below 500). */
+  /** Whether `message` may be shown to the client: below 500, and 503 (a deliberate "busy, come back"). */
   readonly expose: boolean;
   readonly data: Record<string, unknown> | undefined;
 
@@ -14,7 +14,7 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
-    this.expose = status < 500;
+    this.expose = status < 500 || status === 503;
     this.data = data;
   }
 }

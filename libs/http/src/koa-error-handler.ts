@@ -54,8 +54,14 @@ export function koaErrorHandler(): Middleware {
       await next();
     } catch (error) {
       const { status, body } = toResponse(error);
-      if (status >= 500) ctx.log.error({ err: error }, 'request failed');
+      if (status >= 500) {
+        if (error instanceof ApiError && error.expose) ctx.log.warn({ code: error.code }, 'request refused: service busy');
+        else ctx.log.error({ err: error }, 'request failed');
+      }
       ctx.status = status;
+      // 429 and 503 say when to come back, in the header clients and proxies read.
+      const retryAfter = body.data?.retryAfterSeconds;
+      if (typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
       ctx.body = { ...body, requestId: ctx.requestId };
     }
   };

@@ -9,6 +9,7 @@ const REQUEST_TIMEOUT_MS = 1500;
 let running: RunningServer;
 beforeAll(async () => {
   const app = new Koa();
+  app.silent = true; // the 408s are expected here
   app.use(koaBodyParser());
   app.use((ctx) => {
     ctx.body = { received: (ctx.request as { body?: unknown }).body ?? null };

@@ -17,6 +17,12 @@ function buildApp(lines: string[] = []) {
   router.get('/invalid', (ctx) => {
     ctx.body = z.object({ email: z.email(), tenant: z.string().min(1) }).parse({ email: 'x', tenant: '' });
   });
+  router.get('/busy', () => {
+    throw new ApiError('auth.busy', 503, 'Too many sign-ins at once. Try again in 2 seconds.', { retryAfterSeconds: 2 });
+  });
+  router.get('/throttled', () => {
+    throw new ApiError('auth.too_many_attempts', 429, 'Too many attempts. Try again in 60 seconds.', { retryAfterSeconds: 60 });
+  });
   router.get('/duplicate', () => {
     throw Object.assign(new Error('duplicate key value violates unique constraint "tenant_admins_email"'), { code: '23505' });
   });
@@ -41,6 +47,15 @@ describe('the shared service app', () => {
   it('maps ApiError to its status and code', async () => {
     const response = await request(buildApp()).get('/auth/conflict').expect(409);
     expect(response.body).toMatchObject({ code: 'mfa.reset_already_rolled_back', message: 'This reset was already rolled back.' });
+  });
+
+  it('answers a deliberate refusal (503 busy, 429 throttled) with its message and a Retry-After header', async () => {
+    const lines: string[] = [];
+    const busy = await request(buildApp(lines)).get('/auth/busy').expect(503);
+    expect(busy.body).toMatchObject({ code: 'auth.busy', message: 'Too many sign-ins at once. Try again in 2 seconds.' });
+    expect(busy.headers['retry-after']).toBe('2');
+    expect((await request(buildApp()).get('/auth/throttled').expect(429)).headers['retry-after']).toBe('60');
+    expect(lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error')).toEqual([]);
   });
 
   it('maps a validation error to 400 naming every field', async () => {

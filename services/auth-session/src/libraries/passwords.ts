@@ -1,5 +1,7 @@
 import { hash, verify } from '@node-rs/argon2';
 import { dictionary } from '@zxcvbn-ts/language-common';
+import pLimit from 'p-limit';
+import { ApiError } from '@portcullis/http';
 
 /**
  * argon2id at OWASP's recommended minimum (m = 19 MiB, t = 2, p = 1). `npm run bench -- auth`
@@ -31,20 +33,36 @@ export function passwordProblems(password: string, email?: string): string[] {
   return problems;
 }
 
-export function createPasswordHasher(parameters = ARGON2_PARAMETERS) {
+/**
+ * How much argon2 work runs at once and how much may wait. Each hash holds 19 MiB and a thread
+ * of libuv's pool (4 by default, shared with DNS and file I/O): unbounded, a burst of sign-ins
+ * starves every other request of the pod. Past the queue a sign-in is refused at once with
+ * 503 and Retry-After instead of waiting for seconds.
+ */
+export const PASSWORD_WORK_LIMITS = { concurrency: 2, maxWaiting: 32, retryAfterSeconds: 2 };
+
+export function createPasswordHasher(parameters = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
   // Unknown accounts are checked against this, so they cost the same time as real ones.
   const dummyHash = hash('portcullis-timing-equaliser', parameters);
+  const limit = pLimit(limits.concurrency);
+  const queued = <T>(work: () => Promise<T>): Promise<T> => {
+    if (limit.activeCount + limit.pendingCount >= limits.concurrency + limits.maxWaiting) {
+      return Promise.reject(new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, { retryAfterSeconds: limits.retryAfterSeconds }));
+    }
+    return limit(work);
+  };
   return {
-    hash: (password: string) => hash(password.normalize('NFC'), parameters),
-    async verify(passwordHash: string | undefined, password: string): Promise<boolean> {
-      const target = passwordHash ?? (await dummyHash);
-      try {
-        const matches = await verify(target, password.normalize('NFC'));
-        return matches && passwordHash !== undefined;
-      } catch {
-        return false;
-      }
-    },
+    hash: (password: string) => queued(() => hash(password.normalize('NFC'), parameters)),
+    verify: (passwordHash: string | undefined, password: string): Promise<boolean> =>
+      queued(async () => {
+        const target = passwordHash ?? (await dummyHash);
+        try {
+          const matches = await verify(target, password.normalize('NFC'));
+          return matches && passwordHash !== undefined;
+        } catch {
+          return false;
+        }
+      }),
   };
 }
 
