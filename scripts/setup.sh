@@ -130,4 +130,15 @@ else
   say node "installed ($("$NODE_DIR/bin/node" --version))"
 fi
 
+# --- the Kubernetes control plane of the chart test (etcd, kube-apiserver, controller-manager,
+# scheduler, kwok, CRDs), built from Go modules into a cache keyed by tools/kube: scripts/setup-kube.sh.
+step="kube control plane (scripts/setup-kube.sh)"
+if kube_dir=$(bash "$(dirname "$0")/setup-kube.sh" --dir 2>/dev/null); then
+  say kube "present ($kube_dir)"
+else
+  echo "kube:        building etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (~12 min of CPU the first time)"
+  bash "$(dirname "$0")/setup-kube.sh" >>"$LOG" 2>&1
+  say kube "installed ($(bash "$(dirname "$0")/setup-kube.sh" --dir))"
+fi
+
 rm -f "$LOG"
