@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian bookworm machine: PostgreSQL, Redis and MariaDB
 # server binaries, promtool, nginx (the reverse proxy of test/e2e/proxy.test.ts), moto's server
-# (the AWS/DynamoDB API) and helm.
+# (the AWS/DynamoDB API), helm, and the Kubernetes control plane of the chart test
+# (scripts/setup-kube.sh).
 # Idempotent and quick when everything is there: it checks before it installs, and runs
 # `apt-get update` only when an apt package is missing. The tests start their own throwaway
 # servers (test/infra), so the Debian services these packages bring are stopped and disabled.

@@ -42,7 +42,8 @@ async function helmOperation(...args: string[]): Promise<void> {
   try {
     await helm(...args, '--wait', '--timeout', '90s');
   } catch (error) {
-    const { stdout } = await kubectl('get', 'events', '-n', NS, '--field-selector=type=Warning', '-o', 'custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message');
+    const namespace = args[args.indexOf('-n') + 1]!;
+    const { stdout } = await kubectl('get', 'events', '-n', namespace, '--field-selector=type=Warning', '-o', 'custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message');
     throw new Error(`${(error as Error).message}\nWarning events:\n${stdout}`);
   }
 }
@@ -139,6 +140,19 @@ async function readyPods(): Promise<number> {
   return pods.items.filter((pod) => pod.status?.conditions?.some((c: Loose) => c.type === 'Ready' && c.status === 'True') && !pod.metadata.deletionTimestamp).length;
 }
 
+it('installs and uninstalls with the default values (the first install used to fail: its migration Job named a ServiceAccount not yet created)', async () => {
+  const ns = 'portcullis-defaults';
+  await kubectl('create', 'namespace', ns);
+  await kubectl('label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted');
+  try {
+    await helmOperation('install', 'dflt', chart, '-n', ns);
+    const { stdout } = await helm('status', 'dflt', '-n', ns, '-o', 'json');
+    expect(JSON.parse(stdout).info.status).toBe('deployed');
+  } finally {
+    await helm('uninstall', 'dflt', '-n', ns, '--ignore-not-found');
+  }
+}, 150_000);
+
 describe('helm install, upgrade, rollback and uninstall with the production values', () => {
   let installed: Map<string, { image: string; replicaSet: string }>;
 
@@ -158,7 +172,7 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
     // Every ReplicaSet (and so every service pod) comes after the completed migration.
     const sets = watches.replicaSets.events.filter((event) => event.type === 'ADDED');
     expect(sets).toHaveLength(3);
-    for (const set of sets) expect(set.revision > done).toBe(true);
+    for (const set of sets) expect({ replicaSet: set.object.metadata.name, afterMigration: set.revision > done }).toEqual({ replicaSet: set.object.metadata.name, afterMigration: true });
     // hook-succeeded: the Job and its ServiceAccount are gone; the ExternalSecret stays (docs/deploy.md).
     expect(named(watches.jobs, `${PREFIX}-migrate`, 'DELETED')).toHaveLength(1);
     expect(named(watches.serviceAccounts, `${PREFIX}-migrations`, 'DELETED')).toHaveLength(1);
@@ -211,7 +225,7 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
     const newSets = watches.replicaSets.events.filter((event) => event.type === 'ADDED');
     expect(newSets).toHaveLength(3);
     for (const set of newSets) {
-      expect(set.revision > done).toBe(true);
+      expect({ replicaSet: set.object.metadata.name, afterMigration: set.revision > done }).toEqual({ replicaSet: set.object.metadata.name, afterMigration: true });
       expect(set.object.spec.template.spec.containers[0].image).toMatch(/:0\.2\.0$/);
     }
     expect(named(watches.jobs, `${PREFIX}-migrate`, 'DELETED')).toHaveLength(1);
@@ -232,8 +246,8 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
     } finally {
       stopAll(watches);
     }
-    // Rollback runs only pre/post-rollback hooks: no Job, and no new ReplicaSet either.
-    expect(watches.jobs.events).toEqual([]);
+    // Rollback runs only pre/post-rollback hooks: no migration Job, and no new ReplicaSet either.
+    expect(named(watches.jobs, `${PREFIX}-migrate`)).toEqual([]);
     expect(watches.replicaSets.events.filter((event) => event.type === 'ADDED')).toEqual([]);
     expect(await deployments()).toEqual(installed);
     const config = await getJson<Loose>('configmap', `${PREFIX}-config`);
