@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Kubernetes control plane of test/deploy/chart-cluster.test.ts: etcd, kube-apiserver,
-# kube-controller-manager and kube-scheduler built from tools/kube (upstream code through the Go
+# kube-controller-manager, kube-scheduler and kubectl built from tools/kube (upstream code through the Go
 # module proxy), kwok as the kubelet, the kwok stages and the CRDs the chart uses.
 # Everything lands in one cache directory outside the repository, keyed by a hash of tools/kube
 # (go.mod, go.sum, the main.go files, versions.env), so a second run takes well under a second
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 MODULE=tools/kube
 # shellcheck source=../tools/kube/versions.env
 . "$MODULE/versions.env"
-BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
 key=$(cd "$MODULE" && cat go.mod go.sum versions.env cmd/*/main.go | sha256sum | cut -c1-16)
 dir="${PORTCULLIS_CACHE_DIR:-$HOME/.cache/portcullis}/kube/$key"
@@ -82,4 +82,8 @@ if ! mv -T "$tmp" "$dir" 2>/dev/null; then
 fi  # else another run finished first: keep its copy
 trap - EXIT
 rm -rf "$tmp"
+# Builds for earlier versions of tools/kube (~550 MB each) are not used any more.
+for old in "$(dirname "$dir")"/*; do
+  case "$old" in "$dir" | *.tmp.*) ;; *) rm -rf "$old" ;; esac
+done
 echo "built ($dir)"

@@ -49,6 +49,26 @@ async function helmOperation(...args: string[]): Promise<void> {
 }
 const getJson = async <T>(...args: string[]) => JSON.parse((await kubectl('get', '-n', NS, '-o', 'json', ...args)).stdout) as T;
 
+/**
+ * A namespace at the `restricted` Pod Security level: enforced on pods, reported (warn) for the
+ * workloads creating them. Ready once the controllers gave it its `default` ServiceAccount (the
+ * helm test Pod runs as that one, and a pod naming a missing account is refused).
+ */
+async function createNamespace(namespace: string): Promise<void> {
+  await kubectl('create', 'namespace', namespace);
+  await kubectl('label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await kube.api('GET', `/api/v1/namespaces/${namespace}/serviceaccounts/default`);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes objects, read by path
 type Loose = any;
 interface List { items: Loose[] }
@@ -57,9 +77,7 @@ beforeAll(async () => {
   kube = await startKube();
   await kubectl('apply', '--server-side', ...kube.crdFiles.flatMap((file) => ['-f', file]));
   await kubectl('wait', '--for=condition=Established', '--timeout=30s', ...kube.crdFiles.flatMap((file) => ['-f', file]));
-  // The restricted level is enforced on pods, and reported (warn) for the workloads creating them.
-  await kubectl('create', 'namespace', NS);
-  await kubectl('label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted');
+  await createNamespace(NS);
 }, 90_000);
 
 afterAll(async () => {
@@ -78,15 +96,8 @@ describe('every rendered object passes the API server strictly', () => {
     ['store dual redis → dynamodb', ['--set', 'config.SESSION_STORE_DRIVER=dual', '--set', 'config.SESSION_STORE_PRIMARY=redis', '--set', 'config.SESSION_STORE_SECONDARY=dynamodb']],
     ['store dual knex → redis', ['--set', 'config.SESSION_STORE_DRIVER=dual', '--set', 'config.SESSION_STORE_PRIMARY=knex', '--set', 'config.SESSION_STORE_SECONDARY=redis']],
   ];
-  // Its own release name: the dry runs create nothing, so the helm test Pod would name a
-  // ServiceAccount that does not exist (the ServiceAccount admission plugin refuses that);
-  // it is created for real, under a name the installs below do not use.
-  const DRY = 'dry';
-  beforeAll(async () => {
-    await kubectl('create', 'serviceaccount', '--save-config', '-n', NS, `${DRY}-portcullis`);
-  });
   it.each(cases)('%s', async (name, values) => {
-    const { stdout: manifest } = await helm('template', DRY, chart, '-n', NS, ...values);
+    const { stdout: manifest } = await helm('template', RELEASE, chart, '-n', NS, ...values);
     const file = join(work, `${name.replace(/\W+/g, '-')}.yaml`);
     writeFileSync(file, manifest);
     // --validate=strict: unknown or duplicate fields are errors, CRD schemas included.
@@ -142,8 +153,7 @@ async function readyPods(): Promise<number> {
 
 it('installs and uninstalls with the default values (the first install used to fail: its migration Job named a ServiceAccount not yet created)', async () => {
   const ns = 'portcullis-defaults';
-  await kubectl('create', 'namespace', ns);
-  await kubectl('label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted');
+  await createNamespace(ns);
   try {
     await helmOperation('install', 'dflt', chart, '-n', ns);
     const { stdout } = await helm('status', 'dflt', '-n', ns, '-o', 'json');

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, isAlive, LOOPBACK } from './process.js';
 import { launchLocal, type ServerHandle } from './server.js';
@@ -23,7 +23,10 @@ export interface KubeControlPlane {
   readonly kubeconfig: string;
   /** The CRD manifests fetched by setup-kube.sh (ExternalSecret, ServiceMonitor, ...). */
   readonly crdFiles: string[];
-  /** process.env plus KUBECONFIG and throwaway helm homes: for kubectl and helm. */
+  /**
+   * process.env plus KUBECONFIG, throwaway helm homes, and the built binaries first on PATH
+   * (so `kubectl` is the server's own version): for running kubectl and helm.
+   */
   readonly env: NodeJS.ProcessEnv;
   /** Names of the fake nodes, one per zone. */
   readonly nodes: string[];
@@ -282,6 +285,7 @@ export async function startKube(options: { zones?: string[] } = {}): Promise<Kub
         .concat(['servicemonitors', 'prometheusrules'].map((crd) => join(cache, 'crds', `monitoring.coreos.com_${crd}.yaml`))),
       env: {
         ...process.env,
+        PATH: [join(cache, 'bin'), process.env.PATH].filter(Boolean).join(delimiter),
         KUBECONFIG: kubeconfig,
         HELM_CACHE_HOME: join(helmHome, 'cache'),
         HELM_CONFIG_HOME: join(helmHome, 'config'),
