@@ -41,7 +41,7 @@ export function passwordProblems(password: string, email?: string): string[] {
  */
 export const PASSWORD_WORK_LIMITS = { concurrency: 2, maxWaiting: 32, retryAfterSeconds: 2 };
 
-export function createPasswordHasher(parameters = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
+export function createPasswordHasher(parameters: { algorithm: 2; memoryCost: number; timeCost: number; parallelism: number } = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
   // Unknown accounts are checked against this, so they cost the same time as real ones.
   const dummyHash = hash('portcullis-timing-equaliser', parameters);
   const limit = pLimit(limits.concurrency);
