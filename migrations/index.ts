@@ -10,6 +10,7 @@ import * as dropLegacyTimestamps from './20261124000300_drop_legacy_timestamps.j
 import * as mfaResetRollback from './20261124000400_mfa_reset_rollback.js';
 import * as auditAppendOnly from './20261124000500_audit_events_append_only.js';
 import * as operationalJobRuns from './20261203000000_operational_job_runs.js';
+import * as auditChainKeys from './20261203000100_audit_chain_keys.js';
 import { createRunner, type Migrator, type MigratorOptions } from './runner/migrator.js';
 import type { MigrationContext, MigrationEntry } from './runner/types.js';
 
@@ -36,6 +37,7 @@ export const migrations: readonly MigrationEntry[] = [
   { name: '20261124000400_mfa_reset_rollback', migration: mfaResetRollback },
   { name: '20261124000500_audit_events_append_only', migration: auditAppendOnly },
   { name: '20261203000000_operational_job_runs', migration: operationalJobRuns },
+  { name: '20261203000100_audit_chain_keys', migration: auditChainKeys },
   { name: '20261124000300_drop_legacy_timestamps', migration: dropLegacyTimestamps },
 ];
 

@@ -31,7 +31,10 @@ test('latest creates the table before the contract gate, with comments, the outc
 });
 
 test('down drops it and up creates it again', async () => {
-  expect(await db.migrator().down()).toBe(NAME);
+  // Later migrations are reverted first, down to this one.
+  const reverted: string[] = [];
+  for (let step = 0; step < 10 && reverted.at(-1) !== NAME; step++) reverted.push((await db.migrator().down()) as string);
+  expect(reverted.at(-1)).toBe(NAME);
   expect(await exists()).toBe(false);
   expect(await db.migrator().up()).toBe(NAME);
   expect(await exists()).toBe(true);

@@ -50,10 +50,16 @@ export interface ChainedFields {
   details: Record<string, unknown>;
 }
 
-/** The hash of one event: SHA-256 over its predecessor's hash and the event's canonical form. */
+/** What an event's hash covers: its predecessor's hash and the event's canonical form. */
+export const chainInput = (prevHash: string, fields: ChainedFields) => `${prevHash}\n${canonicalJson(fields)}`;
+
+/** The hash of an unkeyed event (written before the chain was keyed): SHA-256 of its chain input. */
 export function eventHash(prevHash: string, fields: ChainedFields): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalJson(fields)).digest('hex');
+  return createHash('sha256').update(chainInput(prevHash, fields)).digest('hex');
 }
+
+/** What the head's MAC covers: the chain, how long it is and its last hash. */
+export const headInput = (chainKey: string, seq: number, hash: string) => `portcullis audit head\n${chainKey}\n${seq}\n${hash}`;
 
 /** Tenant ids are uuids, which PostgreSQL returns in lower case: hash them that way too. */
 export const chainKeyOf = (tenantId: string | null | undefined) => tenantId?.toLowerCase() ?? 'platform';
@@ -61,8 +67,13 @@ export const chainKeyOf = (tenantId: string | null | undefined) => tenantId?.toL
 /**
  * Appends audit events to the per-tenant hash chain. The chain head row is locked for the
  * length of one insert, so writers of one tenant queue briefly and other tenants never wait.
+ *
+ * `keys` is the audit key ring (AUDIT_DETAILS_ENCRYPTION_KEY): it seals sensitive details and
+ * keys the chain. Each event's hash is then an HMAC under the primary key (its id stored with
+ * the event) and the head carries an HMAC of (chain, seq, hash): someone with database access
+ * alone can neither forge an event nor recompute the chain after deleting or editing one.
  */
-export function createAuditWriter({ db, clock = { now: () => Date.now() }, detailsKeys }: { db: Knex; clock?: { now(): number }; detailsKeys?: KeyRing }) {
+export function createAuditWriter({ db, clock = { now: () => Date.now() }, keys }: { db: Knex; clock?: { now(): number }; keys?: KeyRing | undefined }) {
   async function appendIn(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
     const chainKey = chainKeyOf(event.tenantId);
     await trx('audit_chain_heads').insert({ chain_key: chainKey, seq: 0, hash: GENESIS_HASH }).onConflict('chain_key').ignore();
@@ -81,11 +92,13 @@ export function createAuditWriter({ db, clock = { now: () => Date.now() }, detai
       ip: event.ip ?? null,
       user_agent: event.userAgent ?? null,
       occurred_at: new Date(clock.now()).toISOString(),
-      details: sealDetails(detailsKeys, chainKey, seq, event.details ?? {}, event.sealed),
+      details: sealDetails(keys, chainKey, seq, event.details ?? {}, event.sealed),
     };
-    const hash = eventHash(head.hash, fields);
-    await trx('audit_events').insert({ ...fields, details: JSON.stringify(fields.details), prev_hash: head.hash, hash });
-    await trx('audit_chain_heads').where({ chain_key: chainKey }).update({ seq: fields.seq, hash });
+    const keyed = keys?.mac(chainInput(head.hash, fields));
+    const hash = keyed?.tag ?? eventHash(head.hash, fields);
+    await trx('audit_events').insert({ ...fields, details: JSON.stringify(fields.details), prev_hash: head.hash, hash, hash_key_id: keyed?.keyId ?? null });
+    const signed = keys?.mac(headInput(chainKey, seq, hash));
+    await trx('audit_chain_heads').where({ chain_key: chainKey }).update({ seq: fields.seq, hash, mac: signed?.tag ?? null, mac_key_id: signed?.keyId ?? null });
   }
 
   return {

@@ -1,11 +1,15 @@
 // Walks one hash chain of audit_events in seq order and reports the first break: a missing
 // event (deleted row), an event whose content no longer matches its hash (edited row), an event
 // that does not link to its predecessor, or a chain head that does not match the last event
-// (deleted tail). Keyset batches keep memory flat on long chains.
+// (deleted tail). With the audit key ring, keyed events and the signed head are checked too:
+// an event without a key after keyed ones, or a head whose MAC fails, is a rewrite by someone
+// without the key. Keyset batches keep memory flat on long chains.
 import type { Knex } from 'knex';
-import { eventHash, GENESIS_HASH, type ChainedFields } from './audit-writer.js';
+import type { KeyRing } from '@portcullis/crypto';
+import { chainInput, eventHash, GENESIS_HASH, headInput, type ChainedFields } from './audit-writer.js';
 
-export type ChainBreakReason = 'missing_event' | 'hash_mismatch' | 'prev_hash_mismatch' | 'head_mismatch';
+export const CHAIN_BREAK_REASONS = ['missing_event', 'hash_mismatch', 'prev_hash_mismatch', 'head_mismatch', 'unkeyed_after_keyed', 'head_signature_invalid', 'head_unsigned', 'unknown_key'] as const;
+export type ChainBreakReason = (typeof CHAIN_BREAK_REASONS)[number];
 
 export interface ChainBreak {
   seq: number;
@@ -21,6 +25,8 @@ export interface ChainReport {
   /** Events whose hash was checked before the first break (or all of them). */
   checked: number;
   headSeq: number;
+  /** The head carries a valid signature: true for every chain written to since the chain was keyed. */
+  signedHead: boolean;
   firstBreak?: ChainBreak;
 }
 
@@ -30,7 +36,18 @@ interface EventRow extends Omit<ChainedFields, 'seq' | 'occurred_at'> {
   occurred_at: Date;
   prev_hash: string;
   hash: string;
+  hash_key_id: string | null;
 }
+
+interface HeadRow {
+  seq: string;
+  hash: string;
+  mac: string | null;
+  mac_key_id: string | null;
+}
+
+const unknownKey = (what: string, keyId: string) =>
+  `${what} is keyed with audit key ${keyId}, which neither AUDIT_DETAILS_ENCRYPTION_KEY nor AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS holds: list that key to check it.`;
 
 const fieldsOf = (row: EventRow): ChainedFields => ({
   chain_key: row.chain_key,
@@ -54,14 +71,19 @@ export async function listChainKeys(db: Knex): Promise<string[]> {
   return (rows as { chain_key: string }[]).map((row) => row.chain_key);
 }
 
-export async function verifyChain(db: Knex, chainKey: string, options: { batchSize?: number; onProgress?: (checked: number) => void } = {}): Promise<ChainReport> {
+/**
+ * `keys` is the audit key ring; without it keyed events cannot be checked and are reported as
+ * `unknown_key`, so every production check passes it.
+ */
+export async function verifyChain(db: Knex, chainKey: string, options: { batchSize?: number; onProgress?: (checked: number) => void; keys?: KeyRing | undefined } = {}): Promise<ChainReport> {
   const batchSize = options.batchSize ?? 2000;
-  const head = (await db('audit_chain_heads').where({ chain_key: chainKey }).first()) as { seq: string; hash: string } | undefined;
+  const head = (await db('audit_chain_heads').where({ chain_key: chainKey }).first()) as HeadRow | undefined;
   const headSeq = Number(head?.seq ?? 0);
   let expectedSeq = 1;
   let expectedPrev = GENESIS_HASH;
   let checked = 0;
-  const broken = (firstBreak: ChainBreak): ChainReport => ({ chainKey, ok: false, checked, headSeq, firstBreak });
+  let keyedSeen = false;
+  const broken = (firstBreak: ChainBreak): ChainReport => ({ chainKey, ok: false, checked, headSeq, signedHead: false, firstBreak });
 
   for (;;) {
     const rows = (await db('audit_events').where({ chain_key: chainKey }).andWhere('seq', '>=', expectedSeq).orderBy('seq').limit(batchSize)) as EventRow[];
@@ -69,7 +91,16 @@ export async function verifyChain(db: Knex, chainKey: string, options: { batchSi
       const seq = Number(row.seq);
       if (seq !== expectedSeq) return broken({ seq: expectedSeq, eventId: null, reason: 'missing_event', message: `Event ${expectedSeq} of chain ${chainKey} is missing (deleted).` });
       if (row.prev_hash !== expectedPrev) return broken({ seq, eventId: row.id, reason: 'prev_hash_mismatch', message: `Event ${seq} does not link to event ${seq - 1} (an earlier event was replaced).` });
-      if (eventHash(row.prev_hash, fieldsOf(row)) !== row.hash) return broken({ seq, eventId: row.id, reason: 'hash_mismatch', message: `Event ${seq} no longer matches its hash (edited).` });
+      if (row.hash_key_id) {
+        const expected = options.keys?.macWith(row.hash_key_id, chainInput(row.prev_hash, fieldsOf(row)));
+        if (expected === undefined || expected === null) return broken({ seq, eventId: row.id, reason: 'unknown_key', message: unknownKey(`Event ${seq}`, row.hash_key_id) });
+        if (expected !== row.hash) return broken({ seq, eventId: row.id, reason: 'hash_mismatch', message: `Event ${seq} no longer matches its keyed hash (edited, or written without the audit key).` });
+        keyedSeen = true;
+      } else {
+        // Once a chain is keyed, an unkeyed event can only come from someone without the key.
+        if (keyedSeen) return broken({ seq, eventId: row.id, reason: 'unkeyed_after_keyed', message: `Event ${seq} carries no audit key after keyed events (inserted by someone without the key).` });
+        if (eventHash(row.prev_hash, fieldsOf(row)) !== row.hash) return broken({ seq, eventId: row.id, reason: 'hash_mismatch', message: `Event ${seq} no longer matches its hash (edited).` });
+      }
       checked += 1;
       expectedSeq = seq + 1;
       expectedPrev = row.hash;
@@ -84,5 +115,18 @@ export async function verifyChain(db: Knex, chainKey: string, options: { batchSi
   if (lastSeq !== headSeq || (head && head.hash !== expectedPrev)) {
     return broken({ seq: lastSeq, eventId: null, reason: 'head_mismatch', message: `The head of chain ${chainKey} does not match its last event ${lastSeq} (the head was altered).` });
   }
-  return { chainKey, ok: true, checked, headSeq };
+  const headProblem = head && checkHeadSignature(chainKey, head, keyedSeen, options.keys);
+  if (headProblem) return broken({ seq: lastSeq, eventId: null, ...headProblem });
+  return { chainKey, ok: true, checked, headSeq, signedHead: !!head?.mac };
+}
+
+/** The head's MAC binds the chain's length and last hash: a truncated or rewritten chain cannot carry a valid one. */
+function checkHeadSignature(chainKey: string, head: HeadRow, keyedSeen: boolean, keys: KeyRing | undefined): Pick<ChainBreak, 'reason' | 'message'> | undefined {
+  if (!head.mac_key_id || !head.mac) {
+    return keyedSeen ? { reason: 'head_unsigned', message: `The head of chain ${chainKey} carries no signature although its events are keyed (the head was rewritten).` } : undefined;
+  }
+  const expected = keys?.macWith(head.mac_key_id, headInput(chainKey, Number(head.seq), head.hash));
+  if (expected === undefined || expected === null) return { reason: 'unknown_key', message: unknownKey(`The head of chain ${chainKey}`, head.mac_key_id) };
+  if (expected !== head.mac) return { reason: 'head_signature_invalid', message: `The head of chain ${chainKey} does not carry a valid signature (the head, or the events it covers, were rewritten).` };
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { createKeyRing, KeyConfigError, listedKeys } from '@portcullis/crypto';
+import { createKeyRing, KeyConfigError, listedKeys, type KeyRing } from '@portcullis/crypto';
 import { z } from 'zod';
 import { DEVELOPMENT_SESSION_SECRET, retiredVariables, secretVariables, variables, type VariableName } from './variables.js';
 
@@ -59,6 +59,20 @@ const KEY_RINGS = [
   ['AUDIT_DETAILS_ENCRYPTION_KEY', 'AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS'],
 ] as const;
 
+export type KeyRingVariable = (typeof KEY_RINGS)[number][0];
+
+/**
+ * The ring of one key variable: the key itself (primary) and its `*_KEYS_PREVIOUS` list, from a
+ * loaded Config or a plain record of variables; undefined when the key is not set.
+ */
+export function keyRingOf(values: { readonly [name: string]: unknown }, primary: KeyRingVariable): KeyRing | undefined {
+  const value = values[primary];
+  if (typeof value !== 'string' || value === '') return undefined;
+  const previous = KEY_RINGS.find(([name]) => name === primary)![1];
+  const listed = values[previous];
+  return createKeyRing({ primary: { name: primary, value }, previous: listedKeys(previous, typeof listed === 'string' || Array.isArray(listed) ? (listed as string | string[]) : undefined) });
+}
+
 /** Keys are checked by libs/crypto's own rules (length, encoding, randomness) at start-up. */
 function keyProblems(config: Parsed): { variable: string; message: string }[] {
   const problems: { variable: string; message: string }[] = [];
@@ -88,6 +102,8 @@ function productionProblems(config: Parsed): Problem[] {
   if (config.RATE_LIMIT_STORE === 'memory') problems.push({ variable: 'RATE_LIMIT_STORE', message: 'memory does not hold across replicas, refused in production' });
   if (!config.MFA_SECRET_ENCRYPTION_KEY) problems.push({ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required in production' });
   if (!config.MFA_RESET_LOG_ENCRYPTION_KEY) problems.push({ variable: 'MFA_RESET_LOG_ENCRYPTION_KEY', message: 'is required in production' });
+  // Every writer keys the audit chain with it (libs/audit), so a database-only attacker cannot rewrite the chain.
+  if (!config.AUDIT_DETAILS_ENCRYPTION_KEY) problems.push({ variable: 'AUDIT_DETAILS_ENCRYPTION_KEY', message: 'is required in production (it keys the audit hash chain)' });
   return problems;
 }
 

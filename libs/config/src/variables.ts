@@ -144,8 +144,8 @@ export const variables = {
   MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older keys, decrypt only (rotation).', secret: true },
   MFA_RESET_LOG_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key encrypting `previous_*` values of `tenant_admin_mfa_reset_logs`.', secret: true },
   MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older reset-log keys, decrypt only (rotation).', secret: true },
-  AUDIT_DETAILS_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key encrypting sensitive audit event details (reset reasons, tickets, invitee emails). Required by mfa-admin; audit-log shows `[sealed]` without it.', secret: true },
-  AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older audit details keys, decrypt only. audit_events is append-only, so keys stay listed while events sealed with them are kept.', secret: true },
+  AUDIT_DETAILS_ENCRYPTION_KEY: { schema: encryptionKey, description: 'Key of the audit log: encrypts sensitive event details (reset reasons, tickets, invitee emails) and keys the hash chain (HMAC). Required in production by every service.', secret: true },
+  AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS: { schema: previousKeys, description: 'Comma-separated older audit keys, decrypt and verify only. audit_events is append-only, so keys stay listed while events written under them are kept.', secret: true },
   SESSION_REVOKE_RETRY_SECONDS: { schema: int(15, 1, 3600), description: 'mfa-admin: how often pending session-store revokes (after a reset, rollback, disable) are retried.' },
   MFA_RESET_LOG_USAGE_REFRESH_SECONDS: { schema: int(900, 0, 86_400), description: 'audit-log: how often the `mfa_reset_log_values{key_id,state}` gauge re-reads the reset log (0 = never).' },
 } satisfies Record<string, VariableSpec>;

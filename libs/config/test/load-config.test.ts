@@ -112,6 +112,7 @@ describe('loadConfig', () => {
           { variable: 'SESSION_STORE_DRIVER', message: 'the memory store is for development only, refused in production' },
           { variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required in production' },
           { variable: 'MFA_RESET_LOG_ENCRYPTION_KEY', message: 'is required in production' },
+          { variable: 'AUDIT_DETAILS_ENCRYPTION_KEY', message: 'is required in production (it keys the audit hash chain)' },
         ]),
       );
       expect(error.message).not.toContain(DEVELOPMENT_SESSION_SECRET);
@@ -120,7 +121,7 @@ describe('loadConfig', () => {
     it('refuses the memory store as one side of a dual store', () => {
       const error = problemsOf({
         ...base, NODE_ENV: 'production', SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'memory', SESSION_STORE_SECONDARY: 'knex',
-        MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key,
+        MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key, AUDIT_DETAILS_ENCRYPTION_KEY: key,
       });
       expect(error.problems.map((problem) => problem.variable)).toEqual(['SESSION_STORE_DRIVER']);
     });
@@ -128,7 +129,7 @@ describe('loadConfig', () => {
     it('accepts a production configuration without development defaults', () => {
       const config = loadConfig({
         ...base, NODE_ENV: 'production', SESSION_STORE_DRIVER: 'redis', REDIS_URL: 'rediss://cache.internal:6379',
-        MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key,
+        MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key, AUDIT_DETAILS_ENCRYPTION_KEY: key,
       });
       expect(config.NODE_ENV).toBe('production');
     });

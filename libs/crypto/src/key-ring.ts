@@ -1,4 +1,5 @@
 // The key ring: one primary key (encrypts) + previous keys (decrypt only), and what it does with values.
+import { createHmac } from 'node:crypto';
 import { type EnvelopeContext, envelopeKeyId, hasKeyId, headerPrefix, open, parseEnvelope, seal } from './envelope.js';
 import {
   AuthenticationError,
@@ -44,6 +45,10 @@ export interface KeyRing {
   classify(value: string, ctx: EnvelopeContext): Classification;
   /** Re-encrypts under the primary key; returns `value` itself when it already is (after authenticating it). */
   rewrap(value: string, ctx: EnvelopeContext, options?: RewrapOptions): string;
+  /** HMAC-SHA256 (hex) of `data` under the primary key's MAC key, with that key's id. */
+  mac(data: string): { keyId: string; tag: string };
+  /** HMAC-SHA256 (hex) under the key with this id; null when the ring does not hold it. */
+  macWith(keyId: string, data: string): string | null;
 }
 
 interface RingKey {
@@ -88,6 +93,11 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   return Object.freeze({
     primaryKeyId: primary.key.keyId,
     previousKeyIds: Object.freeze(entries.slice(1).map((entry) => entry.key.keyId)),
+    mac: (data: string) => ({ keyId: primary.key.keyId, tag: createHmac('sha256', primary.key.macKey).update(data).digest('hex') }),
+    macWith(keyId: string, data: string): string | null {
+      const entry = entries.find((candidate) => candidate.key.keyId === keyId);
+      return entry ? createHmac('sha256', entry.key.macKey).update(data).digest('hex') : null;
+    },
     roleOf: (keyId: string): KeyRole => entries.find((entry) => entry.key.keyId === keyId)?.role ?? 'unknown',
     encrypt,
     decryptBuffer,

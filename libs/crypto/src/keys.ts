@@ -12,6 +12,7 @@ export const KEY_ID_BYTES = 6;
 const MIN_DISTINCT_BYTES = 16;
 const HEX = /^[0-9a-fA-F]+$/;
 const ENVELOPE_KEY_INFO = 'portcullis/envelope/aes-256-gcm/v1';
+const MAC_KEY_INFO = 'portcullis/mac/hmac-sha256/v1';
 
 /** Where a key comes from: the variable name (used in errors) and its text (never shown). */
 export interface KeySource {
@@ -27,6 +28,8 @@ export interface Key {
   readonly variable: string;
   /** AES-256 key derived with HKDF-SHA256, so keys longer than 32 bytes work too. */
   readonly aesKey: KeyObject;
+  /** HMAC-SHA256 key derived with HKDF-SHA256 under another label: independent of `aesKey`. */
+  readonly macKey: KeyObject;
 }
 
 /** A fresh random 32-byte key as base64 (the same shape `openssl rand -base64 32` prints). */
@@ -75,7 +78,10 @@ export function checkKey(source: KeySource): Key | KeyProblem {
     const derived = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), ENVELOPE_KEY_INFO, 32));
     const aesKey = createSecretKey(derived);
     derived.fill(0);
-    return { keyId: idBytes.toString('hex'), idBytes, variable, aesKey };
+    const derivedMac = Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), MAC_KEY_INFO, 32));
+    const macKey = createSecretKey(derivedMac);
+    derivedMac.fill(0);
+    return { keyId: idBytes.toString('hex'), idBytes, variable, aesKey, macKey };
   } finally {
     raw.fill(0);
   }

@@ -1,5 +1,6 @@
 // The JSON API of audit-log: request guards and response schemas per route, the source of the
 // OpenAPI document (openapi.ts) and of what the routes may return.
+import { CHAIN_BREAK_REASONS } from '@portcullis/audit';
 import { z } from 'zod';
 
 const time = z.string().describe('ISO 8601 time');
@@ -38,7 +39,8 @@ export const chainReportSchema = z.object({
   ok: z.boolean(),
   checked: z.number().int(),
   headSeq: z.number().int(),
-  firstBreak: z.object({ seq: z.number().int(), eventId: z.string().nullable(), reason: z.enum(['missing_event', 'hash_mismatch', 'prev_hash_mismatch', 'head_mismatch']), message: z.string() }).optional(),
+  signedHead: z.boolean().describe('The head carries a valid signature under the audit key (every chain written to since the chain was keyed)'),
+  firstBreak: z.object({ seq: z.number().int(), eventId: z.string().nullable(), reason: z.enum(CHAIN_BREAK_REASONS), message: z.string() }).optional(),
 });
 
 export interface RouteSpec {

@@ -1,8 +1,7 @@
 // config → dependencies → app → listen; SIGTERM drains requests, stops the key-usage gauge,
 // then closes the session store and the pool.
 import { createAuditWriter } from '@portcullis/audit';
-import { exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
-import { createKeyRing, listedKeys } from '@portcullis/crypto';
+import { exitOnConfigError, keyRingOf, loadConfigWithSecrets } from '@portcullis/config';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -22,20 +21,16 @@ const sessions = createSessionStoreFromSettings(config, {
   onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
 });
 // Keys were checked by loadConfig; a missing one only narrows what this service can show.
-const detailsKeys = config.AUDIT_DETAILS_ENCRYPTION_KEY
-  ? createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: config.AUDIT_DETAILS_ENCRYPTION_KEY }, previous: listedKeys('AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS', config.AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS) })
-  : undefined;
-if (!detailsKeys) logger.warn('AUDIT_DETAILS_ENCRYPTION_KEY is not set: sealed audit details (reasons, tickets) are shown as [sealed]');
-const resetLogKeys = config.MFA_RESET_LOG_ENCRYPTION_KEY
-  ? createKeyRing({ primary: { name: 'MFA_RESET_LOG_ENCRYPTION_KEY', value: config.MFA_RESET_LOG_ENCRYPTION_KEY }, previous: listedKeys('MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS', config.MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS) })
-  : undefined;
+const detailsKeys = keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY');
+if (!detailsKeys) logger.warn('AUDIT_DETAILS_ENCRYPTION_KEY is not set: sealed audit details (reasons, tickets) are shown as [sealed] and keyed chains cannot be verified');
+const resetLogKeys = keyRingOf(config, 'MFA_RESET_LOG_ENCRYPTION_KEY');
 const gauge = resetLogKeys ? createKeyUsageGauge({ registry: metrics.registry, count: () => createResetLogJobs({ db, ring: resetLogKeys }).keyUsage(), logger }) : undefined;
 gauge?.start(config.MFA_RESET_LOG_USAGE_REFRESH_SECONDS * 1000);
 
 const app = createApp({
   db,
   store: sessions.store,
-  audit: createAuditWriter({ db, ...(detailsKeys ? { detailsKeys } : {}) }),
+  audit: createAuditWriter({ db, keys: detailsKeys }),
   detailsKeys,
   logger,
   metrics,

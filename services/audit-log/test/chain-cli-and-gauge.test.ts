@@ -13,10 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-async function cli(argv: string[]) {
+async function cli(argv: string[], env: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { env: { DATABASE_URL: s.database.url }, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  const code = await runCli(argv, { env: { DATABASE_URL: s.database.url, ...env }, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
   return { code, stdout, stderr };
 }
 
@@ -37,6 +37,30 @@ describe('portcullis audit verify-chain', () => {
     expect(all.stdout).toContain(`${tampered}: BROKEN at event 2 (hash_mismatch)`);
     expect(all.stdout).toContain(`${intact}: ok, 2 events`);
     expect(all.stderr).toBe(`portcullis: 1 of 2 audit chains are broken (first: ${tampered} at event 2): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)\n`);
+  });
+});
+
+describe('portcullis audit verify-chain on keyed chains', () => {
+  it('checks keyed events and the signed head with the audit key from the environment, and names the key it lacks', async () => {
+    const key = newKey();
+    const tenantId = randomUUID();
+    const audit = createAuditWriter({ db: s.db, keys: ringOf(key) });
+    for (let i = 0; i < 3; i++) await audit.record({ tenantId, actorType: 'system', action: 'test.keyed' });
+    const keyed = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], { AUDIT_DETAILS_ENCRYPTION_KEY: key });
+    expect([keyed.code, keyed.stdout.split('\n')[0]]).toEqual([0, `${tenantId}: ok, 3 events`]);
+    const keyless = await cli(['audit', 'verify-chain', '--tenant', tenantId]);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stdout).toContain(`${tenantId}: BROKEN at event 1 (unknown_key)`);
+    expect(keyless.stdout + keyless.stderr).not.toContain(key);
+  });
+
+  it('with --require-signed-head, counts a chain never written to since keying as broken', async () => {
+    const tenantId = randomUUID();
+    await createAuditWriter({ db: s.db }).record({ tenantId, actorType: 'system', action: 'test.legacy' });
+    expect((await cli(['audit', 'verify-chain', '--tenant', tenantId], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() })).code).toBe(0);
+    const strict = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() });
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('(head_unsigned)');
   });
 });
 

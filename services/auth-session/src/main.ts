@@ -1,7 +1,7 @@
 // config → dependencies → app → listen; SIGTERM drains requests, then closes pools and stores.
 import { Redis } from 'ioredis';
 import { createAuditWriter } from '@portcullis/audit';
-import { ConfigError, exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
+import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets } from '@portcullis/config';
 import { createKeyRing, listedKeys } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
@@ -38,7 +38,8 @@ createJobRunMetrics(metrics.registry, {
 });
 const redis = config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined;
 const throttleStore: ThrottleStore = redis ? { redis } : config.RATE_LIMIT_STORE === 'postgres' ? { postgres: db } : { memory: true };
-const audit = createAuditWriter({ db });
+// The audit key ring keys the hash chain (required in production by loadConfig).
+const audit = createAuditWriter({ db, keys: keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY') });
 const clock = { now: () => Date.now() };
 
 if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWORD) {

@@ -43,6 +43,8 @@ export interface Harness {
   redis: Redis;
   clock: TestClock;
   totpKeys: KeyRing;
+  /** The audit key ring (AUDIT_DETAILS_ENCRYPTION_KEY): every service's writer keys the chain with it, as in production. */
+  auditKeys: KeyRing;
   passwords: ReturnType<typeof createPasswordHasher>;
   logLines: string[];
   build(settings?: Partial<AuthSettings>): { app: ReturnType<typeof createApp>; store: SessionStore; metrics: ServiceMetrics };
@@ -57,13 +59,14 @@ export async function createHarness(): Promise<Harness> {
   const redis = new Redis(url);
   const clock = new TestClock();
   const totpKeys = createKeyRing({ primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
+  const auditKeys = createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
   const passwords = createPasswordHasher();
   const logLines: string[] = [];
   const destination = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
   const stores: SessionStore[] = [];
 
   return {
-    db, redis, clock, totpKeys, passwords, logLines,
+    db, redis, clock, totpKeys, auditKeys, passwords, logLines,
     build(overrides = {}) {
       const settings = { ...defaultSettings, ...overrides };
       const keyPrefix = `${prefix}${randomUUID().slice(0, 8)}:`;
@@ -72,7 +75,7 @@ export async function createHarness(): Promise<Harness> {
       const metrics = createMetrics('auth-session');
       const app = createApp({
         db, store, totpKeys, clock, settings, passwords, metrics,
-        audit: createAuditWriter({ db, clock }),
+        audit: createAuditWriter({ db, clock, keys: auditKeys }),
         throttle: createLoginThrottle({ store: { redis }, keyPrefix }),
         logger: createLogger({ service: 'auth-session', destination }),
         trustedProxyHops: 1,

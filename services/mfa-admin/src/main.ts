@@ -42,7 +42,7 @@ const app = createApp({
   store: sessions.store,
   resetLogKeys: ring('MFA_RESET_LOG_ENCRYPTION_KEY'),
   totpKeys: ring('MFA_SECRET_ENCRYPTION_KEY'),
-  audit: createAuditWriter({ db, detailsKeys: ring('AUDIT_DETAILS_ENCRYPTION_KEY') }),
+  audit: createAuditWriter({ db, keys: ring('AUDIT_DETAILS_ENCRYPTION_KEY') }),
   revoker,
   passwords: createPasswordHashing(),
   logger,

@@ -67,8 +67,8 @@ export function gateway(apps: Record<string, Koa>): Server {
 export async function createAdminHarness(): Promise<AdminHarness> {
   const base = await createHarness();
   const resetLogKeys = createKeyRing({ primary: { name: 'MFA_RESET_LOG_ENCRYPTION_KEY', value: newKey() } });
-  const detailsKeys = createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: newKey() } });
-  const audit = createAuditWriter({ db: base.db, clock: base.clock, detailsKeys });
+  const detailsKeys = base.auditKeys;
+  const audit = createAuditWriter({ db: base.db, clock: base.clock, keys: detailsKeys });
   const revokers: SessionRevoker[] = [];
   const servers: Server[] = [];
 

@@ -57,7 +57,7 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
 
   router.get(api.verifyChain.path, ...guards, async (ctx) => {
     const { tenant } = verifyQuery.parse(ctx.query);
-    const report = await verifyChain(c.db, c.events.chainFor(sessionOf(ctx), tenant));
+    const report = await verifyChain(c.db, c.events.chainFor(sessionOf(ctx), tenant), { keys: c.detailsKeys });
     if (wantsJson(ctx)) {
       ctx.body = api.verifyChain.response.parse(report);
       return;

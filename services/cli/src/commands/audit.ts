@@ -1,9 +1,13 @@
 // `portcullis audit verify-chain`: walks the audit log's hash chains and reports the first
-// break of each (a deleted or edited event). Reads only DATABASE_URL; exit 1 on any break.
+// break of each (a deleted, edited or forged event, a rewritten head). Reads DATABASE_URL and
+// the audit key ring (AUDIT_DETAILS_ENCRYPTION_KEY[S_PREVIOUS]) that keys the chains; exit 1
+// on any break.
 import type { Command } from 'commander';
 import { listChainKeys, verifyChain, type ChainReport } from '@portcullis/audit';
+import { keyRingOf } from '@portcullis/config';
+import { KeyConfigError } from '@portcullis/crypto';
 import { createDatabase } from '@portcullis/db';
-import { CliError } from '../cli-error.js';
+import { CliError, EXIT } from '../cli-error.js';
 import { readVariable } from '../env.js';
 import type { CliContext } from '../program.js';
 
@@ -13,13 +17,19 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     .command('verify-chain')
     .description("Check one tenant's chain (--tenant ID, or 'platform'), or every chain (default)")
     .option('--tenant <id>', "a tenant id, or 'platform' for platform-wide events")
-    .action(async (flags: { tenant?: string }) => {
-      const db = createDatabase({ url: readVariable(context.env, 'DATABASE_URL'), poolMax: 2 });
+    .option('--require-signed-head', 'count a chain whose head carries no signature as broken (every chain written to since the upgrade that keyed the chains has one)')
+    .action(async (flags: { tenant?: string; requireSignedHead?: boolean }) => {
+      const url = readVariable(context.env, 'DATABASE_URL');
+      const keys = auditKeys(context.env);
+      const db = createDatabase({ url, poolMax: 2 });
       const reports: ChainReport[] = [];
       try {
         const chains = flags.tenant ? [flags.tenant.toLowerCase()] : await listChainKeys(db);
         for (const chain of chains) {
-          const report = await verifyChain(db, chain);
+          const verified = await verifyChain(db, chain, { keys });
+          const report: ChainReport = flags.requireSignedHead && verified.ok && !verified.signedHead
+            ? { ...verified, ok: false, firstBreak: { seq: verified.headSeq, eventId: null, reason: 'head_unsigned', message: `The head of chain ${chain} carries no signature (--require-signed-head).` } }
+            : verified;
           reports.push(report);
           context.stdout.write(`${chain}: ${report.ok ? `ok, ${report.checked} events` : `BROKEN at event ${report.firstBreak!.seq} (${report.firstBreak!.reason}): ${report.firstBreak!.message}`}\n`);
         }
@@ -32,4 +42,14 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
         throw new CliError(`${broken.length} of ${reports.length} audit chains are broken (first: ${broken[0]!.chainKey} at event ${broken[0]!.firstBreak!.seq}): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)`);
       }
     });
+}
+
+/** The audit key ring from the environment; a malformed key is a usage error naming the variable, never its value. */
+function auditKeys(env: Record<string, string | undefined>) {
+  try {
+    return keyRingOf(env, 'AUDIT_DETAILS_ENCRYPTION_KEY');
+  } catch (error) {
+    if (error instanceof KeyConfigError) throw new CliError(error.message, EXIT.usage);
+    throw error;
+  }
 }
