@@ -1,24 +1,13 @@
 // The services as an operator starts them: a real process, real environment, real exit code.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DEVELOPMENT_SESSION_SECRET } from '@portcullis/config';
+import { runNode } from '../support/compiled-service.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
-function startService(name: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
-      // Only what the test sets: a developer's shell must not change the outcome.
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The service from its TypeScript sources, as `npm run dev` runs it. */
+const startService = (name: string, env: Record<string, string>) =>
+  runNode(['--conditions=development', '--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], env);
 
 describe.each(['auth-session', 'mfa-admin', 'audit-log'])('%s start-up', (service) => {
   it('exits non-zero with one message naming every bad variable and no secret value', async () => {

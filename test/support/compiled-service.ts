@@ -154,9 +154,23 @@ function parseJson(line: string): Record<string, unknown> | undefined {
 }
 
 /** Runs a compiled entry point to its end (at most 30 s) with exactly `env` (plus PATH). */
-export function runEntryPoint(name: EntryPoint, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runEntryPoint(name: EntryPoint, args: string[], env: Record<string, string>): Promise<NodeRun> {
+  return runNode([compiledEntryPoint(name), ...args], env);
+}
+
+export interface NodeRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <args>` to its end (at most 30 s) with exactly `env` (plus PATH): a developer's
+ * shell must not change the outcome. Killed and reported with its output past the limit.
+ */
+export function runNode(args: string[], env: Record<string, string>): Promise<NodeRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [compiledEntryPoint(name), ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,7 +181,7 @@ export function runEntryPoint(name: EntryPoint, args: string[], env: Record<stri
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const timer = setTimeout(() => {
       process.kill(child.pid!, 'SIGKILL');
-      reject(new Error(`${name} ${args.join(' ')} did not exit within 30 s; its output:\n${stdout}${stderr}`));
+      reject(new Error(`node ${args.join(' ')} did not exit within 30 s; its output:\n${stdout}${stderr}`));
     }, 30_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
