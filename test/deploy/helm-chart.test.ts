@@ -15,6 +15,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { buildProgram } from '@portcullis/cli';
 import { secretVariables, variables } from '@portcullis/config';
 import { createSessionStoreMetrics } from '@portcullis/session-store';
+import { expectedAnnotations, type RuleGroups } from '../support/prometheus-rules.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
@@ -514,10 +515,7 @@ describe('alert rules', () => {
 
   it('fire on failing dual writes and dropped repairs, and stay quiet while the stores agree', async () => {
     // promtool compares annotations too: the rule's own, with the store label filled in.
-    const annotationsOf = (alert: string, labels: Record<string, string> = {}) => {
-      const rule = one(manifests, 'PrometheusRule').spec.groups.flatMap((group: { rules: { alert: string; annotations: Record<string, string> }[] }) => group.rules).find((candidate: { alert: string }) => candidate.alert === alert);
-      return Object.fromEntries(Object.entries(rule.annotations as Record<string, string>).map(([key, text]) => [key, text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name]!)]));
-    };
+    const annotationsOf = (alert: string, labels: Record<string, string> = {}) => expectedAnnotations(one(manifests, 'PrometheusRule').spec as RuleGroups, alert, labels);
     const tests = {
       rule_files: [rulesFile],
       evaluation_interval: '1m',

@@ -2,21 +2,17 @@
 // auth-session): rendered by helm as the chart ships them, names checked against what the code
 // registers, and `promtool test rules` showing each alert fire and stay quiet.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
 import { createJobRunMetrics } from '@portcullis/session-store';
+import { firing, promtoolTest, type RuleGroups } from '../support/prometheus-rules.js';
 
 const run = promisify(execFile);
 const chart = join(import.meta.dirname, '..', '..', 'helm', 'portcullis');
-const work = mkdtempSync(join(tmpdir(), 'portcullis-job-alerts-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface Rule { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }
-interface RuleSpec { groups: { name: string; rules: Rule[] }[] }
+type RuleSpec = RuleGroups;
 
 async function render(...sets: string[]): Promise<{ rules: RuleSpec; dashboard: { panels: { title: string; targets: { expr: string }[] }[] } }> {
   const { stdout } = await run('helm', ['template', 'prod', chart, ...sets.flatMap((set) => ['--set', set])]);
@@ -59,19 +55,9 @@ it('take the staleness threshold from monitoring.prometheusRule.sessionCleanupSt
 }, 30_000);
 
 it('fire when cleanup has not succeeded for 2 × its interval or never has, and when verify says no-go; stay quiet otherwise', async () => {
-  const rulesFile = join(work, 'rules.yaml');
-  writeFileSync(rulesFile, JSON.stringify(rendered.rules));
-  // promtool compares annotations too: the rule's own, with the labels filled in.
-  const annotationsOf = (alert: string, labels: Record<string, string> = {}) => {
-    const rule = jobRules(rendered.rules).find((candidate) => candidate.alert === alert)!;
-    return Object.fromEntries(Object.entries(rule.annotations).map(([key, text]) => [key, text.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name]!)]));
-  };
-  const fired = (alert: string, labels: Record<string, string>) => [{ exp_labels: { severity: 'warning', ...labels }, exp_annotations: annotationsOf(alert, labels) }];
+  const fired = (alert: string, labels: Record<string, string>) => [firing(rendered.rules, alert, labels)];
   const stamp = (outcome: string, pod: string) => `portcullis_job_last_run_timestamp_seconds{job="sessions-cleanup",outcome="${outcome}",pod="${pod}"}`;
-  const tests = {
-    rule_files: [rulesFile],
-    evaluation_interval: '1m',
-    tests: [
+  const output = await promtoolTest(rendered.rules, [
       {
         // The last success at t=0, then only failures: stale past 2h (+ 5m for), never "never succeeded".
         interval: '1m',
@@ -121,12 +107,7 @@ it('fire when cleanup has not succeeded for 2 × its interval or never has, and 
           { eval_time: '15m', alertname: 'PortcullisSessionVerifyNoGo', exp_alerts: fired('PortcullisSessionVerifyNoGo', { primary: 'redis', secondary: 'dynamodb' }) },
         ],
       },
-    ],
-  };
-  const testFile = join(work, 'rules.test.yaml');
-  writeFileSync(testFile, JSON.stringify(tests));
-  const result = await run('promtool', ['test', 'rules', testFile]).catch((error: { stdout?: string; stderr?: string }) => error);
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  ]);
   expect(output).toContain('SUCCESS');
   expect(output).not.toContain('FAILED');
 }, 30_000);
