@@ -30,6 +30,13 @@ export function createServiceApp({ logger, metrics, trustedProxyHops = 0, router
   app.use(koaErrorHandler());
   app.use(koaSecurityHeaders());
   for (const middleware of beforeRoutes?.(app) ?? []) app.use(middleware);
+  // @koa/router answers 501 to a method it does not implement (TRACE, PROPFIND…) on a path it
+  // routes or not: for the client that is a 405 like any other method the path does not take
+  // (404 where no route matches), not a server fault (found by API fuzzing). Allow stays.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status === 501) ctx.status = ctx.response.get('allow') ? 405 : 404;
+  });
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());

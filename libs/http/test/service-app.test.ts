@@ -84,4 +84,10 @@ describe('the shared service app', () => {
     await request(buildApp()).get('/auth/nothing-here').expect(404);
     await request(buildApp()).post('/auth/healthz').expect(405);
   });
+
+  it('answers 405 with Allow, not 501, to a method the router does not implement (TRACE) on a routed path', async () => {
+    const response = await request(buildApp()).trace('/auth/healthz').expect(405);
+    expect(response.headers.allow).toMatch(/\bGET\b/);
+    await request(buildApp()).trace('/auth/nothing-here').expect(404);
+  });
 });
