@@ -1,6 +1,8 @@
 // `npm run bench -- auth`: GET /auth/me with a valid session on the Redis store (requests/s,
 // p99), and sign-ins/s with the production argon2id parameters. Baselines in the same run: a bare
 // Koa app answering the same JSON (the framework's floor), and raw argon2id verifications/s.
+// Then /auth/me latency while 150 connections sign in at once, with the bounded password queue
+// (PASSWORD_WORK_LIMITS) and, as its peer in the same run, with no bound.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import autocannon from 'autocannon';
@@ -24,7 +26,7 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 
 async function load(url: string, options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; connections: number }) {
   const result = await autocannon({ url, duration: DURATION_S, connections: options.connections, method: options.method ?? 'GET', headers: options.headers ?? {}, ...(options.body ? { body: options.body } : {}) });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return { rps: result.requests.average, p97_5: result.latency.p97_5, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
 }
 
 export default async function bench(): Promise<void> {
@@ -46,8 +48,8 @@ export default async function bench(): Promise<void> {
     const clock = { now: () => Date.now() };
     const store = createSessionStore({ backend: createRedisBackend({ url: redisServer.url, keyPrefix: 'bench:s:', clock }), hashers: [createSessionIdHasher(secret)], clock });
     const generous = { points: 1_000_000, durationSeconds: 60 };
-    const app = createApp({
-      db, store, clock, passwords,
+    const appWith = (hasher: typeof passwords) => createApp({
+      db, store, clock, passwords: hasher,
       totpKeys: createKeyRing({ primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } }),
       audit: createAuditWriter({ db }),
       throttle: createLoginThrottle({ store: { redis }, keyPrefix: 'bench:', limits: { password: { perIp: generous, perAccount: generous }, totp: DEFAULT_LIMITS.totp } }),
@@ -55,7 +57,8 @@ export default async function bench(): Promise<void> {
       metrics: createMetrics('auth-session'),
       settings: { production: false, cookieName: 'portcullis.sid', secrets: [secret], idleTimeoutMs: 3600_000, absoluteTimeoutMs: 12 * 3600_000, maxConcurrent: 1000, concurrencyMode: 'evict-oldest', lockout: { threshold: 1000, baseSeconds: 1, maxSeconds: 1 }, reauthMaxAgeMs: 300_000 },
     });
-    const server = await listen(app, { host: '127.0.0.1', port: 0 });
+    const server = await listen(appWith(passwords), { host: '127.0.0.1', port: 0 });
+    const unboundedServer = await listen(appWith(createPasswordHasher(undefined, { concurrency: 1_000_000, maxWaiting: 0, retryAfterSeconds: 1 })), { host: '127.0.0.1', port: 0 });
     const loginBody = JSON.stringify({ tenant: 'bench', email: 'bench@example.com', password });
     const json = { 'content-type': 'application/json', accept: 'application/json' };
 
@@ -75,6 +78,29 @@ export default async function bench(): Promise<void> {
     const me = await load(`${server.url}/auth/me`, { headers: { ...json, cookie }, connections: 10 });
     const floor = await load(`${bareServer.url}/`, { connections: 10 });
     const signIns = await load(`${server.url}/auth/login`, { method: 'POST', headers: json, body: loginBody, connections: 4 });
+    // Other users' /auth/me while 150 admins sign in at once (each client retries after a 503 as
+    // its Retry-After says), with the bounded password queue and, as the peer, with no bound.
+    const signInWave = async (url: string) => {
+      const started = performance.now();
+      let refused = 0;
+      const signIn = async () => {
+        for (;;) {
+          const response = await fetch(`${url}/auth/login`, { method: 'POST', headers: json, body: loginBody });
+          await response.arrayBuffer();
+          if (response.status !== 503) return performance.now() - started;
+          refused += 1;
+          await new Promise((resolve) => setTimeout(resolve, Number(response.headers.get('retry-after') ?? 1) * 1000));
+        }
+      };
+      const durations = await Promise.all(Array.from({ length: 150 }, signIn));
+      return { refused, lastSignInMs: Math.round(Math.max(...durations)) };
+    };
+    const burst = async (url: string) => {
+      const [meDuring, logins] = await Promise.all([load(`${url}/auth/me`, { headers: { ...json, cookie }, connections: 10 }), signInWave(url)]);
+      return { meDuring, logins };
+    };
+    const bounded = await burst(server.url);
+    const unbounded = await burst(unboundedServer.url);
 
     let argonVerifications = 0;
     const started = performance.now();
@@ -85,6 +111,7 @@ export default async function bench(): Promise<void> {
     const argonPerSecond = argonVerifications / ((performance.now() - started) / 1000);
 
     await server.close(1000);
+    await unboundedServer.close(1000);
     await bareServer.close(1000);
     await store.close();
 
@@ -93,6 +120,10 @@ export default async function bench(): Promise<void> {
       { measurement: 'baseline: bare Koa, same JSON', 'req/s': round(floor.rps), 'p99 ms': floor.p99, 'non-2xx': floor.non2xx },
       { measurement: 'POST /auth/login (argon2id m=19456,t=2,p=1)', 'req/s': round(signIns.rps), 'p99 ms': signIns.p99, 'non-2xx': signIns.non2xx },
       { measurement: 'baseline: raw argon2id verify, 2 in parallel', 'req/s': round(argonPerSecond), 'p99 ms': '', 'non-2xx': '' },
+      { measurement: 'GET /auth/me while 150 admins sign in at once, bounded password queue', 'req/s': round(bounded.meDuring.rps), 'p99 ms': bounded.meDuring.p99, 'non-2xx': bounded.meDuring.non2xx },
+      { measurement: `  the 150 sign-ins: all done after ${bounded.logins.lastSignInMs} ms, 503s on the way`, 'req/s': '', 'p99 ms': '', 'non-2xx': bounded.logins.refused },
+      { measurement: 'peer: GET /auth/me while 150 admins sign in at once, no bound', 'req/s': round(unbounded.meDuring.rps), 'p99 ms': unbounded.meDuring.p99, 'non-2xx': unbounded.meDuring.non2xx },
+      { measurement: `  the 150 sign-ins: all done after ${unbounded.logins.lastSignInMs} ms`, 'req/s': '', 'p99 ms': '', 'non-2xx': unbounded.logins.refused },
     ]);
     printResult({
       me_rps: round(me.rps),
@@ -105,6 +136,15 @@ export default async function bench(): Promise<void> {
       signins_non2xx: signIns.non2xx,
       baseline_argon2_verify_per_s: round(argonPerSecond),
       signins_vs_argon2: round(signIns.rps / argonPerSecond, 3),
+      me_p97_5_ms_alone: me.p97_5,
+      me_p97_5_ms_during_burst_bounded: bounded.meDuring.p97_5,
+      me_p99_ms_during_burst_bounded: bounded.meDuring.p99,
+      me_p97_5_ms_during_burst_unbounded: unbounded.meDuring.p97_5,
+      me_p99_ms_during_burst_unbounded: unbounded.meDuring.p99,
+      wave_last_signin_ms_bounded: bounded.logins.lastSignInMs,
+      wave_refusals_bounded: bounded.logins.refused,
+      wave_last_signin_ms_unbounded: unbounded.logins.lastSignInMs,
+      me_p99_bounded_vs_unbounded: round(bounded.meDuring.p99 / unbounded.meDuring.p99, 3),
       duration_s: DURATION_S,
     });
   } finally {

@@ -20,4 +20,13 @@ describe('password work queue', () => {
     // The queue drains: the next request is served again.
     await expect(hasher.verify(stored, 'wrong password here')).resolves.toBe(false);
   });
+
+  it('admits a sign-in only while the queue has room, so a refusal costs no other work', async () => {
+    const hasher = createPasswordHasher(cheap, { concurrency: 1, maxWaiting: 0, retryAfterSeconds: 1 });
+    expect(() => hasher.admit()).not.toThrow();
+    const running = hasher.hash('correct horse battery staple');
+    expect(() => hasher.admit()).toThrow(expect.objectContaining({ code: 'auth.busy', status: 503 }));
+    await running;
+    expect(() => hasher.admit()).not.toThrow();
+  });
 });

@@ -39,19 +39,20 @@ export function passwordProblems(password: string, email?: string): string[] {
  * starves every other request of the pod. Past the queue a sign-in is refused at once with
  * 503 and Retry-After instead of waiting for seconds.
  */
-export const PASSWORD_WORK_LIMITS = { concurrency: 2, maxWaiting: 32, retryAfterSeconds: 2 };
+export const PASSWORD_WORK_LIMITS = { concurrency: 1, maxWaiting: 32, retryAfterSeconds: 2 };
 
 export function createPasswordHasher(parameters: { algorithm: 2; memoryCost: number; timeCost: number; parallelism: number } = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
   // Unknown accounts are checked against this, so they cost the same time as real ones.
   const dummyHash = hash('portcullis-timing-equaliser', parameters);
   const limit = pLimit(limits.concurrency);
-  const queued = <T>(work: () => Promise<T>): Promise<T> => {
-    if (limit.activeCount + limit.pendingCount >= limits.concurrency + limits.maxWaiting) {
-      return Promise.reject(new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, { retryAfterSeconds: limits.retryAfterSeconds }));
-    }
-    return limit(work);
-  };
+  const busy = () => new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, { retryAfterSeconds: limits.retryAfterSeconds });
+  const full = () => limit.activeCount + limit.pendingCount >= limits.concurrency + limits.maxWaiting;
+  const queued = <T>(work: () => Promise<T>): Promise<T> => (full() ? Promise.reject(busy()) : limit(work));
   return {
+    /** Refuses at once (503) while the queue is full: called before any other work of a sign-in, so a flood is cheap to turn away. */
+    admit(): void {
+      if (full()) throw busy();
+    },
     hash: (password: string) => queued(() => hash(password.normalize('NFC'), parameters)),
     verify: (passwordHash: string | undefined, password: string): Promise<boolean> =>
       queued(async () => {

@@ -134,6 +134,7 @@ export function createSignInLibrary(deps: {
 
     /** The password step. Unknown, wrong and locked all take an argon2 verification and fail alike. */
     async verifyPassword(input: { tenant?: string; email: string; password: string }, request: RequestInfo): Promise<SignedIn> {
+      passwords.admit();
       const { kind, admin } = await findAccount(input.tenant, input.email);
       const usable = admin && !admin.disabled_at ? admin : undefined;
       const budget = failureBudget(accountKey(input.tenant, input.email), kind, usable, request.device);
