@@ -3,10 +3,12 @@ import helmet from 'koa-helmet';
 
 /**
  * Security headers with a strict CSP: the pages need no script at all, styles come from the
- * service itself, QR codes are inline data: images.
+ * service itself, QR codes are inline data: images. Nothing is cached unless a route says so
+ * (the stylesheet does): signed-in pages, enrolment secrets and recovery codes must not sit in
+ * a browser's cache after sign-out.
  */
 export function koaSecurityHeaders(): Middleware {
-  return helmet({
+  const headers = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -24,4 +26,8 @@ export function koaSecurityHeaders(): Middleware {
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
   });
+  return (ctx, next) => {
+    ctx.set('cache-control', 'no-store');
+    return headers(ctx, next);
+  };
 }

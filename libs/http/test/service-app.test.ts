@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import request from 'supertest';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { ApiError, assertThat, createServiceApp, healthRoutes } from '@portcullis/http';
+import { ApiError, assertThat, createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 
 function buildApp(lines: string[] = []) {
@@ -42,6 +42,14 @@ describe('the shared service app', () => {
     expect(response.headers['x-frame-options']).toBe('DENY');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(response.headers['x-request-id']).toBeTruthy();
+    // Nothing is cached unless a route says so: errors included.
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect((await request(buildApp()).get('/auth/conflict').expect(409)).headers['cache-control']).toBe('no-store');
+  });
+
+  it('lets a route that may be cached say so (the stylesheet)', async () => {
+    const app = createServiceApp({ logger: createLogger({ service: 'test', level: 'silent' }), metrics: createMetrics('test'), routers: [staticRoutes('/auth', { stylesheet: 'body{}' })] }).callback();
+    expect((await request(app).get('/auth/assets/style.css').expect(200)).headers['cache-control']).toBe('public, max-age=3600');
   });
 
   it('maps ApiError to its status and code', async () => {
