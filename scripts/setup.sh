@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian bookworm machine: PostgreSQL, Redis and MariaDB
 # server binaries, promtool, nginx (the reverse proxy of test/e2e/proxy.test.ts), moto's server
-# (the AWS/DynamoDB API), helm, and the Kubernetes control plane of the chart test
-# (scripts/setup-kube.sh).
+# (the AWS/DynamoDB API), schemathesis (the API fuzzer), helm, and the Kubernetes control plane
+# of the chart test (scripts/setup-kube.sh).
 # Idempotent and quick when everything is there: it checks before it installs, and runs
 # `apt-get update` only when an apt package is missing. The tests start their own throwaway
 # servers (test/infra), so the Debian services these packages bring are stopped and disabled.
@@ -10,6 +10,7 @@
 set -Eeuo pipefail
 
 MOTO_VERSION=5.2.1   # keep in step with docs/testing.md and the container fallback in test/infra/moto.ts
+SCHEMATHESIS_VERSION=4.32.5   # keep in step with docs/testing.md
 HELM_VERSION=v4.3.1
 LOG=$(mktemp -t portcullis-setup.XXXXXX)
 step="setup"
@@ -94,6 +95,21 @@ else
   if command -v pyenv >/dev/null; then pyenv rehash; fi
   moto_ok || { echo "setup.sh: moto_server is not on PATH after pip install (is $PYTHON's bin directory on PATH?)." >&2; exit 1; }
   say moto "installed ($MOTO_VERSION)"
+fi
+
+# --- schemathesis (the API fuzzer of test/e2e/api-fuzz.test.ts), pinned, into the same python.
+step="schemathesis==$SCHEMATHESIS_VERSION"
+schemathesis_ok() {
+  command -v st >/dev/null &&
+    "$PYTHON" -c "import importlib.metadata as m; assert m.version('schemathesis') == '$SCHEMATHESIS_VERSION'" 2>/dev/null
+}
+if schemathesis_ok; then
+  say schemathesis "present ($SCHEMATHESIS_VERSION)"
+else
+  PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >>"$LOG" 2>&1
+  if command -v pyenv >/dev/null; then pyenv rehash; fi
+  schemathesis_ok || { echo "setup.sh: st (schemathesis) is not on PATH after pip install (is $PYTHON's bin directory on PATH?)." >&2; exit 1; }
+  say schemathesis "installed ($SCHEMATHESIS_VERSION)"
 fi
 
 # --- helm, built from source through the Go module proxy (no binary downloads here).

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
+import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
 import accountRoutes from './routes/account.js';
 import mfaRoutes from './routes/mfa.js';
@@ -24,7 +25,7 @@ export function createApp(deps: AppDependencies): Koa {
     logger: deps.logger,
     metrics: deps.metrics,
     trustedProxyHops: deps.trustedProxyHops ?? 0,
-    routers: [healthRoutes('/auth'), staticRoutes('/auth', { stylesheet }), router],
+    routers: [healthRoutes('/auth'), staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() }), router],
     beforeRoutes: (app) => [
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),

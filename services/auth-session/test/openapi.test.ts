@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse } from 'yaml';
+import request from 'supertest';
+import { openApiDocument } from '../src/openapi.js';
 import { createHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -13,7 +12,7 @@ interface OpenApi {
   paths: Record<string, Record<string, unknown>>;
 }
 
-const document = parse(readFileSync(join(import.meta.dirname, '..', 'openapi.yaml'), 'utf8')) as OpenApi;
+const document: OpenApi = openApiDocument();
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
 
 /** Every (method, path template) the real app routes, in OpenAPI's `{param}` form. */
@@ -33,4 +32,10 @@ function routedOperations(): string[] {
 it('documents exactly the routes the app serves, no more, no fewer', () => {
   const documented = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).filter((method) => METHODS.has(method)).map((method) => `${method} ${path}`));
   expect(documented.sort()).toEqual(routedOperations());
+});
+
+it('serves the document at /auth/openapi.json without a session', async () => {
+  const { app } = h.build();
+  const response = await request(app.callback()).get('/auth/openapi.json').expect(200);
+  expect(response.body).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
 });
