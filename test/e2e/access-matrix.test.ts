@@ -11,7 +11,7 @@ import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type
 
 /** Open to anyone by design. A new public route fails the matrix until it is added here on purpose. */
 const PUBLIC = new Set([
-  'GET /auth/healthz', 'GET /auth/assets/style.css', 'GET /auth/login', 'POST /auth/login',
+  'GET /auth/healthz', 'GET /auth/assets/style.css', 'GET /auth/openapi.json', 'GET /auth/login', 'POST /auth/login',
   'GET /admin/healthz', 'GET /admin/assets/style.css', 'GET /admin/openapi.json', 'GET /admin',
   'GET /audit/healthz', 'GET /audit/assets/style.css', 'GET /audit/openapi.json',
 ]);
