@@ -4,8 +4,10 @@
 // test/openapi.test.ts keeps its paths equal to the routes mounted; the API fuzzing test
 // (test/e2e/api-fuzz.test.ts) checks the responses against it. Served at /auth/openapi.json.
 
+const UNSAFE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
 export function openApiDocument() {
-  return {
+  const document = {
     openapi: '3.1.0',
     info: {
       title: 'Portcullis auth-session',
@@ -67,6 +69,10 @@ export function openApiDocument() {
           description: 'Too many password checks at once (Retry-After says when to try again)',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         },
+        UnsupportedMediaType: {
+          description: 'Not sent as `Content-Type: application/json` (an HTML form post carries `_csrf` instead)',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     },
     paths: {
@@ -108,9 +114,9 @@ export function openApiDocument() {
                   type: 'object',
                   required: ['email', 'password'],
                   properties: {
-                    tenant: { type: 'string', maxLength: 63, description: 'Tenant slug; omit for platform admins' },
+                    tenant: { type: 'string', maxLength: 63, pattern: '^([a-zA-Z0-9][a-zA-Z0-9-]*)?$', description: 'Tenant slug; omit for platform admins' },
                     email: { type: 'string', format: 'email', maxLength: 254 },
-                    password: { type: 'string', maxLength: 256 },
+                    password: { type: 'string', minLength: 1, maxLength: 256 },
                   },
                 },
               },
@@ -314,7 +320,7 @@ export function openApiDocument() {
                 schema: {
                   type: 'object',
                   required: ['currentPassword', 'newPassword'],
-                  properties: { currentPassword: { type: 'string', maxLength: 256 }, newPassword: { type: 'string', minLength: 12, maxLength: 256 } },
+                  properties: { currentPassword: { type: 'string', minLength: 1, maxLength: 256 }, newPassword: { type: 'string', minLength: 12, maxLength: 256 } },
                 },
               },
             },
@@ -369,7 +375,7 @@ export function openApiDocument() {
                 schema: {
                   type: 'object',
                   required: ['password', 'code'],
-                  properties: { password: { type: 'string', maxLength: 256 }, code: { type: 'string', minLength: 6, maxLength: 32 } },
+                  properties: { password: { type: 'string', minLength: 1, maxLength: 256 }, code: { type: 'string', minLength: 6, maxLength: 32 } },
                 },
               },
             },
@@ -456,4 +462,11 @@ export function openApiDocument() {
       },
     },
   };
+  // The CSRF rule, stated once: an unsafe request from an API client is JSON, body or not.
+  for (const item of Object.values(document.paths) as Record<string, { responses: Record<string, unknown> }>[]) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (UNSAFE_METHODS.has(method)) operation.responses['415'] = { $ref: '#/components/responses/UnsupportedMediaType' };
+    }
+  }
+  return document;
 }

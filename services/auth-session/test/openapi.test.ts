@@ -39,3 +39,15 @@ it('serves the document at /auth/openapi.json without a session', async () => {
   const response = await request(app.callback()).get('/auth/openapi.json').expect(200);
   expect(response.body).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
 });
+
+it('documents the 415 that every unsafe request which is not JSON gets (the CSRF rule)', async () => {
+  const { app } = h.build();
+  const unsafe = Object.entries(document.paths).flatMap(([path, item]) => Object.keys(item).filter((method) => method === 'post' || method === 'delete').map((method) => ({ method, path })));
+  expect(unsafe.length).toBeGreaterThan(5);
+  for (const { method, path } of unsafe) {
+    const url = path.replace(/\{\w+\}/g, 'a'.repeat(64));
+    const response = await request(app.callback())[method as 'post' | 'delete'](url).set('accept', 'application/json');
+    const documented = Object.keys((document.paths[path]![method] as { responses: Record<string, unknown> }).responses);
+    expect({ method, path, status: response.status, documented: documented.includes(String(response.status)) }).toEqual({ method, path, status: 415, documented: true });
+  }
+});

@@ -37,7 +37,9 @@ export const createTenantBody = z.object({
   name: text(200),
 });
 export const createAdminBody = z.object({
-  email: z.string({ error: 'is required' }).trim().max(254).regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces').pipe(z.email({ error: 'must be an email address' })),
+  email: z.string({ error: 'is required' }).trim().max(254).regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces').pipe(z.email({ error: 'must be an email address' }))
+    // The document shows the input side of a pipe only: name the format the output side checks.
+    .meta({ format: 'email' }),
 });
 export const resetBody = z.object({ reason: text(REASON_MAX), ticket: optionalText(TICKET_MAX) });
 export const rollbackBody = z

@@ -27,6 +27,8 @@ function operation(name: string, spec: RouteSpec) {
       403: errorResponse('Not a platform admin at assurance level 2, or re-authentication needed'),
       404: errorResponse('No such tenant, admin or reset'),
       409: errorResponse('Conflicts with the current state (see the error code)'),
+      // The CSRF rule: an unsafe request from an API client is JSON, body or not.
+      ...(spec.method === 'get' ? {} : { 415: errorResponse('Not sent as `Content-Type: application/json`') }),
     },
   };
 }

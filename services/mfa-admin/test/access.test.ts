@@ -124,6 +124,18 @@ describe('the OpenAPI document', () => {
     expect(mounted).toEqual(documented);
     expect(document.paths['/admin/mfa-resets/{logId}/rollback']?.post).toMatchObject({ operationId: 'rollbackReset', requestBody: { required: true } });
   });
+
+  it('documents the 415 a post that is not JSON gets (the CSRF rule) and the email format the app checks', async () => {
+    const document = (await built.agent().get('/admin/openapi.json').expect(200)).body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const posts = Object.entries(document.paths).filter(([, operations]) => operations.post).map(([path]) => path);
+    expect(posts.length).toBeGreaterThan(4);
+    for (const path of posts) {
+      const url = path.replace(/\{(tenant|id)\}/g, '00000000-0000-4000-8000-000000000000').replace('{logId}', '1');
+      const { status } = await built.agent().post(url).set('accept', 'application/json');
+      expect({ path, status, documented: String(status) in document.paths[path]!.post!.responses }).toEqual({ path, status: 415, documented: true });
+    }
+    expect(document).toMatchObject({ paths: { '/admin/tenants/{tenant}/admins': { post: { requestBody: { content: { 'application/json': { schema: { properties: { email: { format: 'email' } } } } } } } } } });
+  });
 });
 
 describe('the pages', () => {
