@@ -18,6 +18,9 @@ export interface Scenario {
   note?: string;
 }
 
+/** How long a scenario may take to recover before it is reported as not recovered. */
+export const RECOVERY_WAIT_MS = 60_000;
+
 export class Prober {
   /** End times of fully good probe rounds. */
   readonly goodRounds: { start: number; end: number }[] = [];
@@ -52,7 +55,7 @@ export class Prober {
   }
 
   /** First good round that started after `since`, waiting at most `timeoutMs`. */
-  async recoveredAfter(since: number, timeoutMs = 60_000): Promise<number | undefined> {
+  async recoveredAfter(since: number, timeoutMs = RECOVERY_WAIT_MS): Promise<number | undefined> {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
       const round = this.goodRounds.find((candidate) => candidate.start >= since);
@@ -81,9 +84,12 @@ const serverOutage =
 
 const sigkill: Fault = async (cluster, _servers, scenario) => {
   const replica = cluster.replica('auth-session#1');
-  replica.up = false;
   process.kill(replica.process.pid, 'SIGKILL');
-  await hold(3000);
+  // The ingress keeps sending to a dead pod until its endpoint is removed (readiness probe
+  // period × failure threshold); 1 s here, so the errors a crash costs show in the table.
+  await hold(1000);
+  replica.up = false;
+  await hold(2000);
   await cluster.restart(replica.name);
   scenario.cleared = performance.now();
 };

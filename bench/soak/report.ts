@@ -2,7 +2,7 @@
 // 5xx; a scenario's window runs from the fault's injection until recovery (or clearance + 5 s).
 import type { CheckResult } from './checks.js';
 import type { StoreMode } from './cluster.js';
-import type { Scenario } from './faults.js';
+import { RECOVERY_WAIT_MS, type Scenario } from './faults.js';
 import type { RequestRecord } from './http.js';
 
 export interface ModeResult {
@@ -87,7 +87,8 @@ export function summarize(results: ModeResult[], secondsPerMode: number, admins:
     dropped_in_flight: scenarios.reduce((total, scenario) => total + (scenario.droppedInFlight ?? 0), 0),
     scenarios: scenarios.length,
     not_recovered: recoveries.filter((value) => value === undefined).length,
-    max_recovery_s: Math.max(0, ...recoveries.map((value) => value ?? 0)),
+    // A scenario not recovered within the prober's bound counts as that bound (a lower limit).
+    max_recovery_s: Math.max(0, ...recoveries.map((value) => value ?? RECOVERY_WAIT_MS / 1000)),
     error_rate: workload.length ? Number((workload.filter(isError).length / workload.length).toFixed(4)) : 0,
     unexpected_401: sum((result) => result.unexpected401),
     modes: results.map((result) => result.mode),
