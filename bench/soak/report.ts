@@ -32,7 +32,7 @@ export function printTable(results: ModeResult[]): void {
     for (const scenario of result.scenarios) {
       const { total, errors } = windowOf(scenario, result.requests);
       const recovery = recoveryOf(scenario);
-      rows.push([result.mode, scenario.name, String(seconds(scenario.cleared - scenario.start)), String(total), String(errors), total ? ((100 * errors) / total).toFixed(1) : '-', recovery === undefined ? 'NOT RECOVERED' : String(recovery), dropNote(scenario)]);
+      rows.push([result.mode, scenario.name, String(seconds(scenario.cleared - scenario.start)), String(total), String(errors), total ? ((100 * errors) / total).toFixed(1) : '-', recovery === undefined ? 'NOT RECOVERED' : String(recovery), dropNote(scenario, result.requests)]);
     }
     const workload = result.requests.filter((record) => !record.probe);
     const errors = workload.filter(isError).length;
@@ -57,8 +57,20 @@ export function printTable(results: ModeResult[]): void {
   }
 }
 
-function dropNote(scenario: Scenario): string {
-  const parts = [scenario.note ?? ''];
+/** What the errors were: HTTP status or the connection error, most frequent first. */
+function errorKinds(scenario: Scenario, requests: RequestRecord[]): string {
+  const end = scenario.recovered ?? scenario.cleared + 5000;
+  const counts = new Map<string, number>();
+  for (const record of requests) {
+    if (record.probe || record.start < scenario.start || record.start > end || !isError(record)) continue;
+    const kind = record.status === 0 ? (record.error ?? 'no answer') : String(record.status);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind}×${count}`).join(' ');
+}
+
+function dropNote(scenario: Scenario, requests: RequestRecord[]): string {
+  const parts = [errorKinds(scenario, requests), scenario.note ?? ''];
   if (scenario.inFlightAtSignal !== undefined) parts.push(`${scenario.inFlightAtSignal} in flight at SIGTERM, ${scenario.droppedInFlight ?? 0} dropped`);
   return parts.filter(Boolean).join('; ');
 }
