@@ -17,6 +17,22 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof code === 'string' && UNIQUE_VIOLATIONS.has(code);
 }
 
+// A dependency that is down or restarting (PostgreSQL, Redis, DynamoDB): socket failures,
+// PostgreSQL's connection-exception class 08 and shutdown codes 57P01-57P03, knex's pool
+// timeout, ioredis giving up, the session store's own "unavailable".
+const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', 'session.store_unavailable']);
+const OUTAGE_NAMES = new Set(['KnexTimeoutError', 'MaxRetriesPerRequestError']);
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/** Whether `error` (or its cause) says a dependency is unreachable: the client should come back, not report a bug. */
+export function isDependencyOutage(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 3) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (OUTAGE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (OUTAGE_NAMES.has(error.name) || /^Connection is closed/.test(error.message)) return true;
+  return isDependencyOutage(error.cause, depth + 1);
+}
+
 /** Koa/http-errors raised by body parsers and the like: client errors with a safe message. */
 function asClientHttpError(error: unknown): { status: number; message: string } | undefined {
   const candidate = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
@@ -36,6 +52,9 @@ function toResponse(error: unknown): { status: number; body: ErrorBody } {
     return { status: 400, body: { code: 'request.invalid', message, fields } };
   }
   if (isUniqueViolation(error)) return { status: 409, body: { code: 'resource.conflict', message: 'The resource already exists.' } };
+  if (isDependencyOutage(error)) {
+    return { status: 503, body: { code: 'service.unavailable', message: 'A service this request needs is unavailable. Try again shortly.', data: { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS } } };
+  }
   const clientError = asClientHttpError(error);
   // Bad input is a 400 whatever its kind, so clients handle one status for "fix your request".
   if (clientError?.status === 413) return { status: 400, body: { code: 'request.too_large', message: 'The request body is too large (request bodies are limited to 16 KB).' } };

@@ -23,6 +23,16 @@ function buildApp(lines: string[] = []) {
   router.get('/throttled', () => {
     throw new ApiError('auth.too_many_attempts', 429, 'Too many attempts. Try again in 60 seconds.', { retryAfterSeconds: 60 });
   });
+  router.get('/outage/:kind', (ctx) => {
+    const outages: Record<string, Error> = {
+      refused: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      restarting: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      pool: Object.assign(new Error('Knex: Timeout acquiring a connection.'), { name: 'KnexTimeoutError' }),
+      store: Object.assign(new Error('the session store did not answer'), { name: 'SessionStoreError', code: 'session.store_unavailable' }),
+      wrapped: new Error('audit write failed', { cause: Object.assign(new Error('Connection is closed.'), {}) }),
+    };
+    throw outages[ctx.params.kind!];
+  });
   router.get('/duplicate', () => {
     throw Object.assign(new Error('duplicate key value violates unique constraint "tenant_admins_email"'), { code: '23505' });
   });
@@ -64,6 +74,16 @@ describe('the shared service app', () => {
     expect(busy.headers['retry-after']).toBe('2');
     expect((await request(buildApp()).get('/auth/throttled').expect(429)).headers['retry-after']).toBe('60');
     expect(lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error')).toEqual([]);
+  });
+
+  it('answers a dependency outage with 503 and Retry-After, not a 500, and still logs it as an error', async () => {
+    for (const kind of ['refused', 'restarting', 'pool', 'store', 'wrapped']) {
+      const lines: string[] = [];
+      const response = await request(buildApp(lines)).get(`/auth/outage/${kind}`).expect(503);
+      expect(response.body).toMatchObject({ code: 'service.unavailable' });
+      expect(response.headers['retry-after']).toBe('5');
+      expect(lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error')).toHaveLength(1);
+    }
   });
 
   it('maps a validation error to 400 naming every field', async () => {
