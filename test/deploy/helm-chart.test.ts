@@ -138,6 +138,9 @@ it('runs each service with probes on the admin port, as non-root on a read-only 
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' });
     expect(container.envFrom).toEqual([{ configMapRef: { name: configName } }, { secretRef: { name: secretName } }, { secretRef: { name: parametersName } }]);
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    // Keeps serving while its endpoint is removed, then drains; all within the grace period.
+    expect(container.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + 10 + 5);
     const component = deployment.metadata.labels!['app.kubernetes.io/component'];
     expect(pod.topologySpreadConstraints.map((constraint: Loose) => constraint.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
     expect(pod.topologySpreadConstraints[0].labelSelector.matchLabels).toEqual({ 'app.kubernetes.io/instance': 'prod', 'app.kubernetes.io/component': component });
