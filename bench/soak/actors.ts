@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from './cluster.js';
 import { Jar, send, sleep, type Reply } from './http.js';
-import { totpCode } from './totp.js';
+import { totpCode } from '../../test/support/authenticator.js';
 
 export type SessionState = 'live' | 'signed_out' | 'revoked' | 'superseded';
 

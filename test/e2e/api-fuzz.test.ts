@@ -4,11 +4,11 @@
 // (TRUSTED_PROXY_HOPS=1, X-Forwarded-Proto: https). It fails on any 5xx and on any response
 // whose status, content type or body the document does not declare. docs/testing.md describes it.
 import { execFile } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { productionBackends, startCompiledService, type CompiledService, type ProductionBackends } from '../support/compiled-service.js';
+import { totpNow } from '../support/authenticator.js';
 
 type Service = 'auth-session' | 'mfa-admin' | 'audit-log';
 
@@ -111,18 +111,6 @@ async function signInWithRecoveryCode(url: string, password: string, code: strin
   await send('POST', '/auth/login', { email: backends.admin.email, password });
   expect(await send('POST', '/auth/mfa/verify', { code })).toMatchObject({ assurance: 2, next: 'done' });
   return cookieHeader();
-}
-
-/** RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
-function totpNow(base32Secret: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bits = [...base32Secret.replace(/=+$/, '').toUpperCase()].map((char) => alphabet.indexOf(char).toString(2).padStart(5, '0')).join('');
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 /** GET /auth/me with a session (the main one by default): 200 while it is a live level-2 session. */

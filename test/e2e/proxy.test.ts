@@ -4,7 +4,6 @@
 // and nginx reaches the pod from 127.0.0.1, so the address the service records tells which
 // X-Forwarded-For entry (or the socket) it believed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -12,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
 import { compiledEntryPoint, productionBackends, startCompiledService, type CompiledService, type ProductionBackends } from '../support/compiled-service.js';
+import { totpNow } from '../support/authenticator.js';
 
 const NGINX = '/usr/sbin/nginx';
 
@@ -137,21 +137,6 @@ function send(edge: { url: string; ca: Buffer }, method: string, path: string, o
     req.once('error', reject);
     req.end(body);
   });
-}
-
-/**
- * The authenticator app: RFC 6238 (SHA-1, 6 digits, 30 s), written here rather than borrowed
- * from the service's library, so a mistake there cannot agree with itself.
- */
-function totpNow(base32Secret: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bits = [...base32Secret.replace(/=+$/, '').toUpperCase()].map((char) => alphabet.indexOf(char).toString(2).padStart(5, '0')).join('');
-  const key = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1]! & 0xf;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 /** A browser's cookie jar, reduced to what this flow needs. */
