@@ -78,39 +78,32 @@ else
   say services "none running or enabled"
 fi
 
-# --- moto's server (DynamoDB and the rest of the AWS API), pinned, into the python on PATH.
-step="moto[server]==$MOTO_VERSION"
+# --- Python tools, pinned, into the python on PATH: moto's server (DynamoDB and the rest of the
+# AWS API) and schemathesis (the API fuzzer of test/e2e/api-fuzz.test.ts).
 PYTHON=$(command -v python3 || command -v python || true)
-[ -n "$PYTHON" ] || { echo "setup.sh: no python3 on PATH to install moto into: install python3 and python3-pip." >&2; exit 1; }
-moto_ok() {
-  command -v moto_server >/dev/null &&
-    "$PYTHON" -c "import importlib.metadata as m, flask, flask_cors; assert m.version('moto') == '$MOTO_VERSION'" 2>/dev/null
-}
-if moto_ok; then
-  say moto "present ($MOTO_VERSION)"
-else
+[ -n "$PYTHON" ] || { echo "setup.sh: no python3 on PATH to install moto and schemathesis into: install python3 and python3-pip." >&2; exit 1; }
+# pip_tool NAME REQUIREMENT DISTRIBUTION VERSION COMMAND [IMPORTS]: installs REQUIREMENT unless
+# COMMAND is on PATH and DISTRIBUTION is at VERSION (and IMPORTS, extra modules, import).
+pip_tool() {
+  local name=$1 requirement=$2 distribution=$3 version=$4 command=$5 imports=${6:-}
+  step=$requirement
+  ok() {
+    command -v "$command" >/dev/null &&
+      "$PYTHON" -c "import importlib.metadata as m${imports:+, $imports}; assert m.version('$distribution') == '$version'" 2>/dev/null
+  }
+  if ok; then
+    say "$name" "present ($version)"
+    return
+  fi
   # PIP_BREAK_SYSTEM_PACKAGES: on Debian's own python this lands in /usr/local, which is what
   # a throwaway test machine wants; pyenv and venv pythons ignore it.
-  PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION" >>"$LOG" 2>&1
+  PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check "$requirement" >>"$LOG" 2>&1
   if command -v pyenv >/dev/null; then pyenv rehash; fi
-  moto_ok || { echo "setup.sh: moto_server is not on PATH after pip install (is $PYTHON's bin directory on PATH?)." >&2; exit 1; }
-  say moto "installed ($MOTO_VERSION)"
-fi
-
-# --- schemathesis (the API fuzzer of test/e2e/api-fuzz.test.ts), pinned, into the same python.
-step="schemathesis==$SCHEMATHESIS_VERSION"
-schemathesis_ok() {
-  command -v st >/dev/null &&
-    "$PYTHON" -c "import importlib.metadata as m; assert m.version('schemathesis') == '$SCHEMATHESIS_VERSION'" 2>/dev/null
+  ok || { echo "setup.sh: $command ($name) is not on PATH after pip install (is $PYTHON's bin directory on PATH?)." >&2; exit 1; }
+  say "$name" "installed ($version)"
 }
-if schemathesis_ok; then
-  say schemathesis "present ($SCHEMATHESIS_VERSION)"
-else
-  PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >>"$LOG" 2>&1
-  if command -v pyenv >/dev/null; then pyenv rehash; fi
-  schemathesis_ok || { echo "setup.sh: st (schemathesis) is not on PATH after pip install (is $PYTHON's bin directory on PATH?)." >&2; exit 1; }
-  say schemathesis "installed ($SCHEMATHESIS_VERSION)"
-fi
+pip_tool moto "moto[server]==$MOTO_VERSION" moto "$MOTO_VERSION" moto_server "flask, flask_cors"
+pip_tool schemathesis "schemathesis==$SCHEMATHESIS_VERSION" schemathesis "$SCHEMATHESIS_VERSION" st
 
 # --- helm, built from source through the Go module proxy (no binary downloads here).
 step="helm $HELM_VERSION"
