@@ -5,6 +5,10 @@
 // (test/e2e/api-fuzz.test.ts) checks the responses against it. Served at /auth/openapi.json.
 
 const UNSAFE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+/** The operations that need the session cookie. */
+const signedIn = [{ session: [] }];
+/** The `{ code, message }` body of every error. */
+const errorJson = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
 
 export function openApiDocument() {
   const document = {
@@ -55,23 +59,23 @@ export function openApiDocument() {
         },
       },
       responses: {
-        BadRequest: { description: 'Invalid input', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        Unauthenticated: { description: 'No valid session', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        BadRequest: { description: 'Invalid input', content: errorJson },
+        Unauthenticated: { description: 'No valid session', content: errorJson },
         Forbidden: {
           description: 'Not allowed at this assurance level or role',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          content: errorJson,
         },
         TooManyRequests: {
           description: 'Throttled (Retry-After says when to try again)',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          content: errorJson,
         },
         Busy: {
           description: 'Too many password checks at once (Retry-After says when to try again)',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          content: errorJson,
         },
         UnsupportedMediaType: {
           description: 'Not sent as `Content-Type: application/json` (an HTML form post carries `_csrf` instead)',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          content: errorJson,
         },
       },
     },
@@ -126,9 +130,8 @@ export function openApiDocument() {
             '200': { description: 'Password accepted', content: { 'application/json': { schema: { $ref: '#/components/schemas/NextStep' } } } },
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': {
-              description: 'Same answer for unknown account',
-              'wrong password and locked account': null,
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+              description: 'Same answer for unknown account, wrong password and locked account',
+              content: errorJson,
             },
             '429': { $ref: '#/components/responses/TooManyRequests' },
             '503': { $ref: '#/components/responses/Busy' },
@@ -138,9 +141,7 @@ export function openApiDocument() {
       '/auth/logout': {
         post: {
           summary: 'Ends this session',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': { description: 'Signed out', content: { 'application/json': { schema: { type: 'object', properties: { signedOut: { const: true } } } } } },
             '401': { $ref: '#/components/responses/Unauthenticated' },
@@ -150,9 +151,7 @@ export function openApiDocument() {
       '/auth/mfa': {
         get: {
           summary: 'Second-factor page; JSON clients get the next step',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': { description: 'Page or next step', content: { 'application/json': { schema: { type: 'object' } } } },
             '401': { $ref: '#/components/responses/Unauthenticated' },
@@ -162,9 +161,7 @@ export function openApiDocument() {
       '/auth/mfa/verify': {
         post: {
           summary: 'TOTP code or recovery code; raises the session to level 2 under a new id',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           requestBody: {
             required: true,
             content: {
@@ -191,10 +188,8 @@ export function openApiDocument() {
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '409': {
-              description: 'Already verified',
-              'not enrolled': null,
-              'or the concurrent-session limit reached (reject mode)': null,
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+              description: 'Already verified, not enrolled, or the concurrent-session limit reached (reject mode)',
+              content: errorJson,
             },
             '429': { $ref: '#/components/responses/TooManyRequests' },
           },
@@ -203,9 +198,7 @@ export function openApiDocument() {
       '/auth/mfa/enroll': {
         get: {
           summary: 'Starts (or shows again) enrolment of an authenticator',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': {
               description: 'otpauth URI and QR code; the secret is shown for manual entry only here',
@@ -220,14 +213,12 @@ export function openApiDocument() {
               },
             },
             '401': { $ref: '#/components/responses/Unauthenticated' },
-            '409': { description: 'Already enrolled', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            '409': { description: 'Already enrolled', content: errorJson },
           },
         },
         post: {
           summary: 'Activates the authenticator with a valid code; returns 10 recovery codes, shown once',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           requestBody: {
             required: true,
             content: {
@@ -256,7 +247,7 @@ export function openApiDocument() {
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '409': {
               description: 'No enrolment started or already enrolled',
-              content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+              content: errorJson,
             },
           },
         },
@@ -264,9 +255,7 @@ export function openApiDocument() {
       '/auth/me': {
         get: {
           summary: 'The signed-in admin',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': {
               description: 'Admin',
@@ -296,9 +285,7 @@ export function openApiDocument() {
       '/auth/password': {
         get: {
           summary: 'Password change page',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': {
               description: 'Page or whether a change is required',
@@ -310,9 +297,7 @@ export function openApiDocument() {
         },
         post: {
           summary: 'Changes the password; every other session ends',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           requestBody: {
             required: true,
             content: {
@@ -341,9 +326,7 @@ export function openApiDocument() {
       '/auth/reauthenticate': {
         get: {
           summary: 'Re-authentication page (browsers); `next` is where the form sends the admin afterwards',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           parameters: [
             {
               name: 'next',
@@ -355,8 +338,7 @@ export function openApiDocument() {
           ],
           responses: {
             '200': {
-              description: 'Page',
-              'or the return path that will be used': null,
+              description: 'Page, or the return path that will be used',
               content: { 'application/json': { schema: { type: 'object', properties: { next: { type: 'string' } } } } },
             },
             '401': { $ref: '#/components/responses/Unauthenticated' },
@@ -365,9 +347,7 @@ export function openApiDocument() {
         },
         post: {
           summary: 'Confirms password and code again, for sensitive actions in the other services',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           requestBody: {
             required: true,
             content: {
@@ -396,9 +376,7 @@ export function openApiDocument() {
       '/auth/sessions': {
         get: {
           summary: 'This admin\'s sessions',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': {
               description: 'Sessions',
@@ -414,9 +392,7 @@ export function openApiDocument() {
       '/auth/sessions/{id}': {
         delete: {
           summary: 'Ends one of this admin\'s sessions',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
           ],
@@ -425,16 +401,14 @@ export function openApiDocument() {
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
-            '404': { description: 'Not one of this admin\'s sessions', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            '404': { description: 'Not one of this admin\'s sessions', content: errorJson },
           },
         },
       },
       '/auth/sessions/{id}/revoke': {
         post: {
           summary: 'The same as DELETE, for HTML forms',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
           ],
@@ -443,16 +417,14 @@ export function openApiDocument() {
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
-            '404': { description: 'Not one of this admin\'s sessions', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            '404': { description: 'Not one of this admin\'s sessions', content: errorJson },
           },
         },
       },
       '/auth/sessions/revoke-others': {
         post: {
           summary: 'Ends every other session of this admin',
-          security: [
-            { session: [] },
-          ],
+          security: signedIn,
           responses: {
             '200': { description: 'Ended', content: { 'application/json': { schema: { type: 'object', properties: { revoked: { type: 'integer' } } } } } },
             '401': { $ref: '#/components/responses/Unauthenticated' },

@@ -51,3 +51,10 @@ it('documents the 415 that every unsafe request which is not JSON gets (the CSRF
     expect({ method, path, status: response.status, documented: documented.includes(String(response.status)) }).toEqual({ method, path, status: 415, documented: true });
   }
 });
+
+it('gives every response only the fields OpenAPI defines, with its whole description', () => {
+  const RESPONSE_FIELDS = new Set(['description', 'headers', 'content', 'links', '$ref']);
+  const operations = Object.values(document.paths).flatMap((item) => Object.entries(item).filter(([method]) => METHODS.has(method)).map(([, operation]) => operation as { responses: Record<string, Record<string, unknown>> }));
+  const strays = operations.flatMap((operation) => Object.values(operation.responses).flatMap((response) => Object.keys(response).filter((field) => !RESPONSE_FIELDS.has(field))));
+  expect(strays).toEqual([]);
+});
