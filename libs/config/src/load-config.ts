@@ -76,11 +76,9 @@ export function keyRingOf(values: { readonly [name: string]: unknown }, primary:
 /** Keys are checked by libs/crypto's own rules (length, encoding, randomness) at start-up. */
 function keyProblems(config: Parsed): { variable: string; message: string }[] {
   const problems: { variable: string; message: string }[] = [];
-  for (const [primary, previous] of KEY_RINGS) {
-    const value = config[primary];
-    if (!value) continue;
+  for (const [primary] of KEY_RINGS) {
     try {
-      createKeyRing({ primary: { name: primary, value }, previous: listedKeys(previous, config[previous] ?? []) });
+      keyRingOf(config, primary);
     } catch (error) {
       if (!(error instanceof KeyConfigError)) throw error;
       problems.push(...error.problems.map((problem) => ({ variable: problem.variable, message: problem.message })));

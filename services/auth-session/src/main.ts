@@ -2,7 +2,6 @@
 import { Redis } from 'ioredis';
 import { createAuditWriter } from '@portcullis/audit';
 import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets } from '@portcullis/config';
-import { createKeyRing, listedKeys } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -16,11 +15,7 @@ import { sessionCookieSettings } from '@portcullis/session-auth';
 const name = 'auth-session';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
-if (!config.MFA_SECRET_ENCRYPTION_KEY) exitOnConfigError(new ConfigError([{ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required by auth-session' }]));
-const totpKeys = createKeyRing({
-  primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: config.MFA_SECRET_ENCRYPTION_KEY },
-  previous: listedKeys('MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS', config.MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS),
-});
+const totpKeys = keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY') ?? exitOnConfigError(new ConfigError([{ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required by auth-session' }]));
 const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
 const metrics = createMetrics(name);
 const storeMetrics = createSessionStoreMetrics(metrics.registry);

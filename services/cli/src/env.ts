@@ -1,7 +1,8 @@
 // One reader for the commands that need only a variable or two (migrate, mfa-logs, audit), so a
 // Job gets no more of the services' secrets than it uses. Same zod rules as loadConfig; "" is
 // unset, as Helm and ESO render a missing value. Commands that need a store read loadConfig.
-import { variables, type Environment } from '@portcullis/config';
+import { keyRingOf, variables, type Environment, type KeyRingVariable } from '@portcullis/config';
+import { KeyConfigError, type KeyRing } from '@portcullis/crypto';
 import { CliError, EXIT } from './cli-error.js';
 
 type Name = keyof typeof variables;
@@ -14,4 +15,17 @@ export function readVariable<K extends Name>(env: Environment, name: K, hint = '
     throw new CliError(`${name} ${problem}: set it in the environment${hint ? ` (see ${hint})` : ''}`, EXIT.usage);
   }
   return parsed.data as Value<K>;
+}
+
+/**
+ * The key ring of `variable` and its `*_KEYS_PREVIOUS` list, as the services build it; undefined
+ * when unset. A malformed key is a usage error naming the variable, never its value.
+ */
+export function readKeyRing(env: Environment, variable: KeyRingVariable): KeyRing | undefined {
+  try {
+    return keyRingOf(env, variable);
+  } catch (error) {
+    if (error instanceof KeyConfigError) throw new CliError(`${error.message}: fix the key and run again`, EXIT.usage);
+    throw error;
+  }
 }

@@ -1,8 +1,7 @@
 // config → dependencies → app → listen; SIGTERM drains requests, stops the revoke retries, then
 // closes the session store and the pool.
 import { createAuditWriter } from '@portcullis/audit';
-import { ConfigError, exitOnConfigError, loadConfigWithSecrets } from '@portcullis/config';
-import { createKeyRing, listedKeys } from '@portcullis/crypto';
+import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, type KeyRingVariable } from '@portcullis/config';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -17,15 +16,11 @@ const name = 'mfa-admin';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
 
-const rings = {
-  MFA_SECRET_ENCRYPTION_KEY: 'MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS',
-  MFA_RESET_LOG_ENCRYPTION_KEY: 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS',
-  AUDIT_DETAILS_ENCRYPTION_KEY: 'AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS',
-} as const;
-const missing = (Object.keys(rings) as (keyof typeof rings)[]).filter((variable) => !config[variable]);
+const required: KeyRingVariable[] = ['MFA_SECRET_ENCRYPTION_KEY', 'MFA_RESET_LOG_ENCRYPTION_KEY', 'AUDIT_DETAILS_ENCRYPTION_KEY'];
+const missing = required.filter((variable) => !config[variable]);
 if (missing.length > 0) exitOnConfigError(new ConfigError(missing.map((variable) => ({ variable, message: `is required by ${name} (generate one with \`portcullis keys generate\`)` }))));
-// The keys were checked by loadConfig; this cannot throw any more.
-const ring = (primary: keyof typeof rings) => createKeyRing({ primary: { name: primary, value: config[primary]! }, previous: listedKeys(rings[primary], config[rings[primary]]) });
+// The keys were checked by loadConfig and are all set: this cannot throw or miss any more.
+const ring = (primary: KeyRingVariable) => keyRingOf(config, primary)!;
 
 const clock = { now: () => Date.now() };
 const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });

@@ -4,11 +4,9 @@
 // on any break.
 import type { Command } from 'commander';
 import { listChainKeys, verifyChain, type ChainReport } from '@portcullis/audit';
-import { keyRingOf } from '@portcullis/config';
-import { KeyConfigError } from '@portcullis/crypto';
 import { createDatabase } from '@portcullis/db';
-import { CliError, EXIT } from '../cli-error.js';
-import { readVariable } from '../env.js';
+import { CliError } from '../cli-error.js';
+import { readKeyRing, readVariable } from '../env.js';
 import type { CliContext } from '../program.js';
 
 export function registerAuditCommands(program: Command, context: CliContext): void {
@@ -20,7 +18,7 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     .option('--require-signed-head', 'count a chain whose head carries no signature as broken (every chain written to since the upgrade that keyed the chains has one)')
     .action(async (flags: { tenant?: string; requireSignedHead?: boolean }) => {
       const url = readVariable(context.env, 'DATABASE_URL');
-      const keys = auditKeys(context.env);
+      const keys = readKeyRing(context.env, 'AUDIT_DETAILS_ENCRYPTION_KEY');
       const db = createDatabase({ url, poolMax: 2 });
       const reports: ChainReport[] = [];
       try {
@@ -44,12 +42,3 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     });
 }
 
-/** The audit key ring from the environment; a malformed key is a usage error naming the variable, never its value. */
-function auditKeys(env: Record<string, string | undefined>) {
-  try {
-    return keyRingOf(env, 'AUDIT_DETAILS_ENCRYPTION_KEY');
-  } catch (error) {
-    if (error instanceof KeyConfigError) throw new CliError(error.message, EXIT.usage);
-    throw error;
-  }
-}

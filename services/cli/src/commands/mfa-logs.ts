@@ -5,11 +5,11 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import { createKeyRing, KeyConfigError, listedKeys, type KeyRing } from '@portcullis/crypto';
+import type { KeyRing } from '@portcullis/crypto';
 import { createDatabase, type Knex } from '@portcullis/db';
 import { createResetLogJobs, keyUsageMetricText, type JobOptions, type Progress, type ResetLogJobs } from '@portcullis/audit-log';
 import { CliError, EXIT } from '../cli-error.js';
-import { readVariable } from '../env.js';
+import { readKeyRing, readVariable } from '../env.js';
 import { wholeNumber as whole } from '../options.js';
 import type { CliContext } from '../program.js';
 import { formatCount as number, progressWriter } from '../progress.js';
@@ -41,15 +41,9 @@ const shardOf = (value: string) => {
 
 function readSetup(env: CliContext['env']): { url: string; ring: KeyRing } {
   const url = readVariable(env, 'DATABASE_URL');
-  const primary = env.MFA_RESET_LOG_ENCRYPTION_KEY?.trim();
-  if (!primary) throw new CliError('MFA_RESET_LOG_ENCRYPTION_KEY is not set: give the job the same key ring as the services (docs/key-rotation.md)', EXIT.usage);
-  try {
-    const ring = createKeyRing({ primary: { name: 'MFA_RESET_LOG_ENCRYPTION_KEY', value: primary }, previous: listedKeys('MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS', env.MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS) });
-    return { url, ring };
-  } catch (error) {
-    if (error instanceof KeyConfigError) throw new CliError(`${error.message}: fix the key and run again`, EXIT.usage);
-    throw error;
-  }
+  const ring = readKeyRing({ ...env, MFA_RESET_LOG_ENCRYPTION_KEY: env.MFA_RESET_LOG_ENCRYPTION_KEY?.trim() }, 'MFA_RESET_LOG_ENCRYPTION_KEY');
+  if (!ring) throw new CliError('MFA_RESET_LOG_ENCRYPTION_KEY is not set: give the job the same key ring as the services (docs/key-rotation.md)', EXIT.usage);
+  return { url, ring };
 }
 
 async function withJobs<T>(context: CliContext, work: (jobs: ResetLogJobs, ring: KeyRing, db: Knex) => Promise<T>): Promise<T> {
