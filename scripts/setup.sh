@@ -27,17 +27,20 @@ have_redis() { command -v redis-server >/dev/null || [ -x /usr/bin/redis-server 
 have_mariadb() { [ -x /usr/sbin/mariadbd ] && command -v mariadb-install-db >/dev/null; }
 have_promtool() { command -v promtool >/dev/null; }
 have_nginx() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null; }
+# The console's browser tests drive Debian's Chromium through playwright-core (no browser download).
+have_chromium() { command -v chromium >/dev/null; }
 
-declare -A apt_for=([postgresql]=postgresql [redis]=redis-server [mariadb]=mariadb-server [promtool]=prometheus [nginx]=nginx)
+declare -A apt_for=([postgresql]=postgresql [redis]=redis-server [mariadb]=mariadb-server [promtool]=prometheus [nginx]=nginx [chromium]=chromium)
 declare -A present=()
 have_postgresql && present[postgresql]=1
 have_redis && present[redis]=1
 have_mariadb && present[mariadb]=1
 have_promtool && present[promtool]=1
 have_nginx && present[nginx]=1
+have_chromium && present[chromium]=1
 
 missing=()
-for c in postgresql redis mariadb promtool nginx; do [ -n "${present[$c]:-}" ] || missing+=("${apt_for[$c]}"); done
+for c in postgresql redis mariadb promtool nginx chromium; do [ -n "${present[$c]:-}" ] || missing+=("${apt_for[$c]}"); done
 if [ ${#missing[@]} -gt 0 ]; then
   step="apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -45,7 +48,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The lock timeout waits for another apt (unattended-upgrades, an image build) instead of failing.
   $SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}" >>"$LOG" 2>&1
 fi
-for c in postgresql redis mariadb promtool nginx; do
+for c in postgresql redis mariadb promtool nginx chromium; do
   step="$c check"
   "have_$c" || { echo "setup.sh: $c is still missing after apt-get install ${apt_for[$c]}." >&2; exit 1; }
   say "$c" "$([ -n "${present[$c]:-}" ] && echo present || echo installed)"
