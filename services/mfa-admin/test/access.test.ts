@@ -96,7 +96,7 @@ describe('who reaches mfa-admin', () => {
       .expect(303).expect('location', back);
 
     const again = await operator.get(back).set(html).expect(200);
-    await operator.post(path).type('form').set(html).send({ _csrf: tokenIn(again.text), _return: back, reason: 'Lost phone' }).expect(303);
+    await operator.post(path).type('form').set(html).send({ _csrf: tokenIn(again.text), _return: back, reason: 'Lost phone', confirm: 'yes' }).expect(303);
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(false);
   });
 

@@ -6,7 +6,6 @@ import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { TenantAdminQueries, TenantAdminSummary } from '../queries/tenant-admins.js';
 import type { TenantQueries, TenantRow, TenantSummary } from '../queries/tenants.js';
-import type { RevocationQueries } from '../queries/revocations.js';
 import { auditBase, type Actor } from './actor.js';
 import { adminNotFound, tenantNotFound } from './mfa-resets.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
@@ -25,13 +24,12 @@ export function createTenantLibrary(deps: {
   db: Knex;
   tenants: TenantQueries;
   admins: TenantAdminQueries;
-  revocations: RevocationQueries;
   revoker: SessionRevoker;
   passwords: PasswordHashing;
   audit: AuditWriter;
   clock: { now(): number };
 }) {
-  const { db, tenants, admins, revocations, revoker, passwords, audit, clock } = deps;
+  const { db, tenants, admins, revoker, passwords, audit, clock } = deps;
 
   async function tenantOrThrow(id: string): Promise<TenantRow> {
     const tenant = await tenants.findById(id);
@@ -62,7 +60,7 @@ export function createTenantLibrary(deps: {
         await admins.revokeSessionsOfTenant(trx, tenantId, now);
         const ids = await admins.idsOfTenant(trx, tenantId);
         await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.suspended', targetType: 'tenant', targetId: tenantId, details: { admins: ids.length } }, trx);
-        return revocations.insert(trx, ids.map((adminId) => ({ kind: 'tenant' as const, adminId, cause: 'tenant_suspended' as const })), now);
+        return revoker.record(trx, ids.map((adminId) => ({ kind: 'tenant' as const, adminId, cause: 'tenant_suspended' as const })), now);
       });
       return { tenant: await tenantOrThrow(tenantId), sessionsRevoked: await revoker.revokeCommitted(markers) };
     },
@@ -93,7 +91,44 @@ export function createTenantLibrary(deps: {
         if (admin.disabled_at) return [];
         await admins.disable(trx, adminId, now);
         await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.disabled', targetType: 'tenant_admin', targetId: adminId }, trx);
-        return revocations.insert(trx, [{ kind: 'tenant', adminId, cause: 'admin_disabled' }], now);
+        return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'admin_disabled' }], now);
+      });
+      return { admin: (await admins.findSummary(tenantId, adminId))!, sessionsRevoked: await revoker.revokeCommitted(markers) };
+    },
+
+    /** Idempotent: an active tenant changes nothing. Its admins' old sessions stay void; they sign in again. */
+    async unsuspend(actor: Actor, tenantId: string): Promise<TenantRow> {
+      await db.transaction(async (trx) => {
+        const tenant = await tenants.findForUpdate(trx, tenantId);
+        if (!tenant) throw tenantNotFound();
+        if (tenant.status === 'active') return;
+        await tenants.setStatus(trx, tenantId, 'active', new Date(clock.now()));
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.unsuspended', targetType: 'tenant', targetId: tenantId }, trx);
+      });
+      return tenantOrThrow(tenantId);
+    },
+
+    /** Idempotent re-enable of a disabled admin: the same account, factor and email; sessions from before stay void. */
+    async enableAdmin(actor: Actor, tenantId: string, adminId: string): Promise<TenantAdminSummary> {
+      await db.transaction(async (trx) => {
+        const admin = await admins.findForUpdate(trx, adminId);
+        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin.disabled_at) return;
+        await admins.enable(trx, adminId, new Date(clock.now()));
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.enabled', targetType: 'tenant_admin', targetId: adminId }, trx);
+      });
+      return (await admins.findSummary(tenantId, adminId))!;
+    },
+
+    /** Ends every session of the admin now, without disabling the account (a stolen laptop, a shared screen). */
+    async signOutAdmin(actor: Actor, tenantId: string, adminId: string): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
+      const now = new Date(clock.now());
+      const markers = await db.transaction(async (trx) => {
+        const admin = await admins.findForUpdate(trx, adminId);
+        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        await admins.revokeSessions(trx, adminId, now);
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.signed_out', targetType: 'tenant_admin', targetId: adminId }, trx);
+        return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'admin_signed_out' }], now);
       });
       return { admin: (await admins.findSummary(tenantId, adminId))!, sessionsRevoked: await revoker.revokeCommitted(markers) };
     },

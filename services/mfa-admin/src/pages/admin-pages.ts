@@ -31,10 +31,13 @@ ${admin.mfaEnrolled ? html`<details><summary>Reset MFA</summary>
 ${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)')}
 <label for="ticket-${admin.id}">Ticket reference (optional)</label><input id="ticket-${admin.id}" name="ticket" maxlength="${TICKET_MAX}">
 <button type="submit">Reset MFA and sign them out</button></form></details>` : ''}
-${admin.disabled ? '' : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable</button></form>`}
+${admin.disabled
+  ? html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/enable">${csrfField(csrf)}<button type="submit">Re-enable</button></form>`
+  : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/sign-out">${csrfField(csrf)}<button type="submit">Sign out everywhere</button></form>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}
 </td></tr>`;
 
-export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[], error?: string) =>
+export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[], error?: string, notice?: string) =>
   layout(
     `Tenant ${tenant.slug}`,
     html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
@@ -43,8 +46,11 @@ export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[]
 <form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
 <label for="email">Email</label><input id="email" name="email" type="email" required>
 <button type="submit">Create admin</button></form>
-${tenant.status === 'active' ? html`<h2>Suspend</h2><form method="post" action="/admin/tenants/${tenant.id}/suspend">${csrfField(csrf)}<button type="submit">Suspend tenant and sign its admins out</button></form>` : ''}`,
+${tenant.status === 'active'
+  ? html`<h2>Suspend</h2><form method="post" action="/admin/tenants/${tenant.id}/suspend">${csrfField(csrf)}<button type="submit">Suspend tenant…</button></form>`
+  : html`<h2>Unsuspend</h2><form method="post" action="/admin/tenants/${tenant.id}/unsuspend">${csrfField(csrf)}<button type="submit">Unsuspend tenant</button></form>`}`,
     error,
+    notice,
   );
 
 export const createdAdminPage = (tenantId: string, admin: AdminView, temporaryPassword: string) =>
@@ -68,7 +74,7 @@ const resetRow = (csrf: string, reset: ResetView) => html`<tr>
   ? html`rolled back ${reset.rolledBackAt} by ${reset.rolledBackByEmail ?? reset.rolledBackBy}: ${reset.rollbackReason}${reset.rollbackForced ? html`<br><strong>forced</strong>: ${reset.rollbackForceReason}` : ''}`
   : rollbackForm(csrf, reset)}</td></tr>`;
 
-export const historyPage = (csrf: string, title: string, backLink: string, resets: ResetView[], nextLink: string | null, error?: string) =>
+export const historyPage = (csrf: string, title: string, backLink: string, resets: ResetView[], nextLink: string | null, error?: string, notice?: string) =>
   layout(
     title,
     html`<p><a href="${backLink}">Back</a></p>
@@ -76,4 +82,47 @@ export const historyPage = (csrf: string, title: string, backLink: string, reset
 ${resets.map((reset) => resetRow(csrf, reset))}</tbody></table>
 ${resets.length === 0 ? html`<p class="muted">No MFA resets.</p>` : ''}${nextLink ? html`<p><a href="${nextLink}">Older resets</a></p>` : ''}`,
     error,
+    notice,
   );
+
+export interface Confirmation {
+  title: string;
+  /** What will happen, in the words the admin will see afterwards. */
+  consequence: string;
+  action: string;
+  button: string;
+  back: string;
+  /** The fields of the first post (reason, ticket…), posted again unchanged. */
+  fields: Record<string, string>;
+}
+
+/** The second step of a destructive action: no JavaScript, names what will happen, posts again with confirm=yes. */
+export const confirmPage = (csrf: string, confirmation: Confirmation) =>
+  layout(
+    confirmation.title,
+    html`<p>${confirmation.consequence}</p>
+${Object.entries(confirmation.fields).filter(([name]) => name !== '_return').length > 0
+  ? html`<dl>${Object.entries(confirmation.fields).filter(([name]) => name !== '_return').map(([name, value]) => html`<dt>${name}</dt><dd>${value}</dd>`)}</dl>`
+  : ''}
+<form method="post" action="${confirmation.action}">${csrfField(csrf)}<input type="hidden" name="confirm" value="yes">
+${Object.entries(confirmation.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+<button type="submit">${confirmation.button}</button></form>
+<p><a href="${confirmation.back}">Cancel</a></p>`,
+  );
+
+/** Outcome lines for the pages a form post redirects to (`?done=…&revoked=…`). */
+export function outcomeNotice(query: Record<string, unknown>): string | undefined {
+  const revoked = query.revoked === 'pending'
+    ? ' Their sessions are refused already; removing them from the session store is pending and retried automatically.'
+    : query.revoked === 'done' ? ' Their sessions have been ended.' : '';
+  switch (query.done) {
+    case 'reset': return `MFA reset. At their next sign-in they must enrol a new authenticator.${revoked}`;
+    case 'rollback': return `Reset rolled back: their previous authenticator works again.${revoked}`;
+    case 'disabled': return `Admin disabled.${revoked} Re-enable them here to let them sign in again.`;
+    case 'enabled': return 'Admin re-enabled: they can sign in again with their password and authenticator.';
+    case 'signed-out': return `Admin signed out everywhere.${revoked}`;
+    case 'suspended': return `Tenant suspended: its admins cannot sign in.${revoked}`;
+    case 'unsuspended': return 'Tenant unsuspended: its admins can sign in again.';
+    default: return undefined;
+  }
+}

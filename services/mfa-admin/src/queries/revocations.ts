@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { AdminKind } from '@portcullis/session-auth';
 
-export type RevocationCause = 'mfa_reset' | 'mfa_rollback' | 'admin_disabled' | 'tenant_suspended';
+export type RevocationCause = 'mfa_reset' | 'mfa_rollback' | 'admin_disabled' | 'tenant_suspended' | 'admin_signed_out';
 
 export interface RevocationRow {
   id: string;
@@ -11,6 +11,8 @@ export interface RevocationRow {
   cause: RevocationCause;
   attempts: number;
   done_at: Date | null;
+  /** When the change was made: the revocation cut-off of late retries. */
+  requested_at: Date;
 }
 
 export function createRevocationQueries(db: Knex) {
@@ -20,7 +22,7 @@ export function createRevocationQueries(db: Knex) {
       if (rows.length === 0) return [];
       return trx('session_revocations')
         .insert(rows.map((row) => ({ admin_kind: row.kind, admin_id: row.adminId, cause: row.cause, requested_at: now, next_attempt_at: now })))
-        .returning(['id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at']);
+        .returning(['id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at', 'requested_at']);
     },
 
     async markDone(id: string, now: Date): Promise<void> {
@@ -39,14 +41,14 @@ export function createRevocationQueries(db: Knex) {
       const result = await db.raw<{ rows: RevocationRow[] }>(
         `update session_revocations set next_attempt_at = ?::timestamptz + make_interval(secs => ?)
           where id in (select id from session_revocations where done_at is null and next_attempt_at <= ? order by next_attempt_at limit ? for update skip locked)
-          returning id::text, admin_kind, admin_id, cause, attempts, done_at`,
+          returning id::text, admin_kind, admin_id, cause, attempts, done_at, requested_at`,
         [now, leaseMs / 1000, now, limit],
       );
       return result.rows;
     },
 
     pending(): Promise<RevocationRow[]> {
-      return db('session_revocations').whereNull('done_at').select('id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at').orderBy('id');
+      return db('session_revocations').whereNull('done_at').select('id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at', 'requested_at').orderBy('id');
     },
   };
 }

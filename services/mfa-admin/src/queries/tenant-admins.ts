@@ -75,6 +75,16 @@ export function createTenantAdminQueries(db: Knex) {
       await trx('tenant_admins').where({ id }).update({ disabled_at: now, sessions_revoked_at: now, updated_at: now });
     },
 
+    /** Signs in again; sessions from before the disable stay void (sessions_revoked_at is kept). */
+    async enable(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
+      await trx('tenant_admins').where({ id }).update({ disabled_at: null, updated_at: now });
+    },
+
+    /** Every session of this admin before `now` is void; the account stays usable. */
+    async revokeSessions(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
+      await trx('tenant_admins').where({ id }).update({ sessions_revoked_at: now, updated_at: now });
+    },
+
     async revokeSessionsOfTenant(trx: Knex.Transaction, tenantId: string, now: Date): Promise<void> {
       await trx('tenant_admins').where({ tenant_id: tenantId }).update({ sessions_revoked_at: now });
     },

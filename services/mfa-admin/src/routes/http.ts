@@ -3,7 +3,7 @@
 import type { Context } from 'koa';
 import { ZodError, type z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { csrfTokenFor, sessionOf } from '@portcullis/session-auth';
+import { csrfTokenFor, signedInAdmin } from '@portcullis/session-auth';
 import type { Actor } from '../libraries/actor.js';
 
 export type RouteContext = Context & { params: Record<string, string> };
@@ -16,7 +16,7 @@ export const queryOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<
 export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse((ctx.request as { body?: unknown }).body ?? {});
 
 export const actorOf = (ctx: Context): Actor => ({
-  adminId: sessionOf(ctx).adminId!,
+  adminId: signedInAdmin(ctx).id,
   ip: ctx.ip,
   userAgent: ctx.get('user-agent').slice(0, 256),
   requestId: ctx.requestId,
@@ -61,4 +61,19 @@ export async function withFormErrors(ctx: Context, render: (message: string) => 
     ctx.type = 'html';
     ctx.body = page;
   }
+}
+
+/**
+ * A destructive action posted from a browser form first shows a page naming what will happen;
+ * its form posts the same fields again with `confirm=yes`. API clients act at once (a script
+ * already decided). Returns whether to go ahead.
+ */
+export function confirmedOrAsk(ctx: Context, page: (fields: Record<string, string>) => string): boolean {
+  if (wantsJson(ctx)) return true;
+  const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+  if (body.confirm === 'yes') return true;
+  const fields = Object.fromEntries(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== '_csrf' && entry[0] !== 'confirm'));
+  ctx.type = 'html';
+  ctx.body = page(fields);
+  return false;
 }

@@ -1,10 +1,11 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
+import { consoleReturnPath } from '@portcullis/session-auth';
 import { adminParams, api, logParams, pageQuery, resetBody, rollbackBody, tenantParams } from '../api.js';
 import type { ServiceContext } from '../context.js';
-import { historyPage } from '../pages/admin-pages.js';
+import { confirmPage, historyPage, outcomeNotice } from '../pages/admin-pages.js';
 import { resetView } from '../present.js';
-import { actorOf, bodyOf, csrf, paramsOf, queryOf, redirectOrJson, wantsJson, withFormErrors, type RouteContext } from './http.js';
+import { actorOf, bodyOf, confirmedOrAsk, csrf, paramsOf, queryOf, redirectOrJson, wantsJson, withFormErrors, type RouteContext } from './http.js';
 
 export default function mfaResetRoutes(router: Router, c: ServiceContext, guards: Middleware[], recentAuth: Middleware): void {
   const adminHistoryPath = (tenantId: string, adminId: string) => `/admin/tenants/${tenantId}/admins/${adminId}/mfa-resets`;
@@ -15,14 +16,21 @@ export default function mfaResetRoutes(router: Router, c: ServiceContext, guards
     const first = page.resets[0];
     const title = filter.adminId ? `MFA resets of ${first?.admin_email ?? 'this admin'}` : 'MFA resets of this tenant';
     const next = page.nextBefore ? `${base}?before=${page.nextBefore}&limit=${filter.limit}` : null;
-    return historyPage(csrf(ctx), title, `/admin/tenants/${filter.tenantId}`, page.resets.map(resetView), next, error);
+    return historyPage(csrf(ctx), title, `/admin/tenants/${filter.tenantId}`, page.resets.map(resetView), next, error, outcomeNotice(ctx.query));
   }
 
   router.post(api.resetMfa.path, ...guards, recentAuth, async (ctx) => {
     const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
     await withFormErrors(ctx, (message) => renderHistory(ctx, { tenantId, adminId: id, limit: 50 }, message), async () => {
-      const result = await c.resets.reset(actorOf(ctx), tenantId, id, bodyOf(ctx, resetBody));
-      redirectOrJson(ctx, api.resetMfa.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, adminHistoryPath(tenantId, id));
+      const body = bodyOf(ctx, resetBody);
+      const ask = (fields: Record<string, string>) => confirmPage(csrf(ctx), {
+        title: 'Reset this admin’s MFA?',
+        consequence: 'Their authenticator and recovery codes stop working and every session of theirs ends now; at their next sign-in they must enrol a new authenticator. You can roll this back from the MFA history.',
+        action: ctx.path, button: 'Reset MFA and sign them out', back: `/admin/tenants/${tenantId}`, fields,
+      });
+      if (!confirmedOrAsk(ctx, ask)) return;
+      const result = await c.resets.reset(actorOf(ctx), tenantId, id, body);
+      redirectOrJson(ctx, api.resetMfa.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, `${adminHistoryPath(tenantId, id)}?done=reset&revoked=${result.sessionsRevoked}`);
     });
   });
 
@@ -34,8 +42,14 @@ export default function mfaResetRoutes(router: Router, c: ServiceContext, guards
     };
     await withFormErrors(ctx, back, async () => {
       const body = bodyOf(ctx, rollbackBody);
+      const ask = (fields: Record<string, string>) => confirmPage(csrf(ctx), {
+        title: body.force ? 'Replace their current authenticator with the one before the reset?' : 'Restore the authenticator from before the reset?',
+        consequence: `${body.force ? 'The authenticator they enrolled since the reset stops working. ' : ''}Their previous authenticator and its remaining recovery codes work again, and every session of theirs ends now.`,
+        action: ctx.path, button: 'Restore the previous authenticator', back: consoleReturnPath(fields._return) ?? '/admin/tenants', fields,
+      });
+      if (!confirmedOrAsk(ctx, ask)) return;
       const result = await c.rollbacks.rollback(actorOf(ctx), logId, { reason: body.reason, force: body.force ? { reason: body.forceReason! } : undefined });
-      redirectOrJson(ctx, api.rollbackReset.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, adminHistoryPath(result.log.tenant_id, result.log.tenant_admin_id));
+      redirectOrJson(ctx, api.rollbackReset.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, `${adminHistoryPath(result.log.tenant_id, result.log.tenant_admin_id)}?done=rollback&revoked=${result.sessionsRevoked}`);
     });
   });
 

@@ -2,9 +2,10 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { api, createAdminBody, createTenantBody, adminParams, tenantParams } from '../api.js';
 import type { ServiceContext } from '../context.js';
-import { createdAdminPage, tenantPage, tenantsPage } from '../pages/admin-pages.js';
+import { adminNotFound } from '../libraries/mfa-resets.js';
+import { confirmPage, createdAdminPage, outcomeNotice, tenantPage, tenantsPage } from '../pages/admin-pages.js';
 import { adminView, tenantSummaryView, tenantView } from '../present.js';
-import { actorOf, bodyOf, csrf, paramsOf, redirectOrJson, respond, wantsJson, withFormErrors, type RouteContext } from './http.js';
+import { actorOf, bodyOf, confirmedOrAsk, csrf, paramsOf, redirectOrJson, respond, wantsJson, withFormErrors, type RouteContext } from './http.js';
 
 export default function tenantRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
   const renderTenants = async (ctx: RouteContext, error?: string) => tenantsPage(csrf(ctx), (await c.tenantsLib.list()).map(tenantSummaryView), error);
@@ -29,14 +30,21 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     const { tenant: tenantId } = paramsOf(ctx, tenantParams);
     const [tenant, admins] = await Promise.all([c.tenantsLib.get(tenantId), c.tenantsLib.listAdmins(tenantId)]);
     const view = { tenant: tenantView(tenant), admins: admins.map(adminView) };
-    respond(ctx, api.getTenant.response, view, () => tenantPage(csrf(ctx), view.tenant, view.admins));
+    respond(ctx, api.getTenant.response, view, () => tenantPage(csrf(ctx), view.tenant, view.admins, undefined, outcomeNotice(ctx.query)));
   });
 
   router.post(api.suspendTenant.path, ...guards, async (ctx) => {
     const { tenant: tenantId } = paramsOf(ctx, tenantParams);
     await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      const tenant = await c.tenantsLib.get(tenantId);
+      const ask = (fields: Record<string, string>) => confirmPage(csrf(ctx), {
+        title: `Suspend tenant ${tenant.slug}?`,
+        consequence: `Every admin of ${tenant.name} is signed out now and cannot sign in until the tenant is unsuspended.`,
+        action: ctx.path, button: 'Suspend tenant and sign its admins out', back: `/admin/tenants/${tenantId}`, fields,
+      });
+      if (!confirmedOrAsk(ctx, ask)) return;
       const result = await c.tenantsLib.suspend(actorOf(ctx), tenantId);
-      redirectOrJson(ctx, api.suspendTenant.response, { tenant: tenantView(result.tenant), sessionsRevoked: result.sessionsRevoked }, `/admin/tenants/${tenantId}`);
+      redirectOrJson(ctx, api.suspendTenant.response, { tenant: tenantView(result.tenant), sessionsRevoked: result.sessionsRevoked }, `/admin/tenants/${tenantId}?done=suspended&revoked=${result.sessionsRevoked}`);
     });
   });
 
@@ -62,8 +70,44 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
   router.post(api.disableAdmin.path, ...guards, async (ctx) => {
     const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
     await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'disable'))) return;
       const result = await c.tenantsLib.disableAdmin(actorOf(ctx), tenantId, id);
-      redirectOrJson(ctx, api.disableAdmin.response, { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked }, `/admin/tenants/${tenantId}`);
+      redirectOrJson(ctx, api.disableAdmin.response, { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked }, `/admin/tenants/${tenantId}?done=disabled&revoked=${result.sessionsRevoked}`);
     });
   });
+
+  router.post(api.enableAdmin.path, ...guards, async (ctx) => {
+    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
+    await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      const admin = await c.tenantsLib.enableAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(ctx, api.enableAdmin.response, { admin: adminView(admin) }, `/admin/tenants/${tenantId}?done=enabled`);
+    });
+  });
+
+  router.post(api.signOutAdmin.path, ...guards, async (ctx) => {
+    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
+    await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'sign-out'))) return;
+      const result = await c.tenantsLib.signOutAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(ctx, api.signOutAdmin.response, { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked }, `/admin/tenants/${tenantId}?done=signed-out&revoked=${result.sessionsRevoked}`);
+    });
+  });
+
+  router.post(api.unsuspendTenant.path, ...guards, async (ctx) => {
+    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
+    await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      const tenant = await c.tenantsLib.unsuspend(actorOf(ctx), tenantId);
+      redirectOrJson(ctx, api.unsuspendTenant.response, { tenant: tenantView(tenant) }, `/admin/tenants/${tenantId}?done=unsuspended`);
+    });
+  });
+
+  /** The confirmation page of an action on one admin (404 for an admin of another tenant, before anything is asked). */
+  async function askAboutAdmin(ctx: RouteContext, tenantId: string, adminId: string, action: 'disable' | 'sign-out') {
+    const admin = (await c.tenantsLib.listAdmins(tenantId)).find((candidate) => candidate.id === adminId);
+    if (!admin) throw adminNotFound();
+    return (fields: Record<string, string>) =>
+      confirmPage(csrf(ctx), action === 'disable'
+        ? { title: `Disable ${admin.email}?`, consequence: `${admin.email} is signed out now and cannot sign in until re-enabled. Their authenticator and email are kept.`, action: ctx.path, button: 'Disable and sign them out', back: `/admin/tenants/${tenantId}`, fields }
+        : { title: `Sign ${admin.email} out everywhere?`, consequence: `Every session of ${admin.email} ends now. The account stays enabled: they can sign in again with their password and authenticator.`, action: ctx.path, button: 'Sign them out everywhere', back: `/admin/tenants/${tenantId}`, fields });
+  }
 }

@@ -1,0 +1,108 @@
+// The lifecycle an operator needs beyond create/disable/suspend: re-enable an admin, unsuspend a
+// tenant, sign an admin out without disabling them, each audited; and the confirmation step a
+// browser form must pass before any destructive action.
+import type request from 'supertest';
+import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness, type Built } from './harness.js';
+
+const html = { Accept: 'text/html' };
+const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
+
+let h: AdminHarness;
+let built: Built;
+let operator: ReturnType<typeof request.agent>;
+beforeAll(async () => {
+  h = await createAdminHarness();
+  built = h.build();
+  operator = await signIn(built.agent(), h.clock, await h.seedPlatformAdmin());
+});
+afterAll(() => h.close());
+
+const login = (tenant: { slug: string }, admin: { email: string; password: string }) =>
+  built.agent().post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password });
+/** The lifecycle events on a target (sign-ins are audited too, and left out here). */
+const actions = async (targetId: string) =>
+  (await h.db('audit_events').where({ target_id: targetId }).whereNot('action', 'like', 'auth.%').orderBy('seq')).map((event: { action: string }) => event.action);
+
+describe('re-enable and unsuspend', () => {
+  it('re-enables a disabled admin: the same account signs in again, old sessions stay void, both steps audited', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const old = await signIn(built.agent(), h.clock, admin, tenant.slug);
+    await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/disable`).set(json).expect(200);
+    await login(tenant, admin).expect(401);
+    const enabled = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/enable`).set(json).expect(200);
+    expect(enabled.body.admin).toMatchObject({ id: admin.id, email: admin.email, disabled: false, mfaEnrolled: true });
+    await login(tenant, admin).expect(200);
+    await old.get('/auth/me').set(json).expect(401);
+    // Idempotent: enabling an enabled admin records nothing more.
+    await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/enable`).set(json).expect(200);
+    expect(await actions(admin.id)).toEqual(['tenant_admin.disabled', 'tenant_admin.enabled']);
+  });
+
+  it('unsuspends a tenant: its admins sign in again; audited once', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    await operator.post(`/admin/tenants/${tenant.id}/suspend`).set(json).expect(200);
+    await login(tenant, admin).expect(401);
+    const back = await operator.post(`/admin/tenants/${tenant.id}/unsuspend`).set(json).expect(200);
+    expect(back.body.tenant).toMatchObject({ id: tenant.id, status: 'active' });
+    await operator.post(`/admin/tenants/${tenant.id}/unsuspend`).set(json).expect(200);
+    await login(tenant, admin).expect(200);
+    expect(await actions(tenant.id)).toEqual(['tenant.suspended', 'tenant.unsuspended']);
+  });
+
+  it('signs an admin out everywhere without disabling them', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const session = await signIn(built.agent(), h.clock, admin, tenant.slug);
+    h.clock.advance(1000);
+    const result = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/sign-out`).set(json).expect(200);
+    expect(result.body).toMatchObject({ admin: { disabled: false }, sessionsRevoked: 'done' });
+    await session.get('/auth/me').set(json).expect(401);
+    // The next TOTP window: the first sign-in's code was used once already.
+    h.clock.advance(30_000);
+    await signIn(built.agent(), h.clock, admin, tenant.slug);
+    expect(await actions(admin.id)).toEqual(['tenant_admin.signed_out']);
+  });
+
+  it('answers 404 for an admin of another tenant', async () => {
+    const [tenant, other] = [await createTenant(h.db), await createTenant(h.db)];
+    const admin = await createTenantAdmin(h, tenant.id);
+    for (const action of ['enable', 'sign-out', 'disable']) await operator.post(`/admin/tenants/${other.id}/admins/${admin.id}/${action}`).set(json).expect(404);
+  });
+});
+
+describe('confirmation of destructive form posts', () => {
+  it('shows what Disable will do before doing it, then disables on the confirmed post and says so', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const page = await operator.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    const path = `/admin/tenants/${tenant.id}/admins/${admin.id}/disable`;
+    const ask = await operator.post(path).type('form').set(html).send({ _csrf: tokenIn(page.text) }).expect(200);
+    expect(ask.text).toContain(`Disable ${admin.email}?`);
+    expect(ask.text).toContain('name="confirm" value="yes"');
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).disabled_at).toBeNull();
+    const done = await operator.post(path).type('form').set(html).send({ _csrf: tokenIn(ask.text), confirm: 'yes' }).expect(303);
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).disabled_at).not.toBeNull();
+    const after = await operator.get(done.headers.location!).set(html).expect(200);
+    expect(after.text).toMatch(/Admin disabled\. Their sessions have been ended\./);
+    expect(after.text).toContain('Re-enable');
+  });
+
+  it('asks before suspending a tenant and before resetting MFA, keeping the typed reason on the confirmation', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const page = await operator.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    const ask = await operator.post(`/admin/tenants/${tenant.id}/suspend`).type('form').set(html).send({ _csrf: tokenIn(page.text) }).expect(200);
+    expect(ask.text).toContain('Suspend tenant');
+    expect((await h.db('tenants').where({ id: tenant.id }).first()).status).toBe('active');
+    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).type('form').set(html)
+      .send({ _csrf: tokenIn(page.text), _return: `/admin/tenants/${tenant.id}`, reason: 'Lost phone <b>', ticket: 'T-1' }).expect(200);
+    expect(reset.text).toContain('value="Lost phone &lt;b&gt;"');
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(true);
+    const done = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).type('form').set(html)
+      .send({ _csrf: tokenIn(reset.text), _return: `/admin/tenants/${tenant.id}`, reason: 'Lost phone <b>', ticket: 'T-1', confirm: 'yes' }).expect(303);
+    const history = await operator.get(done.headers.location!).set(html).expect(200);
+    expect(history.text).toContain('MFA reset. At their next sign-in they must enrol a new authenticator. Their sessions have been ended.');
+  });
+});
