@@ -6,7 +6,8 @@ export { createDynamoBackend, createDynamoClient, DYNAMO_MAX_DATA_BYTES, type Dy
 export { createDynamoSessionTable, describeDynamoSessionTable, DYNAMO_SCHEMA, type DynamoSessionTableOptions, type DynamoSessionTableDescription } from './dynamodb-table.js';
 export { createRedisBackend, type RedisBackendOptions } from './drivers/redis.js';
 export { createKnexBackend, type KnexBackendOptions } from './drivers/knex.js';
-export { createSessionTable, cleanupExpiredSessions, type CleanupOptions } from './knex-schema.js';
+export { createSessionTable, sessionTableDdl, cleanupExpiredSessions, type CleanupOptions } from './knex-schema.js';
+export { createSessionTableMetrics, readSessionTableStats, type SessionTableMetricsOptions, type SessionTableStats } from './table-metrics.js';
 export { createDualBackend, type DualBackend, type DualBackendOptions } from './drivers/dual.js';
 export { createRepairQueue, type Repair, type RepairQueue } from './repair-queue.js';
 export { createSessionStoreMetrics, instrumentBackend, startItemCounter, type SessionStoreMetrics } from './metrics.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Knex } from 'knex';
+import createKnex, { type Knex } from 'knex';
 import type { Clock } from './session-store.js';
 import { systemClock } from './session-store.js';
 
@@ -24,11 +24,11 @@ export function assertTableName(tableName: string): void {
   }
 }
 
-/** Creates the session table with its indexes (what the migration runs). */
-export async function createSessionTable(knex: Knex, tableName: string): Promise<void> {
+/** The schema builder of the session table with its indexes, for the dialect of `knex`. */
+function sessionTableBuilder(knex: Knex, tableName: string): Knex.SchemaBuilder {
   assertTableName(tableName);
   const flavour = sqlFlavour(knex);
-  await knex.schema.createTable(tableName, (table) => {
+  return knex.schema.createTable(tableName, (table) => {
     table.comment('Sessions of the knex session store (SESSION_STORE=knex); see docs/session-store.md');
     if (flavour === 'mysql') table.charset('utf8mb4');
     // Binary comparison on ASCII hex: 64-byte keys that compare with memcmp, and range scans
@@ -44,6 +44,26 @@ export async function createSessionTable(knex: Knex, tableName: string): Promise
     table.bigInteger('created_at').notNullable().comment('Epoch ms of the first write');
     table.bigInteger('updated_at').notNullable().comment('Epoch ms of the last write');
   });
+}
+
+/** Creates the session table with its indexes (what the migration runs). */
+export async function createSessionTable(knex: Knex, tableName: string): Promise<void> {
+  await sessionTableBuilder(knex, tableName);
+}
+
+/**
+ * The statements createSessionTable runs with this knex client, each ending in `;`, for a DBA
+ * who applies DDL by hand (`portcullis sessions create-table --print`). Needs no connection.
+ */
+export async function sessionTableDdl(client: 'pg' | 'mysql2', tableName: string): Promise<string[]> {
+  const offline = createKnex({ client });
+  try {
+    return sessionTableBuilder(offline, tableName)
+      .toSQL()
+      .map((statement) => `${statement.sql};`);
+  } finally {
+    await offline.destroy();
+  }
 }
 
 export interface CleanupOptions {

@@ -1,7 +1,7 @@
 // One reader for the commands that need only a variable or two (migrate, mfa-logs, audit), so a
 // Job gets no more of the services' secrets than it uses. Same zod rules as loadConfig; "" is
 // unset, as Helm and ESO render a missing value. Commands that need a store read loadConfig.
-import { keyRingOf, variables, type Environment, type KeyRingVariable } from '@portcullis/config';
+import { keyRingOf, resolveSecretSources, variables, type Environment, type KeyRingVariable } from '@portcullis/config';
 import { KeyConfigError, type KeyRing } from '@portcullis/crypto';
 import { CliError, EXIT } from './cli-error.js';
 
@@ -28,4 +28,19 @@ export function readKeyRing(env: Environment, variable: KeyRingVariable): KeyRin
     if (error instanceof KeyConfigError) throw new CliError(`${error.message}: fix the key and run again`, EXIT.usage);
     throw error;
   }
+}
+
+/**
+ * The environment every command reads, loaded as the services load theirs: with
+ * SECRETS_SOURCE=aws, Secrets Manager and then SSM values override the plain environment, so an
+ * operator never exports a key into a shell. Resolved once per run; the result says
+ * SECRETS_SOURCE=env, so child processes (mfa-logs --parallel shards) inherit the values rather
+ * than fetch them again.
+ */
+export async function resolveEnvironment(env: Environment): Promise<Environment> {
+  if (readVariable(env, 'SECRETS_SOURCE') !== 'aws') return env;
+  if (!env.AWS_SECRETS_MANAGER_SECRET_ID && !env.AWS_SSM_PARAMETER_PATH) {
+    throw new CliError('SECRETS_SOURCE is aws but neither AWS_SECRETS_MANAGER_SECRET_ID nor AWS_SSM_PARAMETER_PATH is set: set one, as for the services.', EXIT.usage);
+  }
+  return { ...(await resolveSecretSources(env)), SECRETS_SOURCE: 'env' };
 }

@@ -6,6 +6,7 @@ import { registerKeyCommands } from './commands/keys.js';
 import { registerMfaLogCommands } from './commands/mfa-logs.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerSessionCommands } from './commands/sessions.js';
+import { resolveEnvironment } from './env.js';
 
 /** What commands read and write instead of process globals, so tests run them in-process. */
 export interface CliContext {
@@ -22,7 +23,9 @@ export function buildProgram(context: CliContext = processContext()): Command {
     .description('Portcullis operations: migrations, session stores, MFA reset logs, keys')
     .showHelpAfterError()
     .configureOutput({ writeOut: (text) => void context.stdout.write(text), writeErr: (text) => void context.stderr.write(text) })
-    .exitOverride();
+    .exitOverride()
+    // Before any command runs (not for --help): SECRETS_SOURCE=aws loads secrets as the services do.
+    .hook('preAction', async () => void (context.env = await resolveEnvironment(context.env)));
   registerKeyCommands(program);
   registerSessionCommands(program, context);
   registerMigrateCommands(program, context);

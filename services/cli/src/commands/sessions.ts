@@ -16,6 +16,8 @@ import { positiveNumber, wholeNumber } from '../options.js';
 import type { CliContext } from '../program.js';
 import { formatDuration as seconds, progressWriter } from '../progress.js';
 import { registerCleanupCommand } from './sessions-cleanup.js';
+import { registerCapacityPlanCommand } from './sessions-capacity.js';
+import { registerSessionTableCommand } from './sessions-table.js';
 import { recordRun } from './job-runs.js';
 
 const STORES: readonly DriverName[] = ['memory', 'redis', 'knex', 'dynamodb'];
@@ -276,6 +278,8 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .option('--record', 'record the verdict and figures in operational_job_runs (DATABASE_URL) for /metrics; the CronJob passes it')
     .action((flags: VerifyFlags) => verify(context, flags));
   registerCleanupCommand(sessions, context);
+  registerSessionTableCommand(sessions, context);
+  registerCapacityPlanCommand(sessions, context);
   sessions
     .command('create-dynamodb-table')
     .description('Create the DynamoDB session table (DYNAMODB_TABLE_PREFIX + DYNAMODB_SESSION_TABLE) with its index and TTL; idempotent')
