@@ -5,7 +5,7 @@ import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets } from
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
-import { createJobRunMetrics, createJobRunQueries, createSessionStoreFromSettings, createSessionStoreMetrics, sessionJobsInUse, startItemCounter, type SessionBackend } from '@portcullis/session-store';
+import { createJobRunMetrics, createJobRunQueries, createSessionStoreFromSettings, createSessionStoreMetrics, createSessionTableMetrics, sessionJobsInUse, startItemCounter, type SessionBackend } from '@portcullis/session-store';
 import { createApp } from './app.js';
 import { ensureDefaultPlatformAdmin } from './libraries/default-admin.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
@@ -31,6 +31,16 @@ createJobRunMetrics(metrics.registry, {
   ...sessionJobsInUse(config),
   onError: (error) => logger.warn({ errorCode: (error as { code?: string }).code ?? 'unknown' }, 'operational_job_runs: job results not readable for /metrics'),
 });
+// The knex session table's size, dead rows and last vacuum (session_store_table_bytes, …): exported
+// by auth-session only, so one pod per scrape reads the catalogue (docs/choosing-a-session-store.md).
+const sessionDb = !sessionJobsInUse(config).cleanup ? undefined : config.SESSION_DATABASE_URL ? createDatabase({ url: config.SESSION_DATABASE_URL, client: config.SESSION_KNEX_CLIENT, poolMax: 1 }) : db;
+if (sessionDb) {
+  createSessionTableMetrics(metrics.registry, {
+    knex: sessionDb,
+    tableName: config.SESSION_TABLE_NAME,
+    onError: (error) => logger.warn({ errorCode: (error as { code?: string }).code ?? 'unknown' }, 'session table statistics not readable for /metrics'),
+  });
+}
 const redis = config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined;
 const throttleStore: ThrottleStore = redis ? { redis } : config.RATE_LIMIT_STORE === 'postgres' ? { postgres: db } : { memory: true };
 // The audit key ring keys the hash chain (required in production by loadConfig).
@@ -73,5 +83,5 @@ await runService({
     sessionStore: () => sessions.store.get('readiness-probe'),
     ...(redis ? { redis: () => redis.ping() } : {}),
   },
-  closers: [async () => counter.stop(), () => sessions.close(), async () => redis?.disconnect(), () => db.destroy()],
+  closers: [async () => counter.stop(), () => sessions.close(), async () => redis?.disconnect(), async () => { if (sessionDb && sessionDb !== db) await sessionDb.destroy(); }, () => db.destroy()],
 });
