@@ -2,3 +2,7 @@ export { loadConfig, ConfigError, exitOnConfigError, keyRingOf, type Config, typ
 export { loadConfigWithSecrets, resolveSecretSources } from './secret-sources.js';
 export { configReference, configReferenceMarkdown, type VariableReference } from './reference.js';
 export { variables, secretVariables, DEVELOPMENT_SESSION_SECRET, type VariableName } from './variables.js';
+export {
+  SESSION_PHASES, DEFAULT_RETIRING_TTL_SECONDS, LEGACY_STORE_VARIABLES, areAdjacent, compatiblePositions, nextPosition, phaseLabel, phaseValues, positionFromLegacy, previousPosition,
+  samePosition, sessionPhaseInfo, sessionPhaseTable, settingsOfPhase, stepOf, type DerivedStoreSettings, type PhasePosition, type SessionPhase, type SessionPhaseInfo, type StoreName,
+} from './session-phase.js';

@@ -1,11 +1,17 @@
 import { createKeyRing, KeyConfigError, listedKeys, type KeyRing } from '@portcullis/crypto';
 import { z } from 'zod';
+import { legacyDeprecation, LEGACY_STORE_VARIABLES, positionFromLegacy, settingsOfPhase, type DerivedStoreSettings, type PhasePosition, type SessionPhase, type StoreName } from './session-phase.js';
 import { DEVELOPMENT_SESSION_SECRET, retiredVariables, secretVariables, variables, type VariableName } from './variables.js';
 
 type Shape = { [K in VariableName]: (typeof variables)[K]['schema'] };
 const shape = Object.fromEntries(Object.entries(variables).map(([name, spec]) => [name, spec.schema])) as Shape;
 
-export type Config = Readonly<z.output<z.ZodObject<Shape>>>;
+type Fields = z.output<z.ZodObject<Shape>>;
+/** The phase and every setting derived from it are always filled in (session-phase.ts). */
+export type Config = Readonly<
+  Omit<Fields, keyof DerivedStoreSettings | 'SESSION_STORE_PHASE' | 'SESSION_STORE_FROM'> &
+    DerivedStoreSettings & { SESSION_STORE_PHASE: SessionPhase; SESSION_STORE_FROM: StoreName }
+>;
 export type Environment = Record<string, string | undefined>;
 
 /** Thrown when configuration is invalid; the message lists every problem, never a value. */
@@ -24,6 +30,34 @@ type Problem = { variable: VariableName; message: string };
 const fields = z.object(shape);
 
 type Parsed = Partial<z.output<z.ZodObject<Shape>>>;
+
+/**
+ * The store phase: from SESSION_STORE_PHASE / _FROM / _TO, or, for one more release, from the
+ * variables it replaces (`legacy` lists the ones set, for the deprecation warning).
+ */
+function storePhase(config: Parsed, input: Environment): { position?: PhasePosition; problems: Problem[]; legacy: VariableName[] } {
+  const legacy = LEGACY_STORE_VARIABLES.filter((name) => input[name] !== undefined);
+  const { SESSION_STORE_PHASE: phase, SESSION_STORE_FROM: from, SESSION_STORE_TO: to } = config;
+  if (!phase) {
+    if (from || to) return { problems: [{ variable: 'SESSION_STORE_PHASE', message: `is required when SESSION_STORE_${from ? 'FROM' : 'TO'} is set (single, dual-write, cutover or retiring)` }], legacy };
+    const outcome = positionFromLegacy(config);
+    return 'position' in outcome ? { position: outcome.position, problems: [], legacy } : { problems: outcome.problems as Problem[], legacy };
+  }
+  const problems: Problem[] = legacy.map((variable) => ({ variable, message: `is derived from SESSION_STORE_PHASE; remove it (docs/session-cutover.md)` }));
+  if (!from) problems.push({ variable: 'SESSION_STORE_FROM', message: `is required with SESSION_STORE_PHASE (${phase === 'single' ? 'the store sessions are in' : 'the store sessions move from'})` });
+  if (phase === 'single' && to) problems.push({ variable: 'SESSION_STORE_TO', message: 'names a second store, but the single phase uses one (SESSION_STORE_FROM): remove it, or set SESSION_STORE_PHASE=dual-write to start a move' });
+  if (phase !== 'single' && !to) problems.push({ variable: 'SESSION_STORE_TO', message: `is required in the ${phase} phase (the store sessions move to)` });
+  if (phase !== 'single' && to && to === from) problems.push({ variable: 'SESSION_STORE_TO', message: 'must differ from SESSION_STORE_FROM' });
+  return problems.length > 0 || !from ? { problems, legacy: [] } : { position: { phase, from, to: phase === 'single' ? undefined : to }, problems, legacy: [] };
+}
+
+/** Each distinct deprecation once per process, as a Node DeprecationWarning (stderr, so in every pod's log). */
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.emitWarning(message, { type: 'DeprecationWarning', code: 'PORTCULLIS_SESSION_STORE_VARIABLES' });
+}
 
 function storesInUse(config: Parsed): string[] {
   if (config.SESSION_STORE_DRIVER !== 'dual') return config.SESSION_STORE_DRIVER ? [config.SESSION_STORE_DRIVER] : [];
@@ -117,7 +151,7 @@ function scrub(message: string, env: Environment): string {
  * Parses the environment once at start-up. Every problem is reported at once, by variable
  * name; the result is frozen and passed down (nothing deeper reads process.env).
  */
-export function loadConfig(env: Environment = process.env): Config {
+export function loadConfig(env: Environment = process.env, options: { warn?: (message: string) => void } = {}): Config {
   // Empty strings mean "unset" (Helm and ESO render missing values as "").
   const input: Environment = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const first = fields.safeParse(input);
@@ -128,15 +162,21 @@ export function loadConfig(env: Environment = process.env): Config {
   const badFields = new Set(fieldProblems.map((problem) => problem.variable));
   const lenient = fields.partial(Object.fromEntries([...badFields].filter((name) => name in shape).map((name) => [name, true])) as { [K in VariableName]?: true });
   const parsed = first.success ? first : lenient.safeParse(Object.fromEntries(Object.entries(input).filter(([name]) => !badFields.has(name))));
+  const phase = parsed.success ? storePhase(parsed.data, input) : { problems: [], legacy: [] };
+  const derived = phase.position
+    ? { ...settingsOfPhase(phase.position, parsed.data?.SESSION_RETIRING_STORE_TTL_SECONDS), SESSION_STORE_PHASE: phase.position.phase, SESSION_STORE_FROM: phase.position.from, SESSION_STORE_TO: phase.position.to }
+    : {};
+  const resolved = { ...parsed.data, ...derived };
   const ruleProblems = parsed.success
-    ? [...crossFieldProblems(parsed.data), ...productionProblems(parsed.data), ...keyProblems(parsed.data)].filter((problem) => !badFields.has(problem.variable))
+    ? [...phase.problems, ...crossFieldProblems(resolved), ...productionProblems(resolved), ...keyProblems(resolved)].filter((problem) => !badFields.has(problem.variable))
     : [];
   const retired = Object.keys(input)
     .filter((name) => Object.hasOwn(retiredVariables, name))
     .map((name) => ({ variable: name, message: retiredVariables[name]! }));
   const problems = [...fieldProblems, ...ruleProblems, ...retired].map((problem) => ({ ...problem, message: scrub(problem.message, env) }));
-  if (problems.length > 0 || !first.success) throw new ConfigError(problems);
-  return Object.freeze(first.data);
+  if (problems.length > 0 || !first.success || !phase.position) throw new ConfigError(problems);
+  if (phase.legacy.length > 0) (options.warn ?? warnOnce)(legacyDeprecation(phase.position, phase.legacy));
+  return Object.freeze({ ...first.data, ...derived }) as Config;
 }
 
 /** For `main.ts`: a bad configuration prints its one message and exits non-zero. */

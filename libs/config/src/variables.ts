@@ -15,6 +15,13 @@ const bool = (fallback: boolean) =>
     .default(fallback ? 'true' : 'false')
     .transform((value) => value === 'true' || value === '1');
 
+/** A boolean that stays undefined when unset, where unset means something (see session-phase.ts). */
+const optionalBool = () =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .optional()
+    .transform((value) => (value === undefined ? undefined : value === 'true' || value === '1'));
+
 const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
@@ -104,12 +111,19 @@ export const variables = {
     description: 'Comma-separated cookie-signing and id-hashing secrets, each ≥ 32 characters; the first signs, all verify.',
     secret: true,
   },
-  SESSION_STORE_DRIVER: { schema: storeDriver.default('memory'), description: 'Session store: memory (dev only), redis, knex, dynamodb or dual.' },
-  SESSION_STORE_PRIMARY: { schema: singleStoreDriver.optional(), description: 'With `dual`: the store read first.' },
-  SESSION_STORE_SECONDARY: { schema: singleStoreDriver.optional(), description: 'With `dual`: the store also written, read on a primary miss.' },
-  SESSION_DUAL_READ_REPAIR: { schema: bool(false), description: 'With `dual`: copy a session found only in the secondary into the primary.' },
-  SESSION_DUAL_FALLBACK_ON_MISS: { schema: bool(true), description: 'With `dual`: read the secondary when the primary has no such session. Off in the phases next to a single-store phase (docs/session-cutover.md).' },
-  SESSION_RETIRING_STORE_TTL_SECONDS: { schema: int(0, 0).optional(), description: 'With `dual`: shorter TTL written to the secondary (the store being retired); unset = same TTL.' },
+  SESSION_STORE_PHASE: {
+    schema: z.enum(['single', 'dual-write', 'cutover', 'retiring'], { error: 'must be one of single, dual-write, cutover, retiring' }).optional(),
+    description:
+      'Where the session store stands in a move (docs/session-cutover.md): `single` uses `SESSION_STORE_FROM`; `dual-write`, `cutover` and `retiring` move sessions from `SESSION_STORE_FROM` to `SESSION_STORE_TO`. Every dual setting is derived from it. Unset = the deprecated variables below (default `single` on memory).',
+  },
+  SESSION_STORE_FROM: { schema: singleStoreDriver.optional(), description: 'The store sessions are in (`single`) or move from: memory (dev only), redis, knex or dynamodb.' },
+  SESSION_STORE_TO: { schema: singleStoreDriver.optional(), description: 'With a dual phase: the store sessions move to.' },
+  SESSION_STORE_DRIVER: { schema: storeDriver.default('memory'), description: 'Deprecated (read for one release): use `SESSION_STORE_PHASE`. Session store: memory, redis, knex, dynamodb or dual.' },
+  SESSION_STORE_PRIMARY: { schema: singleStoreDriver.optional(), description: 'Deprecated: derived from `SESSION_STORE_PHASE`. With `dual`: the store read first.' },
+  SESSION_STORE_SECONDARY: { schema: singleStoreDriver.optional(), description: 'Deprecated: derived from `SESSION_STORE_PHASE`. With `dual`: the store also written.' },
+  SESSION_DUAL_READ_REPAIR: { schema: optionalBool(), description: 'Deprecated: always off (it can undo a logout for good); `true` is refused.' },
+  SESSION_DUAL_FALLBACK_ON_MISS: { schema: optionalBool(), description: 'Deprecated: derived from `SESSION_STORE_PHASE` (on in `cutover` only). With `dual` it must be set; the unsafe combinations are refused with the phase to use.' },
+  SESSION_RETIRING_STORE_TTL_SECONDS: { schema: z.string().regex(/^[1-9]\d{0,8}$/, 'must be a whole number of seconds from 1').transform(Number).optional(), description: 'In the `retiring` phase: the TTL written to the store being retired (default 900); ignored in the other phases. With the deprecated variables it marks the retiring phase.' },
   SESSION_CONSISTENCY_SAMPLE_SECONDS: { schema: int(300, 0, 86_400), description: 'With `dual`: how often each pod compares sampled sessions between its two stores (`session_store_consistency_*`); 0 = never.' },
   SESSION_CONSISTENCY_SAMPLE_SIZE: { schema: int(50, 1, 10_000), description: 'With `dual`: sessions sampled from each store per comparison.' },
   SESSION_TABLE_NAME: { schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier').default('sessions'), description: 'Table of the knex session store (created by a migration).' },

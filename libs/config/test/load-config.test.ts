@@ -120,7 +120,7 @@ describe('loadConfig', () => {
 
     it('refuses the memory store as one side of a dual store', () => {
       const error = problemsOf({
-        ...base, NODE_ENV: 'production', SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'memory', SESSION_STORE_SECONDARY: 'knex',
+        ...base, NODE_ENV: 'production', SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'memory', SESSION_STORE_SECONDARY: 'knex', SESSION_DUAL_FALLBACK_ON_MISS: 'false',
         MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key, AUDIT_DETAILS_ENCRYPTION_KEY: key,
       });
       expect(error.problems.map((problem) => problem.variable)).toEqual(['SESSION_STORE_DRIVER']);

@@ -3,13 +3,13 @@ import { Redis } from 'ioredis';
 import knex, { type Knex } from 'knex';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import type { SessionBackend } from './backend.js';
-import { createDualBackend } from './drivers/dual.js';
+import { createDualBackend, type DualBackendOptions } from './drivers/dual.js';
 import { createDynamoBackend, createDynamoClient } from './drivers/dynamodb.js';
 import { createKnexBackend } from './drivers/knex.js';
 import { createMemoryBackend } from './drivers/memory.js';
 import { createRedisBackend } from './drivers/redis.js';
 import { startConsistencySampler } from './consistency-sampler.js';
-import { instrumentBackend, type SessionStoreMetrics } from './metrics.js';
+import { exportSessionPhase, instrumentBackend, type PhaseLabels, type SessionStoreMetrics } from './metrics.js';
 import { createSessionStore, systemClock, type Clock } from './session-store.js';
 
 type Driver = 'memory' | 'redis' | 'knex' | 'dynamodb';
@@ -83,6 +83,15 @@ export function createSingleBackend(driver: Driver, settings: SessionStoreSettin
   }
 }
 
+/**
+ * The dual backend's behaviour from the derived settings (SESSION_STORE_PHASE in libs/config):
+ * one mapping, used by the services and by mixed-phase.test.ts, which proves each phase safe.
+ */
+export function dualOptionsOf(settings: Pick<SessionStoreSettings, 'SESSION_DUAL_READ_REPAIR' | 'SESSION_DUAL_FALLBACK_ON_MISS' | 'SESSION_RETIRING_STORE_TTL_SECONDS'>): Pick<DualBackendOptions, 'readRepair' | 'fallbackOnMiss' | 'secondaryMaxTtlMs'> {
+  const ttl = settings.SESSION_RETIRING_STORE_TTL_SECONDS;
+  return { readRepair: settings.SESSION_DUAL_READ_REPAIR, fallbackOnMiss: settings.SESSION_DUAL_FALLBACK_ON_MISS, ...(ttl ? { secondaryMaxTtlMs: ttl * 1000 } : {}) };
+}
+
 /** The backend SESSION_STORE_DRIVER names; `dual` joins SESSION_STORE_PRIMARY and _SECONDARY. */
 export function createBackendFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void } = {}): BuiltBackend {
   if (settings.SESSION_STORE_DRIVER !== 'dual') {
@@ -92,15 +101,14 @@ export function createBackendFromSettings(settings: SessionStoreSettings, option
   if (!settings.SESSION_STORE_PRIMARY || !settings.SESSION_STORE_SECONDARY) throw new Error('dual needs SESSION_STORE_PRIMARY and SESSION_STORE_SECONDARY');
   const primary = createSingleBackend(settings.SESSION_STORE_PRIMARY, settings, options);
   const secondary = createSingleBackend(settings.SESSION_STORE_SECONDARY, settings, options);
-  const secondaryMaxTtlMs = settings.SESSION_RETIRING_STORE_TTL_SECONDS ? settings.SESSION_RETIRING_STORE_TTL_SECONDS * 1000 : undefined;
+  const dual = dualOptionsOf(settings);
+  const { secondaryMaxTtlMs } = dual;
   const backend = createDualBackend({
     primary: primary.backend,
     secondary: secondary.backend,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
-    readRepair: settings.SESSION_DUAL_READ_REPAIR,
-    fallbackOnMiss: settings.SESSION_DUAL_FALLBACK_ON_MISS,
-    ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}),
+    ...dual,
     ...(options.onSecondaryFailure ? { onSecondaryFailure: options.onSecondaryFailure } : {}),
   });
   const sampler = options.metrics && settings.SESSION_CONSISTENCY_SAMPLE_SECONDS > 0
@@ -125,8 +133,12 @@ export function createBackendFromSettings(settings: SessionStoreSettings, option
   };
 }
 
-/** The koa-session store for a service: the configured backend and one id hasher per SESSION_SECRET. */
-export function createSessionStoreFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void } = {}) {
+/**
+ * The koa-session store for a service: the configured backend and one id hasher per
+ * SESSION_SECRET. With `phase` (sessionPhaseInfo(config)) and metrics, the pod exports its phase.
+ */
+export function createSessionStoreFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void; phase?: PhaseLabels } = {}) {
+  if (options.metrics && options.phase) exportSessionPhase(options.metrics, options.phase);
   const built = createBackendFromSettings(settings, options);
   const store = createSessionStore({
     backend: built.backend,

@@ -10,8 +10,8 @@ export { createSessionTable, sessionTableDdl, cleanupExpiredSessions, type Clean
 export { createSessionTableMetrics, readSessionTableStats, type SessionTableMetricsOptions, type SessionTableStats } from './table-metrics.js';
 export { createDualBackend, type DualBackend, type DualBackendOptions } from './drivers/dual.js';
 export { createRepairQueue, type Repair, type RepairQueue } from './repair-queue.js';
-export { createSessionStoreMetrics, instrumentBackend, startItemCounter, type SessionStoreMetrics } from './metrics.js';
-export { createBackendFromSettings, createSingleBackend, createSessionStoreFromSettings, type SessionStoreSettings, type BuiltBackend } from './from-config.js';
+export { createSessionStoreMetrics, exportSessionPhase, instrumentBackend, startItemCounter, type PhaseLabels, type SessionStoreMetrics } from './metrics.js';
+export { createBackendFromSettings, createSingleBackend, dualOptionsOf, createSessionStoreFromSettings, type SessionStoreSettings, type BuiltBackend } from './from-config.js';
 export type { ScanPage } from './backend.js';
 export { backfillSessions, readBackfillCheckpoint, writeBackfillCheckpoint, BackfillError, type BackfillOptions, type BackfillProgress, type BackfillStats, type BackfillCheckpoint } from './backfill.js';
 export { startConsistencySampler, type ConsistencySamplerOptions } from './consistency-sampler.js';

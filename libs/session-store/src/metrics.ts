@@ -22,11 +22,36 @@ export function createSessionStoreMetrics(registry: Registry) {
     repairsApplied: new Counter({ name: 'session_store_repairs_total', help: 'Repairs applied to the secondary', registers }),
     consistencyChecks: new Counter({ name: 'session_store_consistency_checks_total', help: 'Sampled sessions compared between the two stores', registers }),
     consistencyMismatches: new Counter({ name: 'session_store_consistency_mismatches_total', help: 'Sampled sessions that differ between the two stores', labelNames: ['kind'] as const, registers }),
+    phaseInfo: new Gauge({ name: 'session_store_phase_info', help: 'The session store phase this pod runs (SESSION_STORE_PHASE): always 1', labelNames: ['phase', 'from', 'to', 'config_hash'] as const, registers }),
+    phaseCompatible: new Gauge({
+      name: 'session_store_phase_compatible',
+      help: 'Phases other pods may run beside this one during a rolling deploy (its own and its neighbours): always 1',
+      labelNames: ['phase', 'from', 'to'] as const,
+      registers,
+    }),
     throttles: new Counter({ name: 'session_store_throttles_total', help: 'Throttled requests retried (DynamoDB)', labelNames: ['store'] as const, registers }),
   };
 }
 
 export type SessionStoreMetrics = ReturnType<typeof createSessionStoreMetrics>;
+
+/** What a pod says about its phase (sessionPhaseInfo of @portcullis/config): one series of each. */
+export interface PhaseLabels {
+  phase: string;
+  from: string;
+  to: string;
+  configHash: string;
+  compatible: { phase: string; from: string; to: string }[];
+}
+
+/**
+ * Sets session_store_phase_info and session_store_phase_compatible. The alert on non-adjacent
+ * phases compares them across pods, so the adjacency rule lives in one place (the config lib).
+ */
+export function exportSessionPhase(metrics: SessionStoreMetrics, labels: PhaseLabels): void {
+  metrics.phaseInfo.set({ phase: labels.phase, from: labels.from, to: labels.to, config_hash: labels.configHash }, 1);
+  for (const position of labels.compatible) metrics.phaseCompatible.set(position, 1);
+}
 
 const OPERATIONS = ['get', 'put', 'delete', 'listByUser', 'deleteByUser', 'count', 'sample', 'scan'] as const;
 

@@ -2,7 +2,9 @@
 // A = knex (PostgreSQL), B = dynamodb (moto). Backs the pairs and settings of
 // docs/session-cutover.md. Backfill and verify are the library functions behind
 // `portcullis sessions backfill` and `portcullis sessions verify`.
-import { backfillSessions, createDualBackend, createSessionStore, verifyStores, type DualBackendOptions, type SessionBackend, type SessionData, type SessionStore } from '@portcullis/session-store';
+// eslint-disable-next-line import-x/no-extraneous-dependencies -- test only: it proves safe the settings the config lib derives; the library itself does not depend on it
+import { settingsOfPhase, type SessionPhase } from '@portcullis/config';
+import { backfillSessions, createDualBackend, createSessionStore, dualOptionsOf, verifyStores, type DualBackendOptions, type SessionBackend, type SessionData, type SessionStore } from '@portcullis/session-store';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import { realStores, type RealStore } from './backends.js';
 import { newId, TestClock } from './contract.js';
@@ -15,10 +17,11 @@ const IDLE = 30 * 60_000;
 
 type Phase = 'A' | 'dual(A→B)' | 'dual(B→A)' | 'B';
 type DualSettings = Pick<DualBackendOptions, 'fallbackOnMiss' | 'readRepair' | 'secondaryMaxTtlMs'>;
-/** The settings docs/session-cutover.md gives each dual phase. */
-const FIRST_DUAL: DualSettings = { fallbackOnMiss: false, readRepair: false };
-const CUTOVER: DualSettings = { fallbackOnMiss: true, readRepair: false };
-const RETIRING: DualSettings = { fallbackOnMiss: false, readRepair: false, secondaryMaxTtlMs: 15 * 60_000 };
+/** The settings SESSION_STORE_PHASE derives for each dual phase, as the services apply them. */
+const settingsOf = (phase: SessionPhase): DualSettings => dualOptionsOf(settingsOfPhase({ phase, from: 'knex', to: 'dynamodb' }));
+const FIRST_DUAL = settingsOf('dual-write');
+const CUTOVER = settingsOf('cutover');
+const RETIRING = settingsOf('retiring');
 
 let clock: TestClock;
 let a: RealStore;

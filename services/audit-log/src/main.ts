@@ -1,7 +1,7 @@
 // config → dependencies → app → listen; SIGTERM drains requests, stops the key-usage gauge,
 // then closes the session store and the pool.
 import { createAuditWriter } from '@portcullis/audit';
-import { exitOnConfigError, keyRingOf, loadConfigWithSecrets } from '@portcullis/config';
+import { exitOnConfigError, keyRingOf, loadConfigWithSecrets, sessionPhaseInfo } from '@portcullis/config';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -19,6 +19,7 @@ const metrics = createMetrics(name);
 const sessions = createSessionStoreFromSettings(config, {
   metrics: createSessionStoreMetrics(metrics.registry),
   onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+  phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
 // Keys were checked by loadConfig; a missing one only narrows what this service can show.
 const detailsKeys = keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY');

@@ -1,7 +1,7 @@
 // config → dependencies → app → listen; SIGTERM drains requests, then closes pools and stores.
 import { Redis } from 'ioredis';
 import { createAuditWriter } from '@portcullis/audit';
-import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets } from '@portcullis/config';
+import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, sessionPhaseInfo } from '@portcullis/config';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -22,6 +22,7 @@ const storeMetrics = createSessionStoreMetrics(metrics.registry);
 const sessions = createSessionStoreFromSettings(config, {
   metrics: storeMetrics,
   onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+  phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
 const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, storeMetrics);
 // Results of the scheduled jobs (sessions cleanup, sessions verify --record) read from

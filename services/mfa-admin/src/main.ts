@@ -1,7 +1,7 @@
 // config → dependencies → app → listen; SIGTERM drains requests, stops the revoke retries, then
 // closes the session store and the pool.
 import { createAuditWriter } from '@portcullis/audit';
-import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, type KeyRingVariable } from '@portcullis/config';
+import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, type KeyRingVariable, sessionPhaseInfo } from '@portcullis/config';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -28,6 +28,7 @@ const metrics = createMetrics(name);
 const sessions = createSessionStoreFromSettings(config, {
   metrics: createSessionStoreMetrics(metrics.registry),
   onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+  phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
 const revoker = createSessionRevoker({ queries: createRevocationQueries(db), store: sessions.store, clock, logger });
 revoker.start(config.SESSION_REVOKE_RETRY_SECONDS * 1000);
