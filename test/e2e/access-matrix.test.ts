@@ -13,7 +13,7 @@ import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type
 const PUBLIC = new Set([
   'GET /auth/healthz', 'GET /auth/assets/style.css', 'GET /auth/openapi.json', 'GET /auth/login', 'POST /auth/login',
   'GET /admin/healthz', 'GET /admin/assets/style.css', 'GET /admin/openapi.json', 'GET /admin',
-  'GET /audit/healthz', 'GET /audit/assets/style.css', 'GET /audit/openapi.json',
+  'GET /audit/healthz', 'GET /audit/assets/style.css', 'GET /audit/openapi.json', 'GET /audit', 'GET /auth',
 ]);
 /** Reachable with a level-1 session (password only): the rest of the sign-in, and signing out. */
 const SIGN_IN_STEPS = new Set(['GET /auth/mfa', 'POST /auth/mfa/verify', 'GET /auth/mfa/enroll', 'POST /auth/mfa/enroll', 'POST /auth/logout']);
@@ -191,6 +191,47 @@ describe('access to every route, generated from the routers', () => {
       if (response.status !== 303 || !String(response.headers.location).startsWith('/auth/login')) wrong.push(`${route.key}: ${response.status} ${response.headers.location ?? ''}`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('answers a browser on every route with a page, never JSON, and marks every signed-in response no-store', async () => {
+    // Machine-readable by design, whoever asks.
+    const notPages = new Set(['GET /auth/healthz', 'GET /admin/healthz', 'GET /audit/healthz', 'GET /auth/openapi.json', 'GET /admin/openapi.json', 'GET /audit/openapi.json']);
+    const wrong: string[] = [];
+    for (const route of routes.filter((candidate) => !notPages.has(candidate.key))) {
+      for (const caller of ['anonymous', 'tenantL2', 'platformL2'] as const) {
+        const target = await targetFor({ ...route, method: 'GET' }, caller);
+        const agent = caller === 'anonymous' ? built.agent() : await agentFor(caller);
+        const path = pathFor(route, target);
+        // A browser: pages by GET, forms by POST (here without their token: the CSRF page must be a page too).
+        const response = route.method === 'GET'
+          ? await agent.get(path).set('Accept', 'text/html')
+          : await agent[route.method.toLowerCase() as 'post' | 'delete'](path).type('form').set('Accept', 'text/html').send({});
+        const type = String(response.headers['content-type'] ?? '');
+        if (/json/.test(type)) wrong.push(`${route.key} as ${caller}: ${response.status} ${type}`);
+        if (caller !== 'anonymous' && route.key !== `GET ${route.path.split('/').slice(0, 2).join('/')}/assets/style.css`) {
+          if (response.headers['cache-control'] !== 'no-store' || response.headers.pragma !== 'no-cache') wrong.push(`${route.key} as ${caller}: cache-control ${response.headers['cache-control']}, pragma ${response.headers.pragma}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('answers an unknown page, a refused role and a conflict with pages that lead on, and each service root with the console', async () => {
+    const nowhere = await built.agent().get('/admin/no-such-page').set('Accept', 'text/html').expect(404);
+    expect(nowhere.text).toContain('Page not found');
+    expect(nowhere.text).toContain('href="/auth/me"');
+    const tenantAdmin = await agentFor('tenantL2');
+    const refused = await tenantAdmin.get('/admin/tenants').set('Accept', 'text/html').expect(403);
+    expect(refused.text).toContain('Not available to your role');
+    expect(refused.text).toContain('href="/audit/events"');
+    const operator = await agentFor('platformL2');
+    const form = await operator.get('/admin/tenants').set('Accept', 'text/html').expect(200);
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
+    const taken = await operator.post('/admin/tenants').type('form').set('Accept', 'text/html').send({ _csrf: token, slug: fixture.tenant.slug, name: 'Again' }).expect(409);
+    expect(taken.headers['content-type']).toMatch(/text\/html/);
+    expect(taken.text).toContain('already exists');
+    await built.agent().get('/auth').expect(302).expect('location', '/auth/me');
+    await built.agent().get('/audit').expect(302).expect('location', '/audit/events');
   });
 
   it('left the session named in the session routes alive: nobody could end another admin’s session', async () => {

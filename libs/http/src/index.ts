@@ -1,5 +1,6 @@
 export { ApiError, assertThat } from './api-error.js';
 export { koaErrorHandler } from './koa-error-handler.js';
+export { koaHtmlErrors, wantsPage } from './koa-html-errors.js';
 export { koaBodyParser, REQUEST_BODY_LIMIT } from './koa-body-parser.js';
 export { koaSecurityHeaders } from './koa-security-headers.js';
 export { proxyTrust, type ProxyTrust } from './proxy-trust.js';

@@ -42,7 +42,8 @@ function asClientHttpError(error: unknown): { status: number; message: string } 
   return undefined;
 }
 
-function toResponse(error: unknown): { status: number; body: ErrorBody } {
+/** The status and `{ code, message }` an error maps to (shared by the JSON handler and the HTML error pages). */
+export function toResponse(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof ApiError && error.expose) {
     return { status: error.status, body: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) } };
   }

@@ -28,6 +28,8 @@ export function koaSecurityHeaders(): Middleware {
   });
   return (ctx, next) => {
     ctx.set('cache-control', 'no-store');
+    // For HTTP/1.0 caches and proxies that ignore Cache-Control.
+    ctx.set('pragma', 'no-cache');
     return headers(ctx, next);
   };
 }

@@ -59,6 +59,7 @@ export function staticRoutes(prefix: string, { stylesheet, openApiDocument }: { 
   router.get('/assets/style.css', (ctx) => {
     ctx.type = 'text/css';
     ctx.set('cache-control', 'public, max-age=3600');
+    ctx.remove('pragma');
     ctx.body = stylesheet;
   });
   if (openApiDocument !== undefined) {

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -13,6 +13,7 @@ export type { AppDependencies, AuditLogSettings } from './context.js';
 export function createApp(deps: AppDependencies): Koa {
   const c = createServiceContext(deps);
   const open = staticRoutes('/audit', { stylesheet, openApiDocument: openApiDocument() });
+  open.get('/', (ctx) => ctx.redirect('/audit/events'));
   // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
   const router = new Router();
   eventRoutes(router, c, [requireSession(c.policy), requireAal2()]);
@@ -24,6 +25,7 @@ export function createApp(deps: AppDependencies): Koa {
     routers: [healthRoutes('/audit'), open, router],
     // Reads are GETs; the one POST (export, itself audited) is a form or JSON, CSRF-checked.
     beforeRoutes: (app) => [
+      koaHtmlErrors({ stylesheetHref: '/audit/assets/style.css', siteName: 'Portcullis audit' }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
       koaCsrf(),

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -15,6 +15,9 @@ export type { AppDependencies, AuthSettings } from './context.js';
 /** Builds the auth-session app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
   const c = createServiceContext(deps);
+  const open = staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() });
+  // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
+  open.get('/', (ctx) => ctx.redirect('/auth/me'));
   const router = new Router({ prefix: '/auth' });
   signInRoutes(router, c);
   mfaRoutes(router, c);
@@ -25,8 +28,9 @@ export function createApp(deps: AppDependencies): Koa {
     logger: deps.logger,
     metrics: deps.metrics,
     trustedProxyHops: deps.trustedProxyHops ?? 0,
-    routers: [healthRoutes('/auth'), staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() }), router],
+    routers: [healthRoutes('/auth'), open, router],
     beforeRoutes: (app) => [
+      koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Portcullis' }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
       koaCsrf(),

@@ -80,6 +80,9 @@ export function openApiDocument() {
       },
     },
     paths: {
+      '/auth': {
+        get: { summary: 'The service root: sends browsers on to the signed-in home', responses: { '302': { description: 'Redirect to /auth/me' } } },
+      },
       '/auth/healthz': {
         get: {
           summary: 'Liveness through the ingress',

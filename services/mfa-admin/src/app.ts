@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { createServiceApp, healthRoutes, koaBodyParser, staticRoutes } from '@portcullis/http';
+import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -31,6 +31,7 @@ export function createApp(deps: AppDependencies): Koa {
     trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
     beforeRoutes: (app) => [
+      koaHtmlErrors({ stylesheetHref: '/admin/assets/style.css', siteName: 'Portcullis admin' }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
       koaCsrf(),
