@@ -1,0 +1,195 @@
+// Portcullis as production runs it, for the benches: a migrated PostgreSQL database with a
+// tenant and admins who have an authenticator (seeded as enrolment leaves them), the complete
+// production environment of auth-session, the compiled entry point started as its own pinned
+// process (logs at info to /dev/null), and a real sign-in (password, then TOTP) through the
+// ingress headers (TRUSTED_PROXY_HOPS=1, X-Forwarded-Proto: https for the Secure cookie).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { keyRingOf } from '@portcullis/config';
+import { migrateLatest } from '@portcullis/migrations';
+import { createPasswordHasher } from '../../services/auth-session/src/libraries/passwords.js';
+import { createTotp } from '../../services/auth-session/src/libraries/totp.js';
+import { totpCode } from '../../test/support/authenticator.js';
+import { MOTO_CREDENTIALS, MOTO_REGION } from '../../test/infra/moto-account.js';
+import { startServer, type ServerProcess } from './processes.js';
+
+export const repoRoot = join(import.meta.dirname, '..', '..');
+/**
+ * The tree whose compiled auth-session runs: this one, or BENCH_PORTCULLIS_ROOT (e.g. a clean
+ * export of an older commit, built there, for a before/after comparison in one run).
+ */
+export const portcullisRoot = process.env.BENCH_PORTCULLIS_ROOT || repoRoot;
+const entryPoint = join(portcullisRoot, 'services', 'auth-session', 'dist', 'main.js');
+
+const STEP_MS = 30_000;
+
+export class BenchAdmin {
+  /** Last TOTP step used: the service accepts each step once per admin. */
+  lastStep = 0;
+  constructor(
+    readonly id: string,
+    readonly email: string,
+    readonly secret: string,
+    /** Its own client address behind the ingress. */
+    readonly ip: string,
+  ) {}
+
+  /** A code of a step this admin has not used yet, or undefined when the current one is spent. */
+  freshCode(): string | undefined {
+    const step = Math.floor(Date.now() / STEP_MS);
+    if (step <= this.lastStep) return undefined;
+    this.lastStep = step;
+    return totpCode(this.secret, step);
+  }
+}
+
+export interface Seeded {
+  tenant: string;
+  password: string;
+  admins: BenchAdmin[];
+  /** MFA_SECRET_ENCRYPTION_KEY the seeded secrets are encrypted with. */
+  mfaKey: string;
+}
+
+/**
+ * Migrates `db` and adds one tenant with `count` tenant admins, all with the same password (hashed
+ * once: argon2id at the production parameters) and each with its own TOTP secret, encrypted and
+ * bound to its row as enrolment stores it.
+ */
+export async function seedPortcullis(db: Knex, count: number): Promise<Seeded> {
+  await migrateLatest(db);
+  const mfaKey = randomBytes(32).toString('base64');
+  const ring = keyRingOf({ MFA_SECRET_ENCRYPTION_KEY: mfaKey }, 'MFA_SECRET_ENCRYPTION_KEY')!;
+  const totp = createTotp({ now: () => Date.now() });
+  const tenantId = randomUUID();
+  const tenant = 'bench';
+  const password = `bench passphrase ${randomUUID()}`;
+  const passwordHash = await createPasswordHasher().hash(password);
+  const now = new Date();
+  await db('tenants').insert({ id: tenantId, slug: tenant, name: 'Bench', status: 'active', created_at: now, updated_at: now });
+  const admins = Array.from({ length: count }, (_, i) => new BenchAdmin(randomUUID(), `admin${i}@bench.example`, totp.newSecret(), `198.51.${100 + Math.floor(i / 250)}.${(i % 250) + 1}`));
+  const rows = admins.map((admin) => ({
+    id: admin.id,
+    tenant_id: tenantId,
+    email: admin.email,
+    password_hash: passwordHash,
+    totp_secret: ring.encrypt(admin.secret, { table: 'tenant_admins', column: 'totp_secret', rowId: admin.id }),
+    mfa_enabled: true,
+    mfa_enrolled_at: now,
+    failed_attempts: 0,
+    must_change_password: false,
+    created_at: now,
+    updated_at: now,
+  }));
+  for (let i = 0; i < rows.length; i += 500) await db('tenant_admins').insert(rows.slice(i, i + 500));
+  return { tenant, password, admins, mfaKey };
+}
+
+export type PortcullisDriver = 'redis' | 'knex' | 'dynamodb' | 'dual';
+
+export interface Infrastructure {
+  databaseUrl: string;
+  redisUrl: string;
+  /** moto's endpoint, for the dynamodb driver. */
+  dynamoEndpoint?: string;
+}
+
+const key = () => randomBytes(32).toString('base64');
+
+/**
+ * What a production pod gets (as test/support/compiled-service.ts's productionBackends), on the
+ * given driver; `dual` is redis → knex. `overrides` last (the sign-in bench loosens limits).
+ */
+export function productionEnv(infra: Infrastructure, seeded: Seeded, driver: PortcullisDriver, overrides: Record<string, string> = {}): Record<string, string> {
+  const stores: Record<PortcullisDriver, Record<string, string>> = {
+    redis: { SESSION_STORE_DRIVER: 'redis' },
+    knex: { SESSION_STORE_DRIVER: 'knex' },
+    dynamodb: { SESSION_STORE_DRIVER: 'dynamodb', DYNAMODB_ENDPOINT: infra.dynamoEndpoint ?? '', AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey },
+    dual: { SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex' },
+  };
+  if (driver === 'dynamodb' && !infra.dynamoEndpoint) throw new Error('the dynamodb driver needs moto: no endpoint given');
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    TRUSTED_PROXY_HOPS: '1',
+    DATABASE_URL: infra.databaseUrl,
+    SESSION_SECRET: randomBytes(48).toString('base64url'),
+    RATE_LIMIT_STORE: 'redis',
+    REDIS_URL: infra.redisUrl,
+    REDIS_KEY_PREFIX: `bench-${driver}:`,
+    MFA_SECRET_ENCRYPTION_KEY: seeded.mfaKey,
+    MFA_RESET_LOG_ENCRYPTION_KEY: key(),
+    AUDIT_DETAILS_ENCRYPTION_KEY: key(),
+    SHUTDOWN_GRACE_MS: '1000',
+    ...stores[driver],
+    ...overrides,
+  };
+}
+
+/** The newest modification time of a .ts source file under `dir` (recursively), 0 if none. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts') && !entry.parentPath.includes('node_modules')) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Whether auth-session's dist is older than the sources it is built from (its own and the libs'). */
+export function compiledIsStale(): boolean {
+  const built = statSync(entryPoint).mtimeMs;
+  const sources = [join(portcullisRoot, 'services', 'auth-session', 'src'), ...readdirSync(join(portcullisRoot, 'libs')).map((lib) => join(portcullisRoot, 'libs', lib, 'src'))].filter(existsSync);
+  return sources.some((dir) => newestSource(dir) > built);
+}
+
+/** Starts the compiled auth-session with `env`, pinned, and waits for /readyz. */
+export function startAuthSession(env: Record<string, string>): Promise<ServerProcess> {
+  if (!existsSync(entryPoint)) throw new Error(`${entryPoint} does not exist: run \`npm run build\` first (the bench runs the compiled service, as production does).`);
+  return startServer({ args: [entryPoint], env, portcullis: true, readyPath: '/readyz', readyStatus: 200, cwd: portcullisRoot });
+}
+
+/** The headers the ingress adds, for a client at `ip`. */
+export const viaIngress = (ip: string): Record<string, string> => ({ 'x-forwarded-proto': 'https', 'x-forwarded-for': ip });
+
+/** Cookies (name → value) from a response, merged into `jar`. */
+function takeCookies(jar: Map<string, string>, response: Response): void {
+  for (const line of response.headers.getSetCookie()) {
+    const pair = line.split(';')[0]!;
+    const at = pair.indexOf('=');
+    jar.set(pair.slice(0, at), pair.slice(at + 1));
+  }
+}
+
+const cookieHeader = (jar: Map<string, string>) => [...jar].filter(([, value]) => value !== '').map(([name, value]) => `${name}=${value}`).join('; ');
+
+export class SignInError extends Error {}
+
+/**
+ * Password, then TOTP, through the JSON API; returns the Cookie header of the level-2 session.
+ * `code` is a fresh TOTP code of the admin (BenchAdmin.freshCode).
+ */
+export async function signIn(url: string, seeded: Seeded, admin: BenchAdmin, code: string): Promise<string> {
+  const jar = new Map<string, string>();
+  const headers = { ...viaIngress(admin.ip), accept: 'application/json', 'content-type': 'application/json' };
+  const login = await fetch(`${url}/auth/login`, { method: 'POST', headers, body: JSON.stringify({ tenant: seeded.tenant, email: admin.email, password: seeded.password }) });
+  const loginBody = await login.text();
+  if (login.status !== 200) throw new SignInError(`password step: ${login.status} ${loginBody.slice(0, 300)}`);
+  takeCookies(jar, login);
+  const verify = await fetch(`${url}/auth/mfa/verify`, { method: 'POST', headers: { ...headers, cookie: cookieHeader(jar) }, body: JSON.stringify({ code }) });
+  const verifyBody = await verify.text();
+  if (verify.status !== 200) throw new SignInError(`second factor: ${verify.status} ${verifyBody.slice(0, 300)}`);
+  takeCookies(jar, verify);
+  return cookieHeader(jar);
+}
+
+/** The headers of `GET /auth/me` for a signed-in admin. */
+export const meHeaders = (admin: BenchAdmin, cookie: string): Record<string, string> => ({ ...viaIngress(admin.ip), accept: 'application/json', cookie });
+
+/** One GET /auth/me, which must answer 200 with this admin: the load after it is then meaningful. */
+export async function checkMe(url: string, admin: BenchAdmin, cookie: string): Promise<void> {
+  const response = await fetch(`${url}/auth/me`, { headers: meHeaders(admin, cookie) });
+  const body = await response.text();
+  if (response.status !== 200 || !body.includes(admin.id)) throw new Error(`GET /auth/me with the new session answered ${response.status}: ${body.slice(0, 300)}`);
+}
