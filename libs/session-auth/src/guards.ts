@@ -1,6 +1,7 @@
 import type { Context, Middleware, Next } from 'koa';
 import { ApiError } from '@portcullis/http';
-import type { AdminKind, AdminSession } from './session-data.js';
+import { revocationCutOff } from './request-session.js';
+import { userIdOf, type AdminKind, type AdminSession } from './session-data.js';
 
 export interface Clock {
   now(): number;
@@ -10,8 +11,35 @@ export interface SessionPolicy {
   clock: Clock;
   idleTimeoutMs: number;
   absoluteTimeoutMs: number;
-  /** Epoch ms before which this admin's sessions are void (MFA reset, password change), or null. Also false when the admin is gone or disabled. */
-  revokedBefore(kind: AdminKind, adminId: string): Promise<number | null | false>;
+}
+
+/** Who is signed in, as the guard found it: what routes read instead of the raw session. */
+export interface SignedInAdmin {
+  kind: AdminKind;
+  id: string;
+  /** `${kind}:${id}`, the session store's owner key. */
+  userId: string;
+  tenantId: string | null;
+  /** Stored at sign-in; absent in sessions from before it was. */
+  email?: string;
+  assurance: 1 | 2;
+  sessionCreatedAt: number;
+  lastSeenAt: number;
+  /** Last password + code confirmation (sign-in or re-authentication), if any. */
+  authAt?: number;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    admin?: SignedInAdmin;
+  }
+}
+
+/** The admin requireSession let through. Only for routes behind it; anything else is a 401. */
+export function signedInAdmin(ctx: Context): SignedInAdmin {
+  const admin = (ctx.state as { admin?: SignedInAdmin }).admin;
+  if (!admin) throw unauthenticated();
+  return admin;
 }
 
 export function sessionOf(ctx: Context): AdminSession {
@@ -51,33 +79,50 @@ function sendOnOrThrow(ctx: Context, location: string, error: ApiError): void {
 }
 
 /**
- * Authenticated: a signed-in session within its idle and absolute lifetime, not revoked since
- * it was created. Anything else ends the session and answers 401.
- */
-/**
  * A sign-in that has passed the password but not the second factor (level 1) ends this long
  * after the password step: time to open an authenticator, or to enrol one on a first sign-in.
  */
 export const PENDING_SIGN_IN_TIMEOUT_MS = 15 * 60_000;
 
+/**
+ * The one session guard of every service: a signed-in session within its idle and absolute
+ * lifetime, created after its owner's revocation cut-off (read with the session, in the same
+ * store round trip: installSessions). Anything else ends the session and answers 401. Sets
+ * `ctx.state.admin` (signedInAdmin) for the routes.
+ */
 export function requireSession(policy: SessionPolicy): Middleware {
   return async (ctx, next) => {
     const session = sessionOf(ctx);
-    if (!session.kind || !session.adminId || !session.createdAt) return sendOnOrThrow(ctx, signInLocation(ctx), unauthenticated());
+    const { kind, adminId, createdAt } = session;
+    if (!kind || !adminId || !createdAt) return sendOnOrThrow(ctx, signInLocation(ctx), unauthenticated());
     const now = policy.clock.now();
-    const idle = now - (session.lastSeenAt ?? session.createdAt) > policy.idleTimeoutMs;
-    const tooOld = now - session.createdAt > (session.aal === 2 ? policy.absoluteTimeoutMs : Math.min(policy.absoluteTimeoutMs, PENDING_SIGN_IN_TIMEOUT_MS));
-    const cutOff = await policy.revokedBefore(session.kind, session.adminId);
-    if (idle || tooOld || cutOff === false || (cutOff !== null && session.createdAt < cutOff)) {
+    const idle = now - (session.lastSeenAt ?? createdAt) > policy.idleTimeoutMs;
+    const tooOld = now - (session.signedInAt ?? createdAt) > (session.aal === 2 ? policy.absoluteTimeoutMs : Math.min(policy.absoluteTimeoutMs, PENDING_SIGN_IN_TIMEOUT_MS));
+    const cutOff = revocationCutOff(ctx);
+    if (idle || tooOld || (cutOff !== null && createdAt < cutOff)) {
       ctx.session = null;
-      return sendOnOrThrow(ctx, signInLocation(ctx), new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.'));
+      return sendOnOrThrow(ctx, signInLocation(ctx), sessionEnded());
     }
     // Minute granularity: the session changes (and is written back, its TTL renewed) at most
     // once a minute per session instead of on every request.
     if (now - (session.lastSeenAt ?? 0) >= LAST_SEEN_GRANULARITY_MS) session.lastSeenAt = now;
+    ctx.state.admin = {
+      kind,
+      id: adminId,
+      userId: session.userId ?? userIdOf(kind, adminId),
+      tenantId: session.tenantId ?? null,
+      ...(session.email ? { email: session.email } : {}),
+      assurance: session.aal === 2 ? 2 : 1,
+      sessionCreatedAt: createdAt,
+      lastSeenAt: session.lastSeenAt ?? createdAt,
+      ...(session.authAt ? { authAt: session.authAt } : {}),
+    } satisfies SignedInAdmin;
     await next();
   };
 }
+
+/** The answer to a session that was valid once and is no more (expired, revoked, owner gone). */
+export const sessionEnded = () => new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
 
 /** Assurance level 2: password and a second factor. A level-1 session can only verify MFA. */
 export function requireAal2(): Middleware {

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
 import createSession from 'koa-session';
-import type { SessionStore } from '@portcullis/session-store';
+import { newSessionId, type SessionStore } from '@portcullis/session-store';
+import { sessionOf } from './guards.js';
+import { ownerOf, rememberCutOff, rememberOwner } from './request-session.js';
 
 export interface SessionCookieOptions {
   store: SessionStore;
@@ -16,8 +17,17 @@ export interface SessionCookieOptions {
 
 export const cookieNameFor = (name: string, production: boolean) => (production ? `__Host-${name}` : name);
 
-/** 256-bit random ids; the store keeps only their HMAC. */
-export const newSessionId = () => randomBytes(32).toString('base64url');
+/**
+ * A new id for the request's session, naming its owner's revocation marker so the next
+ * request reads both in one round trip. Sign-in and step-up call this, never
+ * `ctx.session.regenerate()` directly.
+ */
+export async function regenerateSession(ctx: Koa.Context): Promise<void> {
+  const session = ctx.session;
+  if (!session) throw new Error('regenerateSession needs a session');
+  rememberOwner(ctx, sessionOf(ctx).userId);
+  await session.regenerate();
+}
 
 /** koa-session over the shared store, with the cookie flags a production auth service needs. */
 export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Middleware {
@@ -34,8 +44,18 @@ export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Mi
       signed: true,
       sameSite: 'lax',
       secure: options.production,
-      store: options.store,
-      genid: newSessionId,
+      // koa-session's store interface, over store.read: the owner's revocation cut-off comes
+      // back with the session and waits for requireSession.
+      store: {
+        async get(id: string, _maxAge: unknown, { ctx }: { ctx?: Koa.Context }) {
+          const { session, revokedBefore } = await options.store.read(id);
+          if (ctx) rememberCutOff(ctx, revokedBefore);
+          return session;
+        },
+        set: (id: string, session: Record<string, unknown>, maxAge: number | 'session' | undefined) => options.store.set(id, session, maxAge),
+        destroy: (id: string) => options.store.destroy(id),
+      },
+      genid: (ctx: Koa.Context) => newSessionId(ownerOf(ctx)),
     },
     app,
   ) as Koa.Middleware;

@@ -7,10 +7,14 @@ export interface AdminSession {
   kind?: AdminKind;
   adminId?: string;
   tenantId?: string | null;
+  /** The admin's email at sign-in: /auth/me answers from the session, not a query. */
+  email?: string;
   /** Authenticator assurance level: 1 after the password, 2 after TOTP or a recovery code. */
   aal?: 1 | 2;
   /** Epoch ms: creation (absolute timeout, revocation cut-off), last request (idle timeout), last re-authentication. */
   createdAt?: number;
+  /** Epoch ms of the sign-in the absolute lifetime counts from; `createdAt` when absent. A re-issued session keeps it. */
+  signedInAt?: number;
   lastSeenAt?: number;
   authAt?: number;
   ip?: string;

@@ -36,6 +36,12 @@ export interface SessionBackend {
   /** Largest `data` (UTF-8 bytes) the backend can hold; larger sessions are refused up front. */
   readonly maxDataBytes: number;
   get(hash: string): Promise<SessionRecord | undefined>;
+  /**
+   * Several records in ONE round trip, in the order asked (undefined where absent): a session
+   * and its owner's revocation marker are read together on every authenticated request.
+   * Strongly consistent where the backend offers a choice (DynamoDB ConsistentRead).
+   */
+  getMany(hashes: readonly string[]): Promise<(SessionRecord | undefined)[]>;
   put(record: SessionRecord): Promise<void>;
   delete(hash: string): Promise<void>;
   listByUser(userId: string): Promise<SessionRecord[]>;

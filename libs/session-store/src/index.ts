@@ -1,6 +1,7 @@
 export type { SessionBackend, SessionRecord, SessionCounts, DriverName } from './backend.js';
 export { SessionStoreError, type SessionStoreErrorCode } from './errors.js';
-export { createSessionStore, systemClock, type Clock, type SessionData, type SessionStore, type SessionStoreOptions, type StoredSession } from './session-store.js';
+export { createSessionStore, systemClock, type Clock, type SessionData, type SessionStore, type SessionStoreOptions, type StoredSession, type SessionRead } from './session-store.js';
+export { newSessionId, revocationHashOf } from './revocation.js';
 export { createMemoryBackend } from './drivers/memory.js';
 export { createDynamoBackend, createDynamoClient, DYNAMO_MAX_DATA_BYTES, type DynamoBackendOptions } from './drivers/dynamodb.js';
 export { createDynamoSessionTable, describeDynamoSessionTable, DYNAMO_SCHEMA, type DynamoSessionTableOptions, type DynamoSessionTableDescription } from './dynamodb-table.js';

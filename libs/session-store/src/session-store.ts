@@ -1,5 +1,6 @@
 import type { SessionBackend, SessionCounts, SessionRecord } from './backend.js';
 import { SessionStoreError } from './errors.js';
+import { cutOffOf, markerHashOfId, markerRecord, revocationHashOf } from './revocation.js';
 
 export interface Clock {
   now(): number;
@@ -9,6 +10,12 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** The session object koa-session hands to the store. `userId` is set at sign-in. */
 export type SessionData = Record<string, unknown> & { userId?: unknown };
+
+/** A session read together with its owner's revocation cut-off (epoch ms, or null for none). */
+export interface SessionRead {
+  session?: SessionData;
+  revokedBefore: number | null;
+}
 
 export interface StoredSession {
   hash: string;
@@ -53,10 +60,10 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
     return session ? { hash: record.hash, expiresAt: record.expiresAt, session } : undefined;
   };
 
-  /** Finds a record under the current secret, or under an older one and moves it (secret rotation). */
-  async function findRecord(id: string): Promise<SessionRecord | undefined> {
-    const current = await backend.get(primaryHash(id));
-    if (current || hashers.length === 1) return current;
+
+  /** A record under an older secret, moved under the current one (secret rotation). */
+  async function findUnderOldSecret(id: string): Promise<SessionRecord | undefined> {
+    if (hashers.length === 1) return undefined;
     for (const hash of hashers.slice(1)) {
       const old = await backend.get(hash(id));
       if (!isLive(old)) continue;
@@ -71,9 +78,41 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
   return {
     backend,
 
+    /**
+     * The session and its owner's revocation cut-off. An id that names its owner's marker
+     * (newSessionId(userId)) costs one round trip; an older id, or one whose owner does not
+     * match, a second read for the marker. Errors propagate: the caller must fail closed.
+     */
+    async read(id: unknown): Promise<SessionRead> {
+      if (!isValidId(id)) return { revokedBefore: null };
+      const named = markerHashOfId(id);
+      let [record, marker] = named ? await backend.getMany([primaryHash(id), named]) : [await backend.get(primaryHash(id)), undefined];
+      record ??= await findUnderOldSecret(id);
+      if (!isLive(record)) return { revokedBefore: null };
+      const session = parse(record);
+      if (!session) return { revokedBefore: null };
+      if (!record.userId) return { session, revokedBefore: null };
+      const markerHash = revocationHashOf(record.userId);
+      if (markerHash !== named) marker = await backend.get(markerHash);
+      return { session, revokedBefore: cutOffOf(isLive(marker) ? marker : undefined) };
+    },
+
+    /**
+     * Voids every session of `userId` created before `cutOff`, on every replica from its next
+     * request: the marker is read with each session. Never moves an existing cut-off back.
+     * `ttlMs` must cover the longest a session can live (the absolute timeout).
+     */
+    async revoke(userId: string, cutOff: number, ttlMs: number): Promise<void> {
+      const existing = await backend.get(revocationHashOf(userId));
+      const live = isLive(existing) ? existing : undefined;
+      const revokedBefore = Math.max(cutOff, cutOffOf(live) ?? cutOff);
+      const expiresAt = Math.max(cutOff + ttlMs, live?.expiresAt ?? 0);
+      await backend.put(markerRecord(userId, Number.isFinite(revokedBefore) ? revokedBefore : cutOff, expiresAt));
+    },
+
     async get(id: unknown, _maxAge?: number | 'session', _options?: { rolling?: boolean; ctx?: unknown }): Promise<SessionData | undefined> {
       if (!isValidId(id)) return undefined;
-      const record = await findRecord(id);
+      const record = (await backend.get(primaryHash(id))) ?? (await findUnderOldSecret(id));
       return isLive(record) ? parse(record) : undefined;
     },
 

@@ -1,7 +1,7 @@
 // The one contract every driver passes, unchanged: `runSessionStoreContract(name, factory)`.
 // Each driver's test file calls it with a factory that builds the backend on a real server.
 import { randomBytes } from 'node:crypto';
-import { createSessionStore, SessionStoreError, type Clock, type SessionBackend, type SessionStore } from '@portcullis/session-store';
+import { createSessionStore, newSessionId, revocationHashOf, SessionStoreError, type Clock, type SessionBackend, type SessionStore } from '@portcullis/session-store';
 import { createSessionIdHasher } from '@portcullis/crypto';
 
 export interface ContractFixture {
@@ -194,6 +194,50 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
       await rotated.destroy(id);
       expect(await rotated.get(id)).toBeUndefined();
       expect(await store.get(id)).toBeUndefined();
+    });
+
+    it('reads several records in one call, in the order asked, absent ones as undefined', async () => {
+      const [a, b] = [newId(), newId()];
+      await store.set(a, { userId: 'admin-a' }, 60_000);
+      await store.set(b, { userId: 'admin-b' }, 60_000);
+      const missing = store.hashOf(newId());
+      const records = await fixture.backend.getMany([store.hashOf(b), missing, store.hashOf(a)]);
+      expect(records.map((record) => record && JSON.parse(record.data))).toEqual([{ userId: 'admin-b' }, undefined, { userId: 'admin-a' }]);
+      expect(await fixture.backend.getMany([store.hashOf(a), missing])).toEqual([await fixture.backend.get(store.hashOf(a)), undefined]);
+      expect(await fixture.backend.getMany([])).toEqual([]);
+    });
+
+    it('reads a session with its owner\'s revocation cut-off, which only ever moves forward', async () => {
+      const id = newSessionId('tenant:admin-1');
+      await store.set(id, { userId: 'tenant:admin-1', createdAt: clock.now() }, 60_000);
+      expect(await store.read(id)).toEqual({ session: { userId: 'tenant:admin-1', createdAt: expect.any(Number) }, revokedBefore: null });
+      const cutOff = clock.now() + 5;
+      await store.revoke('tenant:admin-1', cutOff, 60_000);
+      expect((await store.read(id)).revokedBefore).toBe(cutOff);
+      await store.revoke('tenant:admin-1', cutOff - 1000, 60_000);
+      expect((await store.read(id)).revokedBefore).toBe(cutOff);
+      // The marker is no session: not listed, not deleted with the admin's sessions.
+      expect((await store.listByUser('tenant:admin-1')).map((stored) => stored.hash)).toEqual([store.hashOf(id)]);
+      await store.destroyByUser('tenant:admin-1');
+      expect(await fixture.backend.get(revocationHashOf('tenant:admin-1'))).toBeDefined();
+      // It lasts as long as asked, then reads as no cut-off.
+      clock.advance(61_000);
+      const later = newSessionId('tenant:admin-1');
+      await store.set(later, { userId: 'tenant:admin-1' }, 60_000);
+      expect((await store.read(later)).revokedBefore).toBeNull();
+    });
+
+    it('finds the cut-off of a session whose id does not name its owner (ids from before markers)', async () => {
+      const legacy = newId();
+      await store.set(legacy, { userId: 'tenant:admin-2' }, 60_000);
+      const cutOff = clock.now() - 1000;
+      await store.revoke('tenant:admin-2', cutOff, 60_000);
+      expect(await store.read(legacy)).toEqual({ session: { userId: 'tenant:admin-2' }, revokedBefore: cutOff });
+      // An id naming another admin's marker is checked against the session's real owner.
+      const misnamed = newSessionId('tenant:someone-else');
+      await store.set(misnamed, { userId: 'tenant:admin-2' }, 60_000);
+      expect((await store.read(misnamed)).revokedBefore).toBe(cutOff);
+      expect(await store.read(newSessionId('tenant:admin-2'))).toEqual({ revokedBefore: null });
     });
   });
 }

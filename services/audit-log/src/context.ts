@@ -31,21 +31,11 @@ export interface AppDependencies {
   trustedProxyHops?: number;
 }
 
-const tableOf = (kind: 'platform' | 'tenant') => (kind === 'platform' ? 'platform_admins' : 'tenant_admins');
-
 /** Builds queries and libraries from explicit dependencies: the one place they are wired. */
 export function createServiceContext(deps: AppDependencies) {
   const { db, clock } = deps;
-  const policy: SessionPolicy = {
-    clock,
-    idleTimeoutMs: deps.settings.idleTimeoutMs,
-    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
-    async revokedBefore(kind, adminId) {
-      const row = (await db(tableOf(kind)).where({ id: adminId }).first('disabled_at', 'sessions_revoked_at')) as { disabled_at: Date | null; sessions_revoked_at: Date | null } | undefined;
-      if (!row || row.disabled_at) return false;
-      return row.sessions_revoked_at ? row.sessions_revoked_at.getTime() : null;
-    },
-  };
+  // Revocation is read with the session itself (libs/session-auth): no query per request.
+  const policy: SessionPolicy = { clock, idleTimeoutMs: deps.settings.idleTimeoutMs, absoluteTimeoutMs: deps.settings.absoluteTimeoutMs };
   return { ...deps, policy, events: createEventLibrary({ queries: createEventQueries(db), detailsKeys: deps.detailsKeys }) };
 }
 

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
-import type { SessionPolicy } from '@portcullis/session-auth';
+import { createSessionRevocation, type SessionPolicy } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
 import { createAccountLibrary } from './libraries/account.js';
 import { createEnrolmentLibrary } from './libraries/enrolment.js';
@@ -56,13 +56,10 @@ export function createServiceContext(deps: AppDependencies) {
   // Locks are what a stranger guessing (or trying to lock an admin out) causes: alerted on.
   const lockouts = new Counter({ name: 'auth_account_lockouts_total', help: 'Accounts locked after repeated failed sign-in factors', labelNames: ['kind'] as const, registers: [deps.metrics.registry] });
   const signIn = createSignInLibrary({ admins, tenants, passwords, throttle, audit, clock, lockout: settings.lockout, onAccountLocked: (kind) => lockouts.inc({ kind }) });
-  const account = createAccountLibrary({ admins, passwords, audit, clock, signIn });
-  const policy: SessionPolicy = {
-    clock,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    absoluteTimeoutMs: settings.absoluteTimeoutMs,
-    revokedBefore: (kind, adminId) => account.revokedBefore(kind, adminId),
-  };
+  const revocation = createSessionRevocation({ store, absoluteTimeoutMs: settings.absoluteTimeoutMs, clock });
+  const account = createAccountLibrary({ admins, passwords, audit, clock, signIn, revocation });
+  // Revocation is read with the session itself (libs/session-auth): no query per request.
+  const policy: SessionPolicy = { clock, idleTimeoutMs: settings.idleTimeoutMs, absoluteTimeoutMs: settings.absoluteTimeoutMs };
   return {
     ...deps,
     admins,
@@ -71,7 +68,7 @@ export function createServiceContext(deps: AppDependencies) {
     policy,
     secondFactor: createSecondFactorLibrary({ admins, totp, totpKeys, signIn, throttle, audit }),
     enrolment: createEnrolmentLibrary({ admins, totp, totpKeys, audit, clock }),
-    sessions: createSessionPolicyLibrary({ store, audit, maxConcurrent: settings.maxConcurrent, mode: settings.concurrencyMode }),
+    sessions: createSessionPolicyLibrary({ store, audit, revocation, clock, maxConcurrent: settings.maxConcurrent, mode: settings.concurrencyMode }),
   };
 }
 

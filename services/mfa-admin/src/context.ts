@@ -8,9 +8,7 @@ import { createMfaResetLibrary } from './libraries/mfa-resets.js';
 import { createMfaRollbackLibrary } from './libraries/mfa-rollback.js';
 import type { SessionRevoker } from './libraries/session-revoker.js';
 import { createTenantLibrary, type PasswordHashing } from './libraries/tenants.js';
-import { createAdminQueries } from './queries/admins.js';
 import { createResetLogQueries } from './queries/reset-logs.js';
-import { createRevocationQueries } from './queries/revocations.js';
 import { createTenantAdminQueries } from './queries/tenant-admins.js';
 import { createTenantQueries } from './queries/tenants.js';
 
@@ -51,24 +49,14 @@ export function createServiceContext(deps: AppDependencies) {
   const tenants = createTenantQueries(db);
   const admins = createTenantAdminQueries(db);
   const logs = createResetLogQueries(db);
-  const revocations = createRevocationQueries(db);
-  const sessionStates = createAdminQueries(db);
-  const policy: SessionPolicy = {
-    clock,
-    idleTimeoutMs: deps.settings.idleTimeoutMs,
-    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
-    async revokedBefore(kind, adminId) {
-      const state = await sessionStates.findSessionState(kind, adminId);
-      if (!state || state.disabled_at) return false;
-      return state.sessions_revoked_at ? state.sessions_revoked_at.getTime() : null;
-    },
-  };
+  // Revocation is read with the session itself (libs/session-auth): no query per request.
+  const policy: SessionPolicy = { clock, idleTimeoutMs: deps.settings.idleTimeoutMs, absoluteTimeoutMs: deps.settings.absoluteTimeoutMs };
   return {
     ...deps,
     policy,
-    tenantsLib: createTenantLibrary({ db, tenants, admins, revocations, revoker, passwords, audit, clock }),
-    resets: createMfaResetLibrary({ db, tenants, admins, logs, revocations, revoker, resetLogKeys, audit, clock }),
-    rollbacks: createMfaRollbackLibrary({ db, admins, logs, revocations, revoker, resetLogKeys, totpKeys, audit, clock }),
+    tenantsLib: createTenantLibrary({ db, tenants, admins, revoker, passwords, audit, clock }),
+    resets: createMfaResetLibrary({ db, tenants, admins, logs, revoker, resetLogKeys, audit, clock }),
+    rollbacks: createMfaRollbackLibrary({ db, admins, logs, revoker, resetLogKeys, totpKeys, audit, clock }),
   };
 }
 

@@ -30,7 +30,7 @@ const sessions = createSessionStoreFromSettings(config, {
   onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
   phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
-const revoker = createSessionRevoker({ queries: createRevocationQueries(db), store: sessions.store, clock, logger });
+const revoker = createSessionRevoker({ queries: createRevocationQueries(db), store: sessions.store, clock, logger, absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000 });
 revoker.start(config.SESSION_REVOKE_RETRY_SECONDS * 1000);
 
 const app = createApp({

@@ -38,7 +38,7 @@ export interface AdminHarness extends Omit<Harness, 'build'> {
 
 export interface BuildOptions {
   /** The store the revoker calls: wrap the real one to inject failures. */
-  revokeStore?: (store: SessionStore) => Pick<SessionStore, 'destroyByUser'>;
+  revokeStore?: (store: SessionStore) => Pick<SessionStore, 'destroyByUser' | 'revoke'>;
   resetLogKeys?: KeyRing;
   totpKeys?: KeyRing;
   audit?: AuditWriter;
@@ -87,6 +87,7 @@ export async function createAdminHarness(): Promise<AdminHarness> {
         logger: createLogger({ service: 'mfa-admin', destination: logSink(base.logLines) }),
         storeTimeoutMs: 500,
         attemptDelaysMs: [0, 10],
+        absoluteTimeoutMs: 12 * 3600_000,
       });
       revokers.push(revoker);
       const mfaApp = createApp({

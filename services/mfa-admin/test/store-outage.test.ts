@@ -1,6 +1,7 @@
-// The session store fails at the moment of the revoke: the reset (or rollback) stands, the
-// sessions are refused at once through sessions_revoked_at, and the store revoke stays pending
-// until a retry gets through. Never the other way round.
+// The session store fails at the moment of the revoke. When it cannot take the revocation
+// marker, the change is refused and nothing changes. When only the deletion of the sessions
+// fails, the change stands, the sessions are refused at once through the marker, and the
+// deletion stays pending until a retry gets through. Never the other way round.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuditWriter } from '@portcullis/audit';
@@ -22,20 +23,43 @@ afterAll(() => h.close());
 const silent = createLogger({ service: 'test', level: 'silent' });
 const pendingFor = (adminId: string) => h.db('session_revocations').where({ admin_id: adminId }).whereNull('done_at');
 
-/** Wraps the real store: destroyByUser fails while `down` is set, like a store that refuses connections. */
-function faultyStore() {
+const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+
+/** Wraps the real store: destroyByUser (and, with `markers`, the marker write too) fails while `down` is set. */
+function faultyStore({ markers = false } = {}) {
   const state = { down: true };
   const wrap = (store: SessionStore) => ({
     destroyByUser: async (userId: string) => {
-      if (state.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+      if (state.down) throw refused();
       return store.destroyByUser(userId);
+    },
+    revoke: async (userId: string, cutOff: number, ttlMs: number) => {
+      if (state.down && markers) throw refused();
+      return store.revoke(userId, cutOff, ttlMs);
     },
   });
   return { state, wrap };
 }
 
 describe('a reset while the session store is down', () => {
-  it('stands, refuses the sessions at once, keeps the store revoke pending and completes it on retry', async () => {
+  it('is refused with 503 and changes nothing when the store cannot take the revocation marker', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const platform = await h.seedPlatformAdmin();
+    const fault = faultyStore({ markers: true });
+    const built = h.build({ revokeStore: fault.wrap });
+    const operator = await signIn(built.agent(), h.clock, platform);
+    const victim = await signIn(built.agent(), h.clock, admin, tenant.slug);
+
+    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(503);
+    expect(reset.body.code).toBe('service.unavailable');
+    expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(true);
+    expect(await h.db('tenant_admin_mfa_reset_logs').where({ tenant_admin_id: admin.id })).toEqual([]);
+    expect(await h.db('session_revocations').where({ admin_id: admin.id })).toEqual([]);
+    await victim.get('/auth/me').set(json).expect(200);
+  });
+
+  it('stands when only the deletion fails, refuses the sessions at once, keeps the deletion pending and completes it on retry', async () => {
     const tenant = await createTenant(h.db);
     const admin = await createTenantAdmin(h, tenant.id);
     const platform = await h.seedPlatformAdmin();
@@ -87,7 +111,7 @@ describe('a reset while the session store is down', () => {
     const calls: string[] = [];
     // An audit writer without the details key refuses the sealed reason: the audit event is the
     // transaction's last write, so the log row and the cleared factor must roll back with it.
-    const built = h.build({ audit: createAuditWriter({ db: h.db, clock: h.clock }), revokeStore: (store) => ({ destroyByUser: (userId) => (calls.push(userId), store.destroyByUser(userId)) }) });
+    const built = h.build({ audit: createAuditWriter({ db: h.db, clock: h.clock }), revokeStore: (store) => ({ destroyByUser: (userId) => (calls.push(userId), store.destroyByUser(userId)), revoke: (...args) => store.revoke(...args) }) });
     const operator = await signIn(built.agent(), h.clock, platform);
     await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(500);
     expect(calls).toEqual([]);
@@ -104,7 +128,7 @@ describe('suspending a tenant while the session store is down', () => {
     const admins = [await createTenantAdmin(h, tenant.id), await createTenantAdmin(h, tenant.id), await createTenantAdmin(h, tenant.id)];
     const platform = await h.seedPlatformAdmin();
     const calls: string[] = [];
-    const built = h.build({ revokeStore: () => ({ destroyByUser: async (userId) => (calls.push(userId), Promise.reject(new Error('down'))) }) });
+    const built = h.build({ revokeStore: (store) => ({ destroyByUser: async (userId) => (calls.push(userId), Promise.reject(new Error('down'))), revoke: (...args) => store.revoke(...args) }) });
     const operator = await signIn(built.agent(), h.clock, platform);
     const suspended = await operator.post(`/admin/tenants/${tenant.id}/suspend`).set(json).expect(200);
     expect(suspended.body).toMatchObject({ tenant: { status: 'suspended' }, sessionsRevoked: 'pending' });
@@ -127,7 +151,7 @@ describe('the revoke retry against a real Redis outage', () => {
     const store = createSessionStore({ backend: createRedisBackend({ url: redis.url, keyPrefix: `outage:${adminId}:` }), hashers: [hasher] });
     await store.set(`sid-${randomUUID()}`, { userId: userIdOf('tenant', adminId) }, 600_000);
     const queries = createRevocationQueries(h.db);
-    const revoker = createSessionRevoker({ queries, store, clock: h.clock, logger: silent, storeTimeoutMs: 300, attemptDelaysMs: [0, 10] });
+    const revoker = createSessionRevoker({ queries, store, clock: h.clock, logger: silent, storeTimeoutMs: 300, attemptDelaysMs: [0, 10], absoluteTimeoutMs: 3600_000 });
     const markers = await h.db.transaction((trx) => queries.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], new Date(h.clock.now())));
 
     await redis.stop();
@@ -153,7 +177,7 @@ describe('the revoke retry against a real Redis outage', () => {
     const store = createSessionStore({ backend: createDualBackend({ primary, secondary }), hashers: [createSessionIdHasher(`dual-secret-${'x'.repeat(32)}`)] });
     await store.set(`sid-${randomUUID()}`, { userId: userIdOf('tenant', adminId) }, 600_000);
     const queries = createRevocationQueries(h.db);
-    const revoker = createSessionRevoker({ queries, store, clock: h.clock, logger: silent });
+    const revoker = createSessionRevoker({ queries, store, clock: h.clock, logger: silent, absoluteTimeoutMs: 3600_000 });
     const markers = await h.db.transaction((trx) => queries.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], new Date(h.clock.now())));
     expect(await revoker.revokeCommitted(markers)).toBe('done');
     expect(await primary.listByUser(userIdOf('tenant', adminId))).toEqual([]);

@@ -97,6 +97,38 @@ export function createDualBackend(options: DualBackendOptions) {
     return fromSecondary;
   }
 
+  /**
+   * get() for several keys in one round trip per store. The secondary is asked only for what
+   * the primary lacks (or for everything when the primary fails). Unlike get(), a key missing
+   * from both after a primary failure is absent rather than an error: the marker read with
+   * every session is usually absent, and dual writes markers to both stores.
+   */
+  async function getMany(hashes: readonly string[]): Promise<(SessionRecord | undefined)[]> {
+    let fromPrimary: (SessionRecord | undefined)[] = hashes.map(() => undefined);
+    let primaryError: unknown;
+    try {
+      fromPrimary = await primary.getMany(hashes);
+      if (!fallbackOnMiss || fromPrimary.every(isLive)) return fromPrimary;
+    } catch (error) {
+      primaryError = error;
+    }
+    const missing = hashes.filter((_, i) => !isLive(fromPrimary[i]));
+    let fromSecondary: (SessionRecord | undefined)[];
+    try {
+      fromSecondary = await onSecondary(() => secondary.getMany(missing));
+    } catch {
+      if (primaryError) throw primaryError;
+      return fromPrimary;
+    }
+    const found = new Map(fromSecondary.filter(isServable).map((record) => [record.hash, record]));
+    const merged = hashes.map((hash, i) => found.get(hash) ?? fromPrimary[i]);
+    for (const record of found.values()) {
+      metrics?.readFallbacks.inc({ reason: primaryError ? 'primary_error' : 'primary_miss' });
+      if (readRepair && !primaryError) await primary.put(record).catch(() => undefined);
+    }
+    return merged;
+  }
+
   const timer = setInterval(() => void repairs.drain(), options.repairIntervalMs ?? 5000);
   timer.unref();
 
@@ -105,6 +137,7 @@ export function createDualBackend(options: DualBackendOptions) {
     maxDataBytes: Math.min(primary.maxDataBytes, secondary.maxDataBytes),
     repairs,
     get,
+    getMany,
     put: (record) => writeBoth('put', primary.put(record), onSecondary(() => secondary.put(toSecondary(record))), { kind: 'session', hash: record.hash }),
     delete: (hash) => writeBoth('delete', primary.delete(hash), onSecondary(() => secondary.delete(hash)), { kind: 'session', hash }),
     deleteByUser: (userId) => writeBoth('deleteByUser', primary.deleteByUser(userId), onSecondary(() => secondary.deleteByUser(userId)), { kind: 'user', userId }),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  BatchGetItemCommand,
   DeleteItemCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -130,6 +131,30 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
     return Item && fromItem(Item);
   }
 
+  /**
+   * One BatchGetItem, always ConsistentRead: it carries the revocation marker, and an
+   * eventually consistent read could serve a session from before a revoke-all. Keys DynamoDB
+   * leaves unprocessed (throttling) are asked again within the same retry budget.
+   */
+  async function getMany(hashes: readonly string[]): Promise<(SessionRecord | undefined)[]> {
+    const found = new Map<string, SessionRecord>();
+    let pending = [...new Set(hashes)].map((hash): Item => ({ [S.hash]: { S: hash } }));
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const keys = pending;
+      const { Responses, UnprocessedKeys } = await call('getMany', () => client.send(new BatchGetItemCommand({ RequestItems: { [TableName]: { Keys: keys, ConsistentRead: true } } })));
+      for (const item of Responses?.[TableName] ?? []) {
+        const record = fromItem(item);
+        if (record) found.set(record.hash, record);
+      }
+      pending = UnprocessedKeys?.[TableName]?.Keys ?? [];
+      if (pending.length === 0) break;
+      onThrottle?.('getMany');
+      if (attempt >= maxAttempts) throw new Error(`DynamoDB left ${pending.length} key(s) of a BatchGetItem unprocessed after ${attempt} attempts`);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RETRY_CAP_MS, retryBaseMs * 2 ** (attempt - 1))));
+    }
+    return hashes.map((hash) => found.get(hash));
+  }
+
   /** Hashes the byUser index holds for the user: eventually consistent, so the caller re-checks each item. */
   async function hashesOf(userId: string, operation: string): Promise<string[]> {
     const hashes: string[] = [];
@@ -203,6 +228,7 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
     maxDataBytes,
 
     get: (hash) => get(hash),
+    getMany,
 
     async put(record) {
       await call('put', () => client.send(new PutItemCommand({ TableName, Item: toItem(record) })));

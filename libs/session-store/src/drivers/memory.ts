@@ -15,6 +15,9 @@ export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 *
     async get(hash) {
       return records.get(hash);
     },
+    async getMany(hashes) {
+      return hashes.map((hash) => records.get(hash));
+    },
     async put(record) {
       records.set(record.hash, { ...record });
       // Every 1000th write, not every write at a size that happens to be a multiple of 1000.

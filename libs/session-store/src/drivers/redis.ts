@@ -173,11 +173,12 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
   const userKey = (userId: string) => `${prefix}u:${userId}`;
   const byExpiry = `${prefix}by-expiry`;
 
-  async function fetch(hashes: string[]): Promise<SessionRecord[]> {
-    if (hashes.length === 0) return [];
-    const values = await client.mget(hashes.map(recordKey));
-    return hashes.map((hash, i) => decode(hash, values[i] ?? null)).filter((record): record is SessionRecord => !!record);
+  /** One MGET; on Cluster every key shares the prefix's hash tag, so one slot. */
+  async function getMany(hashes: readonly string[]): Promise<(SessionRecord | undefined)[]> {
+    const values = hashes.length === 0 ? [] : await client.mget(hashes.map(recordKey));
+    return hashes.map((hash, i) => decode(hash, values[i] ?? null));
   }
+  const fetch = async (hashes: string[]): Promise<SessionRecord[]> => (await getMany(hashes)).filter((record): record is SessionRecord => !!record);
 
   const backend: SessionBackend = {
     name: 'redis',
@@ -185,6 +186,7 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
     async get(hash) {
       return decode(hash, await client.get(recordKey(hash)));
     },
+    getMany,
     async put(record) {
       const now = clock.now();
       const ttl = Math.ceil(record.expiresAt - now);

@@ -4,7 +4,7 @@
 import { ApiError } from '@portcullis/http';
 import { openDetails } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
-import type { AdminSession } from '@portcullis/session-auth';
+import type { SignedInAdmin } from '@portcullis/session-auth';
 import type { EventFilter, EventPosition, EventQueries, EventRow } from '../queries/events.js';
 
 export interface EventView {
@@ -22,6 +22,15 @@ export interface EventView {
   userAgent: string | null;
   occurredAt: string;
   details: Record<string, unknown>;
+  /** The chain links: an export can be checked against the chain without the database. */
+  prevHash: string;
+  hash: string;
+  hashKeyId: string | null;
+  /** Names beside the ids (the rows as they are now; null where gone). */
+  tenantSlug: string | null;
+  tenantName: string | null;
+  actorEmail: string | null;
+  targetLabel: string | null;
 }
 
 /** What a reader asked for: `tenant` is a tenant id, 'platform', or absent. */
@@ -60,11 +69,18 @@ export function createEventLibrary({ queries, detailsKeys }: { queries: EventQue
     userAgent: row.user_agent,
     occurredAt: row.occurred_at.toISOString(),
     details: openDetails(detailsKeys, row.chain_key, row.seq, row.details),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    hashKeyId: row.hash_key_id,
+    tenantSlug: row.tenant_slug,
+    tenantName: row.tenant_name,
+    actorEmail: row.actor_email,
+    targetLabel: row.target_label,
   });
 
   return {
     /** The filter this reader may run: a tenant admin is held to their own tenant (another one is 404). */
-    scope(session: AdminSession, requested: RequestedFilter): EventFilter {
+    scope(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, requested: RequestedFilter): EventFilter {
       const { tenant, ...rest } = requested;
       if (session.kind === 'platform') return { ...rest, ...(tenant === undefined ? {} : { tenantId: tenant === 'platform' ? null : tenant.toLowerCase() }) };
       const own = session.tenantId?.toLowerCase();
@@ -73,7 +89,7 @@ export function createEventLibrary({ queries, detailsKeys }: { queries: EventQue
     },
 
     /** The chain a reader may verify: their own tenant's, or for platform admins any ('platform' included). */
-    chainFor(session: AdminSession, tenant: string | undefined): string {
+    chainFor(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): string {
       if (session.kind === 'platform') {
         if (!tenant) throw new ApiError('request.invalid', 400, "Invalid request: tenant: is required (a tenant id, or 'platform')");
         return tenant.toLowerCase();

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { verifyChain } from '@portcullis/audit';
-import { csrfTokenFor, sessionOf } from '@portcullis/session-auth';
+import { csrfTokenFor, signedInAdmin } from '@portcullis/session-auth';
 import { api, eventsQuery, exportRequest, verifyQuery } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import type { RequestedFilter } from '../libraries/events.js';
@@ -22,7 +22,7 @@ const requested = (query: { tenant?: string | undefined; actor?: string | undefi
 export default function eventRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
   router.get(api.listEvents.path, ...guards, async (ctx) => {
     const query = eventsQuery.parse(ctx.query);
-    const session = sessionOf(ctx);
+    const session = signedInAdmin(ctx);
     const page = await c.events.page(c.events.scope(session, requested(query)), query.cursor, query.limit);
     if (wantsJson(ctx)) {
       ctx.body = api.listEvents.response.parse(page);
@@ -35,13 +35,13 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
 
   router.post(api.exportEvents.path, ...guards, async (ctx) => {
     const query = exportRequest.parse((ctx.request as { body?: unknown }).body ?? {});
-    const session = sessionOf(ctx);
+    const session = signedInAdmin(ctx);
     const filter = c.events.scope(session, requested(query));
     // Who took a copy of the log is itself on record, before the first byte leaves.
     await c.audit.record({
-      tenantId: session.kind === 'tenant' ? session.tenantId ?? null : null,
-      actorType: `${session.kind!}_admin`,
-      actorId: session.adminId!,
+      tenantId: session.kind === 'tenant' ? session.tenantId : null,
+      actorType: `${session.kind}_admin`,
+      actorId: session.id,
       action: 'audit.exported',
       requestId: ctx.requestId,
       ip: ctx.ip,
@@ -57,7 +57,7 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
 
   router.get(api.verifyChain.path, ...guards, async (ctx) => {
     const { tenant } = verifyQuery.parse(ctx.query);
-    const report = await verifyChain(c.db, c.events.chainFor(sessionOf(ctx), tenant), { keys: c.detailsKeys });
+    const report = await verifyChain(c.db, c.events.chainFor(signedInAdmin(ctx), tenant), { keys: c.detailsKeys });
     if (wantsJson(ctx)) {
       ctx.body = api.verifyChain.response.parse(report);
       return;

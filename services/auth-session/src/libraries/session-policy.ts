@@ -1,6 +1,6 @@
 import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
-import type { AdminSession } from '@portcullis/session-auth';
+import type { AdminSession, SessionRevocation, SignedInAdmin } from '@portcullis/session-auth';
 import type { SessionStore, StoredSession } from '@portcullis/session-store';
 
 export type ConcurrencyMode = 'reject' | 'evict-oldest';
@@ -25,8 +25,8 @@ const oldestFirst = (sessions: StoredSession[]) => sessions.sort((a, b) => creat
  */
 export const MAX_PENDING_SIGN_INS = 3;
 
-export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: AuditWriter; maxConcurrent: number; mode: ConcurrencyMode }) {
-  const { store, audit, maxConcurrent, mode } = deps;
+export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: AuditWriter; revocation: SessionRevocation; clock: { now(): number }; maxConcurrent: number; mode: ConcurrencyMode }) {
+  const { store, audit, revocation, clock, maxConcurrent, mode } = deps;
 
   return {
     /**
@@ -78,10 +78,18 @@ export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: A
       await store.destroyByHash(sessionId);
     },
 
-    async revokeOthers(userId: string, currentHash: string): Promise<number> {
-      const others = (await store.listByUser(userId)).filter((stored) => stored.hash !== currentHash);
+    /**
+     * "Sign out everywhere else": every session from before now is void (the revocation marker,
+     * which also catches a session the store's per-admin index has yet to list), then the
+     * listed ones are deleted. Returns the cut-off: the caller re-issues the current session
+     * after it, or it would be void too.
+     */
+    async revokeOthers(admin: SignedInAdmin, currentHash: string): Promise<{ revoked: number; cutOff: number }> {
+      const cutOff = clock.now();
+      await revocation.revokeAll(admin.kind, admin.id, cutOff);
+      const others = (await store.listByUser(admin.userId)).filter((stored) => stored.hash !== currentHash);
       for (const other of others) await store.destroyByHash(other.hash);
-      return others.length;
+      return { revoked: others.length, cutOff };
     },
   };
 }

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { RouteContext } from './http-helpers.js';
 import { z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { consoleReturnPath, csrfTokenFor, requireAal2, requireRecentAuth, requireSession, sessionOf } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, requireAal2, requireRecentAuth, requireSession, sessionOf, signedInAdmin } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { homePage, passwordPage, reauthenticatePage } from '../pages/auth-pages.js';
 import { bodyOf, codeField, currentSessionHash, nextStepOf, redirectOrJson, requestInfo, respond, stepUp, withFormErrors } from './http-helpers.js';
@@ -21,10 +21,11 @@ export default function accountRoutes(router: Router, c: ServiceContext): void {
   };
 
   router.get('/me', session, requireAal2(), async (ctx) => {
-    const current = sessionOf(ctx);
-    const admin = await c.admins.findById(current.kind!, current.adminId!);
-    if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
-    const me = { id: admin.id, kind: current.kind!, email: admin.email, tenantId: admin.tenant_id, assurance: current.aal!, mfaEnrolled: admin.mfa_enabled, sessionCreatedAt: new Date(current.createdAt!).toISOString() };
+    // From the session: a change to the admin that matters (reset, disable, suspension, new
+    // password) revokes it, so nothing here needs a query.
+    const admin = signedInAdmin(ctx);
+    const email = admin.email ?? (await c.account.emailOf(admin.kind, admin.id));
+    const me = { id: admin.id, kind: admin.kind, email, tenantId: admin.tenantId, assurance: admin.assurance, mfaEnrolled: true, sessionCreatedAt: new Date(admin.sessionCreatedAt).toISOString() };
     respond(ctx, me, () => homePage(csrfTokenFor(ctx), me));
   });
 
@@ -36,12 +37,12 @@ export default function accountRoutes(router: Router, c: ServiceContext): void {
   // A recent confirmation too (a fresh sign-in is one): a stolen older cookie cannot change it.
   router.post('/password', session, fullLevel, requireRecentAuth(c.clock, c.settings.reauthMaxAgeMs), async (ctx) => {
     await withFormErrors(ctx, (message) => passwordPage(csrfTokenFor(ctx), !!sessionOf(ctx).mustChangePassword, message), async () => {
-      const current = sessionOf(ctx);
+      const admin = signedInAdmin(ctx);
       const { currentPassword, newPassword } = bodyOf(ctx, passwordBody);
-      await c.account.changePassword(current.kind!, current.adminId!, currentPassword, newPassword, requestInfo(ctx));
-      // Every other session is now void (sessions_revoked_at); this one continues under a new id.
-      await c.sessions.revokeOthers(current.userId!, currentSessionHash(ctx, c));
-      const raised = await stepUp(ctx, c, { mustChangePassword: false, createdAt: c.clock.now() });
+      await c.account.changePassword(admin.kind, admin.id, currentPassword, newPassword, requestInfo(ctx));
+      // Every other session is now void (the revocation marker); this one continues under a new id.
+      const { cutOff } = await c.sessions.revokeOthers(admin, currentSessionHash(ctx, c));
+      const raised = await stepUp(ctx, c, { mustChangePassword: false, createdAt: cutOff });
       const { next, location } = nextStepOf(ctx, raised);
       redirectOrJson(ctx, { passwordChanged: true, next }, location);
     });
@@ -58,12 +59,12 @@ export default function accountRoutes(router: Router, c: ServiceContext): void {
   router.post('/reauthenticate', session, requireAal2(), async (ctx) => {
     const next = nextOf((ctx.request as { body?: { next?: unknown } }).body?.next);
     await withFormErrors(ctx, (message) => reauthenticatePage(csrfTokenFor(ctx), next, message), async () => {
-      const current = sessionOf(ctx);
+      const { kind, id, userId } = signedInAdmin(ctx);
       const { password, code } = bodyOf(ctx, reauthBody);
-      const admin = await c.admins.findById(current.kind!, current.adminId!);
+      const admin = await c.admins.findById(kind, id);
       const info = requestInfo(ctx);
-      if (!admin || !(await c.signIn.verifyPasswordOf(current.kind!, admin, password, info))) throw new ApiError('auth.invalid_credentials', 401, 'The password or code is not right.');
-      await c.secondFactor.verify(current.kind!, admin.id, code, `${current.kind}:${admin.id}`, info);
+      if (!admin || !(await c.signIn.verifyPasswordOf(kind, admin, password, info))) throw new ApiError('auth.invalid_credentials', 401, 'The password or code is not right.');
+      await c.secondFactor.verify(kind, admin.id, code, userId, info);
       await stepUp(ctx, c);
       redirectOrJson(ctx, { reauthenticatedAt: new Date(c.clock.now()).toISOString() }, next);
     });

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 export type RouteContext = Context & { params: Record<string, string> };
 import { ZodError, z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { cookieNameFor, csrfTokenFor, sessionOf, signInStep, userIdOf, type AdminSession } from '@portcullis/session-auth';
+import { cookieNameFor, csrfTokenFor, regenerateSession, sessionOf, signedInAdmin, signInStep, userIdOf, type AdminSession } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import type { KnownDevice, RequestInfo, SignedIn } from '../libraries/sign-in.js';
 
@@ -109,8 +109,10 @@ export async function startAdminSession(ctx: Context, c: ServiceContext, { kind,
     kind,
     adminId: admin.id,
     tenantId: admin.tenant_id,
+    email: admin.email,
     aal,
     createdAt: now,
+    signedInAt: now,
     lastSeenAt: now,
     ...(aal === 2 ? { authAt: now } : {}),
     ip: ctx.ip,
@@ -119,7 +121,7 @@ export async function startAdminSession(ctx: Context, c: ServiceContext, { kind,
     mustEnrollMfa: !admin.mfa_enabled,
   };
   ctx.session = fresh as unknown as typeof ctx.session;
-  await ctx.session!.regenerate();
+  await regenerateSession(ctx);
   csrfTokenFor(ctx);
   return sessionOf(ctx);
 }
@@ -129,21 +131,27 @@ export async function startAdminSession(ctx: Context, c: ServiceContext, { kind,
  * first time, room is made under the concurrent-session limit: only now is it a full session.
  */
 export async function stepUp(ctx: Context, c: ServiceContext, changes: Partial<AdminSession> = {}): Promise<AdminSession> {
-  const session = sessionOf(ctx);
-  if (session.aal !== 2) {
-    await c.sessions.makeRoom(session.userId!, currentSessionHash(ctx, c), { tenantId: session.tenantId ?? null, actorType: `${session.kind!}_admin`, actorId: session.adminId! });
-    rememberDevice(ctx, c, session.userId!);
+  const admin = signedInAdmin(ctx);
+  if (admin.assurance !== 2) {
+    await c.sessions.makeRoom(admin.userId, currentSessionHash(ctx, c), { tenantId: admin.tenantId, actorType: `${admin.kind}_admin`, actorId: admin.id });
+    rememberDevice(ctx, c, admin.userId);
   }
   const now = c.clock.now();
-  ctx.session = { ...session, ...changes, aal: 2, authAt: now, lastSeenAt: now, csrf: undefined } as unknown as typeof ctx.session;
-  await ctx.session!.regenerate();
+  return reissueSession(ctx, { ...changes, aal: 2, authAt: now, lastSeenAt: now });
+}
+
+/**
+ * The same session under a new id with `changes`: after a step-up, or after revoking the
+ * admin's other sessions (then `createdAt` moves past the cut-off; the absolute lifetime still
+ * counts from `signedInAt`, so this never extends it).
+ */
+export async function reissueSession(ctx: Context, changes: Partial<AdminSession>): Promise<AdminSession> {
+  const session = sessionOf(ctx);
+  ctx.session = { ...session, signedInAt: session.signedInAt ?? session.createdAt, ...changes, csrf: undefined } as unknown as typeof ctx.session;
+  await regenerateSession(ctx);
   csrfTokenFor(ctx);
   return sessionOf(ctx);
 }
-
-export const requireLevelOne = (session: AdminSession) => {
-  if (!session.kind || !session.adminId) throw new ApiError('auth.unauthenticated', 401, 'Sign in first.');
-};
 
 /** The stored hash of this request's session id, read from the signed cookie. */
 export function currentSessionHash(ctx: Context, c: ServiceContext): string {

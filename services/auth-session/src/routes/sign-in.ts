@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { consoleReturnPath, csrfTokenFor, sessionOf, requireSession } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, requireSession, signedInAdmin } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { loginPage } from '../pages/auth-pages.js';
 import { bodyOf, emailField, nextStepOf, redirectOrJson, respond, signInRequestInfo, startAdminSession, withFormErrors } from './http-helpers.js';
@@ -38,8 +38,8 @@ export default function signInRoutes(router: Router, c: ServiceContext): void {
   });
 
   router.post('/logout', requireSession(c.policy), async (ctx) => {
-    const session = sessionOf(ctx);
-    await c.audit.record({ tenantId: session.tenantId ?? null, actorType: `${session.kind!}_admin`, actorId: session.adminId!, action: 'auth.logout', ip: ctx.ip, requestId: ctx.requestId });
+    const admin = signedInAdmin(ctx);
+    await c.audit.record({ tenantId: admin.tenantId, actorType: `${admin.kind}_admin`, actorId: admin.id, action: 'auth.logout', ip: ctx.ip, requestId: ctx.requestId });
     ctx.session = null;
     redirectOrJson(ctx, { signedOut: true }, '/auth/login');
   });

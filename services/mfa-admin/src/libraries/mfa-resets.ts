@@ -7,7 +7,6 @@ import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { HistoryRow, ResetLogQueries } from '../queries/reset-logs.js';
-import type { RevocationQueries } from '../queries/revocations.js';
 import type { TenantAdminQueries } from '../queries/tenant-admins.js';
 import type { TenantQueries } from '../queries/tenants.js';
 import { auditBase, type Actor } from './actor.js';
@@ -28,13 +27,12 @@ export function createMfaResetLibrary(deps: {
   tenants: TenantQueries;
   admins: TenantAdminQueries;
   logs: ResetLogQueries;
-  revocations: RevocationQueries;
   revoker: SessionRevoker;
   resetLogKeys: KeyRing;
   audit: AuditWriter;
   clock: { now(): number };
 }) {
-  const { db, tenants, admins, logs, revocations, revoker, resetLogKeys, audit, clock } = deps;
+  const { db, tenants, admins, logs, revoker, resetLogKeys, audit, clock } = deps;
 
   return {
     async reset(actor: Actor, tenantId: string, adminId: string, input: { reason: string; ticket?: string | undefined }): Promise<ResetResult> {
@@ -57,7 +55,7 @@ export function createMfaResetLibrary(deps: {
           ...sealPrevious(resetLogKeys, id, previousTexts(admin)),
         });
         await admins.clearFactor(trx, adminId, now);
-        const rows = await revocations.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], now);
+        const rows = await revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], now);
         await audit.record(
           { ...auditBase(actor, tenantId), action: 'mfa.reset', targetType: 'tenant_admin', targetId: adminId, details: { logId: id }, sealed: { reason: input.reason, ...(input.ticket ? { ticket: input.ticket } : {}) } },
           trx,

@@ -8,7 +8,6 @@ import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { ResetLogQueries } from '../queries/reset-logs.js';
-import type { RevocationQueries } from '../queries/revocations.js';
 import type { TenantAdminQueries } from '../queries/tenant-admins.js';
 import { auditBase, type Actor } from './actor.js';
 import { adminNotFound, type ResetResult } from './mfa-resets.js';
@@ -27,14 +26,13 @@ export function createMfaRollbackLibrary(deps: {
   db: Knex;
   admins: TenantAdminQueries;
   logs: ResetLogQueries;
-  revocations: RevocationQueries;
   revoker: SessionRevoker;
   resetLogKeys: KeyRing;
   totpKeys: KeyRing;
   audit: AuditWriter;
   clock: { now(): number };
 }) {
-  const { db, admins, logs, revocations, revoker, resetLogKeys, totpKeys, audit, clock } = deps;
+  const { db, admins, logs, revoker, resetLogKeys, totpKeys, audit, clock } = deps;
 
   return {
     async rollback(actor: Actor, logId: string, input: RollbackInput): Promise<ResetResult> {
@@ -61,7 +59,7 @@ export function createMfaRollbackLibrary(deps: {
         const marked = await logs.markRolledBack(trx, log.id, { at: now, by: actor.adminId, reason: input.reason, forced, forceReason: forced ? input.force!.reason : null });
         if (!marked) throw alreadyRolledBack();
         await admins.restoreFactor(trx, admin.id, factor, now);
-        const rows = await revocations.insert(trx, [{ kind: 'tenant', adminId: admin.id, cause: 'mfa_rollback' }], now);
+        const rows = await revoker.record(trx, [{ kind: 'tenant', adminId: admin.id, cause: 'mfa_rollback' }], now);
         await audit.record(
           {
             ...auditBase(actor, log.tenant_id),
