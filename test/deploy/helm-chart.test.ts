@@ -14,7 +14,8 @@ import { Registry } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildProgram } from '@portcullis/cli';
 import { secretVariables, variables } from '@portcullis/config';
-import { createSessionStoreMetrics } from '@portcullis/session-store';
+import knex from 'knex';
+import { createSessionStoreMetrics, createSessionTableMetrics } from '@portcullis/session-store';
 import { expectedAnnotations, type RuleGroups } from '../support/prometheus-rules.js';
 
 const run = promisify(execFile);
@@ -62,13 +63,16 @@ const podsOf = (manifests: Manifest[]): { from: string; pod: Loose }[] => manife
 
 const services = ['auth-session', 'mfa-admin', 'audit-log'];
 const cliMain = '/app/services/cli/dist/main.js';
-const dual = ['config.SESSION_STORE_DRIVER=dual', 'config.SESSION_STORE_PRIMARY=knex', 'config.SESSION_STORE_SECONDARY=dynamodb'];
+const dual = ['sessionStore.phase=dual-write', 'sessionStore.from=knex', 'sessionStore.to=dynamodb'];
 const drivers: [string, string[]][] = [
-  ['redis', ['config.SESSION_STORE_DRIVER=redis']],
-  ['knex', ['config.SESSION_STORE_DRIVER=knex']],
-  ['dynamodb', ['config.SESSION_STORE_DRIVER=dynamodb']],
-  ['dual', dual],
-  ['memory (development only)', ['config.NODE_ENV=development', 'config.SESSION_STORE_DRIVER=memory']],
+  ['redis', ['sessionStore.from=redis']],
+  ['knex', ['sessionStore.from=knex']],
+  ['dynamodb', ['sessionStore.from=dynamodb']],
+  ['dual-write', dual],
+  ['cutover', ['sessionStore.phase=cutover', 'sessionStore.from=knex', 'sessionStore.to=dynamodb']],
+  ['retiring', ['sessionStore.phase=retiring', 'sessionStore.from=redis', 'sessionStore.to=knex']],
+  ['memory (development only)', ['config.NODE_ENV=development', 'sessionStore.from=memory']],
+  ['deprecated dual variables', ['config.SESSION_STORE_DRIVER=dual', 'config.SESSION_STORE_PRIMARY=knex', 'config.SESSION_STORE_SECONDARY=dynamodb', 'config.SESSION_DUAL_FALLBACK_ON_MISS=false']],
 ];
 
 let manifests: Manifest[];
@@ -98,6 +102,13 @@ describe('lint and schema', () => {
       [['config.SESSION_STORE_DRIVER=mongo'], /at '\/config\/SESSION_STORE_DRIVER': value must be one of 'memory', 'redis', 'knex', 'dynamodb', 'dual'/],
       // NODE_ENV=production (the default): the memory store is refused.
       [['config.SESSION_STORE_DRIVER=memory'], /at '\/config\/SESSION_STORE_DRIVER': value must be one of 'redis', 'knex', 'dynamodb', 'dual'/],
+      [['sessionStore.from=memory'], /at '\/sessionStore\/from': value must be one of 'redis', 'knex', 'dynamodb'/],
+      [['sessionStore.phase=cutover', 'sessionStore.from=knex'], /at '\/sessionStore\/to': value must be one of 'memory', 'redis', 'knex', 'dynamodb'/],
+      [['sessionStore.phase=single', 'sessionStore.to=knex'], /at '\/sessionStore\/to': value must be ''/],
+      [['sessionStore.phase=dual-write', 'sessionStore.from=knex', 'sessionStore.to=knex'], /sessionStore.to is knex, the same store as sessionStore.from/],
+      [['sessionStore.phase=skipping'], /at '\/sessionStore\/phase': value must be one of 'single', 'dual-write', 'cutover', 'retiring'/],
+      [['config.SESSION_STORE_DRIVER=knex', ...dual], /config.SESSION_STORE_DRIVER: deprecated, and sessionStore is set too/],
+      [['config.SESSION_STORE_PHASE=cutover'], /at '\/config': additional properties 'SESSION_STORE_PHASE' not allowed/],
       [['config.SESSION_STORE_DRIVER=dual'], /missing properties 'SESSION_STORE_PRIMARY', 'SESSION_STORE_SECONDARY'/],
       [['httpPort=70000'], /at '\/httpPort': maximum: got 70,000, want 65,535/],
       [['adminPort=0'], /at '\/adminPort': minimum: got 0, want 1/],
@@ -120,7 +131,7 @@ describe('lint and schema', () => {
   it('lists in config every plain variable of the code and no secret one', () => {
     const schema = JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as { properties: { config: { properties: Record<string, unknown> } } };
     // The chart sets the ports itself; the default admin's email comes with the password from Secrets Manager.
-    const expected = Object.keys(variables).filter((name) => !(secretVariables as string[]).includes(name) && !['HTTP_PORT', 'ADMIN_PORT', 'DEFAULT_PLATFORM_ADMIN_EMAIL'].includes(name));
+    const expected = Object.keys(variables).filter((name) => !(secretVariables as string[]).includes(name) && !['HTTP_PORT', 'ADMIN_PORT', 'DEFAULT_PLATFORM_ADMIN_EMAIL', 'SESSION_STORE_PHASE', 'SESSION_STORE_FROM', 'SESSION_STORE_TO'].includes(name));
     expect(Object.keys(schema.properties.config.properties).sort()).toEqual(expected.sort());
   });
 });
@@ -413,10 +424,35 @@ describe('Jobs', () => {
   it('cleans up expired sessions only for the knex store, and verifies only while dual', async () => {
     const names = (rendered: Manifest[]) => only(rendered, 'CronJob').map((cronJob) => cronJob.metadata.name).filter((name) => name.includes('sessions'));
     expect(names(manifests)).toEqual([]);
+    expect(names(await render('sessionStore.from=knex'))).toEqual(['prod-portcullis-sessions-cleanup']);
     expect(names(await render('config.SESSION_STORE_DRIVER=knex'))).toEqual(['prod-portcullis-sessions-cleanup']);
-    expect(names(await render('config.SESSION_STORE_DRIVER=dual', 'config.SESSION_STORE_PRIMARY=redis', 'config.SESSION_STORE_SECONDARY=dynamodb'))).toEqual(['prod-portcullis-sessions-verify', 'prod-portcullis-sessions-backfill']);
+    const moving = await render('sessionStore.phase=cutover', 'sessionStore.from=redis', 'sessionStore.to=dynamodb');
+    expect(names(moving)).toEqual(['prod-portcullis-sessions-verify', 'prod-portcullis-sessions-backfill']);
+    // The backfill copies along the move, whatever the phase: from → to.
+    const backfill = only(moving, 'CronJob').find((cronJob) => cronJob.metadata.name.endsWith('backfill'))!;
+    expect(backfill.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['sessions', 'backfill', '--from', 'redis', '--to', 'dynamodb']);
+    expect(names(await render('config.SESSION_STORE_DRIVER=dual', 'config.SESSION_STORE_PRIMARY=redis', 'config.SESSION_STORE_SECONDARY=dynamodb', 'config.SESSION_DUAL_FALLBACK_ON_MISS=false'))).toEqual(['prod-portcullis-sessions-verify', 'prod-portcullis-sessions-backfill']);
     expect(names(await render(...dual, 'jobs.sessionsCleanup.enabled=false', 'jobs.sessionsVerify.enabled=false', 'jobs.sessionsBackfill.enabled=false'))).toEqual([]);
   }, 60_000);
+});
+
+describe('the session store phase', () => {
+  const storeSettings = (rendered: Manifest[]) => Object.fromEntries(Object.entries(one(rendered, 'ConfigMap', 'prod-portcullis-config').data!).filter(([name]) => name.startsWith('SESSION_STORE_') || name.startsWith('SESSION_DUAL_')));
+
+  it('reaches every pod as SESSION_STORE_PHASE/_FROM/_TO, from which the services derive the rest', async () => {
+    expect(storeSettings(manifests)).toEqual({ SESSION_STORE_PHASE: 'single', SESSION_STORE_FROM: 'redis' });
+    expect(storeSettings(await render(...dual))).toEqual({ SESSION_STORE_PHASE: 'dual-write', SESSION_STORE_FROM: 'knex', SESSION_STORE_TO: 'dynamodb' });
+  }, 30_000);
+
+  it('passes the deprecated variables through as they are, without a phase', async () => {
+    expect(storeSettings(await render('config.SESSION_STORE_DRIVER=knex'))).toEqual({ SESSION_STORE_DRIVER: 'knex' });
+  }, 30_000);
+
+  it('rolls every pod when the phase changes', async () => {
+    const checksum = (rendered: Manifest[]) => only(rendered, 'Deployment').map((deployment) => deployment.spec.template.metadata.annotations['checksum/config']);
+    const [before, after] = [checksum(await render(...dual)), checksum(await render('sessionStore.phase=cutover', 'sessionStore.from=knex', 'sessionStore.to=dynamodb'))];
+    expect(after.every((value, index) => value !== before[index])).toBe(true);
+  }, 30_000);
 });
 
 describe('helm test', () => {
@@ -509,6 +545,10 @@ describe('alert rules', () => {
     expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
     const registry = new Registry();
     createSessionStoreMetrics(registry);
+    // The knex table gauges (auth-session, knex store): registered only; nothing is read before a scrape.
+    const unused = knex({ client: 'pg' });
+    createSessionTableMetrics(registry, { knex: unused, tableName: 'sessions' });
+    await unused.destroy();
     const exported = new Set([...registry.getMetricsAsArray().map((metric) => metric.name), 'mfa_reset_log_values']);
     const rules = one(manifests, 'PrometheusRule').spec.groups.flatMap((group: { rules: { expr: string }[] }) => group.rules);
     const used = rules.flatMap((rule: { expr: string }) => rule.expr.match(/\b(session_store_\w+|mfa_reset_log_values)\b/g) ?? []);

@@ -85,13 +85,42 @@ checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha
 checksum/secrets: {{ include (print .Template.BasePath "/externalsecret.yaml") . | sha256sum }}
 {{- end -}}
 
-{{/* The single stores SESSION_STORE_DRIVER uses (dual: primary and secondary), comma-joined. */}}
+{{/* The deprecated session store keys of `config` that are set, space-separated (empty: none).
+     With one set, the chart renders config as given (the services derive the phase and warn),
+     and sessionStore must stay at its defaults: two spellings of one setting would disagree. */}}
+{{- define "portcullis.legacyStoreKeys" -}}
+{{- range $key := list "SESSION_STORE_DRIVER" "SESSION_STORE_PRIMARY" "SESSION_STORE_SECONDARY" "SESSION_DUAL_FALLBACK_ON_MISS" "SESSION_DUAL_READ_REPAIR" -}}
+{{- if hasKey $.Values.config $key }}{{ $key }} {{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the session store writes two stores (a dual phase), else empty. */}}
+{{- define "portcullis.storeDual" -}}
+{{- if include "portcullis.legacyStoreKeys" . -}}
+{{- if eq (.Values.config.SESSION_STORE_DRIVER | default "memory") "dual" }}true{{ end -}}
+{{- else if ne .Values.sessionStore.phase "single" }}true{{ end -}}
+{{- end -}}
+
+{{/* The single stores in use (a dual phase: both), comma-joined; the move's from first. */}}
 {{- define "portcullis.storeDrivers" -}}
+{{- $store := .Values.sessionStore -}}
+{{- $legacy := include "portcullis.legacyStoreKeys" . -}}
+{{- if and $legacy (or (ne $store.phase "single") (ne $store.from "redis") (ne $store.to "")) -}}
+{{- fail (printf "config.%s: deprecated, and sessionStore is set too; remove them and keep sessionStore.{phase,from,to} (docs/session-cutover.md)" (trim $legacy | replace " " ", config.")) -}}
+{{- end -}}
+{{- if $legacy -}}
 {{- $driver := .Values.config.SESSION_STORE_DRIVER | default "memory" -}}
 {{- if eq $driver "dual" -}}
 {{- printf "%s,%s" (.Values.config.SESSION_STORE_PRIMARY | default "") (.Values.config.SESSION_STORE_SECONDARY | default "") -}}
 {{- else -}}
 {{- $driver -}}
+{{- end -}}
+{{- else if eq $store.phase "single" -}}
+{{- $store.from -}}
+{{- else if eq $store.from $store.to -}}
+{{- fail (printf "sessionStore.to is %s, the same store as sessionStore.from: a move needs two stores" $store.to) -}}
+{{- else -}}
+{{- printf "%s,%s" $store.from $store.to -}}
 {{- end -}}
 {{- end -}}
 
