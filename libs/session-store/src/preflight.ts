@@ -105,16 +105,94 @@ async function checkKnexTable(db: Knex, table: string, place: string): Promise<P
   ];
 }
 
-async function checkKnex(settings: SessionStoreSettings, clock: Clock): Promise<PreflightCheck[]> {
+/**
+ * RDS Proxy pins a MySQL connection for a statement whose text exceeds 16 KB; mysql2 sends the
+ * session's JSON inside the UPSERT's text, so a row near this size pins on every rolling write.
+ * Kept a little under 16 KiB for the statement's own text around the data.
+ */
+export const MYSQL_PIN_STATEMENT_BYTES = 16 * 1024;
+const MYSQL_PIN_DATA_BYTES = MYSQL_PIN_STATEMENT_BYTES - 512;
+
+/** Session state RDS Proxy pins a PostgreSQL connection on, as this connection holds it now. */
+const POSTGRES_SESSION_STATE = `
+  select (select count(*) from pg_prepared_statements)::int as prepared,
+         (select coalesce(string_agg(name, ', ' order by name), '') from pg_settings where source = 'session') as set_parameters,
+         (select count(*) from pg_locks where locktype = 'advisory' and pid = pg_backend_pid())::int as advisory_locks,
+         (select count(*) from pg_listening_channels())::int as listening,
+         (select count(*) from pg_class where relpersistence = 't')::int as temp_tables`;
+
+/**
+ * `--through-proxy`: every statement the knex store sends (get, getMany, put, listByUser,
+ * deleteByUser, count, sample, scan, delete) runs once through `db`'s URL on a probe session,
+ * then the connection is inspected for what makes RDS Proxy pin it: on PostgreSQL, state the
+ * statements left behind (SET parameters, named prepared statements, advisory locks, LISTEN,
+ * temporary tables); on MySQL, stored sessions large enough to exceed the 16 KB statement limit.
+ * `db` must hold one connection, so the inspection sees the session the statements used.
+ */
+export async function checkKnexThroughProxy(db: Knex, table: string, place: string, clock: Clock = systemClock): Promise<PreflightCheck[]> {
+  const backend = createKnexBackend({ knex: db, tableName: table, clock });
+  const userId = `preflight-${randomBytes(8).toString('hex')}`;
+  const record = { hash: randomBytes(32).toString('hex'), userId, data: JSON.stringify({ preflight: true }), expiresAt: clock.now() + 60_000 };
+  const steps: [string, () => Promise<unknown>][] = [
+    ['put', () => backend.put(record)],
+    ['get', () => backend.get(record.hash)],
+    ['getMany', () => backend.getMany([record.hash, randomBytes(32).toString('hex')])],
+    ['listByUser', () => backend.listByUser(userId)],
+    ['count', () => backend.count()],
+    ['sample', () => backend.sample(1)],
+    ['scan', () => backend.scan(undefined, 1)],
+    ['deleteByUser', () => backend.deleteByUser(userId)],
+    ['delete', () => backend.delete(record.hash)],
+  ];
+  const started = Date.now();
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (error) {
+      await backend.delete(record.hash).catch(() => undefined);
+      return [fail('proxy statements', `The store's ${name} statement failed through ${place}: ${messageOf(error)}.`)];
+    }
+  }
+  const checks = [ok('proxy statements', `All ${steps.length} statements the store uses ran through ${place} in ${Date.now() - started} ms.`)];
+  if (sqlFlavour(db) === 'postgres') {
+    const { rows } = (await db.raw(POSTGRES_SESSION_STATE)) as { rows: { prepared: number; set_parameters: string; advisory_locks: number; listening: number; temp_tables: number }[] };
+    const state = rows[0]!;
+    const found = [
+      state.prepared > 0 ? `${state.prepared} named prepared statement(s)` : '',
+      state.set_parameters ? `parameters changed by SET (${state.set_parameters})` : '',
+      state.advisory_locks > 0 ? `${state.advisory_locks} advisory lock(s)` : '',
+      state.listening > 0 ? 'LISTEN channels' : '',
+      state.temp_tables > 0 ? 'temporary tables' : '',
+    ].filter(Boolean);
+    checks.push(
+      found.length === 0
+        ? ok('proxy pinning', 'The statements left no session state RDS Proxy pins on (no SET, named prepared statement, advisory lock, LISTEN or temporary table).')
+        : fail('proxy pinning', `The connection holds ${found.join(', ')}: RDS Proxy would pin it to one database connection; move SET parameters to the proxy's initialization query.`),
+    );
+    return checks;
+  }
+  const [rows] = (await db.raw('select count(*) as n, coalesce(max(octet_length(data)), 0) as largest from ?? where octet_length(data) > ?', [table, MYSQL_PIN_DATA_BYTES])) as [{ n: number | string; largest: number | string }[]];
+  const above = Number(rows[0]!.n);
+  checks.push(
+    above === 0
+      ? ok('proxy pinning', `No stored session is large enough for its write to exceed RDS Proxy's 16 KB statement limit (data above ${MYSQL_PIN_DATA_BYTES} bytes).`)
+      : fail('proxy pinning', `${above} stored session(s) hold more than ${MYSQL_PIN_DATA_BYTES} bytes (largest ${Number(rows[0]!.largest)}): each of their writes exceeds 16 KB of statement text and pins an RDS Proxy connection; keep sessions small (docs/choosing-a-session-store.md).`),
+  );
+  return checks;
+}
+
+async function checkKnex(settings: SessionStoreSettings, clock: Clock, throughProxy = false): Promise<PreflightCheck[]> {
   const url = settings.SESSION_DATABASE_URL ?? settings.DATABASE_URL;
   const place = where(url);
   // The same client and URL as the services use (createSingleBackend): in production the RDS Proxy.
   // knex's own warning about a refused connection would repeat the failed check's sentence.
-  const db = knex({ client: settings.SESSION_KNEX_CLIENT, connection: url, pool: { min: 0, max: 2 }, log: { warn: () => undefined } });
+  // One connection through a proxy: the pinning check must inspect the session the statements used.
+  const db = knex({ client: settings.SESSION_KNEX_CLIENT, connection: url, pool: { min: 0, max: throughProxy ? 1 : 2 }, log: { warn: () => undefined } });
   try {
     const table = await checkKnexTable(db, settings.SESSION_TABLE_NAME, place);
     if (table.some((check) => !check.ok)) return table;
-    return [...table, await probe('knex', createKnexBackend({ knex: db, tableName: settings.SESSION_TABLE_NAME, clock }), clock)];
+    const probed = [...table, await probe('knex', createKnexBackend({ knex: db, tableName: settings.SESSION_TABLE_NAME, clock }), clock)];
+    return throughProxy ? [...probed, ...(await checkKnexThroughProxy(db, settings.SESSION_TABLE_NAME, place, clock))] : probed;
   } catch (error) {
     return [fail('knex connection', `Could not check ${place}: ${messageOf(error)}.`)];
   } finally {
@@ -183,13 +261,16 @@ async function checkDynamo(settings: SessionStoreSettings, clock: Clock): Promis
   }
 }
 
-/** Readiness of one store as the given settings reach it. */
-export async function checkSessionStore(driver: DriverName, settings: SessionStoreSettings, { clock = systemClock }: { clock?: Clock } = {}): Promise<PreflightCheck[]> {
+/**
+ * Readiness of one store as the given settings reach it. `throughProxy` adds, for the knex store,
+ * every statement it uses and the RDS Proxy pinning checks (checkKnexThroughProxy).
+ */
+export async function checkSessionStore(driver: DriverName, settings: SessionStoreSettings, { clock = systemClock, throughProxy = false }: { clock?: Clock; throughProxy?: boolean } = {}): Promise<PreflightCheck[]> {
   switch (driver) {
     case 'memory':
       return [ok('memory', 'The memory store lives inside one process: nothing to check, and nothing another pod could share.')];
     case 'knex':
-      return checkKnex(settings, clock);
+      return checkKnex(settings, clock, throughProxy);
     case 'redis':
       return checkRedis(settings, clock);
     case 'dynamodb':

@@ -234,14 +234,14 @@ async function otherConfig(path: string): Promise<SessionConfigView> {
   };
 }
 
-async function preflight(context: CliContext, flags: { from?: DriverName; to?: DriverName; otherEnv?: string }): Promise<void> {
+async function preflight(context: CliContext, flags: { from?: DriverName; to?: DriverName; otherEnv?: string; throughProxy?: boolean }): Promise<void> {
   const config = loadConfig(context.env);
   const driver = config.SESSION_STORE_DRIVER;
   const stores = pair(config, flags.from, flags.to, 'sessions preflight') ?? (driver === 'dual' ? [] : [driver]);
   const checks: PreflightCheck[] = flags.otherEnv
     ? compareSessionConfigs(config, await otherConfig(flags.otherEnv))
     : [{ name: 'config', ok: true, detail: 'One configuration serves every store checked here; pass --other-env <file> to compare with the other deployment.' }];
-  for (const store of stores) checks.push(...(await checkSessionStore(store, config)));
+  for (const store of stores) checks.push(...(await checkSessionStore(store, config, { throughProxy: !!flags.throughProxy })));
   const width = Math.max(...checks.map((check) => check.name.length));
   context.stdout.write(`sessions preflight: ${stores.join(' → ')}\n${checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`).join('\n')}\n`);
   const failed = checks.filter((check) => !check.ok).length;
@@ -293,5 +293,6 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .addOption(storeOption('--from <store>', 'store sessions move from (default: the configured stores)'))
     .addOption(storeOption('--to <store>', 'store sessions move to'))
     .option('--other-env <file>', 'the other deployment\'s environment (dotenv) to compare SESSION_SECRET, cookie and timeouts with')
-    .action((flags: { from?: DriverName; to?: DriverName; otherEnv?: string }) => preflight(context, flags));
+    .option('--through-proxy', 'knex store: run every statement the store uses through the configured URL (RDS Proxy) and check what would pin connections')
+    .action((flags: { from?: DriverName; to?: DriverName; otherEnv?: string; throughProxy?: boolean }) => preflight(context, flags));
 }
