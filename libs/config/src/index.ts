@@ -6,3 +6,4 @@ export {
   SESSION_PHASES, DEFAULT_RETIRING_TTL_SECONDS, LEGACY_STORE_VARIABLES, areAdjacent, compatiblePositions, nextPosition, phaseLabel, phaseValues, positionFromLegacy, previousPosition,
   samePosition, sessionPhaseInfo, sessionPhaseTable, settingsOfPhase, stepOf, type DerivedStoreSettings, type PhasePosition, type SessionPhase, type SessionPhaseInfo, type StoreName,
 } from './session-phase.js';
+export { judgeStep, nextStepSentence, stepToward, type CutoverEvidence, type LiveRelease, type StepVerdict } from './cutover-gate.js';
