@@ -45,9 +45,9 @@ export function renderPage({ title, body, error, stylesheetHref, siteName = 'Por
 
 /** The platform console's look (mfa-admin and audit-log pages), served by each from its own path. */
 export const consoleStylesheet = `body{font:16px/1.5 system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-label{display:block;margin:.5rem 0 .25rem}input,textarea{font:inherit;padding:.3rem;box-sizing:border-box;width:100%}
+label{display:block;margin:.5rem 0 .25rem}input,textarea,select{font:inherit;padding:.3rem;box-sizing:border-box;width:100%}
 input[type=checkbox]{width:auto}button{font:inherit;margin-top:.5rem;padding:.3rem .8rem}.error{color:#a00;border-left:4px solid #a00;padding-left:.5rem}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem;border-bottom:1px solid #ddd;vertical-align:top}
+.notice{color:#064;border-left:4px solid #064;padding-left:.5rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem;border-bottom:1px solid #ddd;vertical-align:top}
 details{margin:.25rem 0}.muted{color:#666}nav a{margin-right:1rem}`;
 
 export const consoleNav = html`<nav><a href="/admin/tenants">Tenants</a><a href="/audit/events">Audit log</a><a href="/auth/me">Account</a></nav>`;

@@ -92,7 +92,7 @@ describe('reading the audit log', () => {
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="audit-events-.*\.csv"$/);
     const lines = csv.text.trim().split('\r\n');
-    expect(lines[0]).toBe('id,occurredAt,tenantId,chain,seq,actorType,actorId,action,targetType,targetId,requestId,ip,userAgent,details');
+    expect(lines[0]).toBe('id,occurredAt,tenantId,tenantSlug,chain,seq,actorType,actorId,actorEmail,action,targetType,targetId,targetLabel,requestId,ip,userAgent,details,prevHash,hash,hashKeyId');
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain('Lost phone #1');
     expect(lines[1]).not.toMatch(/,=HYPERLINK/);

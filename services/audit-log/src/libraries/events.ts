@@ -5,7 +5,7 @@ import { ApiError } from '@portcullis/http';
 import { openDetails } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { SignedInAdmin } from '@portcullis/session-auth';
-import type { EventFilter, EventPosition, EventQueries, EventRow } from '../queries/events.js';
+import type { EventFilter, EventPosition, EventQueries, EventRow, PickerOption } from '../queries/events.js';
 
 export interface EventView {
   id: string;
@@ -97,6 +97,14 @@ export function createEventLibrary({ queries, detailsKeys }: { queries: EventQue
       const own = session.tenantId?.toLowerCase();
       if (!own || (tenant && tenant.toLowerCase() !== own)) throw notFound();
       return own;
+    },
+
+    /** What the filter form offers this reader: tenants (platform readers) and the admins of the tenant in view. */
+    async pickers(reader: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): Promise<{ tenants: PickerOption[]; actors: PickerOption[] }> {
+      if (reader.kind !== 'platform') return { tenants: [], actors: await queries.actorOptions(reader.tenantId, false) };
+      const inView = tenant && tenant !== 'platform' ? tenant.toLowerCase() : null;
+      const [tenants, actors] = await Promise.all([queries.tenantOptions(), queries.actorOptions(inView, true)]);
+      return { tenants, actors };
     },
 
     async page(filter: EventFilter, cursor: string | undefined, limit: number): Promise<{ events: EventView[]; nextCursor: string | null }> {

@@ -4,7 +4,7 @@
 import { Readable } from 'node:stream';
 import type { EventView } from './events.js';
 
-export const CSV_COLUMNS = ['id', 'occurredAt', 'tenantId', 'chain', 'seq', 'actorType', 'actorId', 'action', 'targetType', 'targetId', 'requestId', 'ip', 'userAgent', 'details'] as const;
+export const CSV_COLUMNS = ['id', 'occurredAt', 'tenantId', 'tenantSlug', 'chain', 'seq', 'actorType', 'actorId', 'actorEmail', 'action', 'targetType', 'targetId', 'targetLabel', 'requestId', 'ip', 'userAgent', 'details', 'prevHash', 'hash', 'hashKeyId'] as const;
 
 export function csvCell(value: unknown): string {
   let text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);

@@ -29,8 +29,9 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
       return;
     }
     const { limit: _limit, ...filters } = query;
+    const pickers = await c.events.pickers(session, query.tenant);
     ctx.type = 'html';
-    ctx.body = eventsPage({ ...page, filters: { ...filters, limit: String(query.limit) }, platform: session.kind === 'platform', csrf: csrfTokenFor(ctx) });
+    ctx.body = eventsPage({ ...page, ...pickers, filters: { ...filters, limit: String(query.limit) }, platform: session.kind === 'platform', csrf: csrfTokenFor(ctx) });
   });
 
   router.post(api.exportEvents.path, ...guards, async (ctx) => {
