@@ -4,7 +4,12 @@
 // ends alike), with the same connections, warm-up and duration. Server CPU per request comes
 // from /proc/<pid>/stat around the measured window. Figures are medians over the rounds; ratios
 // are taken between medians of the same run. docs/performance.md describes the method.
-//   BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_ROUNDS (2), BENCH_PORTCULLIS_ROOT.
+//   BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_ROUNDS (3), BENCH_PORTCULLIS_ROOT.
+//   BENCH_BASELINE_ROOT: a tree built by bench/peers/build-baseline.sh; its auth-session joins
+//   the run on redis and knex (me_redis_baseline, me_knex_baseline), for before/after ratios
+//   measured side by side.
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import createKnex from 'knex';
@@ -19,8 +24,9 @@ import { checkMe, compiledIsStale, meHeaders, portcullisRoot, productionEnv, rep
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+const BASELINE_ROOT = process.env.BENCH_BASELINE_ROOT || undefined;
 
 interface Target {
   /** Key in the JSON line. */
@@ -57,11 +63,11 @@ const peer = (key: string, label: string, app: PeerTarget, env: Record<string, s
 });
 
 /** Compiled auth-session on `driver`; each start signs a new admin in (TOTP steps are single-use). */
-const portcullis = (key: string, label: string, driver: PortcullisDriver, infra: Infrastructure, seeded: Seeded, nextAdmin: () => Seeded['admins'][number]): Target => ({
+const portcullis = (key: string, label: string, driver: PortcullisDriver, infra: Infrastructure, seeded: Seeded, nextAdmin: () => Seeded['admins'][number], root = portcullisRoot): Target => ({
   key,
   label,
   async start() {
-    const server = await startAuthSession(productionEnv(infra, seeded, driver));
+    const server = await startAuthSession(productionEnv(infra, seeded, driver), root);
     try {
       const admin = nextAdmin();
       const code = admin.freshCode();
@@ -76,6 +82,15 @@ const portcullis = (key: string, label: string, driver: PortcullisDriver, infra:
   },
 });
 
+/** The commit build-baseline.sh exported into `root`, shortened, or the directory's name. */
+function baselineCommit(root: string): string {
+  try {
+    return readFileSync(join(root, '.bench-commit'), 'utf8').trim().slice(0, 10);
+  } catch {
+    return basename(root);
+  }
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -88,6 +103,7 @@ export default async function bench(): Promise<void> {
   pin(process.pid, BENCH_CORE);
   const stale = compiledIsStale();
   if (stale) console.error(`warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`);
+  if (BASELINE_ROOT && compiledIsStale(BASELINE_ROOT)) throw new Error(`BENCH_BASELINE_ROOT=${BASELINE_ROOT} holds no up-to-date build: make it with bench/peers/build-baseline.sh <commit> <dir>`);
 
   const servers: ServerHandle[] = [];
   let running: ServerProcess | undefined;
@@ -102,7 +118,7 @@ export default async function bench(): Promise<void> {
     await admin.destroy();
     const databaseUrl = `${postgres.url.replace(/\/[^/]*$/, '')}/bench`;
     const db = createKnex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
-    const portcullisTargets = 4;
+    const portcullisTargets = BASELINE_ROOT ? 6 : 4;
     let seeded: Seeded;
     try {
       seeded = await seedPortcullis(db, portcullisTargets * ROUNDS);
@@ -130,6 +146,12 @@ export default async function bench(): Promise<void> {
       portcullis('me_knex', 'Portcullis /auth/me, knex (PostgreSQL)', 'knex', infra, seeded, nextAdmin),
       portcullis('me_dynamodb', 'Portcullis /auth/me, dynamodb (moto)', 'dynamodb', infra, seeded, nextAdmin),
       portcullis('me_dual', 'Portcullis /auth/me, dual redis → knex', 'dual', infra, seeded, nextAdmin),
+      ...(BASELINE_ROOT
+        ? [
+            portcullis('me_redis_baseline', `baseline ${baselineCommit(BASELINE_ROOT)} /auth/me, redis`, 'redis', infra, seeded, nextAdmin, BASELINE_ROOT),
+            portcullis('me_knex_baseline', `baseline ${baselineCommit(BASELINE_ROOT)} /auth/me, knex`, 'knex', infra, seeded, nextAdmin, BASELINE_ROOT),
+          ]
+        : []),
     ];
 
     const runs = new Map<string, LoadFigures[]>(targets.map((target) => [target.key, []]));
@@ -141,15 +163,15 @@ export default async function bench(): Promise<void> {
         await server.stop();
         running = undefined;
         runs.get(target.key)!.push(figures);
-        console.error(`round ${r + 1}/${ROUNDS} ${target.label}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99} ms, ${Math.round(figures.cpuMicrosPerRequest)} µs CPU/req, non-2xx ${figures.non2xx}, errors ${figures.errors}`);
+        console.error(`round ${r + 1}/${ROUNDS} ${target.label}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99} ms, ${Math.round(figures.cpuMicrosPerRequest)} µs CPU/req, others on its core ${Math.round(figures.coreOther * 100)} %, non-2xx ${figures.non2xx}, errors ${figures.errors}`);
       }
     }
 
     const medians = Object.fromEntries(targets.map(({ key }) => {
       const all = runs.get(key)!;
       const of = (pick: (f: LoadFigures) => number) => median(all.map(pick));
-      return [key, { rps: of((f) => f.rps), p50: of((f) => f.p50), p99: of((f) => f.p99), cpuMicrosPerRequest: of((f) => f.cpuMicrosPerRequest), serverBusy: of((f) => f.serverBusy) }];
-    })) as Record<string, { rps: number; p50: number; p99: number; cpuMicrosPerRequest: number; serverBusy: number }>;
+      return [key, { rps: of((f) => f.rps), p50: of((f) => f.p50), p99: of((f) => f.p99), cpuMicrosPerRequest: of((f) => f.cpuMicrosPerRequest), serverBusy: of((f) => f.serverBusy), coreOther: of((f) => f.coreOther) }];
+    })) as Record<string, { rps: number; p50: number; p99: number; cpuMicrosPerRequest: number; serverBusy: number; coreOther: number }>;
     const sum = (pick: (f: LoadFigures) => number) => [...runs.values()].flat().reduce((total, f) => total + pick(f), 0);
     const m = (key: string) => medians[key]!;
     const ratios = {
@@ -160,6 +182,13 @@ export default async function bench(): Promise<void> {
       dual_vs_primary_alone: round(m('me_dual').rps / m('me_redis').rps, 3),
       me_redis_vs_ceiling: round(m('me_redis').rps / m('ceiling').rps, 3),
       me_redis_vs_floor: round(m('me_redis').rps / m('floor').rps, 3),
+      ...(BASELINE_ROOT
+        ? {
+            me_redis_vs_baseline: round(m('me_redis').rps / m('me_redis_baseline').rps, 3),
+            me_knex_vs_baseline: round(m('me_knex').rps / m('me_knex_baseline').rps, 3),
+            cpu_per_req_redis_vs_baseline: round(m('me_redis').cpuMicrosPerRequest / m('me_redis_baseline').cpuMicrosPerRequest, 3),
+          }
+        : {}),
     };
 
     printTable(`GET /me, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s, median of ${ROUNDS} rounds; server on core ${pinning() ? SERVER_CORE : '(not pinned)'}`, targets.map(({ key, label }) => {
@@ -173,6 +202,7 @@ export default async function bench(): Promise<void> {
         'p99 ms': med.p99,
         'CPU µs/req': Math.round(med.cpuMicrosPerRequest),
         'server core busy': `${Math.round(med.serverBusy * 100)} %`,
+        'others on its core': Number.isNaN(med.coreOther) ? '' : `${Math.round(med.coreOther * 100)} %`,
         'non-2xx': perRound.reduce((total, f) => total + f.non2xx, 0),
         errors: perRound.reduce((total, f) => total + f.errors, 0),
       };
@@ -185,8 +215,8 @@ export default async function bench(): Promise<void> {
       targets: Object.fromEntries(targets.map(({ key }) => {
         const med = m(key);
         return [key, {
-          rps: Math.round(med.rps), p50_ms: med.p50, p99_ms: med.p99, cpu_us_per_req: Math.round(med.cpuMicrosPerRequest), server_busy: round(med.serverBusy, 2),
-          rounds: runs.get(key)!.map((f) => ({ rps: Math.round(f.rps), p50_ms: f.p50, p99_ms: f.p99, cpu_us_per_req: Math.round(f.cpuMicrosPerRequest), server_busy: round(f.serverBusy, 2), requests: f.requests, non_2xx: f.non2xx, errors: f.errors })),
+          rps: Math.round(med.rps), p50_ms: med.p50, p99_ms: med.p99, cpu_us_per_req: Math.round(med.cpuMicrosPerRequest), server_busy: round(med.serverBusy, 2), core_other: round(med.coreOther, 2),
+          rounds: runs.get(key)!.map((f) => ({ rps: Math.round(f.rps), p50_ms: f.p50, p99_ms: f.p99, cpu_us_per_req: Math.round(f.cpuMicrosPerRequest), server_busy: round(f.serverBusy, 2), core_other: round(f.coreOther, 2), requests: f.requests, non_2xx: f.non2xx, errors: f.errors })),
         }];
       })),
       connections: CONNECTIONS,
@@ -196,6 +226,7 @@ export default async function bench(): Promise<void> {
       pinned: pinning(),
       portcullis_root: portcullisRoot,
       portcullis_dist_stale: stale,
+      ...(BASELINE_ROOT ? { baseline_root: BASELINE_ROOT, baseline_commit: baselineCommit(BASELINE_ROOT) } : {}),
       loadavg_before: loadBefore,
       loadavg_after: loadavg().map((value) => round(value)),
       wall_s: Math.round((performance.now() - began) / 1000),

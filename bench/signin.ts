@@ -165,6 +165,9 @@ export default async function bench(): Promise<void> {
       signin_step_waits: signIns.stepWaits,
       server_cpu_ms_per_signin: round(cpuMsPerSignin),
       server_busy_during: round(window.cpuMicros / ((window.end - window.start) * 1000), 2),
+      // Share of each window the server's core spent on other processes (noise; see docs/performance.md).
+      core_other_before: round(before.coreOther, 2),
+      core_other_during: round(during.coreOther, 2),
       signin_clients: SIGNIN_CLIENTS,
       signin_admins: SIGNIN_ADMINS,
       me_users: ME_USERS,

@@ -21,7 +21,7 @@ export const repoRoot = join(import.meta.dirname, '..', '..');
  * export of an older commit, built there, for a before/after comparison in one run).
  */
 export const portcullisRoot = process.env.BENCH_PORTCULLIS_ROOT || repoRoot;
-const entryPoint = join(portcullisRoot, 'services', 'auth-session', 'dist', 'main.js');
+const entryPointOf = (root: string) => join(root, 'services', 'auth-session', 'dist', 'main.js');
 
 const STEP_MS = 30_000;
 
@@ -137,17 +137,19 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** Whether auth-session's dist is older than the sources it is built from (its own and the libs'). */
-export function compiledIsStale(): boolean {
-  const built = statSync(entryPoint).mtimeMs;
-  const sources = [join(portcullisRoot, 'services', 'auth-session', 'src'), ...readdirSync(join(portcullisRoot, 'libs')).map((lib) => join(portcullisRoot, 'libs', lib, 'src'))].filter(existsSync);
+/** Whether the auth-session `root` holds is missing or older than the sources it is built from (its own and the libs'). */
+export function compiledIsStale(root = portcullisRoot): boolean {
+  if (!existsSync(entryPointOf(root))) return true;
+  const built = statSync(entryPointOf(root)).mtimeMs;
+  const sources = [join(root, 'services', 'auth-session', 'src'), ...readdirSync(join(root, 'libs')).map((lib) => join(root, 'libs', lib, 'src'))].filter(existsSync);
   return sources.some((dir) => newestSource(dir) > built);
 }
 
-/** Starts the compiled auth-session with `env`, pinned, and waits for /readyz. */
-export function startAuthSession(env: Record<string, string>): Promise<ServerProcess> {
-  if (!existsSync(entryPoint)) throw new Error(`${entryPoint} does not exist: run \`npm run build\` first (the bench runs the compiled service, as production does).`);
-  return startServer({ args: [entryPoint], env, portcullis: true, readyPath: '/readyz', readyStatus: 200, cwd: portcullisRoot });
+/** Starts the compiled auth-session of `root` with `env`, pinned, and waits for /readyz. */
+export function startAuthSession(env: Record<string, string>, root = portcullisRoot): Promise<ServerProcess> {
+  const entryPoint = entryPointOf(root);
+  if (!existsSync(entryPoint)) throw new Error(`${entryPoint} does not exist: run \`npm run build\` there first (the bench runs the compiled service, as production does).`);
+  return startServer({ args: [entryPoint], env, portcullis: true, readyPath: '/readyz', readyStatus: 200, cwd: root });
 }
 
 /** The headers the ingress adds, for a client at `ip`. */

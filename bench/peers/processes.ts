@@ -39,6 +39,14 @@ export function cpuMicros(pid: number): number {
   return (ticks / CLOCK_TICKS) * 1e6;
 }
 
+/** Busy time (everything but idle and iowait) of one core so far, in microseconds, from /proc/stat. */
+export function coreBusyMicros(core: number): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((row) => row.startsWith(`cpu${core} `));
+  if (!line) return Number.NaN;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / CLOCK_TICKS) * 1e6;
+}
+
 export interface ServerProcess {
   pid: number;
   url: string;
@@ -99,6 +107,11 @@ export interface LoadFigures {
   cpuMicrosPerRequest: number;
   /** Server CPU over the window ÷ the window: near 1, the server's core was the limit. */
   serverBusy: number;
+  /**
+   * Share of the window the server's core spent on other processes (other sessions' work on
+   * this shared machine): the noise of this measurement. NaN when the server is not pinned.
+   */
+  coreOther: number;
 }
 
 export interface LoadOptions {
@@ -129,10 +142,12 @@ const run = (options: LoadOptions, seconds: number) =>
 export async function measure(pid: number, options: LoadOptions): Promise<LoadFigures> {
   if (options.warmupSeconds > 0) await run(options, options.warmupSeconds);
   const cpuBefore = cpuMicros(pid);
+  const coreBefore = coreBusyMicros(SERVER_CORE);
   const started = performance.now();
   const result = await run(options, options.seconds);
   const elapsedMicros = (performance.now() - started) * 1000;
   const cpu = cpuMicros(pid) - cpuBefore;
+  const coreOther = PINNABLE ? Math.max(0, coreBusyMicros(SERVER_CORE) - coreBefore - cpu) / elapsedMicros : Number.NaN;
   const answered = result.requests.total;
   return {
     rps: answered / result.duration,
@@ -143,5 +158,6 @@ export async function measure(pid: number, options: LoadOptions): Promise<LoadFi
     errors: result.errors,
     cpuMicrosPerRequest: answered > 0 ? cpu / answered : Number.NaN,
     serverBusy: cpu / elapsedMicros,
+    coreOther,
   };
 }
