@@ -1,7 +1,7 @@
 // MFA reset (a tenant admin lost their phone) and the reset history. One transaction writes the
 // reset log row (previous factor encrypted), clears the admin's factor, voids their sessions
-// (sessions_revoked_at), records the revoke marker and the audit event; the session store is
-// revoked only after that commit (session-revoker.ts).
+// (the revocation marker in the session store, written before the commit: session-revoker.ts)
+// and records the audit event; the sessions themselves are deleted after the commit.
 import type { Knex } from 'knex';
 import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
