@@ -39,12 +39,16 @@ export function cpuMicros(pid: number): number {
   return (ticks / CLOCK_TICKS) * 1e6;
 }
 
-/** Busy time (everything but idle and iowait) of one core so far, in microseconds, from /proc/stat. */
+/**
+ * Time one core ran processes (user, nice, system) or was taken by the hypervisor (steal) so far,
+ * in microseconds, from /proc/stat. Interrupts are left out: the loopback traffic of the measured
+ * server itself lands there.
+ */
 export function coreBusyMicros(core: number): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n').find((row) => row.startsWith(`cpu${core} `));
   if (!line) return Number.NaN;
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / CLOCK_TICKS) * 1e6;
+  const [user, nice, system, , , , , steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user! + nice! + system! + (steal ?? 0)) / CLOCK_TICKS) * 1e6;
 }
 
 export interface ServerProcess {
