@@ -21,7 +21,9 @@ const publicChecks: Record<Exclude<EntryPoint, 'cli'>, (service: CompiledService
     const page = await fetch(`${url}/auth/login`, { headers: { ...viaIngress, accept: 'text/html' } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('name="_csrf"');
-    expect(page.headers.get('set-cookie')).toMatch(/^__Host-portcullis\.sid=[^;]+; path=\/; .*secure; .*httponly/i);
+    // No session for an anonymous page view: only the sign-in form's signed CSRF cookie.
+    expect(page.headers.get('set-cookie')).toMatch(/^__Host-portcullis\.sid\.csrf=[^;]+; path=\/; .*secure; .*httponly/i);
+    expect(page.headers.get('set-cookie')).not.toMatch(/__Host-portcullis\.sid=/);
     // A wrong password through the whole stack: argon2, the Redis throttle, the audit writer.
     const refused = await fetch(`${url}/auth/login`, {
       method: 'POST',

@@ -1,11 +1,12 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
-import { installSessions, koaCsrf } from '@portcullis/session-auth';
+import { installSessions } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
 import accountRoutes from './routes/account.js';
+import { koaCsrfWithSignIn } from './routes/login-csrf.js';
 import mfaRoutes from './routes/mfa.js';
 import sessionRoutes from './routes/sessions.js';
 import signInRoutes from './routes/sign-in.js';
@@ -33,7 +34,7 @@ export function createApp(deps: AppDependencies): Koa {
       koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Portcullis' }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
-      koaCsrf(),
+      koaCsrfWithSignIn(deps.settings),
     ],
   });
 }

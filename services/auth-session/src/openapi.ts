@@ -100,7 +100,7 @@ export function openApiDocument() {
       },
       '/auth/login': {
         get: {
-          summary: 'Sign-in page; JSON clients get a CSRF token for form posts',
+          summary: 'Sign-in page; writes no session. The sign-in form\'s CSRF token is also set in a signed cookie (double submit); JSON clients need no token',
           responses: {
             '200': {
               description: 'Page or token',

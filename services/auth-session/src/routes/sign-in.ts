@@ -1,8 +1,9 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { consoleReturnPath, csrfTokenFor, requireSession, signedInAdmin } from '@portcullis/session-auth';
+import { consoleReturnPath, requireSession, signedInAdmin } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import { loginPage } from '../pages/auth-pages.js';
+import { loginCsrfToken } from './login-csrf.js';
 import { bodyOf, emailField, nextStepOf, redirectOrJson, respond, signInRequestInfo, startAdminSession, withFormErrors } from './http-helpers.js';
 
 const loginBody = z.object({
@@ -20,13 +21,15 @@ const loginBody = z.object({
 export default function signInRoutes(router: Router, c: ServiceContext): void {
   router.get('/login', (ctx) => {
     const returnTo = consoleReturnPath(ctx.query.next);
-    respond(ctx, { csrfToken: csrfTokenFor(ctx) }, () => loginPage(csrfTokenFor(ctx), undefined, { returnTo }));
+    // No session yet: the form's token lives in a signed cookie (login-csrf.ts), so a page view writes nothing to the store.
+    const token = loginCsrfToken(ctx, c.settings);
+    respond(ctx, { csrfToken: token }, () => loginPage(token, undefined, { returnTo }));
   });
 
   router.post('/login', async (ctx) => {
     const typed = (ctx.request as { body?: { tenant?: string; email?: string; next?: unknown } }).body ?? {};
     const returnTo = consoleReturnPath(typed.next);
-    await withFormErrors(ctx, (message) => loginPage(csrfTokenFor(ctx), message, { tenant: typed.tenant, email: typed.email, returnTo }), async () => {
+    await withFormErrors(ctx, (message) => loginPage(loginCsrfToken(ctx, c.settings), message, { tenant: typed.tenant, email: typed.email, returnTo }), async () => {
       const input = bodyOf(ctx, loginBody);
       const signedIn = await c.signIn.verifyPassword(input, signInRequestInfo(ctx, c));
       const session = await startAdminSession(ctx, c, signedIn, 1);
