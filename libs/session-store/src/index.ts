@@ -16,7 +16,7 @@ export { createBackendFromSettings, createSingleBackend, dualOptionsOf, createSe
 export type { ScanPage } from './backend.js';
 export { backfillSessions, readBackfillCheckpoint, writeBackfillCheckpoint, BackfillError, type BackfillOptions, type BackfillProgress, type BackfillStats, type BackfillCheckpoint } from './backfill.js';
 export { startConsistencySampler, type ConsistencySamplerOptions } from './consistency-sampler.js';
-export { verifyStores, compareSampledSessions, MISMATCH_KINDS, type SampleComparison, type VerifyOptions, type VerifyReport, type Mismatch, type MismatchKind } from './verify.js';
+export { verifyStores, exactCount, compareSampledSessions, MISMATCH_KINDS, type SampleComparison, type VerifyOptions, type VerifyReport, type Mismatch, type MismatchKind } from './verify.js';
 export { checkSessionStore, checkKnexThroughProxy, compareSessionConfigs, secretFingerprint, MYSQL_PIN_STATEMENT_BYTES, type PreflightCheck, type SessionConfigView } from './preflight.js';
 export { runExpiredSessionCleanup, type CleanupProgress, type CleanupResult } from './knex-schema.js';
 export { createJobRunQueries, JOB_RUNS_TABLE, JOB_OUTCOMES, JOB_RUN_RETENTION_DAYS, type JobName, type JobOutcome, type JobFigures, type JobRun, type JobRunQueries } from './queries/job-runs.js';

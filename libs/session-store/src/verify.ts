@@ -31,6 +31,13 @@ export interface VerifyOptions {
   secondaryMaxTtlMs?: number;
   /** Largest accepted gap between two exact live counts, as a share of the primary's. Default 0.01. */
   countTolerance?: number;
+  /**
+   * Count both stores exactly by a full scan (exactCount) instead of their cheap count(), which
+   * estimates on large tables. Costs a read of every record: `sessions verify --exact`.
+   */
+  exactCounts?: boolean;
+  /** Stops an exact count (a scan can take long on 10M records). */
+  signal?: AbortSignal;
   concurrency?: number;
   clock?: Clock;
   /** Counts into session_store_consistency_checks_total / _mismatches_total{kind}. */
@@ -46,6 +53,12 @@ export interface VerifyReport {
   /** Why not to cut over, one sentence each; empty means go. */
   reasons: string[];
   go: boolean;
+  /** Both counts exact: their difference was judged. False: estimates, not judged (countNote says so). */
+  countsExact: boolean;
+  /** Live count of the primary minus the secondary's, and that gap as a share of the primary's. */
+  countDifference: { live: number; share: number };
+  /** Said whenever the counts were not compared, so a skipped comparison is never silent. */
+  countNote?: string;
 }
 
 type Side = SessionRecord | undefined;
@@ -132,11 +145,33 @@ export async function compareSampledSessions(options: Omit<VerifyOptions, 'count
   return { sampled: { primary: fromPrimary.length, secondary: fromSecondary.length }, compared, mismatches };
 }
 
+/**
+ * Exact live and expired counts by one full scan (the backfill's iteration): every record is
+ * read once, so its cost is that of a backfill's reads. For `verify --exact` only.
+ */
+export async function exactCount(backend: SessionBackend, options: { clock?: Clock; pageSize?: number; signal?: AbortSignal } = {}): Promise<SessionCounts> {
+  const { clock = systemClock, pageSize = 1000, signal } = options;
+  const now = clock.now();
+  let [live, expired] = [0, 0];
+  let cursor: string | undefined;
+  do {
+    signal?.throwIfAborted();
+    const page = await backend.scan(cursor, pageSize);
+    for (const record of page.records) {
+      if (record.expiresAt > now) live++;
+      else expired++;
+    }
+    cursor = page.cursor;
+  } while (cursor);
+  return { live, expired, exact: true };
+}
+
 /** Counts both stores and compares sampled sessions (compareSampledSessions): go or no-go for a cutover. */
 export async function verifyStores(options: VerifyOptions): Promise<VerifyReport> {
-  const { primary, secondary, secondaryMaxTtlMs, countTolerance = 0.01 } = options;
+  const { primary, secondary, secondaryMaxTtlMs, countTolerance = 0.01, exactCounts = false } = options;
   const retiring = secondaryMaxTtlMs !== undefined;
-  const [primaryCounts, secondaryCounts, { sampled, compared, mismatches }] = await Promise.all([primary.count(), secondary.count(), compareSampledSessions(options)]);
+  const countOf = (backend: SessionBackend) => (exactCounts ? exactCount(backend, { ...(options.clock ? { clock: options.clock } : {}), ...(options.signal ? { signal: options.signal } : {}) }) : backend.count());
+  const [primaryCounts, secondaryCounts, { sampled, compared, mismatches }] = await Promise.all([countOf(primary), countOf(secondary), compareSampledSessions(options)]);
 
   const reasons: string[] = [];
   if (mismatches.length > 0) {
@@ -150,6 +185,14 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
   const counts = !retiring ? countReason(primaryCounts, secondaryCounts, countTolerance) : undefined;
   if (counts) reasons.push(counts);
 
+  const countsExact = primaryCounts.exact && secondaryCounts.exact;
+  const gap = primaryCounts.live - secondaryCounts.live;
+  const estimated = [primaryCounts.exact ? '' : primary.name, secondaryCounts.exact ? '' : secondary.name].filter(Boolean);
+  const countNote = retiring
+    ? 'The counts were not compared: the retiring store holds fewer sessions by design.'
+    : !countsExact
+      ? `The counts were not compared: ${estimated.join(' and ')} gave ${estimated.length === 1 ? 'an estimate' : 'estimates'} (large table); run with --exact to count both exactly.`
+      : undefined;
   return {
     primary: { name: primary.name, counts: primaryCounts, sampled: sampled.primary },
     secondary: { name: secondary.name, counts: secondaryCounts, sampled: sampled.secondary },
@@ -157,5 +200,8 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
     mismatches,
     reasons,
     go: reasons.length === 0,
+    countsExact,
+    countDifference: { live: gap, share: primaryCounts.live > 0 ? gap / primaryCounts.live : secondaryCounts.live > 0 ? -1 : 0 },
+    ...(countNote ? { countNote } : {}),
   };
 }

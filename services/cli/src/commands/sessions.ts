@@ -19,6 +19,8 @@ import { registerCleanupCommand } from './sessions-cleanup.js';
 import { registerCapacityPlanCommand } from './sessions-capacity.js';
 import { registerSessionTableCommand } from './sessions-table.js';
 import { recordRun } from './job-runs.js';
+import { registerCutoverCommands } from './cutover.js';
+import { backfillJson, confirmExactCount, evidenceOptions, recordBackfill, recordVerify, verifyJson, type EvidenceFlags } from './sessions-evidence.js';
 
 const STORES: readonly DriverName[] = ['memory', 'redis', 'knex', 'dynamodb'];
 const storeOption = (flags: string, what: string) => new Option(flags, `${what}; its settings come from the environment, as for the services`).choices(STORES);
@@ -64,7 +66,7 @@ function progressLines(context: CliContext, options: { label: string; total: num
     }, p.done);
 }
 
-interface BackfillFlags { from: DriverName; to: DriverName; batch: number; rate?: number; resumeFrom?: string; checkpoint?: string; limit?: number; dryRun?: boolean; progressEvery: number }
+interface BackfillFlags extends EvidenceFlags { from: DriverName; to: DriverName; batch: number; rate?: number; resumeFrom?: string; checkpoint?: string; limit?: number; dryRun?: boolean; progressEvery: number }
 
 async function backfill(context: CliContext, flags: BackfillFlags): Promise<void> {
   const { from, to, checkpoint, dryRun = false } = flags;
@@ -110,13 +112,16 @@ async function backfill(context: CliContext, flags: BackfillFlags): Promise<void
       },
     });
     const took = seconds(Date.now() - started);
+    if (flags.json) context.stdout.write(backfillJson(from, to, result, { dryRun, seconds: (Date.now() - started) / 1000 }));
     if (result.done) {
-      context.stdout.write(`${dryRun ? 'Dry run of backfill' : 'Backfill'} ${label} complete in ${took}: ${tally(result, dryRun)}.\n`);
+      if (!flags.json) context.stdout.write(`${dryRun ? 'Dry run of backfill' : 'Backfill'} ${label} complete in ${took}: ${tally(result, dryRun)}.\n`);
+      // Only a whole, real copy is evidence the cutover gate accepts.
+      if (!dryRun) await recordBackfill(context, flags, from, to);
       return;
     }
     const stopped = `Backfill ${label} stopped ${abort.signal.aborted ? 'by a signal' : `after --limit ${flags.limit}`} in ${took}: ${tally(result, dryRun)}. Continue with ${resumeHint}${result.cursor ? ` (cursor ${result.cursor})` : ''}.`;
     if (abort.signal.aborted) throw new CliError(stopped, EXIT.failure);
-    context.stdout.write(`${stopped}\n`);
+    if (!flags.json) context.stdout.write(`${stopped}\n`);
   } catch (error) {
     if (!(error instanceof BackfillError)) throw error;
     const at = error.progress.cursor ? ` (last completed cursor ${error.progress.cursor})` : '';
@@ -127,7 +132,7 @@ async function backfill(context: CliContext, flags: BackfillFlags): Promise<void
   }
 }
 
-interface VerifyFlags { from?: DriverName; primary?: DriverName; to?: DriverName; secondary?: DriverName; sample: number; toleranceMs: number; retiringTtlSeconds?: number; countTolerancePercent: number; record?: boolean }
+interface VerifyFlags extends EvidenceFlags { exact?: boolean; yes?: boolean; from?: DriverName; primary?: DriverName; to?: DriverName; secondary?: DriverName; sample: number; toleranceMs: number; retiringTtlSeconds?: number; countTolerancePercent: number; record?: boolean }
 
 /** The two stores: from the flags, or dual mode's primary and secondary. */
 function pair(config: Config, from: DriverName | undefined, to: DriverName | undefined, command: string): [DriverName, DriverName] | undefined {
@@ -148,6 +153,7 @@ function printReport(context: CliContext, report: VerifyReport, toleranceMs: num
     `compared ${report.compared} sessions, expiry tolerance ${toleranceMs} ms${retiringMs ? `, secondary capped at ${retiringMs / 1000} s (retiring store)` : ''}`,
     ...report.mismatches.slice(0, 20).map((mismatch) => `  ${mismatch.kind.padEnd(21)} ${mismatch.detail}`),
     ...(report.mismatches.length > 20 ? [`  … and ${report.mismatches.length - 20} more`] : []),
+    ...(report.countNote ? [report.countNote] : []),
     report.go ? 'GO: the sampled sessions agree.' : `NO-GO: ${report.reasons.join(' ')}`,
   ];
   context.stdout.write(`${lines.join('\n')}\n`);
@@ -171,7 +177,9 @@ async function verify(context: CliContext, flags: VerifyFlags): Promise<void> {
     flags.record ? recordRun(config, { job: 'sessions-verify', startedAt, finishedAt: new Date(), outcome, figures }, verdict) : Promise.resolve();
   let report: VerifyReport;
   try {
+    if (flags.exact) await confirmExactCount(context, [primary.backend, secondary.backend], flags.yes);
     report = await verifyStores({
+      exactCounts: flags.exact ?? false,
       primary: primary.backend,
       secondary: secondary.backend,
       sampleSize: flags.sample,
@@ -180,12 +188,15 @@ async function verify(context: CliContext, flags: VerifyFlags): Promise<void> {
       ...(retiringMs ? { secondaryMaxTtlMs: retiringMs } : {}),
     });
   } catch (error) {
+    if (error instanceof CliError) throw error;
     const unrecorded = await record('failure', { primary: stores[0], secondary: stores[1] }, '').then(() => '', (failure: unknown) => ` Also, ${messageOf(failure)}`);
     throw new CliError(`Could not compare ${stores[0]} with ${stores[1]}: ${messageOf(error)}. Check both stores with sessions preflight and run again.${unrecorded}`, EXIT.failure);
   } finally {
     await Promise.allSettled([primary.close(), secondary.close()]);
   }
-  printReport(context, report, flags.toleranceMs, retiringMs);
+  if (flags.json) context.stdout.write(verifyJson(report, { toleranceMs: flags.toleranceMs, retiringMs, exact: flags.exact ?? false }));
+  else printReport(context, report, flags.toleranceMs, retiringMs);
+  await recordVerify(context, flags, report);
   await record(report.go ? 'success' : 'no_go', verifyFigures(report, (Date.now() - startedAt.getTime()) / 1000), `sessions verify said ${report.go ? 'GO' : 'NO-GO'} but `);
   if (!report.go) throw new CliError(`NO-GO for ${stores[0]} → ${stores[1]}: ${report.reasons.join(' ')}`, EXIT.noGo);
 }
@@ -234,7 +245,7 @@ async function otherConfig(path: string): Promise<SessionConfigView> {
   };
 }
 
-async function preflight(context: CliContext, flags: { from?: DriverName; to?: DriverName; otherEnv?: string; throughProxy?: boolean }): Promise<void> {
+async function preflight(context: CliContext, flags: { from?: DriverName; to?: DriverName; otherEnv?: string; throughProxy?: boolean; json?: boolean }): Promise<void> {
   const config = loadConfig(context.env);
   const driver = config.SESSION_STORE_DRIVER;
   const stores = pair(config, flags.from, flags.to, 'sessions preflight') ?? (driver === 'dual' ? [] : [driver]);
@@ -243,10 +254,11 @@ async function preflight(context: CliContext, flags: { from?: DriverName; to?: D
     : [{ name: 'config', ok: true, detail: 'One configuration serves every store checked here; pass --other-env <file> to compare with the other deployment.' }];
   for (const store of stores) checks.push(...(await checkSessionStore(store, config, { throughProxy: !!flags.throughProxy })));
   const width = Math.max(...checks.map((check) => check.name.length));
-  context.stdout.write(`sessions preflight: ${stores.join(' → ')}\n${checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`).join('\n')}\n`);
   const failed = checks.filter((check) => !check.ok).length;
+  if (flags.json) context.stdout.write(`${JSON.stringify({ command: 'sessions preflight', at: new Date().toISOString(), stores, ok: failed === 0, checks })}\n`);
+  else context.stdout.write(`sessions preflight: ${stores.join(' → ')}\n${checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(width)}  ${c.detail}`).join('\n')}\n`);
   if (failed > 0) throw new CliError(`${failed} of ${checks.length} preflight checks failed; fix them before moving sessions.`, EXIT.noGo);
-  context.stdout.write(`All ${checks.length} checks passed.\n`);
+  if (!flags.json) context.stdout.write(`All ${checks.length} checks passed.\n`);
 }
 
 export function registerSessionCommands(program: Command, context: CliContext): void {
@@ -262,8 +274,8 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .option('--resume-from <cursor>', 'continue from a cursor printed by an earlier run')
     .option('--limit <n>', 'stop after about n records (whole batches); continue later from the checkpoint', wholeNumber(1))
     .option('--dry-run', 'read and compare, write nothing')
-    .option('--progress-every <seconds>', 'seconds between progress lines on stderr', positiveNumber, 10)
-    .action((flags: BackfillFlags) => backfill(context, flags));
+    .option('--progress-every <seconds>', 'seconds between progress lines on stderr', positiveNumber, 10);
+  evidenceOptions(sessions.commands.at(-1)!).action((flags: BackfillFlags) => backfill(context, flags));
   sessions
     .command('verify')
     .description('Compare two stores on sampled sessions; exit 0 = go, 3 = no-go, 1 = could not check (or could not record with --record)')
@@ -276,8 +288,11 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .option('--retiring-ttl-seconds <s>', 'the secondary is the retiring store, written with this shorter TTL (default SESSION_RETIRING_STORE_TTL_SECONDS when it is the configured secondary)', wholeNumber(1))
     .option('--count-tolerance-percent <p>', 'largest accepted gap between two exact live counts', positiveNumber, 1)
     .option('--record', 'record the verdict and figures in operational_job_runs (DATABASE_URL) for /metrics; the CronJob passes it')
-    .action((flags: VerifyFlags) => verify(context, flags));
+    .option('--exact', 'count both stores exactly by a full scan (counts of large tables are estimates, not compared); prints the cost first')
+    .option('--yes', `with --exact: go ahead above ${(1_000_000).toLocaleString('en')} records`);
+  evidenceOptions(sessions.commands.at(-1)!).action((flags: VerifyFlags) => verify(context, flags));
   registerCleanupCommand(sessions, context);
+  registerCutoverCommands(program, context);
   registerSessionTableCommand(sessions, context);
   registerCapacityPlanCommand(sessions, context);
   sessions
@@ -294,5 +309,6 @@ export function registerSessionCommands(program: Command, context: CliContext): 
     .addOption(storeOption('--to <store>', 'store sessions move to'))
     .option('--other-env <file>', 'the other deployment\'s environment (dotenv) to compare SESSION_SECRET, cookie and timeouts with')
     .option('--through-proxy', 'knex store: run every statement the store uses through the configured URL (RDS Proxy) and check what would pin connections')
-    .action((flags: { from?: DriverName; to?: DriverName; otherEnv?: string; throughProxy?: boolean }) => preflight(context, flags));
+    .option('--json', 'the checks as one JSON object on stdout (evidence for the change record)')
+    .action((flags: { from?: DriverName; to?: DriverName; otherEnv?: string; throughProxy?: boolean; json?: boolean }) => preflight(context, flags));
 }
