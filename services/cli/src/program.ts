@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, type Environment } from '@portcullis/config';
 import { CliError, EXIT } from './cli-error.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerBreakGlassCommands } from './commands/break-glass.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerMfaLogCommands } from './commands/mfa-logs.js';
 import { registerMigrateCommands } from './commands/migrate.js';
@@ -31,6 +32,7 @@ export function buildProgram(context: CliContext = processContext()): Command {
   registerMigrateCommands(program, context);
   registerMfaLogCommands(program, context);
   registerAuditCommands(program, context);
+  registerBreakGlassCommands(program, context);
   return program;
 }
 
