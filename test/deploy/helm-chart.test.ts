@@ -163,8 +163,9 @@ it('gives every pod what the restricted Pod Security level demands', async () =>
   const pods = podsOf([...manifests, ...await render(...dual)]);
   expect(pods.length).toBeGreaterThanOrEqual(3 + 1 + 6 + 1);
   for (const { from, pod } of pods) {
-    // No pod talks to the Kubernetes API: none gets a token.
-    expect({ from, automount: pod.automountServiceAccountToken ?? podAccountAutomount(from) }).toEqual({ from, automount: false });
+    // Only the cutover gate and the jobs that record its evidence talk to the Kubernetes API (templates/cutover-gate.yaml).
+    const talksToKube = ['Job/prod-portcullis-cutover-gate', 'CronJob/prod-portcullis-sessions-verify', 'CronJob/prod-portcullis-sessions-backfill'].includes(from);
+    expect({ from, automount: pod.automountServiceAccountToken ?? podAccountAutomount(from) }).toEqual({ from, automount: talksToKube });
     const context = { from, pod: pod.securityContext };
     expect(context).toMatchObject({ pod: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } });
     expect(pod.hostNetwork ?? pod.hostPID ?? pod.hostIPC).toBeUndefined();
@@ -337,8 +338,10 @@ describe('secrets', () => {
     const rendered = await render('secrets.existingSecret=portcullis-env', 'secrets.migrationsExistingSecret=portcullis-migrate-env');
     expect(only(rendered, 'ExternalSecret')).toEqual([]);
     for (const { from, pod } of podsOf(rendered).filter(({ from }) => !from.startsWith('Pod/'))) {
-      const names = pod.containers[0].envFrom.map((source: Loose) => source.secretRef?.name).filter(Boolean);
-      expect({ from, names }).toEqual({ from, names: ['Job/prod-portcullis-migrate', 'CronJob/prod-portcullis-migrate-cli'].includes(from) ? ['portcullis-migrate-env'] : ['portcullis-env'] });
+      const names = (pod.containers[0].envFrom ?? []).map((source: Loose) => source.secretRef?.name).filter(Boolean);
+      // The cutover gate reads the cluster only: no setting, no secret.
+      const expected = from === 'Job/prod-portcullis-cutover-gate' ? [] : ['Job/prod-portcullis-migrate', 'CronJob/prod-portcullis-migrate-cli'].includes(from) ? ['portcullis-migrate-env'] : ['portcullis-env'];
+      expect({ from, names }).toEqual({ from, names: expected });
     }
   }, 30_000);
 
@@ -354,7 +357,7 @@ describe('secrets', () => {
 
 describe('Jobs', () => {
   it('migrates in a pre-install/pre-upgrade Job that gets only a direct database URL, after its secret and before any pod', async () => {
-    const job = one(manifests, 'Job');
+    const job = one(manifests, 'Job', 'prod-portcullis-migrate');
     const secret = one(manifests, 'ExternalSecret', 'prod-portcullis-migrations');
     expect(job.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-weight': '0' });
     expect(secret.metadata.annotations!['helm.sh/hook-delete-policy']).not.toContain('hook-succeeded');
@@ -363,9 +366,9 @@ describe('Jobs', () => {
     expect(container.command).toEqual(['node', cliMain, 'migrate', 'latest', '--wait-seconds', '900']);
     expect(job.spec.backoffLimit).toBe(0);
 
-    const contract = one(await render('migrations.contract=true'), 'Job');
+    const contract = one(await render('migrations.contract=true'), 'Job', 'prod-portcullis-migrate');
     expect(contract.spec.template.spec.containers[0].command.at(-1)).toBe('--contract');
-    expect(only(await render('migrations.enabled=false'), 'Job')).toEqual([]);
+    expect(only(await render('migrations.enabled=false'), 'Job').map((job) => job.metadata.name)).toEqual(['prod-portcullis-cutover-gate']);
   }, 30_000);
 
   it('runs every operational Job through the one CLI entry point with the services’ settings and secrets', async () => {
@@ -385,15 +388,15 @@ describe('Jobs', () => {
     }));
     expect(commands).toEqual({
       'prod-portcullis-sessions-cleanup': { args: 'sessions cleanup --json --batch-size 1000 --max-seconds 600', schedule: '17 * * * *' },
-      'prod-portcullis-sessions-verify': { args: 'sessions verify --record', schedule: '*/15 * * * *' },
-      'prod-portcullis-sessions-backfill': { args: 'sessions backfill --from knex --to dynamodb', schedule: 'template' },
+      'prod-portcullis-sessions-verify': { args: 'sessions verify --record --evidence-configmap prod-portcullis-cutover --evidence-namespace default', schedule: '*/15 * * * *' },
+      'prod-portcullis-sessions-backfill': { args: 'sessions backfill --from knex --to dynamodb --evidence-configmap prod-portcullis-cutover --evidence-namespace default', schedule: 'template' },
       'prod-portcullis-mfa-logs-encrypt-legacy': { args: 'mfa-logs encrypt-legacy', schedule: 'template' },
       'prod-portcullis-mfa-logs-rewrap': { args: 'mfa-logs rewrap --shard $(JOB_COMPLETION_INDEX)/4', schedule: 'template' },
       'prod-portcullis-mfa-logs-verify-decrypt': { args: 'mfa-logs verify-decrypt', schedule: 'template' },
       'prod-portcullis-migrate-cli': { args: 'migrate status', schedule: 'template' },
     });
     expect(one(rendered, 'CronJob', 'prod-portcullis-mfa-logs-rewrap').spec.jobTemplate.spec).toMatchObject({ completionMode: 'Indexed', completions: 4, parallelism: 4 });
-    expect(one(rendered, 'Job').spec.template.spec.containers[0].command.slice(0, 2)).toEqual(['node', '/opt/portcullis/cli.js']);
+    expect(one(rendered, 'Job', 'prod-portcullis-migrate').spec.template.spec.containers[0].command.slice(0, 2)).toEqual(['node', '/opt/portcullis/cli.js']);
     for (const cronJob of cronJobs) expect(cronJob.spec.concurrencyPolicy).toBe('Forbid');
   }, 30_000);
 
@@ -401,7 +404,8 @@ describe('Jobs', () => {
     const rendered = await render(...dual, 'jobs.mfaLogsRewrap.shards=2', 'jobs.mfaLogsEncryptLegacy.shards=2');
     const invocations = [
       ...only(rendered, 'CronJob').map((cronJob) => cronJob.spec.jobTemplate.spec.template.spec.containers[0].args as string[]),
-      one(rendered, 'Job').spec.template.spec.containers[0].command.slice(2) as string[],
+      one(rendered, 'Job', 'prod-portcullis-migrate').spec.template.spec.containers[0].command.slice(2) as string[],
+      one(rendered, 'Job', 'prod-portcullis-cutover-gate').spec.template.spec.containers[0].args as string[],
     ];
     expect(invocations.length).toBeGreaterThanOrEqual(8);
     const program = buildProgram({ env: {}, stdout: { write: () => true }, stderr: { write: () => true } });
@@ -430,7 +434,7 @@ describe('Jobs', () => {
     expect(names(moving)).toEqual(['prod-portcullis-sessions-verify', 'prod-portcullis-sessions-backfill']);
     // The backfill copies along the move, whatever the phase: from → to.
     const backfill = only(moving, 'CronJob').find((cronJob) => cronJob.metadata.name.endsWith('backfill'))!;
-    expect(backfill.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['sessions', 'backfill', '--from', 'redis', '--to', 'dynamodb']);
+    expect(backfill.spec.jobTemplate.spec.template.spec.containers[0].args).toEqual(['sessions', 'backfill', '--from', 'redis', '--to', 'dynamodb', '--evidence-configmap', 'prod-portcullis-cutover', '--evidence-namespace', 'default']);
     expect(names(await render('config.SESSION_STORE_DRIVER=dual', 'config.SESSION_STORE_PRIMARY=redis', 'config.SESSION_STORE_SECONDARY=dynamodb', 'config.SESSION_DUAL_FALLBACK_ON_MISS=false'))).toEqual(['prod-portcullis-sessions-verify', 'prod-portcullis-sessions-backfill']);
     expect(names(await render(...dual, 'jobs.sessionsCleanup.enabled=false', 'jobs.sessionsVerify.enabled=false', 'jobs.sessionsBackfill.enabled=false'))).toEqual([]);
   }, 60_000);
@@ -446,6 +450,28 @@ describe('the session store phase', () => {
 
   it('passes the deprecated variables through as they are, without a phase', async () => {
     expect(storeSettings(await render('config.SESSION_STORE_DRIVER=knex'))).toEqual({ SESSION_STORE_DRIVER: 'knex' });
+  }, 30_000);
+
+  it('gates every upgrade with a pre-upgrade Job that runs first, reads only what it judges, and asks for the phase of the values', async () => {
+    const rendered = await render('sessionStore.phase=cutover', 'sessionStore.from=knex', 'sessionStore.to=dynamodb');
+    const gate = one(rendered, 'Job', 'prod-portcullis-cutover-gate');
+    expect(gate.metadata.annotations).toEqual({ 'helm.sh/hook': 'pre-upgrade', 'helm.sh/hook-weight': '-30', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded' });
+    expect(gate.spec.template.spec.containers[0].args).toEqual(['cutover', 'gate', '--release', 'prod', '--namespace', 'default', '--phase', 'cutover', '--from', 'knex', '--to', 'dynamodb']);
+    expect(gate.spec.template.spec.serviceAccountName).toBe('prod-portcullis-cutover-gate');
+    // Before the migration hooks (-20 … 0): a refused step changes nothing.
+    expect(Number(one(rendered, 'Job', 'prod-portcullis-migrate').metadata.annotations!['helm.sh/hook-weight'])).toBeGreaterThan(-30);
+    expect(one(rendered, 'Role', 'prod-portcullis-cutover-gate').rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['prod-portcullis-config', 'prod-portcullis-cutover'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
+    ]);
+    expect(one(rendered, 'Role', 'prod-portcullis-cutover-evidence').rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['prod-portcullis-cutover'], verbs: ['get', 'patch'] }]);
+    expect(one(rendered, 'ConfigMap', 'prod-portcullis-cutover').metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+  }, 30_000);
+
+  it('has no gate with the deprecated variables or when switched off', async () => {
+    const gates = (rendered: Manifest[]) => only(rendered, 'Job').filter((job) => job.metadata.name.endsWith('cutover-gate'));
+    expect(gates(await render('config.SESSION_STORE_DRIVER=knex'))).toEqual([]);
+    expect(gates(await render('sessionStore.gate.enabled=false'))).toEqual([]);
   }, 30_000);
 
   it('rolls every pod when the phase changes', async () => {

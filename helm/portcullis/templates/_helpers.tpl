@@ -208,9 +208,10 @@ spec:
             app.kubernetes.io/component: {{ .name }}
         spec:
           restartPolicy: Never
-          # The release's account for its AWS role (DynamoDB sessions); no Kubernetes token.
+          # The release's account for its AWS role (DynamoDB sessions). A Kubernetes token only for
+          # the jobs that record cutover evidence (a Role lets them patch that one ConfigMap).
           serviceAccountName: {{ include "portcullis.serviceAccountName" $root }}
-          automountServiceAccountToken: false
+          automountServiceAccountToken: {{ .kubeToken | default false }}
           {{- with $root.Values.imagePullSecrets }}
           imagePullSecrets: {{- toYaml . | nindent 12 }}
           {{- end }}
