@@ -57,7 +57,7 @@ async function look(page: Page, step: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}${String(++shot).padStart(2, '0')}-${step}.png`, fullPage: true });
   await page.addScriptTag({ content: AXE });
   const found = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
+    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
     return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
   });
   for (const violation of found) violations.push(`${step} (${new URL(page.url()).pathname}): ${violation}`);
