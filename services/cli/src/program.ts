@@ -3,6 +3,7 @@ import { ConfigError, type Environment } from '@portcullis/config';
 import { CliError, EXIT } from './cli-error.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerBreakGlassCommands } from './commands/break-glass.js';
+import { registerDrillCommands } from './commands/drill.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerMfaLogCommands } from './commands/mfa-logs.js';
 import { registerMigrateCommands } from './commands/migrate.js';
@@ -33,6 +34,7 @@ export function buildProgram(context: CliContext = processContext()): Command {
   registerMfaLogCommands(program, context);
   registerAuditCommands(program, context);
   registerBreakGlassCommands(program, context);
+  registerDrillCommands(program, context);
   return program;
 }
 

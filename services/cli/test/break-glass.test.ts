@@ -9,7 +9,7 @@ import { createKeyRing, generateKey } from '@portcullis/crypto';
 import { createSessionStoreFromSettings, newSessionId } from '@portcullis/session-store';
 import { userIdOf } from '../../../libs/session-auth/src/index.js';
 import { totpCode } from '../../../test/support/authenticator.js';
-import { matchTotpStep } from '../src/commands/break-glass.js';
+import { matchTotpStep } from '../src/totp.js';
 import { cli, testEnvironment, type Environment } from './sessions-support.js';
 
 let setup: Environment;

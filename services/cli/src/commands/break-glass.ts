@@ -5,7 +5,6 @@
 // own authenticator, which only they hold. The code is claimed like a sign-in's (each time-step
 // once), the change and its audit event commit together, and the admin's sessions are revoked
 // before and after the commit, as mfa-admin does for a tenant admin (docs/mfa-reset-runbook.md).
-import { createHmac } from 'node:crypto';
 import type { Command } from 'commander';
 import { createAuditWriter } from '@portcullis/audit';
 import { keyRingOf, loadConfig } from '@portcullis/config';
@@ -14,36 +13,15 @@ import type { KeyRing } from '@portcullis/crypto';
 import { createSessionStoreFromSettings } from '@portcullis/session-store';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
 import type { CliContext } from '../program.js';
+import { matchTotpStep } from '../totp.js';
 
 const TABLE = 'platform_admins';
-const STEP_SECONDS = 30;
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 /** Slack on a revocation marker's life for pod clocks that differ (as libs/session-auth). */
 const MARKER_SLACK_MS = 3600_000;
 /** The session owner id of a platform admin: userIdOf('platform', id) in libs/session-auth. */
 const platformUserId = (id: string) => `platform:${id}`;
 
 interface AdminRow { id: string; email: string; totp_secret: string | null; mfa_enabled: boolean; disabled_at: Date | null; totp_last_used_step: string | null }
-
-function base32Bytes(secret: string): Buffer {
-  const bits = [...secret.replace(/=+$/, '').toUpperCase()].map((char) => BASE32.indexOf(char).toString(2).padStart(5, '0')).join('');
-  return Buffer.from((bits.match(/.{8}/g) ?? []).map((byte) => parseInt(byte, 2)));
-}
-
-/** RFC 6238 as auth-session accepts codes (HMAC-SHA1, 6 digits, 30 s, ±1 step): the matching step or null. */
-export function matchTotpStep(secret: string, code: string, nowMs: number): number | null {
-  if (!/^\d{6}$/.test(code) || [...secret.replace(/=+$/, '').toUpperCase()].some((char) => !BASE32.includes(char))) return null;
-  const key = base32Bytes(secret);
-  const now = Math.floor(nowMs / 1000 / STEP_SECONDS);
-  for (const step of [now - 1, now, now + 1]) {
-    const counter = Buffer.alloc(8);
-    counter.writeBigUInt64BE(BigInt(step));
-    const mac = createHmac('sha1', key).update(counter).digest();
-    const offset = mac[mac.length - 1]! & 0xf;
-    if (String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0') === code) return step;
-  }
-  return null;
-}
 
 /** The approver's live TOTP secret: encrypted under MFA_SECRET_ENCRYPTION_KEY, or legacy plaintext. */
 function approverSecret(ring: KeyRing | undefined, admin: AdminRow): string {
