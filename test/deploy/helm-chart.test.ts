@@ -460,11 +460,11 @@ describe('the session store phase', () => {
     expect(gate.spec.template.spec.serviceAccountName).toBe('prod-portcullis-cutover-gate');
     // Before the migration hooks (-20 … 0): a refused step changes nothing.
     expect(Number(one(rendered, 'Job', 'prod-portcullis-migrate').metadata.annotations!['helm.sh/hook-weight'])).toBeGreaterThan(-30);
-    expect(one(rendered, 'Role', 'prod-portcullis-cutover-gate').rules).toEqual([
+    expect((one(rendered, 'Role', 'prod-portcullis-cutover-gate') as Loose).rules).toEqual([
       { apiGroups: [''], resources: ['configmaps'], resourceNames: ['prod-portcullis-config', 'prod-portcullis-cutover'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list'] },
     ]);
-    expect(one(rendered, 'Role', 'prod-portcullis-cutover-evidence').rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['prod-portcullis-cutover'], verbs: ['get', 'patch'] }]);
+    expect((one(rendered, 'Role', 'prod-portcullis-cutover-evidence') as Loose).rules).toEqual([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['prod-portcullis-cutover'], verbs: ['get', 'patch'] }]);
     expect(one(rendered, 'ConfigMap', 'prod-portcullis-cutover').metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
   }, 30_000);
 
