@@ -4,13 +4,13 @@
 // checks each promise on the way (sessions revoked, the log row encrypted under the current key
 // and decrypting, the original authenticator working again) and writes one JSON file of
 // timestamps, ids, key ids and check results. Never a password, code, secret or cookie.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PREVIOUS_COLUMNS, RESET_LOG_TABLE, valueContext } from '@portcullis/audit-log';
 import { createDatabase } from '@portcullis/db';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
 import { readKeyRing, readVariable } from '../env.js';
+import { writeEvidence } from '../evidence.js';
 import type { CliContext } from '../program.js';
 import { totpCodeAt, totpStepAt } from '../totp.js';
 
@@ -143,9 +143,7 @@ async function mfaResetDrill(context: CliContext, flags: Flags): Promise<void> {
     await db.destroy();
     const passed = checks.length > 0 && checks.every((c) => c.ok) && checks.some((c) => c.name === 'original_authenticator_works');
     Object.assign(evidence, { finished_at: new Date().toISOString(), passed, checks });
-    await mkdir(flags.evidence, { recursive: true });
-    const file = join(flags.evidence, `mfa-reset-drill-${startedAt.replace(/[:.]/g, '-')}.json`);
-    await writeFile(file, `${JSON.stringify(evidence, null, 2)}\n`, { mode: 0o640 });
+    const file = await writeEvidence(flags.evidence, 'mfa-reset-drill', startedAt, evidence);
     context.stdout.write(`${JSON.stringify({ evidence: file, passed, checks: checks.length })}\n`);
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '@portcullis/migrations';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
 import { readVariable } from '../env.js';
+import { writeEvidence } from '../evidence.js';
 import { wholeNumber } from '../options.js';
 import type { CliContext } from '../program.js';
 import { formatCount as number } from '../progress.js';
@@ -84,6 +85,31 @@ function printPlan(planned: PlannedMigration[], out: (line: string) => void): vo
     }
   }
   out(`Estimated total: ${seconds(total)}, plus lock retries while long transactions hold a table`);
+}
+
+/**
+ * `migrate plan --evidence`: where and when it was measured (host and database, never the
+ * credentials), each step's estimate, and the batch rates the plan measured (rows/s), so the
+ * staging timing is on record before production (docs/db-migration.md).
+ */
+function planEvidence(planned: PlannedMigration[], url: string, startedAt: string): Record<string, unknown> {
+  const where = new URL(url);
+  const steps = planned.flatMap((migration) => migration.items.map((item) => ({ migration: migration.name, ...item })));
+  // The plan states each measured rate in its detail: "<n> rows at <rate> rows/s (measured on <m> rows)".
+  const measured = steps.flatMap((step) => {
+    const match = /([\d,]+) rows at ([\d,]+) rows\/s \(measured on ([\d,]+) rows\)/.exec(step.detail);
+    const figure = (text: string) => Number(text.replace(/,/g, ''));
+    return match ? [{ migration: step.migration, step: step.step, rows: figure(match[1]!), rows_per_second: figure(match[2]!), sample_rows: figure(match[3]!) }] : [];
+  });
+  return {
+    evidence: 'migrate-plan',
+    measured_at: startedAt,
+    database: `${where.host}${where.pathname}`,
+    migrations: planned.map((migration) => migration.name),
+    steps,
+    measured_batch_rates: measured,
+    estimated_total_seconds: Math.round(steps.reduce((total, step) => total + step.seconds, 0)),
+  };
 }
 
 /** Socket and server codes that mean "never got a working connection" (wrong host, password or database). */
@@ -212,7 +238,15 @@ export function registerMigrateCommands(program: Command, context: CliContext): 
     migrate
       .command('plan')
       .description('print what `latest` would do and its estimated time, measured on this database; changes nothing')
-      .option('--contract', 'include contract migrations'),
+      .option('--contract', 'include contract migrations')
+      .option('--evidence <dir>', 'also write the plan, its measured rates and the total estimate as JSON evidence (staging timing)'),
     { zone: true },
-  ).action((flags: Flags) => run(flags, async (migrator) => printPlan(await migrator.plan({ contract: flags.contract }), out)));
+  ).action((flags: Flags & { evidence?: string }) =>
+    run(flags, async (migrator) => {
+      const startedAt = new Date().toISOString();
+      const planned = await migrator.plan({ contract: flags.contract });
+      printPlan(planned, out);
+      if (flags.evidence) out(`Evidence: ${await writeEvidence(flags.evidence, 'migrate-plan', startedAt, planEvidence(planned, readEnv(context.env).url, startedAt))}`);
+    }),
+  );
 }
