@@ -1,8 +1,21 @@
+// The session middleware of every service: the signed session cookie, one store read per
+// request (the session with its owner's revocation cut-off), and a write only when the session
+// changed. It replaces koa-session on the request path: koa-session serialised and hashed the
+// session twice per request to detect changes and verified the cookie with three HMACs; this
+// keeps koa-session's cookie and stored format, so pods of either kind read each other's
+// sessions during a rolling deploy (docs/performance.md).
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type Koa from 'koa';
-import createSession from 'koa-session';
 import { newSessionId, type SessionStore } from '@portcullis/session-store';
-import { sessionOf } from './guards.js';
-import { ownerOf, rememberCutOff, rememberOwner } from './request-session.js';
+import { rememberCutOff } from './request-session.js';
+import type { AdminSession } from './session-data.js';
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** The request's session: read it through sessionOf(ctx); `null` ends it, an object replaces it (same id). */
+    session: AdminSession | null;
+  }
+}
 
 export interface SessionCookieOptions {
   store: SessionStore;
@@ -11,52 +24,152 @@ export interface SessionCookieOptions {
   cookieName: string;
   /** Production: `__Host-` prefix and Secure. Behind a TLS-terminating ingress it needs TRUSTED_PROXY_HOPS ≥ 1 (X-Forwarded-Proto). */
   production: boolean;
-  /** Idle timeout; every request rolls it forward. */
+  /** Idle timeout: the cookie's max age and (plus a margin) the stored session's lifetime. */
   idleTimeoutMs: number;
 }
 
 export const cookieNameFor = (name: string, production: boolean) => (production ? `__Host-${name}` : name);
 
 /**
- * A new id for the request's session, naming its owner's revocation marker so the next
- * request reads both in one round trip. Sign-in and step-up call this, never
- * `ctx.session.regenerate()` directly.
+ * Cookie signatures in keygrip's format (HMAC-SHA1, base64url), so cookies signed before stay
+ * valid: keys imported once, one HMAC per key tried and a constant-time comparison, where
+ * keygrip re-imports the key and compares through two more HMACs and a random key.
  */
-export async function regenerateSession(ctx: Koa.Context): Promise<void> {
-  const session = ctx.session;
-  if (!session) throw new Error('regenerateSession needs a session');
-  rememberOwner(ctx, sessionOf(ctx).userId);
-  await session.regenerate();
+export function cookieKeys(secrets: readonly string[]) {
+  if (secrets.length === 0) throw new Error('cookieKeys needs at least one SESSION_SECRET');
+  const keys: KeyObject[] = secrets.map((secret) => createSecretKey(Buffer.from(secret)));
+  const sign = (data: string, key: KeyObject) => createHmac('sha1', key).update(data).digest('base64url');
+  const index = (data: string, digest: string): number => {
+    const given = Buffer.from(digest);
+    for (const [i, key] of keys.entries()) {
+      const expected = Buffer.from(sign(data, key));
+      if (expected.length === given.length && timingSafeEqual(expected, given)) return i;
+    }
+    return -1;
+  };
+  return { sign: (data: string) => sign(data, keys[0]!), index, verify: (data: string, digest: string) => index(data, digest) > -1 };
 }
 
-/** koa-session over the shared store, with the cookie flags a production auth service needs. */
+/** Fields koa-session added to stored sessions; read for compatibility, never written. */
+const KOA_SESSION_FIELDS = ['_expire', '_maxAge'] as const;
+
+/** One request's session: loaded before the routes, committed after them (also after an error). */
+class RequestSession {
+  id: string | undefined;
+  data: AdminSession | undefined;
+  /** The JSON last read from or written to the store: the session changed when it differs. */
+  stored: string | undefined;
+  ended = false;
+
+  constructor(
+    private readonly ctx: Koa.Context,
+    private readonly options: SessionCookieOptions,
+    private readonly cookie: { name: string; set: Parameters<Koa.Context['cookies']['set']>[2] },
+  ) {}
+
+  async load(): Promise<void> {
+    const id = this.ctx.cookies.get(this.cookie.name, { signed: true });
+    rememberCutOff(this.ctx, null);
+    if (!id) return;
+    const { session, raw, revokedBefore } = await this.options.store.read(id);
+    this.id = id;
+    rememberCutOff(this.ctx, revokedBefore);
+    if (!session) return;
+    const expire = (session as { _expire?: unknown })._expire;
+    if (typeof expire === 'number' && expire < Date.now()) return;
+    for (const field of KOA_SESSION_FIELDS) delete (session as Record<string, unknown>)[field];
+    this.data = session as AdminSession;
+    this.stored = raw;
+  }
+
+  get(): AdminSession | null {
+    if (this.ended) return null;
+    this.data ??= {};
+    return this.data;
+  }
+
+  set(value: AdminSession | null): void {
+    if (value === null) {
+      this.ended = true;
+      return;
+    }
+    this.ended = false;
+    this.data = value;
+  }
+
+  /** A new id for the same data, naming its owner's revocation marker; written at once. */
+  async regenerate(): Promise<void> {
+    if (this.id) await this.options.store.destroy(this.id);
+    this.id = newSessionId(this.data?.userId);
+    this.ended = false;
+    await this.save();
+  }
+
+  async commit(): Promise<void> {
+    if (this.ended) {
+      if (this.id) await this.options.store.destroy(this.id);
+      if (this.id || this.ctx.cookies.get(this.cookie.name)) this.ctx.cookies.set(this.cookie.name, '', { ...this.cookie.set, maxAge: undefined, expires: new Date(0) });
+      return;
+    }
+    if (!this.data) return;
+    // A session nobody wrote to is not stored (an anonymous visitor costs no write).
+    if (this.stored === undefined && Object.keys(this.data).length === 0) return;
+    if (JSON.stringify(this.data) === this.stored) return;
+    this.id ??= newSessionId(this.data.userId);
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    const json = JSON.stringify(this.data ?? {});
+    // The stored copy outlives the cookie a little, as koa-session did.
+    await this.options.store.set(this.id!, { ...this.data }, this.options.idleTimeoutMs + 10_000);
+    this.stored = json;
+    this.ctx.cookies.set(this.cookie.name, this.id, this.cookie.set);
+  }
+}
+
+const sessions = new WeakMap<object, RequestSession>();
+
+function requestSessionOf(ctx: object): RequestSession {
+  const session = sessions.get(ctx);
+  if (!session) throw new Error('ctx.session is only available behind installSessions');
+  return session;
+}
+
+/**
+ * A new id for the request's session, naming its owner's revocation marker so the next
+ * request reads both in one round trip. Sign-in and step-up call this.
+ */
+export async function regenerateSession(ctx: Koa.Context): Promise<void> {
+  await requestSessionOf(ctx).regenerate();
+}
+
+/** The session middleware, with the cookie flags a production auth service needs. */
 export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Middleware {
   if (options.secrets.length === 0) throw new Error('installSessions needs at least one SESSION_SECRET');
-  app.keys = [...options.secrets];
-  return createSession(
-    {
-      key: cookieNameFor(options.cookieName, options.production),
-      maxAge: options.idleTimeoutMs,
-      // Not rolling on every request: requireSession moves `lastSeenAt` once a minute, and that
-      // change re-saves the session (cookie and store TTL). Saves one store write per request.
-      rolling: false,
-      httpOnly: true,
-      signed: true,
-      sameSite: 'lax',
-      secure: options.production,
-      // koa-session's store interface, over store.read: the owner's revocation cut-off comes
-      // back with the session and waits for requireSession.
-      store: {
-        async get(id: string, _maxAge: unknown, { ctx }: { ctx?: Koa.Context }) {
-          const { session, revokedBefore } = await options.store.read(id);
-          if (ctx) rememberCutOff(ctx, revokedBefore);
-          return session;
-        },
-        set: (id: string, session: Record<string, unknown>, maxAge: number | 'session' | undefined) => options.store.set(id, session, maxAge),
-        destroy: (id: string) => options.store.destroy(id),
-      },
-      genid: (ctx: Koa.Context) => newSessionId(ownerOf(ctx)),
+  // Other signed cookies of the app (known device, login CSRF) use the same keys.
+  app.keys = cookieKeys(options.secrets) as unknown as string[];
+  Object.defineProperty(app.context, 'session', {
+    configurable: true,
+    get(this: Koa.Context) {
+      return requestSessionOf(this).get();
     },
-    app,
-  ) as Koa.Middleware;
+    set(this: Koa.Context, value: AdminSession | null) {
+      requestSessionOf(this).set(value);
+    },
+  });
+  const cookie = {
+    name: cookieNameFor(options.cookieName, options.production),
+    set: { maxAge: options.idleTimeoutMs, httpOnly: true, signed: true, sameSite: 'lax' as const, secure: options.production, overwrite: true, path: '/' },
+  };
+  return async (ctx, next) => {
+    const session = new RequestSession(ctx, options, cookie);
+    sessions.set(ctx, session);
+    await session.load();
+    try {
+      await next();
+    } finally {
+      await session.commit();
+    }
+  };
 }

@@ -14,6 +14,8 @@ export type SessionData = Record<string, unknown> & { userId?: unknown };
 /** A session read together with its owner's revocation cut-off (epoch ms, or null for none). */
 export interface SessionRead {
   session?: SessionData;
+  /** The session as stored (JSON): a caller compares it to tell whether the session changed. */
+  raw?: string;
   revokedBefore: number | null;
 }
 
@@ -91,10 +93,10 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
       if (!isLive(record)) return { revokedBefore: null };
       const session = parse(record);
       if (!session) return { revokedBefore: null };
-      if (!record.userId) return { session, revokedBefore: null };
+      if (!record.userId) return { session, raw: record.data, revokedBefore: null };
       const markerHash = revocationHashOf(record.userId);
       if (markerHash !== named) marker = await backend.get(markerHash);
-      return { session, revokedBefore: cutOffOf(isLive(marker) ? marker : undefined) };
+      return { session, raw: record.data, revokedBefore: cutOffOf(isLive(marker) ? marker : undefined) };
     },
 
     /**
