@@ -44,7 +44,7 @@ export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp;
 
     /** Activates the pending secret with a valid code; returns the recovery codes, shown once. */
     async activate(kind: AdminKind, adminId: string, pendingSecret: string | undefined, code: string, request: RequestInfo): Promise<string[]> {
-      if (!pendingSecret) throw new ApiError('mfa.no_enrolment', 409, 'Start the enrolment first (GET /auth/mfa/enroll).');
+      if (!pendingSecret) throw new ApiError('mfa.no_enrolment', 409, 'Start the enrolment first: open the authenticator set-up page again.');
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
       if (admin.mfa_enabled) throw new ApiError('mfa.already_enrolled', 409, 'An authenticator is already enrolled. A platform admin can reset it.');

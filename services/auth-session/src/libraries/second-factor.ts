@@ -9,6 +9,14 @@ import { failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.j
 import type { Totp } from './totp.js';
 
 const wrongCode = () => new ApiError('auth.invalid_code', 401, 'That code is not valid. Codes are single-use; wait for the next one.');
+const usedRecoveryCode = () =>
+  new ApiError('auth.invalid_recovery_code', 401, 'That recovery code is not valid or has been used already: each one works once. Use another recovery code, or a code from your authenticator app.');
+/**
+ * Told only after the password was right (this is the second step), so it reveals nothing to
+ * someone guessing passwords; a correct code during a lockout used to read as a wrong one.
+ */
+const locked = (until: Date) =>
+  new ApiError('auth.locked', 401, `Too many wrong attempts: this account is locked until ${until.toISOString().slice(11, 16)} UTC (${until.toISOString()}). Try again then, or ask a platform admin.`, { lockedUntil: until.toISOString() });
 
 /** TOTP secrets are encrypted at rest, bound to their row; legacy plaintext rows still work. */
 export function readTotpSecret(ring: KeyRing, kind: AdminKind, admin: AdminRow): string | null {
@@ -33,7 +41,7 @@ export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: To
       const budget = failureBudget(account, kind, admin, request.device);
       await deps.throttle.assertAllowed('totp', budget.key, request.ip);
       const base = { tenantId: admin.tenant_id, actorType: `${kind}_admin` as const, actorId: admin.id, targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId };
-      if (signIn.isLocked(admin) && !budget.knownDevice) throw wrongCode();
+      if (signIn.isLocked(admin) && !budget.knownDevice) throw locked(admin.locked_until!);
 
       const trimmed = code.replace(/\s+/g, '');
       if (looksLikeRecoveryCode(trimmed)) {
@@ -44,6 +52,8 @@ export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: To
           await signIn.recordSuccess(kind, admin, budget, request);
           return { method: 'recovery_code', remainingRecoveryCodes: remaining };
         }
+        await signIn.recordFailure(kind, admin, 'totp', budget, request);
+        throw usedRecoveryCode();
       } else {
         const secret = readTotpSecret(totpKeys, kind, admin);
         const lastStep = admin.totp_last_used_step === null ? undefined : Number(admin.totp_last_used_step);

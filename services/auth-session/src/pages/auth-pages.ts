@@ -26,6 +26,7 @@ export const enrolPage = (csrf: string, offer: { qrCodeDataUrl: string; secret: 
   layout(
     'Set up your authenticator',
     html`<p>Scan this code with an authenticator app, then enter the 6-digit code it shows.</p>
+<p class="muted">Here after a platform admin reset your authenticator (a lost or replaced phone)? Your old app codes and recovery codes no longer work: set up the new one now. If you did not ask for a reset, tell your platform admin: they can undo it.</p>
 <img src="${offer.qrCodeDataUrl}" alt="QR code for your authenticator app" width="240" height="240">
 <p>Or type this key: <code>${offer.secret}</code></p>
 <form method="post" action="/auth/mfa/enroll">${csrfField(csrf)}
