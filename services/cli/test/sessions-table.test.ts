@@ -1,6 +1,8 @@
 // `portcullis sessions create-table` on a separate PostgreSQL database and on MariaDB, checked by
 // the same shape checks `sessions preflight` runs; `sessions capacity-plan` figures, applied to a
 // table on the DynamoDB API.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '@portcullis/config';
 import { checkSessionStore, createDynamoClient } from '@portcullis/session-store';
@@ -82,7 +84,8 @@ describe('sessions capacity-plan', () => {
     // 1M sessions is above the exact-count threshold: each pod scans one 100-item page a minute,
     // 500,000 B read = 123 units of 4 KB, halved (eventually consistent): 6 × 61.5 / 60.
     expect(plan.per_operation.item_counter_rcu_per_s).toBe(6.15);
-    expect(plan.peak).toEqual({ rcu: 200 * 3 + 5 * 10.5 + 6.15, wcu: 200 * 5 + 5 * 16 });
+    // The byUser index: the sign-in's Query (0.5) and two entries written or removed per sign-in.
+    expect(plan.peak).toEqual({ rcu: 200 * 3 + 5 * 10.5 + 6.15, wcu: 200 * 5 + 5 * 16, index_rcu: 2.5, index_wcu: 10 });
     expect(plan.provisioned).toMatchObject({ rcu: Math.ceil(658.65 / 0.7), wcu: Math.ceil(1080 / 0.7) });
 
     const eventual = JSON.parse((await cli({ DYNAMODB_CONSISTENT_READ: 'false' }, ...args, '--item-bytes', '5000', '--pods', '6')).stdout) as typeof plan;
@@ -109,6 +112,25 @@ describe('sessions capacity-plan', () => {
     } finally {
       client.destroy();
     }
+  });
+
+  it('gives the figures of the auto-scaling example in k8s/', async () => {
+    const example = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', '..', 'k8s', 'dynamodb-session-autoscaling.json'), 'utf8')) as {
+      _plan: string[];
+      ScalableTargets: { ScalableDimension: string; MinCapacity: number; MaxCapacity: number }[];
+      ScalingPolicies: { ScalableDimension: string; TargetTrackingScalingPolicyConfiguration: { TargetValue: number } }[];
+    };
+    const plan = JSON.parse((await cli({}, 'sessions', 'capacity-plan', ...example._plan, '--json')).stdout) as { provisioned: { auto_scaling: Record<'read' | 'write', { min: number; max: number; target_utilization_percent: number }>; index: { auto_scaling: Record<'read' | 'write', { min: number; max: number }> } } };
+    const bounds = (dimension: string) => {
+      const target = example.ScalableTargets.find((candidate) => candidate.ScalableDimension === dimension)!;
+      return { min: target.MinCapacity, max: target.MaxCapacity };
+    };
+    expect(bounds('dynamodb:table:ReadCapacityUnits')).toEqual({ min: plan.provisioned.auto_scaling.read.min, max: plan.provisioned.auto_scaling.read.max });
+    expect(bounds('dynamodb:table:WriteCapacityUnits')).toEqual({ min: plan.provisioned.auto_scaling.write.min, max: plan.provisioned.auto_scaling.write.max });
+    expect(bounds('dynamodb:index:ReadCapacityUnits')).toEqual({ min: plan.provisioned.index.auto_scaling.read.min, max: plan.provisioned.index.auto_scaling.read.max });
+    expect(bounds('dynamodb:index:WriteCapacityUnits')).toEqual({ min: plan.provisioned.index.auto_scaling.write.min, max: plan.provisioned.index.auto_scaling.write.max });
+    for (const policy of example.ScalingPolicies) expect(policy.TargetTrackingScalingPolicyConfiguration.TargetValue).toBe(plan.provisioned.auto_scaling.read.target_utilization_percent);
+    expect(example.ScalingPolicies).toHaveLength(4);
   });
 
   it('explains a bad flag and has --help', async () => {

@@ -66,30 +66,33 @@ export function capacityPlan(input: CapacityInput) {
     wcu: input.requestsPerSecond * request.wcu + input.signInsPerSecond * signIn.wcu,
   };
   const provisioned = { rcu: Math.max(1, Math.ceil(peak.rcu / input.targetUtilization)), wcu: Math.max(1, Math.ceil(peak.wcu / input.targetUtilization)) };
+  // The KEYS_ONLY byUser index has capacity of its own when PROVISIONED: the sign-in's Query,
+  // and one entry written per sign-in plus one removed per explicit sign-out (TTL deletes are free).
+  const indexPeak = { rcu: input.signInsPerSecond * readUnits(64 * input.maxConcurrentSessions, false), wcu: input.signInsPerSecond * 2 };
+  const index = { rcu: Math.max(1, Math.ceil(indexPeak.rcu / input.targetUtilization)), wcu: Math.max(1, Math.ceil(indexPeak.wcu / input.targetUtilization)) };
   const storageGb = (input.sessions * (size + ITEM_OVERHEAD_BYTES)) / 1e9;
   const storage = storageGb * PRICES.storageGbMonth;
-  const onDemandMonth = ((peak.rcu * PRICES.onDemandReadPerMillion + peak.wcu * PRICES.onDemandWritePerMillion) * SECONDS_PER_MONTH) / 1e6 + storage;
-  const provisionedMonth = (provisioned.rcu * PRICES.provisionedRcuHour + provisioned.wcu * PRICES.provisionedWcuHour) * HOURS_PER_MONTH + storage;
+  const onDemandMonth = (((peak.rcu + indexPeak.rcu) * PRICES.onDemandReadPerMillion + (peak.wcu + indexPeak.wcu) * PRICES.onDemandWritePerMillion) * SECONDS_PER_MONTH) / 1e6 + storage;
+  const provisionedMonth = ((provisioned.rcu + index.rcu) * PRICES.provisionedRcuHour + (provisioned.wcu + index.wcu) * PRICES.provisionedWcuHour) * HOURS_PER_MONTH + storage;
+  // Auto scaling keeps the peak at the target; a quarter of it is what a quiet night needs, four times it a burst.
+  const bounds = (units: number) => ({ min: Math.max(1, Math.ceil(units / 4)), max: units * 4, target_utilization_percent: Math.round(input.targetUtilization * 100) });
   const perMillion = (month: number) => (input.sessions > 0 ? round((month * 1e6) / input.sessions) : null);
   return {
     input,
     factors,
     per_operation: { request, sign_in: signIn, item_counter_rcu_per_s: round(counterRcu) },
-    peak: { rcu: round(peak.rcu), wcu: round(peak.wcu) },
+    peak: { rcu: round(peak.rcu), wcu: round(peak.wcu), index_rcu: round(indexPeak.rcu), index_wcu: round(indexPeak.wcu) },
     provisioned: {
       ...provisioned,
-      // Auto scaling keeps the peak at the target; the floor is what a quiet night needs.
-      auto_scaling: {
-        read: { min: Math.max(1, Math.ceil(provisioned.rcu / 4)), max: provisioned.rcu * 4, target_utilization_percent: Math.round(input.targetUtilization * 100) },
-        write: { min: Math.max(1, Math.ceil(provisioned.wcu / 4)), max: provisioned.wcu * 4, target_utilization_percent: Math.round(input.targetUtilization * 100) },
-      },
+      index: { ...index, auto_scaling: { read: bounds(index.rcu), write: bounds(index.wcu) } },
+      auto_scaling: { read: bounds(provisioned.rcu), write: bounds(provisioned.wcu) },
       env: { DYNAMODB_BILLING_MODE: 'PROVISIONED', DYNAMODB_READ_CAPACITY: String(provisioned.rcu), DYNAMODB_WRITE_CAPACITY: String(provisioned.wcu) },
       usd_per_month: round(provisionedMonth),
       usd_per_million_sessions_month: perMillion(provisionedMonth),
     },
     on_demand: {
-      read_request_units_per_s: round(peak.rcu),
-      write_request_units_per_s: round(peak.wcu),
+      read_request_units_per_s: round(peak.rcu + indexPeak.rcu),
+      write_request_units_per_s: round(peak.wcu + indexPeak.wcu),
       usd_per_month_at_peak: round(onDemandMonth),
       usd_per_million_sessions_month: perMillion(onDemandMonth),
     },
@@ -126,7 +129,7 @@ function plan(context: CliContext, flags: PlanFlags): void {
       `factors: ConsistentRead ×${f.consistent_read_factor} (GetItem; the request path's BatchGetItem is always consistent), ${f.read_units_per_item} RCU and ${f.write_units_per_item} WCU per item`,
       `per request: ${op.request.rcu} RCU + ${op.request.wcu} WCU; per sign-in: ${op.sign_in.rcu} RCU + ${op.sign_in.wcu} WCU; item counter: ${op.item_counter_rcu_per_s} RCU/s`,
       `peak: ${result.peak.rcu} RCU/s, ${result.peak.wcu} WCU/s`,
-      `provisioned at ${Math.round(flags.targetUtilization * 100)} % target: ${p.rcu} RCU, ${p.wcu} WCU (auto scaling read ${p.auto_scaling.read.min}–${p.auto_scaling.read.max}, write ${p.auto_scaling.write.min}–${p.auto_scaling.write.max}); $${p.usd_per_month}/month`,
+      `provisioned at ${Math.round(flags.targetUtilization * 100)} % target: ${p.rcu} RCU, ${p.wcu} WCU (auto scaling read ${p.auto_scaling.read.min}–${p.auto_scaling.read.max}, write ${p.auto_scaling.write.min}–${p.auto_scaling.write.max}); byUser index ${p.index.rcu} RCU, ${p.index.wcu} WCU; $${p.usd_per_month}/month`,
       `on-demand: ${d.read_request_units_per_s} RRU/s, ${d.write_request_units_per_s} WRU/s; $${d.usd_per_month_at_peak}/month if the peak lasted all month`,
       `set: ${Object.entries(p.env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ].join('\n') + '\n',
