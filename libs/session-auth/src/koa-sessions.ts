@@ -128,10 +128,11 @@ class RequestSession {
   }
 }
 
-const sessions = new WeakMap<object, RequestSession>();
+// On the context under a symbol, not in a WeakMap: one WeakMap entry per request showed up as GC work.
+const REQUEST_SESSION = Symbol('portcullis.requestSession');
 
 function requestSessionOf(ctx: object): RequestSession {
-  const session = sessions.get(ctx);
+  const session = (ctx as { [REQUEST_SESSION]?: RequestSession })[REQUEST_SESSION];
   if (!session) throw new Error('ctx.session is only available behind installSessions');
   return session;
 }
@@ -164,7 +165,7 @@ export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Mi
   };
   return async (ctx, next) => {
     const session = new RequestSession(ctx, options, cookie);
-    sessions.set(ctx, session);
+    (ctx as { [REQUEST_SESSION]?: RequestSession })[REQUEST_SESSION] = session;
     await session.load();
     try {
       await next();

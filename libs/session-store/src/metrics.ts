@@ -53,7 +53,7 @@ export function exportSessionPhase(metrics: SessionStoreMetrics, labels: PhaseLa
   for (const position of labels.compatible) metrics.phaseCompatible.set(position, 1);
 }
 
-const OPERATIONS = ['get', 'put', 'delete', 'listByUser', 'deleteByUser', 'count', 'sample', 'scan'] as const;
+const OPERATIONS = ['get', 'getMany', 'put', 'delete', 'listByUser', 'deleteByUser', 'count', 'sample', 'scan'] as const;
 
 /** Wraps a backend so every operation is timed and its failures counted under `store`. */
 export function instrumentBackend(backend: SessionBackend, metrics: SessionStoreMetrics, store = backend.name): SessionBackend {
