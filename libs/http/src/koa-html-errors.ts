@@ -31,8 +31,9 @@ function pageFor(status: number, code: string): ErrorPage {
  * Client errors (4xx, CSRF expiry included) and unrouted paths as pages for browsers, each with
  * a way forward; API clients get the JSON of the error handler unchanged. 5xx stay with the
  * error handler, which logs them. Mounted after the session, so it catches the guards and CSRF.
+ * `onRefused` counts every 4xx by its code, whoever asked.
  */
-export function koaHtmlErrors({ stylesheetHref, siteName, nav }: { stylesheetHref: string; siteName: string; nav?: SafeHtml }): Middleware {
+export function koaHtmlErrors({ stylesheetHref, siteName, nav, onRefused }: { stylesheetHref: string; siteName: string; nav?: SafeHtml; onRefused?: (code: string) => void }): Middleware {
   const render = (ctx: Context, status: number, code: string, message: string) => {
     const page = pageFor(status, code);
     ctx.status = status;
@@ -40,18 +41,20 @@ export function koaHtmlErrors({ stylesheetHref, siteName, nav }: { stylesheetHre
     ctx.body = renderPage({ title: page.title, body: html`${page.next}<p class="muted">Reference: ${code} · request ${ctx.requestId}</p>`, error: message, stylesheetHref, siteName, ...(nav ? { nav } : {}) });
   };
   return async (ctx, next) => {
-    if (!wantsPage(ctx)) return next();
     try {
       await next();
     } catch (error) {
       const { status, body } = toResponse(error);
       if (status >= 500) throw error;
+      // Every refusal is counted (CSRF failures, throttling, wrong role…), JSON or page.
+      onRefused?.(body.code);
+      if (!wantsPage(ctx)) throw error;
       const retryAfter = body.data?.retryAfterSeconds;
       if (typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
       return render(ctx, status, body.code, body.message);
     }
     // Koa's own "Not Found" (no route matched) or a 405 without a body.
-    if ((ctx.status === 404 || ctx.status === 405) && (ctx.body === undefined || ctx.body === null || ctx.body === 'Not Found' || ctx.body === 'Method Not Allowed')) {
+    if (wantsPage(ctx) && (ctx.status === 404 || ctx.status === 405) && (ctx.body === undefined || ctx.body === null || ctx.body === 'Not Found' || ctx.body === 'Method Not Allowed')) {
       render(ctx, ctx.status, ctx.status === 404 ? 'not_found' : 'method_not_allowed', ctx.status === 404 ? 'There is no page at this address.' : 'This page does not take that kind of request.');
     }
   };

@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { countedAuditWriter } from '@portcullis/audit';
+import { securityCounters } from '@portcullis/observability';
 import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
@@ -11,7 +13,9 @@ export type { AppDependencies, AuditLogSettings } from './context.js';
 
 /** Builds the audit-log app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
-  const c = createServiceContext(deps);
+  // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
+  const security = securityCounters(deps.metrics.registry);
+  const c = createServiceContext({ ...deps, audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })) });
   const open = staticRoutes('/audit', { stylesheet, openApiDocument: openApiDocument() });
   open.get('/', (ctx) => ctx.redirect('/audit/events'));
   // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
@@ -25,7 +29,7 @@ export function createApp(deps: AppDependencies): Koa {
     routers: [healthRoutes('/audit'), open, router],
     // Reads are GETs; the one POST (export, itself audited) is a form or JSON, CSRF-checked.
     beforeRoutes: (app) => [
-      koaHtmlErrors({ stylesheetHref: '/audit/assets/style.css', siteName: 'Portcullis audit' }),
+      koaHtmlErrors({ stylesheetHref: '/audit/assets/style.css', siteName: 'Portcullis audit', onRefused: (code) => security.refusals.inc({ code }) }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
       koaCsrf(),

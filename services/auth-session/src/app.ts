@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { countedAuditWriter } from '@portcullis/audit';
+import { securityCounters } from '@portcullis/observability';
 import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { installSessions } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
@@ -15,7 +17,9 @@ export type { AppDependencies, AuthSettings } from './context.js';
 
 /** Builds the auth-session app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
-  const c = createServiceContext(deps);
+  // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
+  const security = securityCounters(deps.metrics.registry);
+  const c = createServiceContext({ ...deps, audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })) });
   const open = staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() });
   // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
   open.get('/', (ctx) => ctx.redirect('/auth/me'));
@@ -31,7 +35,7 @@ export function createApp(deps: AppDependencies): Koa {
     trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/auth'), open, router],
     beforeRoutes: (app) => [
-      koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Portcullis' }),
+      koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Portcullis', onRefused: (code) => security.refusals.inc({ code }) }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
       koaCsrfWithSignIn(deps.settings),

@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { countedAuditWriter } from '@portcullis/audit';
+import { securityCounters } from '@portcullis/observability';
 import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
@@ -21,7 +23,9 @@ export function createAdminRouter(c: ServiceContext): Router {
 
 /** Builds the mfa-admin app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
-  const c = createServiceContext(deps);
+  // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
+  const security = securityCounters(deps.metrics.registry);
+  const c = createServiceContext({ ...deps, audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })) });
   const open = staticRoutes('/admin', { stylesheet, openApiDocument: openApiDocument() });
   open.get('/', (ctx) => ctx.redirect('/admin/tenants'));
 
@@ -31,7 +35,7 @@ export function createApp(deps: AppDependencies): Koa {
     trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
     beforeRoutes: (app) => [
-      koaHtmlErrors({ stylesheetHref: '/admin/assets/style.css', siteName: 'Portcullis admin' }),
+      koaHtmlErrors({ stylesheetHref: '/admin/assets/style.css', siteName: 'Portcullis admin', onRefused: (code) => security.refusals.inc({ code }) }),
       installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
       koaBodyParser(),
       koaCsrf(),

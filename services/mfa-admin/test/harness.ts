@@ -10,7 +10,7 @@ import { generateSecret } from 'otplib';
 import request from 'supertest';
 import { createAuditWriter, type AuditWriter } from '@portcullis/audit';
 import { createKeyRing, type KeyRing } from '@portcullis/crypto';
-import { createLogger, createMetrics } from '@portcullis/observability';
+import { createLogger, createMetrics, type ServiceMetrics } from '@portcullis/observability';
 import type { SessionStore } from '@portcullis/session-store';
 import { createApp } from '../src/app.js';
 import { createPasswordHashing } from '../src/libraries/passwords.js';
@@ -43,6 +43,8 @@ export interface BuildOptions {
   totpKeys?: KeyRing;
   audit?: AuditWriter;
   extraApps?: (store: SessionStore) => Record<string, Koa>;
+  /** mfa-admin's registry, for tests that read its counters. */
+  metrics?: ServiceMetrics;
 }
 
 export interface Built {
@@ -50,6 +52,8 @@ export interface Built {
   mfaApp: Koa;
   store: SessionStore;
   revoker: SessionRevoker;
+  /** auth-session's registry. */
+  authMetrics: ServiceMetrics;
   agent(): ReturnType<typeof request.agent>;
 }
 
@@ -79,7 +83,7 @@ export async function createAdminHarness(): Promise<AdminHarness> {
     detailsKeys,
     audit,
     build(options: BuildOptions = {}): Built {
-      const { app: authApp, store } = base.build();
+      const { app: authApp, store, metrics: authMetrics } = base.build();
       const revoker = createSessionRevoker({
         queries: createRevocationQueries(base.db),
         store: options.revokeStore ? options.revokeStore(store) : store,
@@ -100,14 +104,14 @@ export async function createAdminHarness(): Promise<AdminHarness> {
         // Cheap argon2 for tests; production uses auth-session's parameters.
         passwords: createPasswordHashing({ algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 }),
         logger: createLogger({ service: 'mfa-admin', destination: logSink(base.logLines) }),
-        metrics: createMetrics('mfa-admin'),
+        metrics: options.metrics ?? createMetrics('mfa-admin'),
         clock: base.clock,
         settings: { ...defaultSettings, secrets: [SESSION_SECRET] },
         trustedProxyHops: 1,
       });
       const server = gateway({ '/auth': authApp, '/admin': mfaApp, ...(options.extraApps?.(store) ?? {}) });
       servers.push(server);
-      return { server, mfaApp, store, revoker, agent: () => request.agent(server) };
+      return { server, mfaApp, store, revoker, authMetrics, agent: () => request.agent(server) };
     },
     async seedPlatformAdmin(): Promise<SeededAdmin> {
       const id = randomUUID();
