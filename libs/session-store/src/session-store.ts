@@ -63,6 +63,19 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
   };
 
 
+  // Owner → marker key, so the check that an id names its owner's marker costs no SHA-256 per
+  // request. Bounded: cleared when full (a pod sees far fewer admins than this).
+  const markerHashes = new Map<string, string>();
+  const markerHashOf = (userId: string): string => {
+    let hash = markerHashes.get(userId);
+    if (hash === undefined) {
+      if (markerHashes.size >= 10_000) markerHashes.clear();
+      hash = revocationHashOf(userId);
+      markerHashes.set(userId, hash);
+    }
+    return hash;
+  };
+
   /** A record under an older secret, moved under the current one (secret rotation). */
   async function findUnderOldSecret(id: string): Promise<SessionRecord | undefined> {
     if (hashers.length === 1) return undefined;
@@ -94,7 +107,7 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
       const session = parse(record);
       if (!session) return { revokedBefore: null };
       if (!record.userId) return { session, raw: record.data, revokedBefore: null };
-      const markerHash = revocationHashOf(record.userId);
+      const markerHash = markerHashOf(record.userId);
       if (markerHash !== named) marker = await backend.get(markerHash);
       return { session, raw: record.data, revokedBefore: cutOffOf(isLive(marker) ? marker : undefined) };
     },
