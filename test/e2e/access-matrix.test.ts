@@ -16,7 +16,7 @@ const PUBLIC = new Set([
   'GET /audit/healthz', 'GET /audit/assets/style.css', 'GET /audit/openapi.json', 'GET /audit', 'GET /auth',
 ]);
 /** Reachable with a level-1 session (password only): the rest of the sign-in, and signing out. */
-const SIGN_IN_STEPS = new Set(['GET /auth/mfa', 'POST /auth/mfa/verify', 'GET /auth/mfa/enroll', 'POST /auth/mfa/enroll', 'POST /auth/logout']);
+const SIGN_IN_STEPS = new Set(['GET /auth/mfa', 'POST /auth/mfa/verify', 'GET /auth/mfa/enroll', 'POST /auth/mfa/enroll', 'GET /auth/logout', 'POST /auth/logout']);
 
 /**
  * What each app promises beyond that. `own`: every admin reaches their own account and sessions,

@@ -50,4 +50,12 @@ input[type=checkbox]{width:auto}button{font:inherit;margin-top:.5rem;padding:.3r
 .notice{color:#064;border-left:4px solid #064;padding-left:.5rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem;border-bottom:1px solid #ddd;vertical-align:top}
 details{margin:.25rem 0}.muted{color:#666}nav a{margin-right:1rem}`;
 
-export const consoleNav = html`<nav><a href="/admin/tenants">Tenants</a><a href="/audit/events">Audit log</a><a href="/auth/me">Account</a></nav>`;
+/**
+ * The console's navigation: only what the role may open (tenant admins have no tenant list),
+ * and "Sign out" on every page (a page with the sign-out form: a link cannot carry the CSRF token).
+ */
+export const consoleNavFor = (kind: 'platform' | 'tenant' | undefined) =>
+  html`<nav aria-label="Console">${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a>`}<a href="/audit/events">Audit log</a><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a></nav>`;
+
+/** The platform console's pages (mfa-admin is for platform admins only). */
+export const consoleNav = consoleNavFor('platform');

@@ -142,6 +142,14 @@ export function openApiDocument() {
         },
       },
       '/auth/logout': {
+        get: {
+          summary: 'The sign-out page (the console nav links here; the form posts to this path)',
+          security: signedIn,
+          responses: {
+            '200': { description: 'Page, or for JSON clients that the session is live', content: { 'application/json': { schema: { type: 'object', properties: { signedIn: { const: true } } } }, 'text/html': { schema: { type: 'string' } } } },
+            '401': { $ref: '#/components/responses/Unauthenticated' },
+          },
+        },
         post: {
           summary: 'Ends this session',
           security: signedIn,

@@ -67,6 +67,8 @@ ${events.map(
 )}</tbody></table>
 ${events.length === 0 ? html`<p class="muted">No events.</p>` : ''}
 ${nextCursor ? html`<p><a href="/audit/events?${query({ ...Object.fromEntries(new URLSearchParams(filterQuery)), cursor: nextCursor })}">Older events</a></p>` : ''}`,
+    undefined,
+    platform ? 'platform' : 'tenant',
   );
 }
 

@@ -1,4 +1,4 @@
-import { csrfField, html, layout } from './html.js';
+import { consoleNavFor, csrfField, html, layout } from './html.js';
 import type { SessionSummary } from '../libraries/session-policy.js';
 
 export const loginPage = (csrf: string, error?: string, values: { tenant?: string; email?: string; returnTo?: string } = {}) =>
@@ -64,13 +64,20 @@ export const reauthenticatePage = (csrf: string, next: string, error?: string) =
     error,
   );
 
-export const homePage = (csrf: string, me: { email: string; kind: string }) =>
+export const homePage = (csrf: string, me: { email: string; kind: 'platform' | 'tenant' }) =>
   layout(
     'Signed in',
     html`<p>You are signed in as <strong>${me.email}</strong> (${me.kind} admin).</p>
-<p><a href="/auth/sessions">Your sessions</a> · <a href="/auth/password">Change password</a></p>
+<p>${me.kind === 'platform' ? html`<a href="/admin/tenants">Tenants and their admins</a> · ` : ''}<a href="/audit/events">Audit log</a> · <a href="/auth/sessions">Your sessions</a> · <a href="/auth/password">Change password</a></p>
 <form method="post" action="/auth/logout">${csrfField(csrf)}<button type="submit">Sign out</button></form>`,
+    undefined,
+    consoleNavFor(me.kind),
   );
+
+/** Where the console nav's "Sign out" leads: the form (a link cannot carry the CSRF token). */
+export const signOutPage = (csrf: string) =>
+  layout('Sign out', html`<p>Sign out of the Portcullis console in this browser?</p>
+<form method="post" action="/auth/logout">${csrfField(csrf)}<button type="submit">Sign out</button></form><p><a href="/auth/me">Cancel</a></p>`);
 
 export const sessionsPage = (csrf: string, sessions: SessionSummary[]) =>
   layout(

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
-import { consoleReturnPath, requireSession, signedInAdmin } from '@portcullis/session-auth';
+import { consoleReturnPath, csrfTokenFor, requireSession, signedInAdmin } from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
-import { loginPage } from '../pages/auth-pages.js';
+import { loginPage, signOutPage } from '../pages/auth-pages.js';
 import { loginCsrfToken } from './login-csrf.js';
 import { bodyOf, emailField, nextStepOf, redirectOrJson, respond, signInRequestInfo, startAdminSession, withFormErrors } from './http-helpers.js';
 
@@ -38,6 +38,10 @@ export default function signInRoutes(router: Router, c: ServiceContext): void {
       ctx.log.info({ adminId: signedIn.admin.id, adminKind: signedIn.kind, next }, 'password accepted');
       redirectOrJson(ctx, { assurance: 1, next }, location);
     });
+  });
+
+  router.get('/logout', requireSession(c.policy), (ctx) => {
+    respond(ctx, { signedIn: true }, () => signOutPage(csrfTokenFor(ctx)));
   });
 
   router.post('/logout', requireSession(c.policy), async (ctx) => {
