@@ -107,7 +107,9 @@ export function productionEnv(infra: Infrastructure, seeded: Seeded, driver: Por
     redis: { SESSION_STORE_DRIVER: 'redis' },
     knex: { SESSION_STORE_DRIVER: 'knex' },
     dynamodb: { SESSION_STORE_DRIVER: 'dynamodb', DYNAMODB_ENDPOINT: infra.dynamoEndpoint ?? '', AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey },
-    dual: { SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex' },
+    // The first dual phase (dual-write, redis → knex): reads redis alone, writes both. Spelled with
+    // the variables every build reads (newer builds also take SESSION_STORE_PHASE=dual-write).
+    dual: { SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex', SESSION_DUAL_FALLBACK_ON_MISS: 'false' },
   };
   if (driver === 'dynamodb' && !infra.dynamoEndpoint) throw new Error('the dynamodb driver needs moto: no endpoint given');
   return {
