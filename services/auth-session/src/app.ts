@@ -10,6 +10,7 @@ import { stylesheet } from './pages/html.js';
 import accountRoutes from './routes/account.js';
 import { koaCsrfWithSignIn } from './routes/login-csrf.js';
 import mfaRoutes from './routes/mfa.js';
+import recoveryCodeRoutes from './routes/recovery-codes.js';
 import sessionRoutes from './routes/sessions.js';
 import signInRoutes from './routes/sign-in.js';
 
@@ -28,6 +29,7 @@ export function createApp(deps: AppDependencies): Koa {
   mfaRoutes(router, c);
   accountRoutes(router, c);
   sessionRoutes(router, c);
+  recoveryCodeRoutes(router, c);
 
   return createServiceApp({
     logger: deps.logger,

@@ -432,6 +432,27 @@ export function openApiDocument() {
           },
         },
       },
+      '/auth/recovery-codes': {
+        get: {
+          summary: 'How many unused recovery codes this admin has',
+          security: signedIn,
+          responses: {
+            '200': { description: 'Count (page for browsers)', content: { 'application/json': { schema: { type: 'object', properties: { remaining: { type: 'integer', minimum: 0 } } } } } },
+            '401': { $ref: '#/components/responses/Unauthenticated' },
+            '403': { $ref: '#/components/responses/Forbidden' },
+          },
+        },
+        post: {
+          summary: 'Replaces every recovery code with a new set, returned once; needs a recent re-authentication (POST /auth/reauthenticate)',
+          security: signedIn,
+          responses: {
+            '200': { description: 'The new codes (not stored in clear; shown only now)', content: { 'application/json': { schema: { type: 'object', properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } } } } } },
+            '401': { $ref: '#/components/responses/Unauthenticated' },
+            '403': { $ref: '#/components/responses/Forbidden' },
+            '409': { description: 'No authenticator enrolled, or a code was spent meanwhile', content: errorJson },
+          },
+        },
+      },
       '/auth/sessions/revoke-others': {
         post: {
           summary: 'Ends every other session of this admin',

@@ -61,6 +61,26 @@ export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp;
       await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: adminId, action: 'auth.mfa_enrolled', targetType: `${kind}_admin`, targetId: adminId, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId });
       return recoveryCodes;
     },
+
+    /** How many unused recovery codes the admin has (shown on their account page). */
+    async recoveryCodesLeft(kind: AdminKind, adminId: string): Promise<number> {
+      const admin = await admins.findById(kind, adminId);
+      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      return admin.recovery_code_hashes ? (JSON.parse(admin.recovery_code_hashes) as string[]).length : 0;
+    },
+
+    /** A new set of recovery codes replaces every old one (compare-and-set against a code spent meanwhile); shown once. */
+    async regenerateRecoveryCodes(kind: AdminKind, adminId: string, request: RequestInfo): Promise<string[]> {
+      const admin = await admins.findById(kind, adminId);
+      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin.mfa_enabled) throw new ApiError('mfa.not_enrolled', 409, 'Set up an authenticator first: recovery codes belong to it.');
+      const recoveryCodes = generateRecoveryCodes();
+      if (!(await admins.replaceRecoveryCodes(kind, adminId, admin.recovery_code_hashes, JSON.stringify(recoveryCodes.map(hashRecoveryCode))))) {
+        throw new ApiError('mfa.recovery_codes_changed', 409, 'Your recovery codes changed meanwhile (one was used). Try again.');
+      }
+      await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: adminId, action: 'auth.recovery_codes_regenerated', targetType: `${kind}_admin`, targetId: adminId, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId, details: { count: recoveryCodes.length } });
+      return recoveryCodes;
+    },
   };
 }
 

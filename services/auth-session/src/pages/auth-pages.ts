@@ -68,7 +68,7 @@ export const homePage = (csrf: string, me: { email: string; kind: 'platform' | '
   layout(
     'Signed in',
     html`<p>You are signed in as <strong>${me.email}</strong> (${me.kind} admin).</p>
-<p>${me.kind === 'platform' ? html`<a href="/admin/tenants">Tenants and their admins</a> · ` : ''}<a href="/audit/events">Audit log</a> · <a href="/auth/sessions">Your sessions</a> · <a href="/auth/password">Change password</a></p>
+<p>${me.kind === 'platform' ? html`<a href="/admin/tenants">Tenants and their admins</a> · ` : ''}<a href="/audit/events">Audit log</a> · <a href="/auth/sessions">Your sessions</a> · <a href="/auth/password">Change password</a> · <a href="/auth/recovery-codes">Recovery codes</a></p>
 <form method="post" action="/auth/logout">${csrfField(csrf)}<button type="submit">Sign out</button></form>`,
     undefined,
     consoleNavFor(me.kind),
@@ -92,3 +92,15 @@ ${sessions.map(
   );
 
 export const messagePage = (title: string, message: string) => layout(title, html`<p><a href="/auth/me">Continue</a></p>`, message);
+
+/** How many recovery codes are left, and the form that replaces them all (a fresh password + code is asked first). */
+export const recoveryStatusPage = (csrf: string, remaining: number, kind: 'platform' | 'tenant', error?: string) =>
+  layout(
+    'Recovery codes',
+    html`<p>You have <strong>${remaining}</strong> unused recovery code${remaining === 1 ? '' : 's'} of 10.${remaining <= 3 ? ' Make new ones before you run out.' : ''}</p>
+<p>New codes replace every old one at once; you will see them once, on the next page.</p>
+<form method="post" action="/auth/recovery-codes">${csrfField(csrf)}<input type="hidden" name="_return" value="/auth/recovery-codes">
+<button type="submit">Make new recovery codes</button></form>`,
+    error,
+    consoleNavFor(kind),
+  );
