@@ -70,6 +70,7 @@ export function createSingleBackend(driver: Driver, settings: SessionStoreSettin
       return { backend, close: async () => { await backend.close(); await connection.destroy(); } };
     }
     case 'dynamodb': {
+      options.metrics?.throttles.inc({ store: 'dynamodb' }, 0); // the series exists before the first throttle
       const client = createDynamoClient({ region: settings.AWS_REGION, ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}) });
       const backend = instrument(
         createDynamoBackend({

@@ -4,7 +4,7 @@ import type { SessionBackend, SessionCounts } from './backend.js';
 /** The session-store series Grafana and the alerts read. One instance per registry. */
 export function createSessionStoreMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     operationDuration: new Histogram({
       name: 'session_store_operation_duration_seconds',
       help: 'Session store operation latency',
@@ -31,6 +31,10 @@ export function createSessionStoreMetrics(registry: Registry) {
     }),
     throttles: new Counter({ name: 'session_store_throttles_total', help: 'Throttled requests retried (DynamoDB)', labelNames: ['store'] as const, registers }),
   };
+  // A labelled counter has no series until its first increment, so a quiet pod's panels and
+  // alerts would read "no data" (found by the cutover drill): the known label values start at 0.
+  for (const reason of ['primary_miss', 'primary_error']) metrics.readFallbacks.inc({ reason }, 0);
+  return metrics;
 }
 
 export type SessionStoreMetrics = ReturnType<typeof createSessionStoreMetrics>;
