@@ -1,7 +1,7 @@
 // `npm run bench -- profile`: where the CPU of one `GET /auth/me` goes. Starts the compiled
 // auth-session as production runs it (redis store, LOG_LEVEL=info to /dev/null) with
 // --cpu-prof, loads it, and attributes the profile's self time to parts of the request path,
-// as µs per request. Baseline in the same run: the same load on a bare Koa app answering the
+// as µs per request (BENCH_STORE=knex for the PostgreSQL store). Baseline in the same run: the same load on a bare Koa app answering the
 // same JSON (the framework's own cost). BENCH_PORTCULLIS_ROOT profiles another build (a
 // before/after pair in docs/performance.md); BENCH_DURATION_S sets the load window.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +15,8 @@ import { checkMe, meHeaders, portcullisRoot, productionEnv, seedPortcullis, sign
 import { cpuMicros, startServer } from './peers/processes.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+/** BENCH_STORE: redis (default) or knex (PostgreSQL). */
+const STORE = process.env.BENCH_STORE === 'knex' ? 'knex' : 'redis';
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string }; children?: number[] }[];
@@ -84,7 +86,7 @@ export default async function bench(): Promise<void> {
     const koaCpuPerRequest = (cpuMicros(koa.pid) - koaCpu) / koaLoad.requests;
     await koa.stop();
 
-    const env = productionEnv({ databaseUrl: postgres.url, redisUrl: redis.url }, seeded, 'redis');
+    const env = productionEnv({ databaseUrl: postgres.url, redisUrl: redis.url }, seeded, STORE);
     const server = await startServer({ args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(portcullisRoot, 'services/auth-session/dist/main.js')], env, portcullis: true, readyPath: '/readyz', readyStatus: 200, cwd: portcullisRoot });
     const cookie = await signIn(server.url, seeded, admin, admin.freshCode()!);
     await checkMe(server.url, admin, cookie);
@@ -104,13 +106,14 @@ export default async function bench(): Promise<void> {
     const busy = [...parts].filter(([part]) => part !== 'idle' && !part.startsWith('start-up'));
     const busyTotal = busy.reduce((sum, [, micros]) => sum + micros, 0);
     const rows = busy.sort((a, b) => b[1] - a[1]).map(([part, micros]) => ({ part, share: `${round((100 * micros) / busyTotal, 1)} %`, 'µs per request': round((micros / busyTotal) * cpuPerRequest, 1) }));
-    printTable(`GET /auth/me, redis store, ${portcullisRoot === process.cwd() ? 'this tree' : portcullisRoot} (self time of the CPU profile)`, rows);
+    printTable(`GET /auth/me, ${STORE} store, ${portcullisRoot === process.cwd() ? 'this tree' : portcullisRoot} (self time of the CPU profile)`, rows);
     printTable('Load', [
       { target: 'Koa hello (baseline)', 'req/s': round(koaLoad.rps), 'p99 ms': koaLoad.p99, 'CPU µs/req': round(koaCpuPerRequest, 1), 'non-2xx': koaLoad.non2xx },
       { target: 'auth-session GET /auth/me', 'req/s': round(measured.rps), 'p99 ms': measured.p99, 'CPU µs/req': round(cpuPerRequest, 1), 'non-2xx': measured.non2xx },
     ]);
     printResult({
       benchmark: 'profile',
+      store: STORE,
       duration_s: DURATION_S,
       me_rps: round(measured.rps),
       me_cpu_us_per_req: round(cpuPerRequest, 1),
