@@ -147,6 +147,7 @@ function pathFor(route: Route, target: Fixture): string {
     if (name === 'logId') return target.logId;
     if (name === 'id' && route.path.includes('/admins/:id')) return target.admin.id;
     if (name === 'id' && route.path.includes('/sessions/:id')) return target.sessionId;
+    if (name === 'session') return target.sessionId;
     throw new Error(`${route.key}: no seeded value for :${name}; add one to the access matrix`);
   });
 }

@@ -26,6 +26,7 @@ export const TICKET_MAX = 100;
 
 export const tenantParams = z.object({ tenant: uuid });
 export const adminParams = z.object({ tenant: uuid, id: uuid });
+export const sessionParams = z.object({ tenant: uuid, session: z.string().regex(/^[0-9a-f]{64}$/, 'must be a session id from the sessions list') });
 export const logParams = z.object({ logId: z.string().regex(/^\d{1,18}$/, 'must be a reset id') });
 export const pageQuery = z.object({
   before: z.string().regex(/^\d{1,18}$/, 'must be a reset id').optional(),
@@ -79,6 +80,17 @@ export const resetSchema = z.object({
 const revokeState = z.enum(['done', 'pending']).describe("'pending': the session store did not answer; the revoke is retried, and the sessions are refused meanwhile");
 export const resetResultSchema = z.object({ reset: resetSchema, sessionsRevoked: revokeState });
 
+export const liveSessionSchema = z.object({
+  id: z.string(),
+  adminId: z.string(),
+  adminEmail: z.string(),
+  createdAt: time,
+  lastSeenAt: time,
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  assurance: z.number().int().describe('1: password only (a sign-in in progress); 2: fully signed in'),
+});
+
 export interface RouteSpec {
   method: 'get' | 'post';
   path: string;
@@ -109,6 +121,8 @@ export const api = {
   enableAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/enable', summary: 'Re-enable a disabled tenant admin (same account, factor and email; they sign in again)', params: adminParams, response: z.object({ admin: adminSchema }) },
   signOutAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/sign-out', summary: "End every session of a tenant admin without disabling the account", params: adminParams, response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }) },
   unsuspendTenant: { method: 'post', path: '/admin/tenants/:tenant/unsuspend', summary: 'Unsuspend a tenant (its admins sign in again)', params: tenantParams, response: z.object({ tenant: tenantSchema }) },
+  listSessions: { method: 'get', path: '/admin/tenants/:tenant/sessions', summary: "Who is signed in: the tenant's live sessions, most recently seen first", params: tenantParams, response: z.object({ sessions: z.array(liveSessionSchema) }) },
+  endSession: { method: 'post', path: '/admin/tenants/:tenant/sessions/:session/end', summary: "End one live session of one of the tenant's admins", params: sessionParams, response: z.object({ ended: liveSessionSchema }) },
   resetMfa: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/mfa/reset', summary: "Reset a tenant admin's MFA (they must enrol again)", params: adminParams, body: resetBody, response: resetResultSchema, recentAuth: true },
   rollbackReset: { method: 'post', path: '/admin/mfa-resets/:logId/rollback', summary: 'Roll an MFA reset back: the previous authenticator works again', params: logParams, body: rollbackBody, response: resetResultSchema, recentAuth: true },
   tenantHistory: { method: 'get', path: '/admin/tenants/:tenant/mfa-resets', summary: 'MFA resets of a tenant, newest first', params: tenantParams, query: pageQuery, response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }) },
@@ -120,3 +134,4 @@ export type ResetView = z.infer<typeof resetSchema>;
 export type AdminView = z.infer<typeof adminSchema>;
 export type TenantView = z.infer<typeof tenantSchema>;
 export type TenantSummaryView = z.infer<typeof tenantSummarySchema>;
+export type LiveSessionView = z.infer<typeof liveSessionSchema>;

@@ -7,6 +7,7 @@ import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, 
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
+import liveSessionRoutes from './routes/live-sessions.js';
 import mfaResetRoutes from './routes/mfa-resets.js';
 import tenantRoutes from './routes/tenants.js';
 
@@ -18,6 +19,7 @@ export function createAdminRouter(c: ServiceContext): Router {
   const guards = [requireSession(c.policy), requireAal2(), requireRole('platform')];
   tenantRoutes(router, c, guards);
   mfaResetRoutes(router, c, guards, requireRecentAuth(c.clock, c.settings.reauthMaxAgeMs));
+  liveSessionRoutes(router, c, guards);
   return router;
 }
 

@@ -106,3 +106,34 @@ describe('confirmation of destructive form posts', () => {
     expect(history.text).toContain('MFA reset. At their next sign-in they must enrol a new authenticator. Their sessions have been ended.');
   });
 });
+
+describe('who is signed in', () => {
+  it('lists a tenant’s live sessions with admin, times, address and browser, and ends one after confirming', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const session = await signIn(built.agent(), h.clock, admin, tenant.slug);
+    const list = await operator.get(`/admin/tenants/${tenant.id}/sessions`).set(json).expect(200);
+    expect(list.body.sessions).toHaveLength(1);
+    expect(list.body.sessions[0]).toMatchObject({ adminId: admin.id, adminEmail: admin.email, assurance: 2, ip: expect.any(String) });
+    const id = list.body.sessions[0].id as string;
+
+    const page = await operator.get(`/admin/tenants/${tenant.id}/sessions`).set(html).expect(200);
+    expect(page.text).toContain(admin.email);
+    const ask = await operator.post(`/admin/tenants/${tenant.id}/sessions/${id}/end`).type('form').set(html).send({ _csrf: tokenIn(page.text) }).expect(200);
+    expect(ask.text).toContain(`End ${admin.email} session?`);
+    await session.get('/auth/me').set(json).expect(200);
+    await operator.post(`/admin/tenants/${tenant.id}/sessions/${id}/end`).type('form').set(html).send({ _csrf: tokenIn(ask.text), confirm: 'yes' }).expect(303);
+    await session.get('/auth/me').set(json).expect(401);
+    expect(await actions(admin.id)).toEqual(['session.ended_by_platform_admin']);
+    expect((await operator.get(`/admin/tenants/${tenant.id}/sessions`).set(json).expect(200)).body.sessions).toEqual([]);
+  });
+
+  it('answers 404 for a session of another tenant’s admin and leaves it alive', async () => {
+    const [tenant, other] = [await createTenant(h.db), await createTenant(h.db)];
+    const admin = await createTenantAdmin(h, tenant.id);
+    const session = await signIn(built.agent(), h.clock, admin, tenant.slug);
+    const id = (await operator.get(`/admin/tenants/${tenant.id}/sessions`).set(json).expect(200)).body.sessions[0].id as string;
+    await operator.post(`/admin/tenants/${other.id}/sessions/${id}/end`).set(json).expect(404);
+    await session.get('/auth/me').set(json).expect(200);
+  });
+});

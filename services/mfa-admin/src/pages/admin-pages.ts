@@ -1,4 +1,4 @@
-import type { AdminView, ResetView, TenantSummaryView, TenantView } from '../api.js';
+import type { AdminView, LiveSessionView, ResetView, TenantSummaryView, TenantView } from '../api.js';
 import { REASON_MAX, TICKET_MAX } from '../api.js';
 import { csrfField, html, layout, type SafeHtml } from './html.js';
 
@@ -40,7 +40,7 @@ ${admin.disabled
 export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[], error?: string, notice?: string) =>
   layout(
     `Tenant ${tenant.slug}`,
-    html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
+    html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/admin/tenants/${tenant.id}/sessions">Who is signed in</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
 <table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin))}</tbody></table>
 <h2>New tenant admin</h2>
 <form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
@@ -126,3 +126,16 @@ export function outcomeNotice(query: Record<string, unknown>): string | undefine
     default: return undefined;
   }
 }
+
+export const liveSessionsPage = (csrf: string, tenant: TenantView, sessions: LiveSessionView[], notice?: string, error?: string) =>
+  layout(
+    `Who is signed in to ${tenant.slug}`,
+    html`<p><a href="/admin/tenants/${tenant.id}">Back to the tenant</a></p>
+<table><thead><tr><th>Admin</th><th>Signed in</th><th>Last seen</th><th>From</th><th><span class="muted">Action</span></th></tr></thead><tbody>
+${sessions.map((session) => html`<tr><td>${session.adminEmail}${session.assurance === 2 ? '' : html` <span class="muted">(sign-in in progress)</span>`}</td>
+<td>${session.createdAt}</td><td>${session.lastSeenAt}</td><td>${session.ip ?? ''}<br><span class="muted">${session.userAgent ?? ''}</span></td>
+<td><form method="post" action="/admin/tenants/${tenant.id}/sessions/${session.id}/end">${csrfField(csrf)}<button type="submit">End this session…</button></form></td></tr>`)}
+</tbody></table>${sessions.length === 0 ? html`<p class="muted">Nobody is signed in.</p>` : ''}`,
+    error,
+    notice,
+  );
