@@ -272,9 +272,10 @@ export async function checkSessionStore(driver: DriverName, settings: SessionSto
     case 'knex':
       return checkKnex(settings, clock, throughProxy);
     case 'redis':
-      return checkRedis(settings, clock);
-    case 'dynamodb':
-      return checkDynamo(settings, clock);
+    case 'dynamodb': {
+      const checks = await (driver === 'redis' ? checkRedis(settings, clock) : checkDynamo(settings, clock));
+      return throughProxy ? [...checks, ok('proxy', `--through-proxy checks the knex store's statements; ${driver} is not reached through a database proxy.`)] : checks;
+    }
   }
 }
 

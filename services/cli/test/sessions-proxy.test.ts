@@ -64,6 +64,12 @@ it('reports MariaDB sessions whose writes exceed 16 KB of statement text', async
   }
 });
 
+it('says the flag concerns the knex store when another store is checked', async () => {
+  const run = await cli({ ...setup.env, SESSION_STORE_DRIVER: 'redis' }, 'sessions', 'preflight', '--through-proxy');
+  expect(run.code).toBe(0);
+  expect(line(run.stdout, 'proxy')).toMatch(/^ok {4}proxy +--through-proxy checks the knex store's statements; redis is not reached through a database proxy\.$/);
+});
+
 it('documents the flag in --help', async () => {
   const help = await cli({}, 'sessions', 'preflight', '--help');
   expect(help).toMatchObject({ code: 0, stdout: expect.stringContaining('--through-proxy') });
