@@ -15,6 +15,7 @@ COPY libs/config/package.json libs/config/
 COPY libs/crypto/package.json libs/crypto/
 COPY libs/db/package.json libs/db/
 COPY libs/http/package.json libs/http/
+COPY libs/mfa-reset-log/package.json libs/mfa-reset-log/
 COPY libs/observability/package.json libs/observability/
 COPY libs/session-auth/package.json libs/session-auth/
 COPY libs/session-store/package.json libs/session-store/
@@ -53,6 +54,8 @@ COPY --from=build /app/libs/db/package.json /app/libs/db/package.json
 COPY --from=build /app/libs/db/dist /app/libs/db/dist
 COPY --from=build /app/libs/http/package.json /app/libs/http/package.json
 COPY --from=build /app/libs/http/dist /app/libs/http/dist
+COPY --from=build /app/libs/mfa-reset-log/package.json /app/libs/mfa-reset-log/package.json
+COPY --from=build /app/libs/mfa-reset-log/dist /app/libs/mfa-reset-log/dist
 COPY --from=build /app/libs/observability/package.json /app/libs/observability/package.json
 COPY --from=build /app/libs/observability/dist /app/libs/observability/dist
 COPY --from=build /app/libs/session-auth/package.json /app/libs/session-auth/package.json

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import knex, { type Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
-import { createKeyRing, generateKey } from '@portcullis/crypto';
+import { createKeyRing, generateKey, isEnvelope } from '@portcullis/crypto';
+import { PREVIOUS_COLUMNS, RESET_LOG_TABLE } from '@portcullis/mfa-reset-log';
 import { migrateLatest } from '@portcullis/migrations';
 import { printResult, printTable, round } from './harness.js';
 
@@ -57,22 +58,21 @@ async function generate(db: Knex): Promise<void> {
   );
   await db.raw(
     `with admins as (select array_agg(id) as ids from tenant_admins)
-     insert into tenant_admin_mfa_reset_logs (tenant_id, tenant_admin_id, reset_by, reason, created_at,
-       previous_totp_secret, previous_mfa_enabled, previous_mfa_enrolled_at, previous_totp_last_used_step, previous_recovery_code_hashes)
+     insert into ${RESET_LOG_TABLE} (tenant_id, tenant_admin_id, reset_by, reason, created_at, ${PREVIOUS_COLUMNS.join(', ')})
      select ?, admins.ids[1 + g % 1000], gen_random_uuid(), 'bench', now(),
        translate(upper(md5(g::text)), '0189', 'WXYZ'), 'true', (timestamptz '2025-01-01' + g * interval '1 second')::text, (57000000 + g)::text,
        '["' || repeat(md5(g::text) || md5(g::text || 'r') || '","', 9) || md5(g::text) || md5(g::text || 'r') || '"]'
      from admins, generate_series(1, ?) g`,
     [tenant, ROWS],
   );
-  await db.raw('vacuum analyze tenant_admin_mfa_reset_logs');
+  await db.raw(`vacuum analyze ${RESET_LOG_TABLE}`);
 }
 
 const FLOOR_TABLE = 'bench_floor_rows';
 
 /** The same rows' previous_* values, still plaintext, in a table of their own for the floor to rewrite. */
 async function copyForFloor(db: Knex): Promise<void> {
-  await db.raw(`create table ${FLOOR_TABLE} as select id, previous_totp_secret, previous_mfa_enabled, previous_mfa_enrolled_at, previous_totp_last_used_step, previous_recovery_code_hashes from tenant_admin_mfa_reset_logs`);
+  await db.raw(`create table ${FLOOR_TABLE} as select id, ${PREVIOUS_COLUMNS.join(', ')} from ${RESET_LOG_TABLE}`);
   await db.raw(`alter table ${FLOOR_TABLE} add primary key (id)`);
   await db.raw(`vacuum analyze ${FLOOR_TABLE}`);
 }
@@ -88,7 +88,7 @@ async function floor(db: Knex, url: string, mode: 'encrypt' | 'rewrap', keys: Re
       const first = low + span * BigInt(i);
       const last = i === PARALLEL - 1 ? high : first + span - 1n;
       return new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'mfa-logs', 'floor.ts'), mode, String(first), String(last)], {
+        const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, 'mfa-logs', 'floor.ts'), mode, String(first), String(last)], {
           env: { PATH: process.env.PATH ?? '', FLOOR_DATABASE_URL: url, FLOOR_TABLE, FLOOR_BATCH: String(BATCH), ...keys },
           stdio: ['ignore', 'pipe', 'inherit'],
         });
@@ -140,7 +140,7 @@ export default async function (): Promise<void> {
     // Each floor runs right after its job, so both see the same machine load.
     const floorEncryptSeconds = await floor(db, server.url, 'encrypt', floorKeys);
     started = performance.now();
-    await db.raw('vacuum analyze tenant_admin_mfa_reset_logs');
+    await db.raw(`vacuum analyze ${RESET_LOG_TABLE}`);
     const vacuumSeconds = (performance.now() - started) / 1000;
     await db.raw(`vacuum analyze ${FLOOR_TABLE}`);
 
@@ -149,8 +149,8 @@ export default async function (): Promise<void> {
     const floorRewrapSeconds = await floor(db, server.url, 'rewrap', floorKeys);
     const verify = await portcullis(['mfa-logs', 'verify-decrypt', '--sample', '10000'], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyB });
     const idB = createKeyRing({ primary: { name: 'B', value: keyB } }).primaryKeyId;
-    const sample = await db('tenant_admin_mfa_reset_logs').first('previous_recovery_code_hashes');
-    if (!String(sample?.previous_recovery_code_hashes).startsWith('PCv1') || verify.result.failed !== 0) throw new Error('verify-decrypt failed after the rewrap');
+    const sample = await db(RESET_LOG_TABLE).first('previous_recovery_code_hashes');
+    if (!isEnvelope(String(sample?.previous_recovery_code_hashes)) || verify.result.failed !== 0) throw new Error('verify-decrypt failed after the rewrap');
 
     const rate = (seconds: number) => ROWS / seconds;
     printTable(`portcullis mfa-logs on ${ROWS.toLocaleString('en-US')} rows (5 previous_* values each), ${PARALLEL} process(es), batches of ${BATCH}`, [

@@ -3,13 +3,13 @@
 // raw node:crypto AES-256-GCM of the five values (random 96-bit IV, AAD = row id and column, as
 // the envelope binds them), and one batched UPDATE … FROM unnest() per batch. No envelope
 // header, no key ring, no cursor table, no change check: what is left when all that is gone.
-//   node --import tsx bench/mfa-logs/floor.ts <encrypt|rewrap> <first id> <last id>
+//   node --conditions=development --import tsx bench/mfa-logs/floor.ts <encrypt|rewrap> <first id> <last id>
 // Env: FLOOR_DATABASE_URL, FLOOR_TABLE, FLOOR_KEY_A, FLOOR_KEY_B (hex), FLOOR_BATCH.
 // Prints {"rows": n} when done.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { PREVIOUS_COLUMNS as COLUMNS } from '@portcullis/mfa-reset-log';
 
-const COLUMNS = ['previous_totp_secret', 'previous_mfa_enabled', 'previous_mfa_enrolled_at', 'previous_totp_last_used_step', 'previous_recovery_code_hashes'] as const;
 const [mode, first, last] = process.argv.slice(2);
 const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is required`); })();
 const keyA = Buffer.from(env('FLOOR_KEY_A'), 'hex');

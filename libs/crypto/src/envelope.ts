@@ -29,6 +29,8 @@ export const ENVELOPE_PREFIX = 'PCv1';
 const KEY_ID_OFFSET = 3;
 const LENGTH_OFFSET = KEY_ID_OFFSET + KEY_ID_BYTES;
 const HEADER_LENGTH = LENGTH_OFFSET + 4;
+/** Base64 characters that hold magic + version + key id (4 characters per 3 bytes). */
+const KEY_ID_CHARS = Math.ceil(LENGTH_OFFSET / 3) * 4;
 const IV_LENGTH = 12;
 const BODY_OFFSET = HEADER_LENGTH + IV_LENGTH;
 const TAG_LENGTH = 16;
@@ -89,6 +91,20 @@ export function parseEnvelope(value: string): Buffer {
     throw new MalformedEnvelopeError('length does not match its header (truncated or extended)');
   }
   return bytes;
+}
+
+/**
+ * True when the value starts with the envelope magic (decoded, not guessed from the alphabet),
+ * whatever the version byte says: exactly the values a key ring does not call plaintext. No
+ * throw, so a plaintext value costs no error (a throw with its stack trace costs ~3 µs).
+ */
+export function isEnvelope(value: string): boolean {
+  return value.startsWith(ENVELOPE_PREFIX) || hasMagic(value);
+}
+
+/** The header's key id as hex, read from its first base64 characters (no full decode). */
+export function keyIdOf(value: string): string {
+  return Buffer.from(value.slice(0, KEY_ID_CHARS), 'base64').toString('hex', KEY_ID_OFFSET, LENGTH_OFFSET);
 }
 
 export function envelopeKeyId(bytes: Buffer): string {

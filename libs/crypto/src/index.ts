@@ -1,7 +1,7 @@
 // @portcullis/crypto: key ring, AES-256-GCM envelope with key id + AAD, rewrap, HMAC helpers.
 export { generateKey, listedKeys, parseKey, MIN_KEY_BYTES, type Key, type KeySource } from './keys.js';
 export { createKeyRing, type Classification, type KeyRing, type KeyRingOptions, type KeyRole, type RewrapOptions } from './key-ring.js';
-export { ENVELOPE_OVERHEAD, ENVELOPE_PREFIX, type EnvelopeContext } from './envelope.js';
+export { ENVELOPE_OVERHEAD, ENVELOPE_PREFIX, isEnvelope, keyIdOf, type EnvelopeContext } from './envelope.js';
 export { createKeyUsageReport, type KeyUsageReport, type KeyUsageRow, type KeyUsageState } from './usage-report.js';
 export { constantTimeEqual, createSessionIdHasher } from './hashing.js';
 export {

@@ -4,6 +4,8 @@ import {
   createKeyRing,
   ENVELOPE_OVERHEAD,
   generateKey,
+  isEnvelope,
+  keyIdOf,
   MalformedEnvelopeError,
   NotEncryptedError,
   UnknownKeyError,
@@ -65,6 +67,22 @@ describe('envelope round trip', () => {
     }
     expect(values.size).toBe(10_000);
     expect(ivs.size).toBe(10_000);
+  });
+});
+
+describe('envelope inspection without a key', () => {
+  it('tells an envelope (any version) from plaintext by its magic, and reads its key id', () => {
+    const value = ring.encrypt('secret', ctx);
+    expect(isEnvelope(value)).toBe(true);
+    expect(keyIdOf(value)).toBe(ring.primaryKeyId);
+    const otherVersion = decoded(value);
+    otherVersion[2] = 0xf6;
+    expect(isEnvelope(encoded(otherVersion))).toBe(true);
+    const otherMagic = decoded(value);
+    otherMagic[1] = 0x2c;
+    expect(isEnvelope(encoded(otherMagic))).toBe(false);
+    // Base32 TOTP secrets, JSON and short text are valid-looking base64 but not envelopes.
+    for (const plaintext of ['JBSWY3DPEHPK3PXP', '{"a":1}', '', 'PCv', 'true']) expect(isEnvelope(plaintext)).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@ import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@portcullis/session-store';
 import { createApp } from './app.js';
-import { createResetLogJobs } from './jobs/reset-log-jobs.js';
+import { createResetLogJobs } from '@portcullis/mfa-reset-log';
 import { createKeyUsageGauge } from './key-usage-gauge.js';
 import { sessionCookieSettings } from '@portcullis/session-auth';
 

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createAuditWriter } from '@portcullis/audit';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { runCli } from '../../cli/src/program.js';
-import { createResetLogJobs } from '../src/jobs/reset-log-jobs.js';
+import { createResetLogJobs } from '@portcullis/mfa-reset-log';
 import { createKeyUsageGauge } from '../src/key-usage-gauge.js';
-import { newKey, ringOf, seedDatabase, type Seeded } from './reset-log-seed.js';
+import { newKey, ringOf, seedDatabase, type Seeded } from '../../../libs/mfa-reset-log/test/reset-log-seed.js';
 
 let s: Seeded;
 beforeAll(async () => {

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli } from '../src/program.js';
-import { legacyValues, newKey, ringOf, seedDatabase, type Seeded } from '../../audit-log/test/reset-log-seed.js';
+import { legacyValues, newKey, ringOf, seedDatabase, type Seeded } from '../../../libs/mfa-reset-log/test/reset-log-seed.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 

@@ -2,7 +2,7 @@
 // database URL and keys come from Secrets Manager and Parameter Store (the AWS API emulator),
 // so an operator exports nothing into a shell.
 import { randomBytes } from 'node:crypto';
-import { newKey, ringOf, seedDatabase, type Seeded } from '../../audit-log/test/reset-log-seed.js';
+import { newKey, ringOf, seedDatabase, type Seeded } from '../../../libs/mfa-reset-log/test/reset-log-seed.js';
 import { testAws } from '../../../test/support/index.js';
 import { cli } from './sessions-support.js';
 

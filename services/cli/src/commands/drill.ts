@@ -6,7 +6,7 @@
 // timestamps, ids, key ids and check results. Never a password, code, secret or cookie.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PREVIOUS_COLUMNS, RESET_LOG_TABLE, valueContext } from '@portcullis/audit-log';
+import { PREVIOUS_COLUMNS, RESET_LOG_TABLE, valueContext } from '@portcullis/mfa-reset-log';
 import { createDatabase } from '@portcullis/db';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
 import { readKeyRing, readVariable } from '../env.js';

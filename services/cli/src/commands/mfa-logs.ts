@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { KeyRing } from '@portcullis/crypto';
 import { createDatabase, type Knex } from '@portcullis/db';
-import { createResetLogJobs, keyUsageMetricText, type JobOptions, type Progress, type ResetLogJobs } from '@portcullis/audit-log';
+import { createResetLogJobs, keyUsageMetricText, type JobOptions, type Progress, type ResetLogJobs } from '@portcullis/mfa-reset-log';
 import { CliError, EXIT } from '../cli-error.js';
 import { readKeyRing, readVariable } from '../env.js';
 import { wholeNumber as whole } from '../options.js';

@@ -10,7 +10,8 @@ import type { HistoryRow, ResetLogQueries } from '../queries/reset-logs.js';
 import type { TenantAdminQueries } from '../queries/tenant-admins.js';
 import type { TenantQueries } from '../queries/tenants.js';
 import { auditBase, type Actor } from './actor.js';
-import { previousTexts, sealPrevious } from './previous-factor.js';
+import { sealPrevious } from '@portcullis/mfa-reset-log';
+import { previousTexts } from './previous-factor.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
 
 export interface ResetResult {

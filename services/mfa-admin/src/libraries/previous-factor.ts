@@ -1,15 +1,13 @@
-// The previous factor of a reset, as the reset log keeps it: each previous_* column holds the
-// text form of one admin column, encrypted with the MFA_RESET_LOG_ENCRYPTION_KEY ring and bound
-// (AAD) to its column and the log row id. `previous_totp_secret` keeps the admin's totp_secret
-// column as it was: normally already an envelope of the MFA_SECRET_ENCRYPTION_KEY ring, so the
-// reset never handles the TOTP secret in clear; legacy rows may hold it in plaintext.
+// The previous factor of a reset, as mfa-admin reads and restores it. The reset log's format
+// (columns, encryption context, sealing) belongs to @portcullis/mfa-reset-log; `previous_totp_secret`
+// keeps the admin's totp_secret column as it was: normally already an envelope of the
+// MFA_SECRET_ENCRYPTION_KEY ring, so the reset never handles the TOTP secret in clear; legacy rows
+// may hold it in plaintext.
 import { ApiError } from '@portcullis/http';
 import { EnvelopeError, type KeyRing } from '@portcullis/crypto';
+import { openPrevious as openSealed, UnreadablePreviousValueError, type PreviousValues } from '@portcullis/mfa-reset-log';
 import type { FactorColumns, TenantAdminRow } from '../queries/tenant-admins.js';
-import { PREVIOUS_COLUMNS, type PreviousColumn, type PreviousValues } from '../queries/reset-logs.js';
 
-export const RESET_LOG_TABLE = 'tenant_admin_mfa_reset_logs';
-export const previousContext = (column: PreviousColumn, logId: string) => ({ table: RESET_LOG_TABLE, column, rowId: logId });
 const liveSecretContext = (adminId: string) => ({ table: 'tenant_admins', column: 'totp_secret', rowId: adminId });
 
 const TRUE_TEXTS = new Set(['true', 't', '1', 'yes']);
@@ -25,36 +23,17 @@ export function previousTexts(admin: TenantAdminRow): PreviousValues {
   };
 }
 
-export function sealPrevious(ring: KeyRing, logId: string, texts: PreviousValues): PreviousValues {
-  const sealed = {} as PreviousValues;
-  for (const column of PREVIOUS_COLUMNS) {
-    const value = texts[column];
-    sealed[column] = value === null ? null : ring.encrypt(value, previousContext(column, logId));
-  }
-  return sealed;
-}
-
 const unreadable = (detail: string) =>
   new ApiError('mfa.previous_factor_unreadable', 409, `The previous factor of this reset cannot be decrypted (${detail}); nothing was changed. See docs/key-rotation.md.`);
 
 /** Decrypts previous_*; legacy plaintext (from before encryption) is read as it is. */
 export function openPrevious(ring: KeyRing, logId: string, row: PreviousValues): PreviousValues {
-  const opened = {} as PreviousValues;
-  for (const column of PREVIOUS_COLUMNS) {
-    const value = row[column];
-    const context = previousContext(column, logId);
-    if (value === null || ring.classify(value, context).kind === 'plaintext') {
-      opened[column] = value;
-      continue;
-    }
-    try {
-      opened[column] = ring.decrypt(value, context);
-    } catch (error) {
-      if (error instanceof EnvelopeError) throw unreadable(`${column}: ${error.code}`);
-      throw error;
-    }
+  try {
+    return openSealed(ring, logId, row);
+  } catch (error) {
+    if (error instanceof UnreadablePreviousValueError) throw unreadable(error.message);
+    throw error;
   }
-  return opened;
 }
 
 /**

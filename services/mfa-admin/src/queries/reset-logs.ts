@@ -1,16 +1,7 @@
 // The only place that speaks knex for tenant_admin_mfa_reset_logs. previous_* columns are read
 // only by the rollback (findForUpdate) and never by the history queries.
 import type { Knex } from 'knex';
-
-export const PREVIOUS_COLUMNS = [
-  'previous_totp_secret',
-  'previous_mfa_enabled',
-  'previous_mfa_enrolled_at',
-  'previous_totp_last_used_step',
-  'previous_recovery_code_hashes',
-] as const;
-export type PreviousColumn = (typeof PREVIOUS_COLUMNS)[number];
-export type PreviousValues = Record<PreviousColumn, string | null>;
+import { RESET_LOG_TABLE, type PreviousValues } from '@portcullis/mfa-reset-log';
 
 export interface ResetLogRow extends PreviousValues {
   id: string;
@@ -52,26 +43,26 @@ export function createResetLogQueries(db: Knex) {
   return {
     /** The id first, so previous_* can be bound to it (AAD) before the row is written. */
     async nextId(trx: Knex.Transaction): Promise<string> {
-      const result = await trx.raw<{ rows: { id: string }[] }>("select nextval(pg_get_serial_sequence('tenant_admin_mfa_reset_logs', 'id'))::text as id");
+      const result = await trx.raw<{ rows: { id: string }[] }>(`select nextval(pg_get_serial_sequence('${RESET_LOG_TABLE}', 'id'))::text as id`);
       return result.rows[0]!.id;
     },
 
     async insert(trx: Knex.Transaction, row: Omit<ResetLogRow, 'rolled_back_at' | 'rolled_back_by' | 'rollback_reason' | 'rollback_forced' | 'rollback_force_reason'>): Promise<void> {
-      await trx('tenant_admin_mfa_reset_logs').insert(row);
+      await trx(RESET_LOG_TABLE).insert(row);
     },
 
     findForUpdate(trx: Knex.Transaction, id: string): Promise<ResetLogRow | undefined> {
-      return trx<ResetLogRow>('tenant_admin_mfa_reset_logs').where({ id }).forUpdate().first();
+      return trx<ResetLogRow>(RESET_LOG_TABLE).where({ id }).forUpdate().first();
     },
 
     async newerResetExists(trx: Knex.Transaction, adminId: string, id: string): Promise<boolean> {
-      const newer = await trx('tenant_admin_mfa_reset_logs').where({ tenant_admin_id: adminId }).andWhere('id', '>', id).first('id');
+      const newer = await trx(RESET_LOG_TABLE).where({ tenant_admin_id: adminId }).andWhere('id', '>', id).first('id');
       return !!newer;
     },
 
     /** Conditional: only a row not rolled back yet changes; returns whether it did. */
     async markRolledBack(trx: Knex.Transaction, id: string, fields: { at: Date; by: string; reason: string; forced: boolean; forceReason: string | null }): Promise<boolean> {
-      const updated = await trx('tenant_admin_mfa_reset_logs').where({ id }).whereNull('rolled_back_at').update({
+      const updated = await trx(RESET_LOG_TABLE).where({ id }).whereNull('rolled_back_at').update({
         rolled_back_at: fields.at,
         rolled_back_by: fields.by,
         rollback_reason: fields.reason,
@@ -83,7 +74,7 @@ export function createResetLogQueries(db: Knex) {
 
     /** Newest first, keyset on id; one tenant, optionally one admin. */
     history(filter: { tenantId: string; adminId?: string; beforeId?: string; limit: number }): Promise<HistoryRow[]> {
-      const query = db('tenant_admin_mfa_reset_logs as l')
+      const query = db(`${RESET_LOG_TABLE} as l`)
         .leftJoin('tenant_admins as a', 'a.id', 'l.tenant_admin_id')
         .leftJoin('platform_admins as p', 'p.id', 'l.reset_by')
         .leftJoin('platform_admins as r', 'r.id', 'l.rolled_back_by')
@@ -97,7 +88,7 @@ export function createResetLogQueries(db: Knex) {
     },
 
     findHistoryRow(id: string): Promise<HistoryRow | undefined> {
-      return db('tenant_admin_mfa_reset_logs as l')
+      return db(`${RESET_LOG_TABLE} as l`)
         .leftJoin('tenant_admins as a', 'a.id', 'l.tenant_admin_id')
         .leftJoin('platform_admins as p', 'p.id', 'l.reset_by')
         .leftJoin('platform_admins as r', 'r.id', 'l.rolled_back_by')

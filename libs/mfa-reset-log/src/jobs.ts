@@ -5,8 +5,8 @@
 // rows by id modulo n between processes (a Kubernetes Indexed Job, or --parallel).
 import { createKeyUsageReport, type KeyRing, type KeyUsageRow } from '@portcullis/crypto';
 import type { Knex } from 'knex';
-import { createResetLogBatchQueries, type Shard, type ValueRow } from '../queries/reset-log-batches.js';
-import { openValue, PREVIOUS_COLUMNS, valueContext, type OpenedValue } from './reset-log-values.js';
+import { createResetLogBatchQueries, type Shard, type ValueRow } from './batches.js';
+import { openValue, PREVIOUS_COLUMNS, valueContext, type OpenedValue } from './format.js';
 
 export interface JobOptions {
   batchSize?: number;

@@ -1,8 +1,9 @@
 // Batched reads and compare-and-set writes of tenant_admin_mfa_reset_logs' previous_* values,
 // and the job cursors. Writes apply only where the row is unchanged since it was read (xmin),
 // so a job never overwrites a rollback or any other change made while it ran.
+import { ENVELOPE_PREFIX } from '@portcullis/crypto';
 import type { Knex } from 'knex';
-import { PREVIOUS_COLUMNS, RESET_LOG_TABLE } from '../jobs/reset-log-values.js';
+import { PREVIOUS_COLUMNS, RESET_LOG_TABLE } from './format.js';
 
 export interface ValueRow {
   id: string;
@@ -29,7 +30,6 @@ export interface Shard {
 const DEFAULT_CHUNK = 10_000;
 
 const columns = PREVIOUS_COLUMNS.join(', ');
-const ENVELOPE_PREFIX = 'PCv1';
 
 export function createResetLogBatchQueries(db: Knex) {
   async function select(where: string, bindings: number[], limit: number): Promise<ValueRow[]> {

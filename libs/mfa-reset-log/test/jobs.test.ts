@@ -1,8 +1,7 @@
 // The rotation drill and the legacy drill of docs/key-rotation.md as tests, on a real PostgreSQL:
 // every step the runbook takes, with what each step must show before the next one.
-import { createResetLogJobs } from '../src/jobs/reset-log-jobs.js';
-import { PREVIOUS_COLUMNS, valueContext } from '../src/jobs/reset-log-values.js';
-import { createResetLogBatchQueries } from '../src/queries/reset-log-batches.js';
+import { createResetLogJobs, PREVIOUS_COLUMNS, valueContext } from '@portcullis/mfa-reset-log';
+import { createResetLogBatchQueries } from '../src/batches.js';
 import { legacyValues, newKey, ringOf, seedDatabase, type Previous, type Seeded } from './reset-log-seed.js';
 import type { KeyRing } from '@portcullis/crypto';
 

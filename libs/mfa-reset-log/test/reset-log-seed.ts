@@ -4,16 +4,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import knex, { type Knex } from 'knex';
 import { createKeyRing, type KeyRing } from '@portcullis/crypto';
 import { migrateLatest } from '@portcullis/migrations';
-import { sealPrevious } from '../../mfa-admin/src/libraries/previous-factor.js';
+import { sealPrevious, type PreviousValues } from '@portcullis/mfa-reset-log';
 import { testPostgres, type TestDatabase } from '../../../test/support/index.js';
 
-export type Previous = {
-  previous_totp_secret: string | null;
-  previous_mfa_enabled: string | null;
-  previous_mfa_enrolled_at: string | null;
-  previous_totp_last_used_step: string | null;
-  previous_recovery_code_hashes: string | null;
-};
+export type Previous = PreviousValues;
 
 export const ringOf = (primary: string, ...previous: string[]): KeyRing =>
   createKeyRing({ primary: { name: 'MFA_RESET_LOG_ENCRYPTION_KEY', value: primary }, previous: previous.map((value, index) => ({ name: `MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS (entry ${index + 1})`, value })) });
