@@ -146,5 +146,11 @@ describe('after dual-write has rolled out', () => {
     expect(refused.stderr).toMatch(/Wait until \S+ \(SESSION_IDLE_TIMEOUT_SECONDS, 1800 s, after dual-write finished rolling out at \S+\): until then dynamodb may hold sessions that knex-only pods logged out\.\n$/);
     // The way back needs nothing.
     expect((await gate('--phase', 'single', '--from', 'knex')).code).toBe(0);
-  }, 60_000);
+
+    // An upgrade of the same phase (an image bump) keeps the recorded evidence, but it restarts the
+    // rollout the backfill and the wait count from: the gate asks for both again (docs, Decisions).
+    await sh('helm', 'upgrade', RELEASE, chart, ...values(...phase('dual-write', 'knex', 'dynamodb'), 'image.tag=0.1.1'), '--wait', '--timeout', '90s');
+    await keepGateAccount();
+    expect((await gate('--phase', 'cutover', '--from', 'knex', '--to', 'dynamodb')).stderr).toMatch(/the last one recorded, knex → dynamodb at \S+, is not one of this dual-write/);
+  }, 150_000);
 });

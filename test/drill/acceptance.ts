@@ -11,5 +11,6 @@ export function failures(summary: DrillSummary): string[] {
     summary.metrics_missing.length > 0 && `panels or alerts name metrics nobody exports: ${summary.metrics_missing.join(', ')}`,
     (summary.alerts_fired < 1 || summary.alerts_fired !== summary.alerts_cleared) && `alerts fired ${summary.alerts_fired}, cleared ${summary.alerts_cleared}: each fault's alert must fire and clear`,
     summary.post_switch_checks_failed > 0 && `${summary.post_switch_checks_failed} post-switch checks failed`,
+    summary.unexpected_alerts.length > 0 && `alerts fired during safe steps: ${summary.unexpected_alerts.join(', ')}`,
   ].filter((failure): failure is string => typeof failure === 'string');
 }

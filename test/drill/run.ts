@@ -18,7 +18,7 @@ const chart = join(import.meta.dirname, '..', '..', 'helm', 'portcullis');
 
 /** The chart's alert rules with windows and `for` durations a one-second scrape can show in seconds. */
 async function drillRules(): Promise<{ groups: { name: string; rules: { alert?: string; expr: string }[] }[] }> {
-  const sets = ['rateWindow=10s', 'dualWriteFailuresFor=2s', 'phasesNotAdjacentFor=5s', 'countDivergenceFor=20s', 'fallbackReadsAfterCutoverFor=30s'].flatMap((set) => ['--set', `monitoring.prometheusRule.${set}`]);
+  const sets = ['rateWindow=5s', 'dualWriteFailuresFor=1s', 'phasesNotAdjacentFor=5s', 'countDivergenceFor=20s', 'fallbackReadsAfterCutoverFor=30s'].flatMap((set) => ['--set', `monitoring.prometheusRule.${set}`]);
   const { stdout } = await run('helm', ['template', 'drill', chart, ...sets, '--show-only', 'templates/monitoring.yaml']);
   const rule = parseAllDocuments(stdout).map((document) => document.toJS() as { kind?: string; spec: { groups: { name: string; rules: { alert?: string; expr: string }[] }[] } }).find((document) => document?.kind === 'PrometheusRule');
   return rule!.spec;
