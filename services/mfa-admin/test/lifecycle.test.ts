@@ -2,7 +2,7 @@
 // tenant, sign an admin out without disabling them, each audited; and the confirmation step a
 // browser form must pass before any destructive action.
 import type request from 'supertest';
-import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness, type Built } from './harness.js';
+import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, totpCode, type AdminHarness, type Built } from './harness.js';
 
 const html = { Accept: 'text/html' };
 const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
@@ -135,5 +135,41 @@ describe('who is signed in', () => {
     const id = (await operator.get(`/admin/tenants/${tenant.id}/sessions`).set(json).expect(200)).body.sessions[0].id as string;
     await operator.post(`/admin/tenants/${other.id}/sessions/${id}/end`).set(json).expect(404);
     await session.get('/auth/me').set(json).expect(200);
+  });
+});
+
+describe('typed reasons are not lost', () => {
+  it('fills the reset form again after the re-authentication detour, once', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const platform = await h.seedPlatformAdmin();
+    const stale = await signIn(built.agent(), h.clock, platform);
+    h.clock.advance(10 * 60_000);
+    const page = await stale.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    await stale.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).type('form').set(html)
+      .send({ _csrf: tokenIn(page.text), _return: `/admin/tenants/${tenant.id}`, reason: 'Phone stolen on the train', ticket: 'INC-42' })
+      .expect(303).expect('location', /^\/auth\/reauthenticate/);
+    await stale.post('/auth/reauthenticate').set(json).send({ password: platform.password, code: await totpCode(platform.totpSecret!, h.clock) }).expect(200);
+    const back = await stale.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    expect(back.text).toContain('<details open><summary>Reset MFA</summary>');
+    expect(back.text).toContain('>Phone stolen on the train</textarea>');
+    expect(back.text).toContain('value="INC-42"');
+    expect((await stale.get(`/admin/tenants/${tenant.id}`).set(html).expect(200)).text).not.toContain('Phone stolen on the train');
+  });
+
+  it('shows a refused rollback (409) with its reason still typed', async () => {
+    // Signed in just now: the earlier test moved the clock past the re-authentication window.
+    const operator = await signIn(built.agent(), h.clock, await h.seedPlatformAdmin());
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(200);
+    // She enrolled a new authenticator since: a rollback without force is refused.
+    await h.db('tenant_admins').where({ id: admin.id }).update({ mfa_enabled: true });
+    const history = `/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets`;
+    const page = await operator.get(history).set(html).expect(200);
+    const refused = await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).type('form').set(html)
+      .send({ _csrf: tokenIn(page.text), _return: history, reason: 'The caller was not her', confirm: 'yes' }).expect(409);
+    expect(refused.text).toContain('enrolled a new authenticator since this reset');
+    expect(refused.text).toContain('>The caller was not her</textarea>');
   });
 });

@@ -5,8 +5,15 @@ import { csrfField, html, layout, type SafeHtml } from './html.js';
 /** Where the re-authentication page sends the admin back to when this form was too late (see requireRecentAuth). */
 const returnField = (path: string) => html`<input type="hidden" name="_return" value="${path}">`;
 
-const reasonField = (idSuffix: string, name: string, label: string, required = true) =>
-  html`<label for="${name}-${idSuffix}">${label}</label><textarea id="${name}-${idSuffix}" name="${name}" maxlength="${REASON_MAX}" rows="2"${required ? html` required` : ''}></textarea>`;
+const reasonField = (idSuffix: string, name: string, label: string, required = true, value = '') =>
+  html`<label for="${name}-${idSuffix}">${label}</label><textarea id="${name}-${idSuffix}" name="${name}" maxlength="${REASON_MAX}" rows="2"${required ? html` required` : ''}>${value}</textarea>`;
+
+/** A form's typed fields kept across the re-authentication detour or a refusal (routes/http.ts): its details open, filled. */
+export interface KeptForm {
+  action: string;
+  fields: Record<string, string>;
+}
+const keptFor = (kept: KeptForm | undefined, action: string) => (kept?.action === action ? kept.fields : undefined);
 
 export const tenantsPage = (csrf: string, tenants: TenantSummaryView[], error?: string) =>
   layout(
@@ -22,26 +29,29 @@ ${tenants.map((tenant) => html`<tr><td><a href="/admin/tenants/${tenant.id}">${t
     error,
   );
 
-const adminRow = (csrf: string, tenant: TenantView, admin: AdminView): SafeHtml => html`<tr>
+const adminRow = (csrf: string, tenant: TenantView, admin: AdminView, kept?: KeptForm): SafeHtml => {
+  const typed = keptFor(kept, `/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`);
+  return html`<tr>
 <td>${admin.email}${admin.disabled ? html` <span class="muted">(disabled)</span>` : ''}</td>
 <td>${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}</td>
 <td><a href="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets">MFA history</a>
-${admin.mfaEnrolled ? html`<details><summary>Reset MFA</summary>
+${admin.mfaEnrolled ? html`<details${typed ? html` open` : ''}><summary>Reset MFA</summary>
 <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset">${csrfField(csrf)}${returnField(`/admin/tenants/${tenant.id}`)}
-${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)')}
-<label for="ticket-${admin.id}">Ticket reference (optional)</label><input id="ticket-${admin.id}" name="ticket" maxlength="${TICKET_MAX}">
+${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)', true, typed?.reason)}
+<label for="ticket-${admin.id}">Ticket reference (optional)</label><input id="ticket-${admin.id}" name="ticket" maxlength="${TICKET_MAX}" value="${typed?.ticket ?? ''}">
 <button type="submit">Reset MFA and sign them out</button></form></details>` : ''}
 ${admin.disabled
   ? html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/enable">${csrfField(csrf)}<button type="submit">Re-enable</button></form>`
   : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/sign-out">${csrfField(csrf)}<button type="submit">Sign out everywhere</button></form>
 <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}
 </td></tr>`;
+};
 
-export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[], error?: string, notice?: string) =>
+export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[], error?: string, notice?: string, kept?: KeptForm) =>
   layout(
     `Tenant ${tenant.slug}`,
     html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/admin/tenants/${tenant.id}/sessions">Who is signed in</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
-<table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin))}</tbody></table>
+<table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin, kept))}</tbody></table>
 <h2>New tenant admin</h2>
 <form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
 <label for="email">Email</label><input id="email" name="email" type="email" required>
@@ -60,26 +70,26 @@ export const createdAdminPage = (tenantId: string, admin: AdminView, temporaryPa
 <p><code>${temporaryPassword}</code></p><p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
   );
 
-const rollbackForm = (csrf: string, reset: ResetView) => html`<details><summary>Roll back</summary>
+const rollbackForm = (csrf: string, reset: ResetView, typed?: Record<string, string>) => html`<details${typed ? html` open` : ''}><summary>Roll back</summary>
 <form method="post" action="/admin/mfa-resets/${reset.id}/rollback">${csrfField(csrf)}${returnField(`/admin/tenants/${reset.tenantId}/admins/${reset.adminId}/mfa-resets`)}
-${reasonField(reset.id, 'reason', 'Reason (required)')}
-<label><input type="checkbox" name="force"> Replace an authenticator enrolled since the reset</label>
-${reasonField(reset.id, 'forceReason', 'Reason for replacing it', false)}
+${reasonField(reset.id, 'reason', 'Reason (required)', true, typed?.reason)}
+<label><input type="checkbox" name="force"${typed?.force ? html` checked` : ''}> Replace an authenticator enrolled since the reset</label>
+${reasonField(reset.id, 'forceReason', 'Reason for replacing it', false, typed?.forceReason)}
 <button type="submit">Restore the previous authenticator</button></form></details>`;
 
-const resetRow = (csrf: string, reset: ResetView) => html`<tr>
+const resetRow = (csrf: string, reset: ResetView, kept?: KeptForm) => html`<tr>
 <td>${reset.createdAt}</td><td>${reset.adminEmail ?? reset.adminId}</td><td>${reset.resetByEmail ?? reset.resetBy}</td>
 <td>${reset.reason}${reset.ticket ? html`<br><span class="muted">ticket ${reset.ticket}</span>` : ''}</td>
 <td>${reset.rolledBack
   ? html`rolled back ${reset.rolledBackAt} by ${reset.rolledBackByEmail ?? reset.rolledBackBy}: ${reset.rollbackReason}${reset.rollbackForced ? html`<br><strong>forced</strong>: ${reset.rollbackForceReason}` : ''}`
-  : rollbackForm(csrf, reset)}</td></tr>`;
+  : rollbackForm(csrf, reset, keptFor(kept, `/admin/mfa-resets/${reset.id}/rollback`))}</td></tr>`;
 
-export const historyPage = (csrf: string, title: string, backLink: string, resets: ResetView[], nextLink: string | null, error?: string, notice?: string) =>
+export const historyPage = (csrf: string, title: string, backLink: string, resets: ResetView[], nextLink: string | null, error?: string, notice?: string, kept?: KeptForm) =>
   layout(
     title,
     html`<p><a href="${backLink}">Back</a></p>
 <table><thead><tr><th>When</th><th>Admin</th><th>Reset by</th><th>Why</th><th>Rolled back</th></tr></thead><tbody>
-${resets.map((reset) => resetRow(csrf, reset))}</tbody></table>
+${resets.map((reset) => resetRow(csrf, reset, kept))}</tbody></table>
 ${resets.length === 0 ? html`<p class="muted">No MFA resets.</p>` : ''}${nextLink ? html`<p><a href="${nextLink}">Older resets</a></p>` : ''}`,
     error,
     notice,

@@ -1,10 +1,11 @@
 // What every route of this service does the same way: parse with a guard, answer JSON (through
 // the response schema) or a page, turn form errors into the page again.
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { ZodError, type z } from 'zod';
 import { ApiError } from '@portcullis/http';
 import { csrfTokenFor, signedInAdmin } from '@portcullis/session-auth';
 import type { Actor } from '../libraries/actor.js';
+import type { KeptForm } from '../pages/admin-pages.js';
 
 export type RouteContext = Context & { params: Record<string, string> };
 
@@ -76,4 +77,32 @@ export function confirmedOrAsk(ctx: Context, page: (fields: Record<string, strin
   ctx.type = 'html';
   ctx.body = page(fields);
   return false;
+}
+
+const KEPT_FIELDS = ['reason', 'ticket', 'force', 'forceReason'];
+
+/** What an admin typed into a reset or rollback form, kept so a detour or a refusal does not lose it. */
+export function keptFrom(ctx: Context): KeptForm {
+  const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+  const fields = Object.fromEntries(KEPT_FIELDS.filter((name) => typeof body[name] === 'string').map((name) => [name, (body[name] as string).slice(0, 1000)]));
+  return { action: ctx.path, fields };
+}
+
+/**
+ * Before requireRecentAuth: when it sends a browser on the re-authentication detour, the typed
+ * fields wait in the session and the page the detour returns to fills its form with them once.
+ */
+export const keepFormAcrossReauth: Middleware = async (ctx, next) => {
+  await next();
+  if (ctx.status === 303 && ctx.response.get('location').startsWith('/auth/reauthenticate') && ctx.session) {
+    (ctx.session as { keptForm?: KeptForm }).keptForm = keptFrom(ctx);
+  }
+};
+
+/** The kept form, once: reading it removes it from the session. */
+export function takeKeptForm(ctx: Context): KeptForm | undefined {
+  const session = ctx.session as { keptForm?: KeptForm } | null;
+  const kept = session?.keptForm;
+  if (kept) delete session!.keptForm;
+  return kept;
 }

@@ -3,25 +3,31 @@ import type { Middleware } from 'koa';
 import { consoleReturnPath } from '@portcullis/session-auth';
 import { adminParams, api, logParams, pageQuery, resetBody, rollbackBody, tenantParams } from '../api.js';
 import type { ServiceContext } from '../context.js';
-import { confirmPage, historyPage, outcomeNotice } from '../pages/admin-pages.js';
-import { resetView } from '../present.js';
-import { actorOf, bodyOf, confirmedOrAsk, csrf, paramsOf, queryOf, redirectOrJson, wantsJson, withFormErrors, type RouteContext } from './http.js';
+import { confirmPage, historyPage, outcomeNotice, tenantPage, type KeptForm } from '../pages/admin-pages.js';
+import { adminView, resetView, tenantView } from '../present.js';
+import { actorOf, bodyOf, confirmedOrAsk, csrf, keepFormAcrossReauth, keptFrom, paramsOf, queryOf, redirectOrJson, takeKeptForm, wantsJson, withFormErrors, type RouteContext } from './http.js';
 
 export default function mfaResetRoutes(router: Router, c: ServiceContext, guards: Middleware[], recentAuth: Middleware): void {
   const adminHistoryPath = (tenantId: string, adminId: string) => `/admin/tenants/${tenantId}/admins/${adminId}/mfa-resets`;
 
-  async function renderHistory(ctx: RouteContext, filter: { tenantId: string; adminId?: string | undefined; before?: string | undefined; limit: number }, error?: string): Promise<string> {
+  async function renderHistory(ctx: RouteContext, filter: { tenantId: string; adminId?: string | undefined; before?: string | undefined; limit: number }, error?: string, kept?: KeptForm): Promise<string> {
     const page = await c.resets.history(filter);
     const base = filter.adminId ? adminHistoryPath(filter.tenantId, filter.adminId) : `/admin/tenants/${filter.tenantId}/mfa-resets`;
     const first = page.resets[0];
     const title = filter.adminId ? `MFA resets of ${first?.admin_email ?? 'this admin'}` : 'MFA resets of this tenant';
     const next = page.nextBefore ? `${base}?before=${page.nextBefore}&limit=${filter.limit}` : null;
-    return historyPage(csrf(ctx), title, `/admin/tenants/${filter.tenantId}`, page.resets.map(resetView), next, error, outcomeNotice(ctx.query));
+    return historyPage(csrf(ctx), title, `/admin/tenants/${filter.tenantId}`, page.resets.map(resetView), next, error, outcomeNotice(ctx.query), kept ?? takeKeptForm(ctx));
   }
 
-  router.post(api.resetMfa.path, ...guards, recentAuth, async (ctx) => {
+  // A refused reset shows the tenant page again, its form filled with what was typed.
+  const tenantPageAgain = async (ctx: RouteContext, tenantId: string, message: string) => {
+    const [tenant, admins] = await Promise.all([c.tenantsLib.get(tenantId), c.tenantsLib.listAdmins(tenantId)]);
+    return tenantPage(csrf(ctx), tenantView(tenant), admins.map(adminView), message, undefined, keptFrom(ctx));
+  };
+
+  router.post(api.resetMfa.path, ...guards, keepFormAcrossReauth, recentAuth, async (ctx) => {
     const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(ctx, (message) => renderHistory(ctx, { tenantId, adminId: id, limit: 50 }, message), async () => {
+    await withFormErrors(ctx, (message) => tenantPageAgain(ctx, tenantId, message), async () => {
       const body = bodyOf(ctx, resetBody);
       const ask = (fields: Record<string, string>) => confirmPage(csrf(ctx), {
         title: 'Reset this admin’s MFA?',
@@ -34,11 +40,11 @@ export default function mfaResetRoutes(router: Router, c: ServiceContext, guards
     });
   });
 
-  router.post(api.rollbackReset.path, ...guards, recentAuth, async (ctx) => {
+  router.post(api.rollbackReset.path, ...guards, keepFormAcrossReauth, recentAuth, async (ctx) => {
     const { logId } = paramsOf(ctx, logParams);
     const back = async (message: string) => {
       const log = await c.resets.find(logId);
-      return renderHistory(ctx, { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 }, message);
+      return renderHistory(ctx, { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 }, message, keptFrom(ctx));
     };
     await withFormErrors(ctx, back, async () => {
       const body = bodyOf(ctx, rollbackBody);

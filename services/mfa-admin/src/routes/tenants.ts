@@ -5,7 +5,7 @@ import type { ServiceContext } from '../context.js';
 import { adminNotFound } from '../libraries/mfa-resets.js';
 import { confirmPage, createdAdminPage, outcomeNotice, tenantPage, tenantsPage } from '../pages/admin-pages.js';
 import { adminView, tenantSummaryView, tenantView } from '../present.js';
-import { actorOf, bodyOf, confirmedOrAsk, csrf, paramsOf, redirectOrJson, respond, wantsJson, withFormErrors, type RouteContext } from './http.js';
+import { actorOf, bodyOf, confirmedOrAsk, csrf, paramsOf, redirectOrJson, respond, takeKeptForm, wantsJson, withFormErrors, type RouteContext } from './http.js';
 
 export default function tenantRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
   const renderTenants = async (ctx: RouteContext, error?: string) => tenantsPage(csrf(ctx), (await c.tenantsLib.list()).map(tenantSummaryView), error);
@@ -30,7 +30,7 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     const { tenant: tenantId } = paramsOf(ctx, tenantParams);
     const [tenant, admins] = await Promise.all([c.tenantsLib.get(tenantId), c.tenantsLib.listAdmins(tenantId)]);
     const view = { tenant: tenantView(tenant), admins: admins.map(adminView) };
-    respond(ctx, api.getTenant.response, view, () => tenantPage(csrf(ctx), view.tenant, view.admins, undefined, outcomeNotice(ctx.query)));
+    respond(ctx, api.getTenant.response, view, () => tenantPage(csrf(ctx), view.tenant, view.admins, undefined, outcomeNotice(ctx.query), takeKeptForm(ctx)));
   });
 
   router.post(api.suspendTenant.path, ...guards, async (ctx) => {
