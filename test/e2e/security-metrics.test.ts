@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Registry } from 'prom-client';
+import { parseAllDocuments } from 'yaml';
 import { createMetrics, type ServiceMetrics } from '@portcullis/observability';
+import { firing, promtoolTest, type RuleGroups } from '../support/prometheus-rules.js';
 import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness, type Built } from '../../services/mfa-admin/test/harness.js';
 
 const DASHBOARD = new URL('../../helm/portcullis/files/dashboards/auth-service.json', import.meta.url);
@@ -90,4 +92,38 @@ describe('the Auth service dashboard', () => {
     const template = readFileSync(new URL('../../helm/portcullis/templates/monitoring.yaml', import.meta.url), 'utf8');
     expect(template).toContain('files/dashboards/auth-service.json');
   });
+});
+
+describe('alerts on the security counters', () => {
+  it('fire on a burst of failed sign-ins and of MFA resets, and stay quiet on a normal day', async () => {
+    const { stdout } = await promisify(execFile)('helm', ['template', 'prod', new URL('../../helm/portcullis', import.meta.url).pathname]);
+    const rules = parseAllDocuments(stdout).map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups }).find((doc) => doc?.kind === 'PrometheusRule')!.spec;
+    const output = await promtoolTest(rules, [
+      {
+        interval: '1m',
+        input_series: [
+          // 30 wrong passwords a minute for 10 minutes; one MFA reset every 5 minutes.
+          { series: 'portcullis_audit_events_total{action="auth.sign_in_failed",service="auth-session"}', values: '0+30x20' },
+          { series: 'portcullis_audit_events_total{action="mfa.reset",service="mfa-admin"}', values: '0+0.2x80' },
+        ],
+        alert_rule_test: [
+          { eval_time: '10m', alertname: 'PortcullisFailedSignInBurst', exp_alerts: [firing(rules, 'PortcullisFailedSignInBurst', {}, '150')] },
+          { eval_time: '70m', alertname: 'PortcullisMfaResetBurst', exp_alerts: [firing(rules, 'PortcullisMfaResetBurst', {}, '12')] },
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [
+          { series: 'portcullis_audit_events_total{action="auth.sign_in_failed",service="auth-session"}', values: '0+1x60' },
+          { series: 'portcullis_audit_events_total{action="mfa.reset",service="mfa-admin"}', values: '0+0.05x80' },
+        ],
+        alert_rule_test: [
+          { eval_time: '30m', alertname: 'PortcullisFailedSignInBurst', exp_alerts: [] },
+          { eval_time: '70m', alertname: 'PortcullisMfaResetBurst', exp_alerts: [] },
+        ],
+      },
+    ]);
+    expect(output).toContain('SUCCESS');
+    expect(output).not.toContain('FAILED');
+  }, 30_000);
 });
