@@ -79,6 +79,8 @@ interface Fixture {
   admin: SeededAdmin;
   sessionId: string;
   logId: string;
+  /** A platform admin other than the callers (disable targets one). */
+  platformAdminId: string;
 }
 
 let h: AdminHarness;
@@ -109,7 +111,7 @@ beforeAll(async () => {
   await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).set(json).send({ reason: 'Found it' }).expect(200);
   owner = await signIn(built.agent(), h.clock, admin, tenant.slug);
   const sessions = await owner.get('/auth/sessions').set(json).expect(200);
-  fixture = { tenant, admin, sessionId: sessions.body.sessions[0].id, logId: String(reset.body.reset.id) };
+  fixture = { tenant, admin, sessionId: sessions.body.sessions[0].id, logId: String(reset.body.reset.id), platformAdminId: (await h.seedPlatformAdmin()).id };
 });
 afterAll(() => h.close());
 
@@ -138,7 +140,7 @@ async function agentFor(caller: Exclude<Caller, 'anonymous'>): Promise<ReturnTyp
 async function targetFor(route: Route, caller: Caller): Promise<Fixture> {
   if (caller !== 'platformL2' || route.method === 'GET') return fixture;
   const tenant = await createTenant(h.db);
-  return { ...fixture, tenant, admin: await createTenantAdmin(h, tenant.id, { mfa: false }) };
+  return { ...fixture, tenant, admin: await createTenantAdmin(h, tenant.id, { mfa: false }), platformAdminId: (await h.seedPlatformAdmin()).id };
 }
 
 function pathFor(route: Route, target: Fixture): string {
@@ -148,6 +150,7 @@ function pathFor(route: Route, target: Fixture): string {
     if (name === 'id' && route.path.includes('/admins/:id')) return target.admin.id;
     if (name === 'id' && route.path.includes('/sessions/:id')) return target.sessionId;
     if (name === 'session') return target.sessionId;
+    if (name === 'id' && route.path.includes('/platform-admins/:id')) return target.platformAdminId;
     throw new Error(`${route.key}: no seeded value for :${name}; add one to the access matrix`);
   });
 }

@@ -91,6 +91,9 @@ export const liveSessionSchema = z.object({
   assurance: z.number().int().describe('1: password only (a sign-in in progress); 2: fully signed in'),
 });
 
+export const platformAdminParams = z.object({ id: uuid });
+export const platformAdminSchema = z.object({ id: z.string(), email: z.string(), mfaEnrolled: z.boolean(), mustChangePassword: z.boolean(), disabled: z.boolean(), createdAt: time });
+
 export interface RouteSpec {
   method: 'get' | 'post';
   path: string;
@@ -123,6 +126,15 @@ export const api = {
   unsuspendTenant: { method: 'post', path: '/admin/tenants/:tenant/unsuspend', summary: 'Unsuspend a tenant (its admins sign in again)', params: tenantParams, response: z.object({ tenant: tenantSchema }) },
   listSessions: { method: 'get', path: '/admin/tenants/:tenant/sessions', summary: "Who is signed in: the tenant's live sessions, most recently seen first", params: tenantParams, response: z.object({ sessions: z.array(liveSessionSchema) }) },
   endSession: { method: 'post', path: '/admin/tenants/:tenant/sessions/:session/end', summary: "End one live session of one of the tenant's admins", params: sessionParams, response: z.object({ ended: liveSessionSchema }) },
+  listPlatformAdmins: { method: 'get', path: '/admin/platform-admins', summary: 'List platform admins', response: z.object({ platformAdmins: z.array(platformAdminSchema) }) },
+  createPlatformAdmin: {
+    method: 'post',
+    path: '/admin/platform-admins',
+    summary: 'Create another platform admin; the temporary password is returned once (they change it and enrol at first sign-in)',
+    body: createAdminBody,
+    response: z.object({ platformAdmin: platformAdminSchema, temporaryPassword: z.string() }),
+  },
+  disablePlatformAdmin: { method: 'post', path: '/admin/platform-admins/:id/disable', summary: 'Disable another platform admin (signed out everywhere); never yourself or the last active one', params: platformAdminParams, response: z.object({ platformAdmin: platformAdminSchema, sessionsRevoked: revokeState }) },
   resetMfa: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/mfa/reset', summary: "Reset a tenant admin's MFA (they must enrol again)", params: adminParams, body: resetBody, response: resetResultSchema, recentAuth: true },
   rollbackReset: { method: 'post', path: '/admin/mfa-resets/:logId/rollback', summary: 'Roll an MFA reset back: the previous authenticator works again', params: logParams, body: rollbackBody, response: resetResultSchema, recentAuth: true },
   tenantHistory: { method: 'get', path: '/admin/tenants/:tenant/mfa-resets', summary: 'MFA resets of a tenant, newest first', params: tenantParams, query: pageQuery, response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }) },
@@ -135,3 +147,4 @@ export type AdminView = z.infer<typeof adminSchema>;
 export type TenantView = z.infer<typeof tenantSchema>;
 export type TenantSummaryView = z.infer<typeof tenantSummarySchema>;
 export type LiveSessionView = z.infer<typeof liveSessionSchema>;
+export type PlatformAdminView = z.infer<typeof platformAdminSchema>;

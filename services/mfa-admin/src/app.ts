@@ -9,6 +9,7 @@ import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
 import liveSessionRoutes from './routes/live-sessions.js';
 import mfaResetRoutes from './routes/mfa-resets.js';
+import platformAdminRoutes from './routes/platform-admins.js';
 import tenantRoutes from './routes/tenants.js';
 
 export type { AppDependencies, MfaAdminSettings } from './context.js';
@@ -20,6 +21,7 @@ export function createAdminRouter(c: ServiceContext): Router {
   tenantRoutes(router, c, guards);
   mfaResetRoutes(router, c, guards, requireRecentAuth(c.clock, c.settings.reauthMaxAgeMs));
   liveSessionRoutes(router, c, guards);
+  platformAdminRoutes(router, c, guards);
   return router;
 }
 

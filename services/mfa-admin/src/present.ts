@@ -1,5 +1,6 @@
 // Rows → the API's views. Only what the response schemas declare leaves the service.
-import type { AdminView, ResetView, TenantSummaryView, TenantView } from './api.js';
+import type { AdminView, PlatformAdminView, ResetView, TenantSummaryView, TenantView } from './api.js';
+import type { PlatformAdminSummary } from './queries/platform-admins.js';
 import type { HistoryRow } from './queries/reset-logs.js';
 import type { TenantAdminSummary } from './queries/tenant-admins.js';
 import type { TenantRow, TenantSummary } from './queries/tenants.js';
@@ -37,4 +38,13 @@ export const resetView = (row: HistoryRow): ResetView => ({
   rollbackReason: row.rollback_reason,
   rollbackForced: row.rollback_forced,
   rollbackForceReason: row.rollback_force_reason,
+});
+
+export const platformAdminView = (row: PlatformAdminSummary): PlatformAdminView => ({
+  id: row.id,
+  email: row.email,
+  mfaEnrolled: row.mfa_enabled,
+  mustChangePassword: row.must_change_password,
+  disabled: row.disabled_at !== null,
+  createdAt: iso(row.created_at)!,
 });

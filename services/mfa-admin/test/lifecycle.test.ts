@@ -173,3 +173,28 @@ describe('typed reasons are not lost', () => {
     expect(refused.text).toContain('>The caller was not her</textarea>');
   });
 });
+
+describe('platform admins', () => {
+  it('creates a second platform admin who must change the password and enrol, and disables them after confirming', async () => {
+    const created = await operator.post('/admin/platform-admins').set(json).send({ email: 'second.operator@example.com' }).expect(200);
+    expect(created.headers['cache-control']).toBe('no-store');
+    expect(created.body.platformAdmin).toMatchObject({ email: 'second.operator@example.com', mfaEnrolled: false, mustChangePassword: true, disabled: false });
+    const second = built.agent();
+    await second.post('/auth/login').set(json).send({ email: 'second.operator@example.com', password: created.body.temporaryPassword }).expect(200, { assurance: 1, next: 'enroll-mfa' });
+    const id = created.body.platformAdmin.id as string;
+
+    const page = await operator.get('/admin/platform-admins').set(html).expect(200);
+    expect(page.text).toContain('second.operator@example.com');
+    const ask = await operator.post(`/admin/platform-admins/${id}/disable`).type('form').set(html).send({ _csrf: tokenIn(page.text) }).expect(200);
+    expect(ask.text).toContain('Disable platform admin second.operator@example.com?');
+    await operator.post(`/admin/platform-admins/${id}/disable`).type('form').set(html).send({ _csrf: tokenIn(ask.text), confirm: 'yes' }).expect(303);
+    await built.agent().post('/auth/login').set(json).send({ email: 'second.operator@example.com', password: created.body.temporaryPassword }).expect(401);
+    expect(await actions(id)).toEqual(['platform_admin.created', 'platform_admin.disabled']);
+  });
+
+  it('refuses to disable yourself', async () => {
+    const self = await h.seedPlatformAdmin();
+    const agent = await signIn(built.agent(), h.clock, self);
+    await agent.post(`/admin/platform-admins/${self.id}/disable`).set(json).expect(409, /platform_admin.self/);
+  });
+});

@@ -1,4 +1,4 @@
-import type { AdminView, LiveSessionView, ResetView, TenantSummaryView, TenantView } from '../api.js';
+import type { AdminView, LiveSessionView, PlatformAdminView, ResetView, TenantSummaryView, TenantView } from '../api.js';
 import { REASON_MAX, TICKET_MAX } from '../api.js';
 import { csrfField, html, layout, type SafeHtml } from './html.js';
 
@@ -148,4 +148,27 @@ ${sessions.map((session) => html`<tr><td>${session.adminEmail}${session.assuranc
 </tbody></table>${sessions.length === 0 ? html`<p class="muted">Nobody is signed in.</p>` : ''}`,
     error,
     notice,
+  );
+
+export const platformAdminsPage = (csrf: string, selfId: string, admins: PlatformAdminView[], error?: string, notice?: string) =>
+  layout(
+    'Platform admins',
+    html`<table><thead><tr><th>Email</th><th>MFA</th><th>Status</th><th><span class="muted">Action</span></th></tr></thead><tbody>
+${admins.map((admin) => html`<tr><td>${admin.email}${admin.id === selfId ? html` <span class="muted">(you)</span>` : ''}</td><td>${admin.mfaEnrolled ? 'enrolled' : 'not enrolled yet'}</td>
+<td>${admin.disabled ? 'disabled' : admin.mustChangePassword ? 'invited (first sign-in pending)' : 'active'}</td>
+<td>${admin.disabled || admin.id === selfId ? '' : html`<form method="post" action="/admin/platform-admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}</td></tr>`)}
+</tbody></table>
+<h2>New platform admin</h2>
+<form method="post" action="/admin/platform-admins">${csrfField(csrf)}
+<label for="email">Email</label><input id="email" name="email" type="email" required>
+<button type="submit">Create platform admin</button></form>`,
+    error,
+    notice,
+  );
+
+export const createdPlatformAdminPage = (admin: PlatformAdminView, temporaryPassword: string) =>
+  layout(
+    'Platform admin created',
+    html`<p><strong>${admin.email}</strong> can sign in (tenant field left empty) with this temporary password, shown only now. They must change it and enrol an authenticator at their first sign-in.</p>
+<p><code>${temporaryPassword}</code></p><p><a href="/admin/platform-admins">Back to the platform admins</a></p>`,
   );
