@@ -53,7 +53,7 @@ it('a cleanup run of the compiled CLI shows on the compiled auth-session /metric
 
 it('a verify --record verdict of the compiled CLI shows on the compiled auth-session /metrics while dual', async () => {
   // The one live session of the first test is in knex only: the secondary lacks it, so no-go.
-  const env = { ...backends.env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'knex', SESSION_STORE_SECONDARY: 'redis' };
+  const env = { ...backends.env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'knex', SESSION_STORE_SECONDARY: 'redis', SESSION_DUAL_FALLBACK_ON_MISS: 'false' };
   const verify = await runEntryPoint('cli', ['sessions', 'verify', '--record'], env);
   expect(verify.code).toBe(3);
   const metrics = await scrape(env);

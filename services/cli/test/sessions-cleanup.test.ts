@@ -94,7 +94,7 @@ describe('sessions cleanup', () => {
     const redis = await cli({ ...env, SESSION_STORE_DRIVER: 'redis' }, 'sessions', 'cleanup');
     expect(redis.code).toBe(2);
     expect(redis.stderr).toMatch(/^portcullis: SESSION_STORE_DRIVER is redis: sessions cleanup deletes expired rows of the knex store only/);
-    const dual = await cli({ ...env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'dynamodb' }, 'sessions', 'cleanup');
+    const dual = await cli({ ...env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'dynamodb', SESSION_DUAL_FALLBACK_ON_MISS: 'false' }, 'sessions', 'cleanup');
     expect(dual).toMatchObject({ code: 2, stderr: expect.stringContaining('SESSION_STORE_DRIVER is dual (redis → dynamodb)') });
     expect((await runs('sessions-cleanup')).length).toBe(before);
   });
@@ -102,7 +102,7 @@ describe('sessions cleanup', () => {
   it('runs in dual mode when knex is one of the stores, and --no-record leaves no row', async () => {
     await seed(knex, 5, 5);
     const before = (await runs('sessions-cleanup')).length;
-    const { code, stdout } = await cli({ ...env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex' }, 'sessions', 'cleanup', '--no-record');
+    const { code, stdout } = await cli({ ...env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex', SESSION_DUAL_FALLBACK_ON_MISS: 'false' }, 'sessions', 'cleanup', '--no-record');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Cleanup done: 5 expired sessions removed from sessions in 1 batches/);
     expect((await runs('sessions-cleanup')).length).toBe(before);
@@ -167,7 +167,7 @@ describe('sessions verify --record', () => {
   const hashes: string[] = [];
   beforeAll(async () => {
     await knex('sessions').delete();
-    dualEnv = { ...setup.env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'knex', SESSION_STORE_SECONDARY: 'redis' };
+    dualEnv = { ...setup.env, SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'knex', SESSION_STORE_SECONDARY: 'redis', SESSION_DUAL_FALLBACK_ON_MISS: 'false' };
     const config = loadConfig(dualEnv);
     knexStore = createSingleBackend('knex', config);
     redisStore = createSingleBackend('redis', config);
