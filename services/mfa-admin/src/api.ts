@@ -57,6 +57,7 @@ export const adminSchema = z.object({
   mfaEnrolledAt: time.nullable(),
   mustChangePassword: z.boolean(),
   disabled: z.boolean(),
+  lockedUntil: time.nullable().describe('Sign-in locked until then after repeated failures (null: not locked)'),
   createdAt: time,
 });
 export const resetSchema = z.object({
@@ -123,6 +124,14 @@ export const api = {
   disableAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/disable', summary: 'Disable a tenant admin (signed out everywhere)', params: adminParams, response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }) },
   enableAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/enable', summary: 'Re-enable a disabled tenant admin (same account, factor and email; they sign in again)', params: adminParams, response: z.object({ admin: adminSchema }) },
   signOutAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/sign-out', summary: "End every session of a tenant admin without disabling the account", params: adminParams, response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }) },
+  unlockAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/unlock', summary: 'Lift a tenant admin\'s sign-in lockout now', params: adminParams, response: z.object({ admin: adminSchema }) },
+  resetAdminPassword: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins/:id/password-reset',
+    summary: 'Give a tenant admin a temporary password (returned once, changed at the next sign-in); their sessions end, the authenticator stays',
+    params: adminParams,
+    response: z.object({ admin: adminSchema, temporaryPassword: z.string(), sessionsRevoked: revokeState }),
+  },
   unsuspendTenant: { method: 'post', path: '/admin/tenants/:tenant/unsuspend', summary: 'Unsuspend a tenant (its admins sign in again)', params: tenantParams, response: z.object({ tenant: tenantSchema }) },
   listSessions: { method: 'get', path: '/admin/tenants/:tenant/sessions', summary: "Who is signed in: the tenant's live sessions, most recently seen first", params: tenantParams, response: z.object({ sessions: z.array(liveSessionSchema) }) },
   endSession: { method: 'post', path: '/admin/tenants/:tenant/sessions/:session/end', summary: "End one live session of one of the tenant's admins", params: sessionParams, response: z.object({ ended: liveSessionSchema }) },

@@ -18,6 +18,8 @@ export const adminView = (row: TenantAdminSummary): AdminView => ({
   mfaEnrolledAt: iso(row.mfa_enrolled_at),
   mustChangePassword: row.must_change_password,
   disabled: row.disabled_at !== null,
+  // A lockout that has run out is no lockout.
+  lockedUntil: row.locked_until && new Date(row.locked_until).getTime() > Date.now() ? iso(row.locked_until) : null,
   createdAt: iso(row.created_at)!,
 });
 

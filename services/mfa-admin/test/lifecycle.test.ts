@@ -198,3 +198,38 @@ describe('platform admins', () => {
     await agent.post(`/admin/platform-admins/${self.id}/disable`).set(json).expect(409, /platform_admin.self/);
   });
 });
+
+describe('unlock and temporary password', () => {
+  it('shows a lockout on the tenant page and lifts it', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const until = new Date(h.clock.now() + 30 * 60_000);
+    await h.db('tenant_admins').where({ id: admin.id }).update({ locked_until: until, failed_attempts: 7 });
+    await login(tenant, admin).expect(401);
+    const page = await operator.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    expect(page.text).toContain(`locked until ${until.toISOString()}`);
+    expect(page.text).toContain('Unlock now');
+    const unlocked = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/unlock`).set(json).expect(200);
+    expect(unlocked.body.admin.lockedUntil).toBeNull();
+    await login(tenant, admin).expect(200);
+    expect(await actions(admin.id)).toEqual(['tenant_admin.unlocked']);
+  });
+
+  it('gives a temporary password once: the old one stops working, sessions end, the next sign-in must change it', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const session = await signIn(built.agent(), h.clock, admin, tenant.slug);
+    h.clock.advance(1000);
+    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/password-reset`).set(json).expect(200);
+    expect(reset.headers['cache-control']).toBe('no-store');
+    expect(reset.body).toMatchObject({ admin: { mustChangePassword: true, mfaEnrolled: true }, sessionsRevoked: 'done' });
+    await session.get('/auth/me').set(json).expect(401);
+    await login(tenant, admin).expect(401);
+    h.clock.advance(30_000);
+    const agent = built.agent();
+    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: reset.body.temporaryPassword }).expect(200, { assurance: 1, next: 'verify-mfa' });
+    const verified = await agent.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, h.clock) }).expect(200);
+    expect(verified.body.next).toBe('change-password');
+    expect(await actions(admin.id)).toEqual(['tenant_admin.password_reset']);
+  });
+});

@@ -120,6 +120,33 @@ export function createTenantLibrary(deps: {
       return (await admins.findSummary(tenantId, adminId))!;
     },
 
+    /** Lifts a lockout now instead of when it runs out (the admin proved who they are another way). Idempotent. */
+    async unlockAdmin(actor: Actor, tenantId: string, adminId: string): Promise<TenantAdminSummary> {
+      await db.transaction(async (trx) => {
+        const admin = await admins.findForUpdate(trx, adminId);
+        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin.locked_until || admin.locked_until.getTime() <= clock.now()) return;
+        await admins.unlock(trx, adminId, new Date(clock.now()));
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.unlocked', targetType: 'tenant_admin', targetId: adminId }, trx);
+      });
+      return (await admins.findSummary(tenantId, adminId))!;
+    },
+
+    /** A forgotten password: a temporary one, shown once, to change at the next sign-in; their sessions end. The authenticator stays. */
+    async resetPassword(actor: Actor, tenantId: string, adminId: string): Promise<CreatedAdmin & { sessionsRevoked: RevokeOutcome }> {
+      const temporaryPassword = randomBytes(15).toString('base64url');
+      const passwordHash = await passwords.hash(temporaryPassword);
+      const now = new Date(clock.now());
+      const markers = await db.transaction(async (trx) => {
+        const admin = await admins.findForUpdate(trx, adminId);
+        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        await admins.setTemporaryPassword(trx, adminId, passwordHash, now);
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.password_reset', targetType: 'tenant_admin', targetId: adminId }, trx);
+        return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'password_reset' }], now);
+      });
+      return { admin: (await admins.findSummary(tenantId, adminId))!, temporaryPassword, sessionsRevoked: await revoker.revokeCommitted(markers) };
+    },
+
     /** Ends every session of the admin now, without disabling the account (a stolen laptop, a shared screen). */
     async signOutAdmin(actor: Actor, tenantId: string, adminId: string): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
       const now = new Date(clock.now());

@@ -33,7 +33,8 @@ const adminRow = (csrf: string, tenant: TenantView, admin: AdminView, kept?: Kep
   const typed = keptFor(kept, `/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`);
   return html`<tr>
 <td>${admin.email}${admin.disabled ? html` <span class="muted">(disabled)</span>` : ''}</td>
-<td>${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}</td>
+<td>${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}${admin.lockedUntil ? html`<br><strong>locked until ${admin.lockedUntil}</strong>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/unlock">${csrfField(csrf)}<button type="submit">Unlock now</button></form>` : ''}</td>
 <td><a href="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets">MFA history</a>
 ${admin.mfaEnrolled ? html`<details${typed ? html` open` : ''}><summary>Reset MFA</summary>
 <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset">${csrfField(csrf)}${returnField(`/admin/tenants/${tenant.id}`)}
@@ -43,6 +44,7 @@ ${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)', tr
 ${admin.disabled
   ? html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/enable">${csrfField(csrf)}<button type="submit">Re-enable</button></form>`
   : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/sign-out">${csrfField(csrf)}<button type="submit">Sign out everywhere</button></form>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/password-reset">${csrfField(csrf)}<button type="submit">Reset password…</button></form>
 <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}
 </td></tr>`;
 };
@@ -133,6 +135,7 @@ export function outcomeNotice(query: Record<string, unknown>): string | undefine
     case 'signed-out': return `Admin signed out everywhere.${revoked}`;
     case 'suspended': return `Tenant suspended: its admins cannot sign in.${revoked}`;
     case 'unsuspended': return 'Tenant unsuspended: its admins can sign in again.';
+    case 'unlocked': return 'Admin unlocked: they can sign in again now.';
     default: return undefined;
   }
 }
@@ -171,4 +174,13 @@ export const createdPlatformAdminPage = (admin: PlatformAdminView, temporaryPass
     'Platform admin created',
     html`<p><strong>${admin.email}</strong> can sign in (tenant field left empty) with this temporary password, shown only now. They must change it and enrol an authenticator at their first sign-in.</p>
 <p><code>${temporaryPassword}</code></p><p><a href="/admin/platform-admins">Back to the platform admins</a></p>`,
+  );
+
+export const temporaryPasswordPage = (tenantId: string, admin: AdminView, temporaryPassword: string, notice?: string) =>
+  layout(
+    'Temporary password',
+    html`<p><strong>${admin.email}</strong> signs in with this temporary password, shown only now, and chooses a new one straight away. Their authenticator is unchanged.</p>
+<p><code>${temporaryPassword}</code></p><p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
+    undefined,
+    notice,
   );

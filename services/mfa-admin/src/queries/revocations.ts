@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { AdminKind } from '@portcullis/session-auth';
 
-export type RevocationCause = 'mfa_reset' | 'mfa_rollback' | 'admin_disabled' | 'tenant_suspended' | 'admin_signed_out';
+export type RevocationCause = 'mfa_reset' | 'mfa_rollback' | 'admin_disabled' | 'tenant_suspended' | 'admin_signed_out' | 'password_reset';
 
 export interface RevocationRow {
   id: string;

@@ -12,6 +12,7 @@ export interface TenantAdminRow {
   recovery_code_hashes: string | null;
   must_change_password: boolean;
   disabled_at: Date | null;
+  locked_until: Date | null;
   sessions_revoked_at: Date | null;
   created_at: Date;
 }
@@ -25,7 +26,7 @@ export interface FactorColumns {
   recovery_code_hashes: string | null;
 }
 
-const SUMMARY_COLUMNS = ['id', 'tenant_id', 'email', 'mfa_enabled', 'mfa_enrolled_at', 'must_change_password', 'disabled_at', 'created_at'] as const;
+const SUMMARY_COLUMNS = ['id', 'tenant_id', 'email', 'mfa_enabled', 'mfa_enrolled_at', 'must_change_password', 'disabled_at', 'locked_until', 'created_at'] as const;
 export type TenantAdminSummary = Pick<TenantAdminRow, (typeof SUMMARY_COLUMNS)[number]>;
 
 export function createTenantAdminQueries(db: Knex) {
@@ -78,6 +79,16 @@ export function createTenantAdminQueries(db: Knex) {
     /** Signs in again; sessions from before the disable stay void (sessions_revoked_at is kept). */
     async enable(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
       await trx('tenant_admins').where({ id }).update({ disabled_at: null, updated_at: now });
+    },
+
+    /** Lifts a sign-in lockout (the failure count starts again). */
+    async unlock(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
+      await trx('tenant_admins').where({ id }).update({ failed_attempts: 0, locked_until: null, updated_at: now });
+    },
+
+    /** A temporary password to change at the next sign-in; every session before `now` is void, any lockout lifted. */
+    async setTemporaryPassword(trx: Knex.Transaction, id: string, passwordHash: string, now: Date): Promise<void> {
+      await trx('tenant_admins').where({ id }).update({ password_hash: passwordHash, must_change_password: true, failed_attempts: 0, locked_until: null, sessions_revoked_at: now, updated_at: now });
     },
 
     /** Every session of this admin before `now` is void; the account stays usable. */

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { api, createAdminBody, createTenantBody, adminParams, tenantParams } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import { adminNotFound } from '../libraries/mfa-resets.js';
-import { confirmPage, createdAdminPage, outcomeNotice, tenantPage, tenantsPage } from '../pages/admin-pages.js';
+import { confirmPage, createdAdminPage, outcomeNotice, temporaryPasswordPage, tenantPage, tenantsPage } from '../pages/admin-pages.js';
 import { adminView, tenantSummaryView, tenantView } from '../present.js';
 import { actorOf, bodyOf, confirmedOrAsk, csrf, paramsOf, redirectOrJson, respond, takeKeptForm, wantsJson, withFormErrors, type RouteContext } from './http.js';
 
@@ -93,6 +93,26 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     });
   });
 
+  router.post(api.unlockAdmin.path, ...guards, async (ctx) => {
+    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
+    await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      const admin = await c.tenantsLib.unlockAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(ctx, api.unlockAdmin.response, { admin: adminView(admin) }, `/admin/tenants/${tenantId}?done=unlocked`);
+    });
+  });
+
+  router.post(api.resetAdminPassword.path, ...guards, async (ctx) => {
+    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
+    await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'password-reset'))) return;
+      const result = await c.tenantsLib.resetPassword(actorOf(ctx), tenantId, id);
+      const view = { admin: adminView(result.admin), temporaryPassword: result.temporaryPassword, sessionsRevoked: result.sessionsRevoked };
+      // The password is shown once, on this response; never cached.
+      ctx.set('cache-control', 'no-store');
+      respond(ctx, api.resetAdminPassword.response, view, () => temporaryPasswordPage(tenantId, view.admin, view.temporaryPassword, outcomeNotice({ done: 'signed-out', revoked: view.sessionsRevoked })));
+    });
+  });
+
   router.post(api.unsuspendTenant.path, ...guards, async (ctx) => {
     const { tenant: tenantId } = paramsOf(ctx, tenantParams);
     await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
@@ -102,11 +122,13 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
   });
 
   /** The confirmation page of an action on one admin (404 for an admin of another tenant, before anything is asked). */
-  async function askAboutAdmin(ctx: RouteContext, tenantId: string, adminId: string, action: 'disable' | 'sign-out') {
+  async function askAboutAdmin(ctx: RouteContext, tenantId: string, adminId: string, action: 'disable' | 'sign-out' | 'password-reset') {
     const admin = (await c.tenantsLib.listAdmins(tenantId)).find((candidate) => candidate.id === adminId);
     if (!admin) throw adminNotFound();
     return (fields: Record<string, string>) =>
-      confirmPage(csrf(ctx), action === 'disable'
+      confirmPage(csrf(ctx), action === 'password-reset'
+        ? { title: `Give ${admin.email} a temporary password?`, consequence: `Their current password stops working and every session of theirs ends now. You will see a temporary password once, to hand over; they choose a new one at their next sign-in. Their authenticator stays.`, action: ctx.path, button: 'Reset their password', back: `/admin/tenants/${tenantId}`, fields }
+        : action === 'disable'
         ? { title: `Disable ${admin.email}?`, consequence: `${admin.email} is signed out now and cannot sign in until re-enabled. Their authenticator and email are kept.`, action: ctx.path, button: 'Disable and sign them out', back: `/admin/tenants/${tenantId}`, fields }
         : { title: `Sign ${admin.email} out everywhere?`, consequence: `Every session of ${admin.email} ends now. The account stays enabled: they can sign in again with their password and authenticator.`, action: ctx.path, button: 'Sign them out everywhere', back: `/admin/tenants/${tenantId}`, fields });
   }
