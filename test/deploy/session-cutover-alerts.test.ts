@@ -134,3 +134,21 @@ describe('PortcullisSessionFallbackReadsAfterCutover', () => {
     ]);
   }, 30_000);
 });
+
+describe('PortcullisSessionStoresDisagree', () => {
+  const mismatches = (kind: string) => [{ series: `session_store_consistency_mismatches_total{kind="${kind}",pod="a"}`, values: '0 0 1 2 3 3 3 3 3 3 3' }];
+
+  it('stays quiet on the copies a single-store pod\'s logout leaves beside dual-write or retiring', async () => {
+    await check([
+      { interval: '1m', input_series: [...pod('a', at('dual-write'), '1x10'), ...mismatches('missing_in_primary')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [] }] },
+      { interval: '1m', input_series: [...pod('a', at('retiring'), '1x10'), ...mismatches('missing_in_primary')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [] }] },
+    ]);
+  }, 30_000);
+
+  it('fires on them in the cutover, and on any other kind in any phase', async () => {
+    await check([
+      { interval: '1m', input_series: [...pod('a', at('cutover'), '1x10'), ...mismatches('missing_in_primary')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [firing(rules, 'PortcullisSessionStoresDisagree')] }] },
+      { interval: '1m', input_series: [...pod('a', at('dual-write'), '1x10'), ...mismatches('data')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [firing(rules, 'PortcullisSessionStoresDisagree')] }] },
+    ]);
+  }, 30_000);
+});
