@@ -18,7 +18,7 @@ import { createLogger, createMetrics } from '@portcullis/observability';
 import { createRedisBackend, createSessionStore } from '@portcullis/session-store';
 import { createApp } from '../services/auth-session/src/app.js';
 import { createLoginThrottle, DEFAULT_LIMITS } from '../services/auth-session/src/libraries/login-throttle.js';
-import { createPasswordHasher } from '../services/auth-session/src/libraries/passwords.js';
+import { createSignInPasswordHasher } from '../services/auth-session/src/libraries/passwords.js';
 import { startPostgres, startRedis } from '../test/support/index.js';
 import { printResult, printTable, round } from './harness.js';
 
@@ -35,7 +35,7 @@ export default async function bench(): Promise<void> {
   const redis = new Redis(redisServer.url);
   try {
     await migrateLatest(db);
-    const passwords = createPasswordHasher();
+    const passwords = createSignInPasswordHasher();
     const tenantId = randomUUID();
     const adminId = randomUUID();
     const password = `bench passphrase ${randomUUID()}`;
@@ -58,7 +58,7 @@ export default async function bench(): Promise<void> {
       settings: { production: false, cookieName: 'portcullis.sid', secrets: [secret], idleTimeoutMs: 3600_000, absoluteTimeoutMs: 12 * 3600_000, maxConcurrent: 1000, concurrencyMode: 'evict-oldest', lockout: { threshold: 1000, baseSeconds: 1, maxSeconds: 1 }, reauthMaxAgeMs: 300_000 },
     });
     const server = await listen(appWith(passwords), { host: '127.0.0.1', port: 0 });
-    const unboundedServer = await listen(appWith(createPasswordHasher(undefined, { concurrency: 1_000_000, maxWaiting: 0, retryAfterSeconds: 1 })), { host: '127.0.0.1', port: 0 });
+    const unboundedServer = await listen(appWith(createSignInPasswordHasher(undefined, { concurrency: 1_000_000, maxWaiting: 0, retryAfterSeconds: 1 })), { host: '127.0.0.1', port: 0 });
     const loginBody = JSON.stringify({ tenant: 'bench', email: 'bench@example.com', password });
     const json = { 'content-type': 'application/json', accept: 'application/json' };
 

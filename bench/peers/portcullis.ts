@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { keyRingOf } from '@portcullis/config';
 import { migrateLatest } from '@portcullis/migrations';
-import { createPasswordHasher } from '../../services/auth-session/src/libraries/passwords.js';
+import { createPasswordHasher } from '@portcullis/crypto';
 import { createTotp } from '../../services/auth-session/src/libraries/totp.js';
 import { totpCode } from '../../test/support/authenticator.js';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../../test/infra/moto-account.js';

@@ -1,14 +1,14 @@
 import type { Knex } from 'knex';
 import { Counter } from 'prom-client';
 import type { AuditWriter } from '@portcullis/audit';
-import type { KeyRing } from '@portcullis/crypto';
+import type { KeyRing, PasswordHasher } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
 import { createSessionRevocation, type SessionPolicy } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
 import { createAccountLibrary } from './libraries/account.js';
 import { createEnrolmentLibrary } from './libraries/enrolment.js';
 import type { LoginThrottle } from './libraries/login-throttle.js';
-import { createPasswordHasher, type PasswordHasher } from './libraries/passwords.js';
+import { createSignInPasswordHasher as createPasswordHasher } from './libraries/passwords.js';
 import { createSecondFactorLibrary } from './libraries/second-factor.js';
 import { createSessionPolicyLibrary, type ConcurrencyMode } from './libraries/session-policy.js';
 import { createSignInLibrary, type LockoutPolicy } from './libraries/sign-in.js';

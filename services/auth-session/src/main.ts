@@ -9,7 +9,7 @@ import { createJobRunMetrics, createJobRunQueries, createSessionStoreFromSetting
 import { createApp } from './app.js';
 import { ensureDefaultPlatformAdmin } from './libraries/default-admin.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
-import { createPasswordHasher } from './libraries/passwords.js';
+import { createSignInPasswordHasher } from './libraries/passwords.js';
 import { sessionCookieSettings } from '@portcullis/session-auth';
 
 const name = 'auth-session';
@@ -49,7 +49,7 @@ const audit = createAuditWriter({ db, keys: keyRingOf(config, 'AUDIT_DETAILS_ENC
 const clock = { now: () => Date.now() };
 
 if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWORD) {
-  const outcome = await ensureDefaultPlatformAdmin({ db, passwords: createPasswordHasher(), audit, clock }, config.DEFAULT_PLATFORM_ADMIN_EMAIL, config.DEFAULT_PLATFORM_ADMIN_PASSWORD);
+  const outcome = await ensureDefaultPlatformAdmin({ db, passwords: createSignInPasswordHasher(), audit, clock }, config.DEFAULT_PLATFORM_ADMIN_EMAIL, config.DEFAULT_PLATFORM_ADMIN_PASSWORD);
   logger.info({ outcome }, 'default platform admin');
 }
 

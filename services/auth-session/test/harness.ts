@@ -13,7 +13,7 @@ import { createLogger, createMetrics, type ServiceMetrics } from '@portcullis/ob
 import { createRedisBackend, createSessionStore, type SessionStore } from '@portcullis/session-store';
 import { createApp, type AuthSettings } from '../src/app.js';
 import { createLoginThrottle } from '../src/libraries/login-throttle.js';
-import { createPasswordHasher } from '../src/libraries/passwords.js';
+import { createSignInPasswordHasher } from '../src/libraries/passwords.js';
 import { hashRecoveryCode } from '../src/libraries/recovery-codes.js';
 import { testPostgres, testRedis } from '../../../test/support/index.js';
 
@@ -45,7 +45,7 @@ export interface Harness {
   totpKeys: KeyRing;
   /** The audit key ring (AUDIT_DETAILS_ENCRYPTION_KEY): every service's writer keys the chain with it, as in production. */
   auditKeys: KeyRing;
-  passwords: ReturnType<typeof createPasswordHasher>;
+  passwords: ReturnType<typeof createSignInPasswordHasher>;
   logLines: string[];
   build(settings?: Partial<AuthSettings>): { app: ReturnType<typeof createApp>; store: SessionStore; metrics: ServiceMetrics };
   close(): Promise<void>;
@@ -60,7 +60,7 @@ export async function createHarness(): Promise<Harness> {
   const clock = new TestClock();
   const totpKeys = createKeyRing({ primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
   const auditKeys = createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
-  const passwords = createPasswordHasher();
+  const passwords = createSignInPasswordHasher();
   const logLines: string[] = [];
   const destination = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
   const stores: SessionStore[] = [];

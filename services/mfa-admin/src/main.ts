@@ -7,7 +7,7 @@ import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@portcullis/session-store';
 import { createApp } from './app.js';
-import { createPasswordHashing } from './libraries/passwords.js';
+import { createPasswordHasher } from '@portcullis/crypto';
 import { createSessionRevoker } from './libraries/session-revoker.js';
 import { createRevocationQueries } from './queries/revocations.js';
 import { sessionCookieSettings } from '@portcullis/session-auth';
@@ -40,7 +40,7 @@ const app = createApp({
   totpKeys: ring('MFA_SECRET_ENCRYPTION_KEY'),
   audit: createAuditWriter({ db, keys: ring('AUDIT_DETAILS_ENCRYPTION_KEY') }),
   revoker,
-  passwords: createPasswordHashing(),
+  passwords: createPasswordHasher(),
   logger,
   metrics,
   clock,

@@ -9,11 +9,10 @@ import type Koa from 'koa';
 import { generateSecret } from 'otplib';
 import request from 'supertest';
 import { createAuditWriter, type AuditWriter } from '@portcullis/audit';
-import { createKeyRing, type KeyRing } from '@portcullis/crypto';
+import { createKeyRing, createPasswordHasher, type KeyRing } from '@portcullis/crypto';
 import { createLogger, createMetrics, type ServiceMetrics } from '@portcullis/observability';
 import type { SessionStore } from '@portcullis/session-store';
 import { createApp } from '../src/app.js';
-import { createPasswordHashing } from '../src/libraries/passwords.js';
 import { createSessionRevoker, type SessionRevoker } from '../src/libraries/session-revoker.js';
 import { createRevocationQueries } from '../src/queries/revocations.js';
 import { createHarness, createTenantAdmin as createAuthTenantAdmin, defaultSettings, json, SESSION_SECRET, totpCode, type Harness, type SeededAdmin } from '../../auth-session/test/harness.js';
@@ -102,7 +101,7 @@ export async function createAdminHarness(): Promise<AdminHarness> {
         audit: options.audit ?? audit,
         revoker,
         // Cheap argon2 for tests; production uses auth-session's parameters.
-        passwords: createPasswordHashing({ algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 }),
+        passwords: createPasswordHasher({ parameters: { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 } }),
         logger: createLogger({ service: 'mfa-admin', destination: logSink(base.logLines) }),
         metrics: options.metrics ?? createMetrics('mfa-admin'),
         clock: base.clock,

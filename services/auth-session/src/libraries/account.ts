@@ -2,7 +2,8 @@ import { ApiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import { sessionEnded, type AdminKind, type SessionRevocation } from '@portcullis/session-auth';
 import type { AdminQueries } from '../queries/admins.js';
-import { passwordProblems, type PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from '@portcullis/crypto';
+import { passwordProblems } from './passwords.js';
 import type { RequestInfo, SignInLibrary } from './sign-in.js';
 
 export function createAccountLibrary(deps: { admins: AdminQueries; passwords: PasswordHasher; audit: AuditWriter; clock: { now(): number }; signIn: Pick<SignInLibrary, 'verifyPasswordOf'>; revocation: SessionRevocation }) {

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
 import { ApiError } from '@portcullis/http';
 import { insertFirstPlatformAdmin } from '../queries/default-admin.js';
-import { passwordProblems, type PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from '@portcullis/crypto';
+import { passwordProblems } from './passwords.js';
 
 /**
  * Creates the first platform admin from DEFAULT_PLATFORM_ADMIN_* when none exists. Safe when

@@ -1,14 +1,8 @@
-import { hash, verify } from '@node-rs/argon2';
+// The password policy and the sign-in queue for argon2 work; the hashing itself is
+// @portcullis/crypto's createPasswordHasher (one set of argon2id parameters for every service).
 import { dictionary } from '@zxcvbn-ts/language-common';
-import pLimit from 'p-limit';
+import { ARGON2_PARAMETERS, createPasswordHasher, type Argon2Parameters } from '@portcullis/crypto';
 import { ApiError } from '@portcullis/http';
-
-/**
- * argon2id at OWASP's recommended minimum (m = 19 MiB, t = 2, p = 1). `npm run bench -- auth`
- * measures sign-ins/s with these parameters.
- */
-// algorithm 2 = Algorithm.Argon2id (a const enum, which isolated modules cannot import).
-export const ARGON2_PARAMETERS = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -34,37 +28,14 @@ export function passwordProblems(password: string, email?: string): string[] {
 }
 
 /**
- * How much argon2 work runs at once and how much may wait. Each hash holds 19 MiB and a thread
- * of libuv's pool (4 by default, shared with DNS and file I/O): unbounded, a burst of sign-ins
- * starves every other request of the pod. Past the queue a sign-in is refused at once with
- * 503 and Retry-After instead of waiting for seconds.
+ * How much argon2 work runs at once and how much may wait (see PasswordWorkLimits in
+ * @portcullis/crypto). Past the queue a sign-in is refused at once with 503 and Retry-After
+ * instead of waiting for seconds.
  */
 export const PASSWORD_WORK_LIMITS = { concurrency: 1, maxWaiting: 32, retryAfterSeconds: 2 };
 
-export function createPasswordHasher(parameters: { algorithm: 2; memoryCost: number; timeCost: number; parallelism: number } = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
-  // Unknown accounts are checked against this, so they cost the same time as real ones.
-  const dummyHash = hash('portcullis-timing-equaliser', parameters);
-  const limit = pLimit(limits.concurrency);
+/** The hasher of sign-ins and password changes: argon2 work queued, 503 auth.busy past the queue. */
+export function createSignInPasswordHasher(parameters: Argon2Parameters = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
   const busy = () => new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, { retryAfterSeconds: limits.retryAfterSeconds });
-  const full = () => limit.activeCount + limit.pendingCount >= limits.concurrency + limits.maxWaiting;
-  const queued = <T>(work: () => Promise<T>): Promise<T> => (full() ? Promise.reject(busy()) : limit(work));
-  return {
-    /** Refuses at once (503) while the queue is full: called before any other work of a sign-in, so a flood is cheap to turn away. */
-    admit(): void {
-      if (full()) throw busy();
-    },
-    hash: (password: string) => queued(() => hash(password.normalize('NFC'), parameters)),
-    verify: (passwordHash: string | undefined, password: string): Promise<boolean> =>
-      queued(async () => {
-        const target = passwordHash ?? (await dummyHash);
-        try {
-          const matches = await verify(target, password.normalize('NFC'));
-          return matches && passwordHash !== undefined;
-        } catch {
-          return false;
-        }
-      }),
-  };
+  return createPasswordHasher({ parameters, limits: { concurrency: limits.concurrency, maxWaiting: limits.maxWaiting, busy } });
 }
-
-export type PasswordHasher = ReturnType<typeof createPasswordHasher>;

@@ -4,7 +4,7 @@ import { userIdOf, type AdminKind } from '@portcullis/session-auth';
 import type { AdminQueries, AdminRow } from '../queries/admins.js';
 import type { TenantQueries } from '../queries/tenants.js';
 import type { LoginThrottle } from './login-throttle.js';
-import type { PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from '@portcullis/crypto';
 
 export interface LockoutPolicy {
   /** Consecutive failures before the account locks; every further `threshold` locks it again, longer. */
