@@ -2,6 +2,7 @@
 // KeyObject) in the same run. The envelope adds a header, AAD, strict base64 and key lookup.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { createKeyRing, generateKey, parseKey } from '@portcullis/crypto';
+import { valueContext } from '@portcullis/mfa-reset-log';
 import { measureRate, printResult, printTable, round } from './harness.js';
 
 const ROUNDS = 3;
@@ -11,7 +12,7 @@ export default async function (): Promise<void> {
   const ring = createKeyRing({ primary: { name: 'BENCH_KEY', value: keyText } });
   const aesKey = parseKey('BENCH_KEY', keyText).aesKey; // the very key the ring encrypts with
   const value = randomBytes(200);
-  const ctx = { table: 'tenant_admin_mfa_reset_logs', column: 'previous_totp_secret', rowId: '8f14e45f-ceea-467a-9575-3a1b2c3d4e5f' };
+  const ctx = valueContext('previous_totp_secret', '8f14e45f-ceea-467a-9575-3a1b2c3d4e5f');
 
   const envelope = (): Buffer => ring.decryptBuffer(ring.encrypt(value, ctx), ctx);
   const raw = (): Buffer => {
