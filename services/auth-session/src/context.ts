@@ -8,7 +8,7 @@ import type { SessionStore } from '@portcullis/session-store';
 import { createAccountLibrary } from './libraries/account.js';
 import { createEnrolmentLibrary } from './libraries/enrolment.js';
 import type { LoginThrottle } from './libraries/login-throttle.js';
-import { createSignInPasswordHasher as createPasswordHasher } from './libraries/passwords.js';
+import { createSignInPasswordHasher } from './libraries/passwords.js';
 import { createSecondFactorLibrary } from './libraries/second-factor.js';
 import { createSessionPolicyLibrary, type ConcurrencyMode } from './libraries/session-policy.js';
 import { createSignInLibrary, type LockoutPolicy } from './libraries/sign-in.js';
@@ -51,7 +51,7 @@ export function createServiceContext(deps: AppDependencies) {
   const { db, store, totpKeys, audit, throttle, clock, settings } = deps;
   const admins = createAdminQueries(db);
   const tenants = createTenantQueries(db);
-  const passwords = deps.passwords ?? createPasswordHasher();
+  const passwords = deps.passwords ?? createSignInPasswordHasher();
   const totp = createTotp(clock);
   // Locks are what a stranger guessing (or trying to lock an admin out) causes: alerted on.
   const lockouts = new Counter({ name: 'auth_account_lockouts_total', help: 'Accounts locked after repeated failed sign-in factors', labelNames: ['kind'] as const, registers: [deps.metrics.registry] });
