@@ -37,6 +37,7 @@ export const createTenantBody = z.object({
   slug: z.string({ error: 'is required' }).trim().toLowerCase().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 letters, digits or dashes, starting with a letter or digit'),
   name: text(200),
 });
+export const renameTenantBody = createTenantBody.pick({ name: true });
 export const createAdminBody = z.object({
   email: z.string({ error: 'is required' }).trim().max(254).regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces').pipe(z.email({ error: 'must be an email address' }))
     // The document shows the input side of a pipe only: name the format the output side checks.
@@ -132,6 +133,7 @@ export const api = {
     params: adminParams,
     response: z.object({ admin: adminSchema, temporaryPassword: z.string(), sessionsRevoked: revokeState }),
   },
+  renameTenant: { method: 'post', path: '/admin/tenants/:tenant/rename', summary: "Rename a tenant (its display name; the sign-in slug stays)", params: tenantParams, body: renameTenantBody, response: z.object({ tenant: tenantSchema }) },
   unsuspendTenant: { method: 'post', path: '/admin/tenants/:tenant/unsuspend', summary: 'Unsuspend a tenant (its admins sign in again)', params: tenantParams, response: z.object({ tenant: tenantSchema }) },
   listSessions: { method: 'get', path: '/admin/tenants/:tenant/sessions', summary: "Who is signed in: the tenant's live sessions, most recently seen first", params: tenantParams, response: z.object({ sessions: z.array(liveSessionSchema) }) },
   endSession: { method: 'post', path: '/admin/tenants/:tenant/sessions/:session/end', summary: "End one live session of one of the tenant's admins", params: sessionParams, response: z.object({ ended: liveSessionSchema }) },

@@ -233,3 +233,19 @@ describe('unlock and temporary password', () => {
     expect(await actions(admin.id)).toEqual(['tenant_admin.password_reset']);
   });
 });
+
+describe('renaming a tenant', () => {
+  it('changes the display name, keeps the sign-in slug, and records from and to', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const page = await operator.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
+    const done = await operator.post(`/admin/tenants/${tenant.id}/rename`).type('form').set(html).send({ _csrf: tokenIn(page.text), name: 'Acme & Sons' }).expect(303);
+    expect((await operator.get(done.headers.location!).set(html).expect(200)).text).toContain('Tenant renamed.');
+    const view = await operator.get(`/admin/tenants/${tenant.id}`).set(json).expect(200);
+    expect(view.body.tenant).toMatchObject({ slug: tenant.slug, name: 'Acme & Sons' });
+    await operator.post(`/admin/tenants/${tenant.id}/rename`).set(json).send({ name: '' }).expect(400);
+    await login(tenant, admin).expect(200);
+    const event = await h.db('audit_events').where({ action: 'tenant.renamed', target_id: tenant.id }).first();
+    expect(event.details).toEqual({ from: tenant.slug, to: 'Acme & Sons' });
+  });
+});

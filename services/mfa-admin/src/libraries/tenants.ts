@@ -96,6 +96,18 @@ export function createTenantLibrary(deps: {
       return { admin: (await admins.findSummary(tenantId, adminId))!, sessionsRevoked: await revoker.revokeCommitted(markers) };
     },
 
+    /** The display name only: the slug is what admins type to sign in, so it stays. */
+    async rename(actor: Actor, tenantId: string, name: string): Promise<TenantRow> {
+      await db.transaction(async (trx) => {
+        const tenant = await tenants.findForUpdate(trx, tenantId);
+        if (!tenant) throw tenantNotFound();
+        if (tenant.name === name) return;
+        await tenants.rename(trx, tenantId, name, new Date(clock.now()));
+        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.renamed', targetType: 'tenant', targetId: tenantId, details: { from: tenant.name, to: name } }, trx);
+      });
+      return tenantOrThrow(tenantId);
+    },
+
     /** Idempotent: an active tenant changes nothing. Its admins' old sessions stay void; they sign in again. */
     async unsuspend(actor: Actor, tenantId: string): Promise<TenantRow> {
       await db.transaction(async (trx) => {

@@ -54,6 +54,9 @@ export const tenantPage = (csrf: string, tenant: TenantView, admins: AdminView[]
     `Tenant ${tenant.slug}`,
     html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/admin/tenants/${tenant.id}/sessions">Who is signed in</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
 <table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin, kept))}</tbody></table>
+<details><summary>Rename</summary><form method="post" action="/admin/tenants/${tenant.id}/rename">${csrfField(csrf)}
+<label for="name">Name (the sign-in slug ${tenant.slug} stays)</label><input id="name" name="name" required maxlength="200" value="${tenant.name}">
+<button type="submit">Rename tenant</button></form></details>
 <h2>New tenant admin</h2>
 <form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
 <label for="email">Email</label><input id="email" name="email" type="email" required>
@@ -136,6 +139,7 @@ export function outcomeNotice(query: Record<string, unknown>): string | undefine
     case 'suspended': return `Tenant suspended: its admins cannot sign in.${revoked}`;
     case 'unsuspended': return 'Tenant unsuspended: its admins can sign in again.';
     case 'unlocked': return 'Admin unlocked: they can sign in again now.';
+    case 'renamed': return 'Tenant renamed.';
     default: return undefined;
   }
 }

@@ -37,6 +37,10 @@ export function createTenantQueries(db: Knex) {
       return trx<TenantRow>('tenants').where({ id }).forUpdate().first();
     },
 
+    async rename(trx: Knex.Transaction, id: string, name: string, now: Date): Promise<void> {
+      await trx('tenants').where({ id }).update({ name, updated_at: now });
+    },
+
     async setStatus(trx: Knex.Transaction, id: string, status: TenantRow['status'], now: Date): Promise<void> {
       await trx('tenants').where({ id }).update({ status, updated_at: now });
     },

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { api, createAdminBody, createTenantBody, adminParams, tenantParams } from '../api.js';
+import { api, createAdminBody, createTenantBody, adminParams, renameTenantBody, tenantParams } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import { adminNotFound } from '../libraries/mfa-resets.js';
 import { confirmPage, createdAdminPage, outcomeNotice, temporaryPasswordPage, tenantPage, tenantsPage } from '../pages/admin-pages.js';
@@ -110,6 +110,14 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
       // The password is shown once, on this response; never cached.
       ctx.set('cache-control', 'no-store');
       respond(ctx, api.resetAdminPassword.response, view, () => temporaryPasswordPage(tenantId, view.admin, view.temporaryPassword, outcomeNotice({ done: 'signed-out', revoked: view.sessionsRevoked })));
+    });
+  });
+
+  router.post(api.renameTenant.path, ...guards, async (ctx) => {
+    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
+    await withFormErrors(ctx, (message) => renderTenant(ctx, tenantId, message), async () => {
+      const tenant = await c.tenantsLib.rename(actorOf(ctx), tenantId, bodyOf(ctx, renameTenantBody).name);
+      redirectOrJson(ctx, api.renameTenant.response, { tenant: tenantView(tenant) }, `/admin/tenants/${tenantId}?done=renamed`);
     });
   });
 
