@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { createHarness, createTenant, createTenantAdmin, json, signInFully, totpCode, type Harness } from './harness.js';
+import { cookieKeys } from '@portcullis/session-auth';
+import { createHarness, createTenant, createTenantAdmin, defaultSettings, json, signInFully, totpCode, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -9,15 +11,17 @@ afterAll(() => h.close());
 
 const cookieOf = (response: request.Response) => ([] as string[]).concat(response.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]).join('; ');
 
-it('kills the pre-login session id at login (no fixation) and again at the second factor', async () => {
+it('kills a planted pre-login session id at login (no fixation) and again at the second factor', async () => {
   const tenant = await createTenant(h.db);
   const admin = await createTenantAdmin(h, tenant.id);
   const { app, store } = h.build();
-  const page = await request(app.callback()).get('/auth/login').set('Accept', 'application/json').expect(200);
-  const preLogin = cookieOf(page);
-  expect(preLogin).toContain('portcullis.sid=');
-  const preLoginId = /portcullis\.sid=([^;]+)/.exec(preLogin)![1]!;
-  expect(await store.get(preLoginId)).toMatchObject({ csrf: page.body.csrfToken });
+  // The sign-in page writes no session any more; an attacker can still plant a cookie naming a
+  // session that exists (one of their own), signed with the service's keys as any cookie is.
+  const preLoginId = randomBytes(32).toString('base64url');
+  await store.set(preLoginId, { csrf: 'planted' }, 60_000);
+  const keys = cookieKeys(defaultSettings.secrets);
+  const preLogin = `portcullis.sid=${preLoginId}; portcullis.sid.sig=${keys.sign(`portcullis.sid=${preLoginId}`)}`;
+  expect(await store.get(preLoginId)).toMatchObject({ csrf: 'planted' });
 
   const login = await request(app.callback()).post('/auth/login').set(json).set('Cookie', preLogin).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
   const levelOne = cookieOf(login);
