@@ -26,6 +26,11 @@ export function kubeConfigOf(env: Environment): KubeConfig {
   } catch (error) {
     throw new CliError(`Cannot read the Kubernetes configuration (${messageOf(error)}): set KUBECONFIG or run inside the cluster.`, EXIT.usage);
   }
+  // With nothing to load, the client falls back to http://localhost:8080 and later fails with a
+  // TLS message that names neither the cause nor the fix.
+  if (!env.KUBECONFIG && !env.KUBERNETES_SERVICE_HOST && kc.getCurrentCluster()?.server === 'http://localhost:8080') {
+    throw new CliError('KUBECONFIG is required outside the cluster (no kubeconfig file and no in-cluster service account found): the cutover commands read the release from the Kubernetes API.', EXIT.usage);
+  }
   return kc;
 }
 
