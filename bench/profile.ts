@@ -73,7 +73,9 @@ async function load(url: string, headers: Record<string, string>, seconds: numbe
 export default async function bench(): Promise<void> {
   const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
   const db = knex({ client: 'pg', connection: postgres.url });
-  const profileDir = mkdtempSync(join(tmpdir(), 'portcullis-profile-'));
+  // BENCH_PROFILE_DIR keeps the .cpuprofile there (for Chrome DevTools or speedscope).
+  const keep = process.env.BENCH_PROFILE_DIR;
+  const profileDir = keep ?? mkdtempSync(join(tmpdir(), 'portcullis-profile-'));
   try {
     const seeded = await seedPortcullis(db, 1);
     const admin = seeded.admins[0]!;
@@ -123,7 +125,7 @@ export default async function bench(): Promise<void> {
       non_2xx: measured.non2xx + koaLoad.non2xx,
     });
   } finally {
-    rmSync(profileDir, { recursive: true, force: true });
+    if (!keep) rmSync(profileDir, { recursive: true, force: true });
     await db.destroy();
     await Promise.all([postgres.dispose(), redis.dispose()]);
   }
