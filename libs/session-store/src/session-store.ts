@@ -8,7 +8,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** The session object koa-session hands to the store. `userId` is set at sign-in. */
+/** The session object the session middleware hands to the store (koa-session's format). `userId` is set at sign-in. */
 export type SessionData = Record<string, unknown> & { userId?: unknown };
 
 /** A session read together with its owner's revocation cut-off (epoch ms, or null for none). */
@@ -50,7 +50,7 @@ function parse(record: SessionRecord): SessionData | undefined {
 }
 
 /**
- * koa-session's external store (`get`, `set`, `destroy`) plus what the product needs, over
+ * koa-session's external store interface (`get`, `set`, `destroy`), `read` for the session middleware, plus what the product needs, over
  * any backend. Reads never return an expired record, whatever the backend still holds.
  */
 export function createSessionStore({ backend, hashers, clock = systemClock, defaultTtlMs = 24 * 3600_000 }: SessionStoreOptions) {
