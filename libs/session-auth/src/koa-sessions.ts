@@ -72,12 +72,14 @@ class RequestSession {
     rememberCutOff(this.ctx, null);
     if (!id) return;
     const { session, raw, revokedBefore } = await this.options.store.read(id);
-    this.id = id;
     rememberCutOff(this.ctx, revokedBefore);
+    // An id the store does not know (expired, or planted) is never adopted: a session written
+    // later in this request gets a fresh id, so nobody can choose another browser's id.
     if (!session) return;
     const expire = (session as { _expire?: unknown })._expire;
     if (typeof expire === 'number' && expire < Date.now()) return;
     for (const field of KOA_SESSION_FIELDS) delete (session as Record<string, unknown>)[field];
+    this.id = id;
     this.data = session as AdminSession;
     this.stored = raw;
   }
