@@ -52,7 +52,9 @@ describe('knex session table gauges on PostgreSQL', () => {
     const registry = new Registry();
     createSessionTableMetrics(registry, { knex, tableName: table, cacheMs: 0 });
 
-    const before = await scrapeUntil(registry, table, (v) => (v.session_store_dead_rows ?? 0) >= 600);
+    // PostgreSQL's statistics arrive per backend (the inserts and the delete may have run on two
+    // pool connections, flushed at different moments): wait for both figures.
+    const before = await scrapeUntil(registry, table, (v) => (v.session_store_dead_rows ?? 0) >= 600 && (v.session_store_live_rows ?? 0) >= 1400);
     expect(before.session_store_dead_rows).toBe(600);
     expect(before.session_store_live_rows).toBe(1400);
     expect(before.session_store_table_bytes).toBeGreaterThan(2000 * 200);
