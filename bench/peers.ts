@@ -20,7 +20,7 @@ import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/infra/moto-account.js';
 import { printResult, printTable, round } from './harness.js';
 import { FLOOR_KEY, USER, type PeerTarget } from './peers/apps.js';
 import { BENCH_CORE, measure, pin, pinning, SERVER_CORE, startServer, type LoadFigures, type ServerProcess } from './peers/processes.js';
-import { checkMe, compiledIsStale, meHeaders, portcullisRoot, productionEnv, repoRoot, seedPortcullis, signIn, startAuthSession, type Infrastructure, type PortcullisDriver, type Seeded } from './peers/portcullis.js';
+import { checkMe, compiledIsStale, createBenchDatabase, meHeaders, portcullisRoot, productionEnv, repoRoot, seedPortcullis, signIn, startAuthSession, type Infrastructure, type PortcullisDriver, type Seeded } from './peers/portcullis.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
@@ -113,10 +113,7 @@ export default async function bench(): Promise<void> {
     // The stores share the bench's core: the measured server has the other one to itself.
     for (const server of servers) if (server.pid) pin(server.pid, BENCH_CORE);
 
-    const admin = createKnex({ client: 'pg', connection: postgres.url, pool: { min: 0, max: 1 } });
-    await admin.raw('create database bench');
-    await admin.destroy();
-    const databaseUrl = `${postgres.url.replace(/\/[^/]*$/, '')}/bench`;
+    const databaseUrl = await createBenchDatabase(postgres.url);
     const db = createKnex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
     const portcullisTargets = BASELINE_ROOT ? 6 : 4;
     let seeded: Seeded;

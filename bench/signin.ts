@@ -13,7 +13,7 @@ import createKnex from 'knex';
 import { startPostgres, startRedis, type ServerHandle } from '../test/support/index.js';
 import { percentile, printResult, printTable, round } from './harness.js';
 import { BENCH_CORE, pin, pinning, probeLatency, type ProbeFigures, type ServerProcess } from './peers/processes.js';
-import { checkMe, compiledIsStale, meHeaders, portcullisRoot, productionEnv, seedPortcullis, signIn, SignInError, startAuthSession, type BenchAdmin, type Seeded } from './peers/portcullis.js';
+import { checkMe, compiledIsStale, createBenchDatabase, meHeaders, portcullisRoot, productionEnv, seedPortcullis, signIn, SignInError, startAuthSession, type BenchAdmin, type Seeded } from './peers/portcullis.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
@@ -93,10 +93,7 @@ export default async function bench(): Promise<void> {
     const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
     servers.push(postgres, redis);
     for (const server of servers) if (server.pid) pin(server.pid, BENCH_CORE);
-    const admin = createKnex({ client: 'pg', connection: postgres.url, pool: { min: 0, max: 1 } });
-    await admin.raw('create database bench');
-    await admin.destroy();
-    const databaseUrl = `${postgres.url.replace(/\/[^/]*$/, '')}/bench`;
+    const databaseUrl = await createBenchDatabase(postgres.url);
     const db = createKnex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
     let seeded: Seeded;
     try {

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Knex } from 'knex';
+import createKnex, { type Knex } from 'knex';
 import { keyRingOf } from '@portcullis/config';
 import { migrateLatest } from '@portcullis/migrations';
 import { createPasswordHasher } from '@portcullis/crypto';
@@ -85,6 +85,17 @@ export async function seedPortcullis(db: Knex, count: number): Promise<Seeded> {
   }));
   for (let i = 0; i < rows.length; i += 500) await db('tenant_admins').insert(rows.slice(i, i + 500));
   return { tenant, password, admins, mfaKey };
+}
+
+/** A fresh `bench` database on the PostgreSQL server at `serverUrl`; returns its URL. */
+export async function createBenchDatabase(serverUrl: string): Promise<string> {
+  const admin = createKnex({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } });
+  try {
+    await admin.raw('create database bench');
+  } finally {
+    await admin.destroy();
+  }
+  return `${serverUrl.replace(/\/[^/]*$/, '')}/bench`;
 }
 
 export type PortcullisDriver = 'redis' | 'knex' | 'dynamodb' | 'dual';
