@@ -37,8 +37,18 @@ export default async function (): Promise<void> {
   const ratio = envelopeOps / rawOps;
 
   printTable('AES-256-GCM encrypt+decrypt, 200-byte value (median of 3 alternating runs)', [
-    { variant: 'raw node:crypto', 'ops/s': Math.round(rawOps), 'µs/op': round(1e6 / rawOps), runs: rawRates.map(Math.round).join(' / ') },
-    { variant: 'envelope (ring)', 'ops/s': Math.round(envelopeOps), 'µs/op': round(1e6 / envelopeOps), runs: envelopeRates.map(Math.round).join(' / ') },
+    {
+      variant: 'raw node:crypto',
+      'ops/s': Math.round(rawOps),
+      'µs/op': round(1e6 / rawOps),
+      runs: rawRates.map(Math.round).join(' / '),
+    },
+    {
+      variant: 'envelope (ring)',
+      'ops/s': Math.round(envelopeOps),
+      'µs/op': round(1e6 / envelopeOps),
+      runs: envelopeRates.map(Math.round).join(' / '),
+    },
     { variant: 'ratio envelope/raw', 'ops/s': round(ratio, 3), 'µs/op': '', runs: 'target ≥ 0.70' },
   ]);
   printResult({

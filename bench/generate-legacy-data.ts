@@ -33,9 +33,13 @@ const legacyText = (instant: string, i: string) => `case
   end`;
 
 /** Spread over six years from 2019, whatever the row count. */
-const instantOf = (i: string, count: number) => `(timestamptz '2019-01-01 00:00:00+00' + (${i}::float8 / ${count}) * interval '6 years')`;
+const instantOf = (i: string, count: number) =>
+  `(timestamptz '2019-01-01 00:00:00+00' + (${i}::float8 / ${count}) * interval '6 years')`;
 
-export async function generateLegacyData(knex: Knex, { rows, tenants = 100, adminsPerTenant = 20 }: GenerateOptions): Promise<void> {
+export async function generateLegacyData(
+  knex: Knex,
+  { rows, tenants = 100, adminsPerTenant = 20 }: GenerateOptions,
+): Promise<void> {
   await knex.raw(
     `insert into tenants (id, slug, name, created_at, updated_at)
      select gen_random_uuid(), 'tenant-' || i, 'Tenant ' || i, ${legacyText(instantOf('i', tenants), 'i')}, ${legacyText(instantOf('i', tenants), '(i + 3)')}
@@ -48,8 +52,11 @@ export async function generateLegacyData(knex: Knex, { rows, tenants = 100, admi
       ${legacyText(instantOf('i', count), '(i + 2)')},
       case when i % 40 = 0 then ${legacyText(instantOf('i', count), '(i + 5)')} end,
       ${legacyText(instantOf('i', count), '(i + 7)')}, ${legacyText(instantOf('i', count), '(i + 9)')}`;
-  const columns = 'email, password_hash, mfa_enabled, must_change_password, mfa_enrolled_at, locked_until, password_changed_at, disabled_at, created_at, updated_at';
-  await knex.raw(`insert into platform_admins (id, ${columns}) select gen_random_uuid(), 'platform' || i || '@example.com', ${adminColumns(10)} from generate_series(1, 10) i`);
+  const columns =
+    'email, password_hash, mfa_enabled, must_change_password, mfa_enrolled_at, locked_until, password_changed_at, disabled_at, created_at, updated_at';
+  await knex.raw(
+    `insert into platform_admins (id, ${columns}) select gen_random_uuid(), 'platform' || i || '@example.com', ${adminColumns(10)} from generate_series(1, 10) i`,
+  );
   const admins = tenants * adminsPerTenant;
   await knex.raw(
     `insert into tenant_admins (id, tenant_id, ${columns})
@@ -86,12 +93,17 @@ export async function prepareLegacySchema(knex: Knex): Promise<void> {
     "select data_type from information_schema.columns where table_name = 'tenant_admin_mfa_reset_logs' and column_name = 'created_at'",
   );
   if (type.rows[0]?.data_type !== 'text') {
-    throw new Error('tenant_admin_mfa_reset_logs.created_at is not text here: the conversion already ran on this database, use a fresh one');
+    throw new Error(
+      'tenant_admin_mfa_reset_logs.created_at is not text here: the conversion already ran on this database, use a fresh one',
+    );
   }
 }
 
 export default async function (): Promise<void> {
-  const { values } = parseArgs({ args: process.argv.slice(3), options: { rows: { type: 'string', default: '1000000' } } });
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { rows: { type: 'string', default: '1000000' } },
+  });
   const rows = Number(values.rows);
   const url = process.env.DATABASE_URL ?? process.env.PORTCULLIS_BENCH_PG_URL;
   if (!url || !Number.isInteger(rows) || rows < 1) {
@@ -103,7 +115,9 @@ export default async function (): Promise<void> {
     await prepareLegacySchema(knex);
     const started = performance.now();
     await generateLegacyData(knex, { rows });
-    console.log(`Generated ${rows.toLocaleString('en-US')} reset-log rows (plus tenants and admins) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `Generated ${rows.toLocaleString('en-US')} reset-log rows (plus tenants and admins) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   } finally {
     await knex.destroy();
   }

@@ -1,7 +1,11 @@
 // Small shared pieces for benchmarks: timing loops, percentiles, the table and the final JSON line.
 import { performance } from 'node:perf_hooks';
 
-export interface Rate { ops: number; seconds: number; opsPerSecond: number }
+export interface Rate {
+  ops: number;
+  seconds: number;
+  opsPerSecond: number;
+}
 
 /** Runs `fn` repeatedly for about `seconds` (after a warm-up) and returns the measured rate. */
 export async function measureRate(fn: () => unknown, seconds = 2, warmupSeconds = 0.5): Promise<Rate> {

@@ -50,7 +50,10 @@ async function database(): Promise<{ url: string; dispose(): Promise<void> }> {
 /** 1M rows in one INSERT … SELECT: no row crosses the wire. Values have production's legacy shapes (10 recovery-code hashes of 64 hex). */
 async function generate(db: Knex): Promise<void> {
   const tenant = '00000000-0000-4000-8000-0000000000b1';
-  await db.raw(`insert into tenants (id, slug, name, status, created_at, updated_at) values (?, 'bench', 'Bench', 'active', now(), now())`, [tenant]);
+  await db.raw(
+    `insert into tenants (id, slug, name, status, created_at, updated_at) values (?, 'bench', 'Bench', 'active', now(), now())`,
+    [tenant],
+  );
   await db.raw(
     `insert into tenant_admins (id, tenant_id, email, password_hash, mfa_enabled, failed_attempts, must_change_password, created_at, updated_at)
      select gen_random_uuid(), ?, 'admin' || g || '@bench.example', 'x', false, 0, false, now(), now() from generate_series(1, 1000) g`,
@@ -79,7 +82,10 @@ async function copyForFloor(db: Knex): Promise<void> {
 
 /** The floor of one job over the copy, in PARALLEL processes of contiguous id ranges; wall seconds. */
 async function floor(db: Knex, url: string, mode: 'encrypt' | 'rewrap', keys: Record<string, string>): Promise<number> {
-  const { min, max } = (await db(FLOOR_TABLE).first(db.raw('min(id)::bigint as min, max(id)::bigint as max'))) as { min: string; max: string };
+  const { min, max } = (await db(FLOOR_TABLE).first(db.raw('min(id)::bigint as min, max(id)::bigint as max'))) as {
+    min: string;
+    max: string;
+  };
   const [low, high] = [BigInt(min), BigInt(max)];
   const span = (high - low + 1n + BigInt(PARALLEL) - 1n) / BigInt(PARALLEL);
   const started = performance.now();
@@ -88,29 +94,61 @@ async function floor(db: Knex, url: string, mode: 'encrypt' | 'rewrap', keys: Re
       const first = low + span * BigInt(i);
       const last = i === PARALLEL - 1 ? high : first + span - 1n;
       return new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(import.meta.dirname, 'mfa-logs', 'floor.ts'), mode, String(first), String(last)], {
-          env: { PATH: process.env.PATH ?? '', FLOOR_DATABASE_URL: url, FLOOR_TABLE, FLOOR_BATCH: String(BATCH), ...keys },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+        const child = spawn(
+          process.execPath,
+          [
+            '--conditions=development',
+            '--import',
+            'tsx',
+            join(import.meta.dirname, 'mfa-logs', 'floor.ts'),
+            mode,
+            String(first),
+            String(last),
+          ],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              FLOOR_DATABASE_URL: url,
+              FLOOR_TABLE,
+              FLOOR_BATCH: String(BATCH),
+              ...keys,
+            },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
         let out = '';
         child.stdout.on('data', (chunk) => (out += chunk));
-        child.on('exit', (code) => (code === 0 ? resolve((JSON.parse(out) as { rows: number }).rows) : reject(new Error(`floor ${mode} shard ${i} exited with ${code}`))));
+        child.on('exit', (code) =>
+          code === 0
+            ? resolve((JSON.parse(out) as { rows: number }).rows)
+            : reject(new Error(`floor ${mode} shard ${i} exited with ${code}`)),
+        );
       });
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  if (counts.reduce((a, b) => a + b, 0) !== ROWS) throw new Error(`the ${mode} floor rewrote ${counts.reduce((a, b) => a + b, 0)} rows, not ${ROWS} (per process: ${counts.join(", ")}; ids ${min}..${max})`);
+  if (counts.reduce((a, b) => a + b, 0) !== ROWS)
+    throw new Error(
+      `the ${mode} floor rewrote ${counts.reduce((a, b) => a + b, 0)} rows, not ${ROWS} (per process: ${counts.join(', ')}; ids ${min}..${max})`,
+    );
   return seconds;
 }
 
 /** The real command in its own processes; returns its final JSON line and the wall time. */
-function portcullis(args: string[], env: Record<string, string>): Promise<{ result: Record<string, unknown>; seconds: number }> {
+function portcullis(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ result: Record<string, unknown>; seconds: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'services/cli/src/main.ts'), ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=development', '--import', 'tsx', join(root, 'services/cli/src/main.ts'), ...args],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('exit', (code) => {
@@ -135,8 +173,12 @@ export default async function (): Promise<void> {
     const base = { DATABASE_URL: server.url };
     const jobArgs = ['--batch-size', String(BATCH), ...(PARALLEL > 1 ? ['--parallel', String(PARALLEL)] : [])];
 
-    const legacy = await portcullis(['mfa-logs', 'encrypt-legacy', ...jobArgs], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyA });
-    if (legacy.result.rows_written !== ROWS || legacy.result.plaintext_values_after !== 0) throw new Error(`encrypt-legacy did not encrypt every row: ${JSON.stringify(legacy.result)}`);
+    const legacy = await portcullis(['mfa-logs', 'encrypt-legacy', ...jobArgs], {
+      ...base,
+      MFA_RESET_LOG_ENCRYPTION_KEY: keyA,
+    });
+    if (legacy.result.rows_written !== ROWS || legacy.result.plaintext_values_after !== 0)
+      throw new Error(`encrypt-legacy did not encrypt every row: ${JSON.stringify(legacy.result)}`);
     // Each floor runs right after its job, so both see the same machine load.
     const floorEncryptSeconds = await floor(db, server.url, 'encrypt', floorKeys);
     started = performance.now();
@@ -144,24 +186,66 @@ export default async function (): Promise<void> {
     const vacuumSeconds = (performance.now() - started) / 1000;
     await db.raw(`vacuum analyze ${FLOOR_TABLE}`);
 
-    const rewrap = await portcullis(['mfa-logs', 'rewrap', ...jobArgs], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyB, MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: keyA });
-    if (rewrap.result.rows_written !== ROWS) throw new Error(`rewrap did not rewrap every row: ${JSON.stringify(rewrap.result)}`);
+    const rewrap = await portcullis(['mfa-logs', 'rewrap', ...jobArgs], {
+      ...base,
+      MFA_RESET_LOG_ENCRYPTION_KEY: keyB,
+      MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: keyA,
+    });
+    if (rewrap.result.rows_written !== ROWS)
+      throw new Error(`rewrap did not rewrap every row: ${JSON.stringify(rewrap.result)}`);
     const floorRewrapSeconds = await floor(db, server.url, 'rewrap', floorKeys);
-    const verify = await portcullis(['mfa-logs', 'verify-decrypt', '--sample', '10000'], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyB });
+    const verify = await portcullis(['mfa-logs', 'verify-decrypt', '--sample', '10000'], {
+      ...base,
+      MFA_RESET_LOG_ENCRYPTION_KEY: keyB,
+    });
     const idB = createKeyRing({ primary: { name: 'B', value: keyB } }).primaryKeyId;
     const sample = await db(RESET_LOG_TABLE).first('previous_recovery_code_hashes');
-    if (!isEnvelope(String(sample?.previous_recovery_code_hashes)) || verify.result.failed !== 0) throw new Error('verify-decrypt failed after the rewrap');
+    if (!isEnvelope(String(sample?.previous_recovery_code_hashes)) || verify.result.failed !== 0)
+      throw new Error('verify-decrypt failed after the rewrap');
 
     const rate = (seconds: number) => ROWS / seconds;
-    printTable(`portcullis mfa-logs on ${ROWS.toLocaleString('en-US')} rows (5 previous_* values each), ${PARALLEL} process(es), batches of ${BATCH}`, [
-      { step: 'generate (server-side SQL)', seconds: round(generateSeconds, 1), 'rows/s': Math.round(rate(generateSeconds)), target: '' },
-      { step: 'encrypt-legacy (plaintext → A)', seconds: round(legacy.seconds, 1), 'rows/s': Math.round(rate(legacy.seconds)), target: `≥ ${TARGET}` },
-      { step: '  floor: raw AES-GCM + batched UPDATE', seconds: round(floorEncryptSeconds, 1), 'rows/s': Math.round(rate(floorEncryptSeconds)), target: `job ≥ 0.6 × floor (${round(floorEncryptSeconds / legacy.seconds, 2)})` },
-      { step: 'vacuum (not timed in the jobs)', seconds: round(vacuumSeconds, 1), 'rows/s': '', target: '' },
-      { step: `rewrap (A → B, key ${idB})`, seconds: round(rewrap.seconds, 1), 'rows/s': Math.round(rate(rewrap.seconds)), target: `≥ ${TARGET}` },
-      { step: '  floor: raw decrypt + encrypt + batched UPDATE', seconds: round(floorRewrapSeconds, 1), 'rows/s': Math.round(rate(floorRewrapSeconds)), target: `job ≥ 0.6 × floor (${round(floorRewrapSeconds / rewrap.seconds, 2)})` },
-      { step: 'verify-decrypt (10,000-row sample, B only)', seconds: round(verify.seconds, 1), 'rows/s': '', target: 'failed = 0' },
-    ]);
+    printTable(
+      `portcullis mfa-logs on ${ROWS.toLocaleString('en-US')} rows (5 previous_* values each), ${PARALLEL} process(es), batches of ${BATCH}`,
+      [
+        {
+          step: 'generate (server-side SQL)',
+          seconds: round(generateSeconds, 1),
+          'rows/s': Math.round(rate(generateSeconds)),
+          target: '',
+        },
+        {
+          step: 'encrypt-legacy (plaintext → A)',
+          seconds: round(legacy.seconds, 1),
+          'rows/s': Math.round(rate(legacy.seconds)),
+          target: `≥ ${TARGET}`,
+        },
+        {
+          step: '  floor: raw AES-GCM + batched UPDATE',
+          seconds: round(floorEncryptSeconds, 1),
+          'rows/s': Math.round(rate(floorEncryptSeconds)),
+          target: `job ≥ 0.6 × floor (${round(floorEncryptSeconds / legacy.seconds, 2)})`,
+        },
+        { step: 'vacuum (not timed in the jobs)', seconds: round(vacuumSeconds, 1), 'rows/s': '', target: '' },
+        {
+          step: `rewrap (A → B, key ${idB})`,
+          seconds: round(rewrap.seconds, 1),
+          'rows/s': Math.round(rate(rewrap.seconds)),
+          target: `≥ ${TARGET}`,
+        },
+        {
+          step: '  floor: raw decrypt + encrypt + batched UPDATE',
+          seconds: round(floorRewrapSeconds, 1),
+          'rows/s': Math.round(rate(floorRewrapSeconds)),
+          target: `job ≥ 0.6 × floor (${round(floorRewrapSeconds / rewrap.seconds, 2)})`,
+        },
+        {
+          step: 'verify-decrypt (10,000-row sample, B only)',
+          seconds: round(verify.seconds, 1),
+          'rows/s': '',
+          target: 'failed = 0',
+        },
+      ],
+    );
     printResult({
       benchmark: 'mfa-logs',
       rows: ROWS,

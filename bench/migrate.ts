@@ -41,7 +41,10 @@ function startWriter(url: string, table: string, ids: { min: number; max: number
       const instant = new Date(Date.UTC(2026, 0, 1) + n * 1000).toISOString(); // valid as text and as timestamptz
       const started = performance.now();
       if (n % 2 === 0) {
-        await client.query(`insert into ${table} (tenant_id, tenant_admin_id, reset_by, reason, created_at) values ($1, $2, $2, 'bench writer', $3)`, [ids.tenantId, ids.adminId, instant]);
+        await client.query(
+          `insert into ${table} (tenant_id, tenant_admin_id, reset_by, reason, created_at) values ($1, $2, $2, 'bench writer', $3)`,
+          [ids.tenantId, ids.adminId, instant],
+        );
       } else {
         const id = ids.min + Math.floor(Math.random() * (ids.max - ids.min));
         await client.query(`update ${table} set rolled_back_at = $1 where id = $2`, [instant, id]);
@@ -62,7 +65,12 @@ function startWriter(url: string, table: string, ids: { min: number; max: number
 }
 
 /** Runs `work` with the writer going from 300 ms before to 300 ms after it. */
-async function withWriter(url: string, knex: Knex, table: string, work: () => Promise<void>): Promise<{ seconds: number; writer: WriterStats }> {
+async function withWriter(
+  url: string,
+  knex: Knex,
+  table: string,
+  work: () => Promise<void>,
+): Promise<{ seconds: number; writer: WriterStats }> {
   const range = await knex.raw<{ rows: { min: number; max: number; tenant_id: string; tenant_admin_id: string }[] }>(
     `select min(id)::int as min, max(id)::int as max, (array_agg(tenant_id))[1] as tenant_id, (array_agg(tenant_admin_id))[1] as tenant_admin_id from ${table}`,
   );
@@ -100,7 +108,9 @@ function stepTimer() {
       if (event.type === 'migration-done' && event.name === CONVERSION) next(undefined);
     },
     seconds(step: string): number {
-      return intervals.filter((interval) => interval.step === step).reduce((sum, interval) => sum + (interval.to - interval.from) / 1000, 0);
+      return intervals
+        .filter((interval) => interval.step === step)
+        .reduce((sum, interval) => sum + (interval.to - interval.from) / 1000, 0);
     },
     batches,
     /** The step running at `at`, to tell where the writer's longest wait came from. */
@@ -113,7 +123,10 @@ function stepTimer() {
 export default async function (): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(3),
-    options: { rows: { type: 'string', default: '1000000' }, 'batch-ms': { type: 'string', default: String(defaultSettings.batchTargetMs) } },
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      'batch-ms': { type: 'string', default: String(defaultSettings.batchTargetMs) },
+    },
   });
   const rows = Number(values.rows);
   const batchTargetMs = Number(values['batch-ms']);
@@ -135,14 +148,19 @@ export default async function (): Promise<void> {
       await knex.raw('insert into naive_reset_logs select * from tenant_admin_mfa_reset_logs');
       await knex.raw('vacuum analyze naive_reset_logs, tenant_admin_mfa_reset_logs');
     });
-    const planItems = (await createMigrator(knex, { url }).plan()).find((migration) => migration.name === CONVERSION)?.items ?? [];
-    const planned = (step: string) => planItems.filter((item) => item.step === step).reduce((sum, item) => sum + item.seconds, 0);
+    const planItems =
+      (await createMigrator(knex, { url }).plan()).find((migration) => migration.name === CONVERSION)?.items ?? [];
+    const planned = (step: string) =>
+      planItems.filter((item) => item.step === step).reduce((sum, item) => sum + item.seconds, 0);
     const estimate = planItems.reduce((sum, item) => sum + item.seconds, 0);
 
     const steps = stepTimer();
     const migrator = createMigrator(knex, { url, batchTargetMs, onEvent: (event) => steps.onEvent(event) });
     const runner = await withWriter(url, knex, 'tenant_admin_mfa_reset_logs', async () => {
-      while (!(await migrator.status()).some((migration) => migration.name === CONVERSION && migration.state === 'done')) await migrator.up();
+      while (
+        !(await migrator.status()).some((migration) => migration.name === CONVERSION && migration.state === 'done')
+      )
+        await migrator.up();
     });
     // The same parser, so the two runs differ only in how they take locks.
     const naive = await withWriter(url, knex, 'naive_reset_logs', async () => {
@@ -159,22 +177,46 @@ export default async function (): Promise<void> {
       'writer max wait ms': round(run.writer.maxMs, 1),
       'writer p99 ms': round(run.writer.p99Ms, 1),
     });
-    printTable(`Timestamp conversion, ${rows.toLocaleString('en-US')} reset-log rows (+ tenants and admins), one concurrent writer`, [
-      row('expand/contract runner', runner),
-      row('naive ALTER … TYPE', naive),
-    ]);
+    printTable(
+      `Timestamp conversion, ${rows.toLocaleString('en-US')} reset-log rows (+ tenants and admins), one concurrent writer`,
+      [row('expand/contract runner', runner), row('naive ALTER … TYPE', naive)],
+    );
     printTable('Runner steps, seconds summed over the four tables: measured vs `migrate plan`', [
-      { '': 'measured', backup: round(steps.seconds('backup'), 1), backfill: round(steps.seconds('backfill'), 1), 'vacuum + validate': round(steps.seconds('vacuum') + steps.seconds('validate'), 1), 'expand + swap': round(steps.seconds('expand') + steps.seconds('swap'), 2), total: round(runner.seconds, 1) },
-      { '': 'planned', backup: round(planned('backup'), 1), backfill: round(planned('backfill'), 1), 'vacuum + validate': round(planned('validate'), 1), 'expand + swap': 0, total: round(estimate, 1) },
+      {
+        '': 'measured',
+        backup: round(steps.seconds('backup'), 1),
+        backfill: round(steps.seconds('backfill'), 1),
+        'vacuum + validate': round(steps.seconds('vacuum') + steps.seconds('validate'), 1),
+        'expand + swap': round(steps.seconds('expand') + steps.seconds('swap'), 2),
+        total: round(runner.seconds, 1),
+      },
+      {
+        '': 'planned',
+        backup: round(planned('backup'), 1),
+        backfill: round(planned('backfill'), 1),
+        'vacuum + validate': round(planned('validate'), 1),
+        'expand + swap': 0,
+        total: round(estimate, 1),
+      },
     ]);
     const batchMs = steps.batches.map((batch) => batch.ms);
     console.log(
-      `Backfill batches: ${batchMs.length}, median ${percentile(steps.batches.map((batch) => batch.rows), 50)} rows, ` +
+      `Backfill batches: ${batchMs.length}, median ${percentile(
+        steps.batches.map((batch) => batch.rows),
+        50,
+      )} rows, ` +
         `p50 ${round(percentile(batchMs, 50), 1)} ms, p99 ${round(percentile(batchMs, 99), 1)} ms, max ${round(Math.max(...batchMs), 1)} ms (target ${batchTargetMs} ms)`,
     );
-    console.log(`The writer's longest wait (${round(runner.writer.maxMs, 1)} ms) began during: ${steps.at(runner.writer.slowestAt)}`);
+    console.log(
+      `The writer's longest wait (${round(runner.writer.maxMs, 1)} ms) began during: ${steps.at(runner.writer.slowestAt)}`,
+    );
     printTable('Context', [
-      { 'generate s': round(generateSeconds, 1), 'copy for naive s': round(copySeconds, 1), 'plan estimate s': round(estimate, 1), 'load avg (1 min)': round(loadavg()[0] ?? 0, 2) },
+      {
+        'generate s': round(generateSeconds, 1),
+        'copy for naive s': round(copySeconds, 1),
+        'plan estimate s': round(estimate, 1),
+        'load avg (1 min)': round(loadavg()[0] ?? 0, 2),
+      },
     ]);
     printResult({
       benchmark: 'migrate',

@@ -19,8 +19,31 @@ import { startMoto, startPostgres, startRedis, type ServerHandle } from '../test
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../test/infra/moto-account.js';
 import { printResult, printTable, round } from './harness.js';
 import { FLOOR_KEY, USER, type PeerTarget } from './peers/apps.js';
-import { BENCH_CORE, measure, pin, pinning, SERVER_CORE, startServer, type LoadFigures, type ServerProcess } from './peers/processes.js';
-import { checkMe, compiledIsStale, createBenchDatabase, meHeaders, portcullisRoot, productionEnv, repoRoot, seedPortcullis, signIn, startAuthSession, type Infrastructure, type PortcullisDriver, type Seeded } from './peers/portcullis.js';
+import {
+  BENCH_CORE,
+  measure,
+  pin,
+  pinning,
+  SERVER_CORE,
+  startServer,
+  type LoadFigures,
+  type ServerProcess,
+} from './peers/processes.js';
+import {
+  checkMe,
+  compiledIsStale,
+  createBenchDatabase,
+  meHeaders,
+  portcullisRoot,
+  productionEnv,
+  repoRoot,
+  seedPortcullis,
+  signIn,
+  startAuthSession,
+  type Infrastructure,
+  type PortcullisDriver,
+  type Seeded,
+} from './peers/portcullis.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
@@ -37,7 +60,13 @@ interface Target {
 }
 
 /** A peer app with, for the session peers, a session made by one POST /login. */
-const peer = (key: string, label: string, app: PeerTarget, env: Record<string, string>, withSession: boolean): Target => ({
+const peer = (
+  key: string,
+  label: string,
+  app: PeerTarget,
+  env: Record<string, string>,
+  withSession: boolean,
+): Target => ({
   key,
   label,
   async start() {
@@ -47,13 +76,18 @@ const peer = (key: string, label: string, app: PeerTarget, env: Record<string, s
       if (withSession) {
         const login = await fetch(`${server.url}/login`, { method: 'POST' });
         await login.arrayBuffer();
-        const cookie = login.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
-        if (login.status !== 200 || !cookie) throw new Error(`${label}: POST /login answered ${login.status} with no cookie`);
+        const cookie = login.headers
+          .getSetCookie()
+          .map((line) => line.split(';')[0])
+          .join('; ');
+        if (login.status !== 200 || !cookie)
+          throw new Error(`${label}: POST /login answered ${login.status} with no cookie`);
         headers = { cookie };
       }
       const me = await fetch(`${server.url}/me`, { headers });
       const body = await me.text();
-      if (me.status !== 200 || !body.includes(USER.id)) throw new Error(`${label}: GET /me answered ${me.status}: ${body.slice(0, 200)}`);
+      if (me.status !== 200 || !body.includes(USER.id))
+        throw new Error(`${label}: GET /me answered ${me.status}: ${body.slice(0, 200)}`);
       return { server, path: '/me', headers };
     } catch (error) {
       await server.stop();
@@ -63,7 +97,15 @@ const peer = (key: string, label: string, app: PeerTarget, env: Record<string, s
 });
 
 /** Compiled auth-session on `driver`; each start signs a new admin in (TOTP steps are single-use). */
-const portcullis = (key: string, label: string, driver: PortcullisDriver, infra: Infrastructure, seeded: Seeded, nextAdmin: () => Seeded['admins'][number], root = portcullisRoot): Target => ({
+const portcullis = (
+  key: string,
+  label: string,
+  driver: PortcullisDriver,
+  infra: Infrastructure,
+  seeded: Seeded,
+  nextAdmin: () => Seeded['admins'][number],
+  root = portcullisRoot,
+): Target => ({
   key,
   label,
   async start() {
@@ -102,8 +144,14 @@ export default async function bench(): Promise<void> {
   const loadBefore = loadavg().map((value) => round(value));
   pin(process.pid, BENCH_CORE);
   const stale = compiledIsStale();
-  if (stale) console.error(`warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`);
-  if (BASELINE_ROOT && compiledIsStale(BASELINE_ROOT)) throw new Error(`BENCH_BASELINE_ROOT=${BASELINE_ROOT} holds no up-to-date build: make it with bench/peers/build-baseline.sh <commit> <dir>`);
+  if (stale)
+    console.error(
+      `warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`,
+    );
+  if (BASELINE_ROOT && compiledIsStale(BASELINE_ROOT))
+    throw new Error(
+      `BENCH_BASELINE_ROOT=${BASELINE_ROOT} holds no up-to-date build: make it with bench/peers/build-baseline.sh <commit> <dir>`,
+    );
 
   const servers: ServerHandle[] = [];
   let running: ServerProcess | undefined;
@@ -130,7 +178,12 @@ export default async function bench(): Promise<void> {
     redis.disconnect();
 
     const infra: Infrastructure = { databaseUrl, redisUrl: redisServer.url, dynamoEndpoint: moto.url };
-    const peerEnv = { REDIS_URL: redisServer.url, DATABASE_URL: databaseUrl, SESSION_SECRET: 'bench-peer-secret-0123456789abcdef', NODE_ENV: 'production' };
+    const peerEnv = {
+      REDIS_URL: redisServer.url,
+      DATABASE_URL: databaseUrl,
+      SESSION_SECRET: 'bench-peer-secret-0123456789abcdef',
+      NODE_ENV: 'production',
+    };
     let adminIndex = 0;
     const nextAdmin = () => seeded.admins[adminIndex++]!;
     const targets: Target[] = [
@@ -145,8 +198,24 @@ export default async function bench(): Promise<void> {
       portcullis('me_dual', 'Portcullis /auth/me, dual redis → knex', 'dual', infra, seeded, nextAdmin),
       ...(BASELINE_ROOT
         ? [
-            portcullis('me_redis_baseline', `baseline ${baselineCommit(BASELINE_ROOT)} /auth/me, redis`, 'redis', infra, seeded, nextAdmin, BASELINE_ROOT),
-            portcullis('me_knex_baseline', `baseline ${baselineCommit(BASELINE_ROOT)} /auth/me, knex`, 'knex', infra, seeded, nextAdmin, BASELINE_ROOT),
+            portcullis(
+              'me_redis_baseline',
+              `baseline ${baselineCommit(BASELINE_ROOT)} /auth/me, redis`,
+              'redis',
+              infra,
+              seeded,
+              nextAdmin,
+              BASELINE_ROOT,
+            ),
+            portcullis(
+              'me_knex_baseline',
+              `baseline ${baselineCommit(BASELINE_ROOT)} /auth/me, knex`,
+              'knex',
+              infra,
+              seeded,
+              nextAdmin,
+              BASELINE_ROOT,
+            ),
           ]
         : []),
     ];
@@ -156,20 +225,44 @@ export default async function bench(): Promise<void> {
       for (const target of r % 2 === 0 ? targets : [...targets].reverse()) {
         const { server, path, headers } = await target.start();
         running = server;
-        const figures = await measure(server.pid, { url: `${server.url}${path}`, connections: CONNECTIONS, warmupSeconds: WARMUP_S, seconds: DURATION_S, headers });
+        const figures = await measure(server.pid, {
+          url: `${server.url}${path}`,
+          connections: CONNECTIONS,
+          warmupSeconds: WARMUP_S,
+          seconds: DURATION_S,
+          headers,
+        });
         await server.stop();
         running = undefined;
         runs.get(target.key)!.push(figures);
-        console.error(`round ${r + 1}/${ROUNDS} ${target.label}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99} ms, ${Math.round(figures.cpuMicrosPerRequest)} µs CPU/req, others on its core ${Math.round(figures.coreOther * 100)} %, non-2xx ${figures.non2xx}, errors ${figures.errors}`);
+        console.error(
+          `round ${r + 1}/${ROUNDS} ${target.label}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99} ms, ${Math.round(figures.cpuMicrosPerRequest)} µs CPU/req, others on its core ${Math.round(figures.coreOther * 100)} %, non-2xx ${figures.non2xx}, errors ${figures.errors}`,
+        );
       }
     }
 
-    const medians = Object.fromEntries(targets.map(({ key }) => {
-      const all = runs.get(key)!;
-      const of = (pick: (f: LoadFigures) => number) => median(all.map(pick));
-      return [key, { rps: of((f) => f.rps), p50: of((f) => f.p50), p99: of((f) => f.p99), cpuMicrosPerRequest: of((f) => f.cpuMicrosPerRequest), serverBusy: of((f) => f.serverBusy), coreOther: of((f) => f.coreOther) }];
-    })) as Record<string, { rps: number; p50: number; p99: number; cpuMicrosPerRequest: number; serverBusy: number; coreOther: number }>;
-    const sum = (pick: (f: LoadFigures) => number) => [...runs.values()].flat().reduce((total, f) => total + pick(f), 0);
+    const medians = Object.fromEntries(
+      targets.map(({ key }) => {
+        const all = runs.get(key)!;
+        const of = (pick: (f: LoadFigures) => number) => median(all.map(pick));
+        return [
+          key,
+          {
+            rps: of((f) => f.rps),
+            p50: of((f) => f.p50),
+            p99: of((f) => f.p99),
+            cpuMicrosPerRequest: of((f) => f.cpuMicrosPerRequest),
+            serverBusy: of((f) => f.serverBusy),
+            coreOther: of((f) => f.coreOther),
+          },
+        ];
+      }),
+    ) as Record<
+      string,
+      { rps: number; p50: number; p99: number; cpuMicrosPerRequest: number; serverBusy: number; coreOther: number }
+    >;
+    const sum = (pick: (f: LoadFigures) => number) =>
+      [...runs.values()].flat().reduce((total, f) => total + pick(f), 0);
     const m = (key: string) => medians[key]!;
     const ratios = {
       me_redis_vs_koa_session_redis: round(m('me_redis').rps / m('koa_session_redis').rps, 3),
@@ -181,48 +274,92 @@ export default async function bench(): Promise<void> {
       me_redis_vs_floor: round(m('me_redis').rps / m('floor').rps, 3),
       // The same comparisons from the work per request (the inverse ratio of CPU µs per request):
       // what req/s would show if every target had its core to itself (see docs/performance.md).
-      me_redis_vs_koa_session_redis_by_cpu: round(m('koa_session_redis').cpuMicrosPerRequest / m('me_redis').cpuMicrosPerRequest, 3),
-      me_redis_vs_express_session_by_cpu: round(m('express_session').cpuMicrosPerRequest / m('me_redis').cpuMicrosPerRequest, 3),
-      me_knex_vs_koa_session_knex_by_cpu: round(m('koa_session_knex').cpuMicrosPerRequest / m('me_knex').cpuMicrosPerRequest, 3),
+      me_redis_vs_koa_session_redis_by_cpu: round(
+        m('koa_session_redis').cpuMicrosPerRequest / m('me_redis').cpuMicrosPerRequest,
+        3,
+      ),
+      me_redis_vs_express_session_by_cpu: round(
+        m('express_session').cpuMicrosPerRequest / m('me_redis').cpuMicrosPerRequest,
+        3,
+      ),
+      me_knex_vs_koa_session_knex_by_cpu: round(
+        m('koa_session_knex').cpuMicrosPerRequest / m('me_knex').cpuMicrosPerRequest,
+        3,
+      ),
       dual_vs_primary_alone_by_cpu: round(m('me_redis').cpuMicrosPerRequest / m('me_dual').cpuMicrosPerRequest, 3),
       ...(BASELINE_ROOT
         ? {
             me_redis_vs_baseline: round(m('me_redis').rps / m('me_redis_baseline').rps, 3),
             me_knex_vs_baseline: round(m('me_knex').rps / m('me_knex_baseline').rps, 3),
-            cpu_per_req_redis_vs_baseline: round(m('me_redis').cpuMicrosPerRequest / m('me_redis_baseline').cpuMicrosPerRequest, 3),
+            cpu_per_req_redis_vs_baseline: round(
+              m('me_redis').cpuMicrosPerRequest / m('me_redis_baseline').cpuMicrosPerRequest,
+              3,
+            ),
           }
         : {}),
     };
 
-    printTable(`GET /me, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s, median of ${ROUNDS} rounds; server on core ${pinning() ? SERVER_CORE : '(not pinned)'}`, targets.map(({ key, label }) => {
-      const med = m(key);
-      const perRound = runs.get(key)!;
-      return {
-        target: label,
-        'req/s': Math.round(med.rps),
-        'req/s by round': perRound.map((f) => Math.round(f.rps)).join(' / '),
-        'p50 ms': med.p50,
-        'p99 ms': med.p99,
-        'CPU µs/req': Math.round(med.cpuMicrosPerRequest),
-        'server core busy': `${Math.round(med.serverBusy * 100)} %`,
-        'others on its core': Number.isNaN(med.coreOther) ? '' : `${Math.round(med.coreOther * 100)} %`,
-        'non-2xx': perRound.reduce((total, f) => total + f.non2xx, 0),
-        errors: perRound.reduce((total, f) => total + f.errors, 0),
-      };
-    }));
-    const acceptance: Record<string, string> = { me_redis_vs_koa_session_redis: '≥ 1.0', me_redis_vs_express_session: '≥ 2.0', cpu_per_req_vs_floor: '≤ 1.8', me_knex_vs_koa_session_knex: '≥ 1.0', dual_vs_primary_alone: '≥ 0.85' };
-    printTable('Ratios between medians', Object.entries(ratios).map(([name, value]) => ({ ratio: name, value, acceptance: acceptance[name] ?? '' })));
+    printTable(
+      `GET /me, ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s, median of ${ROUNDS} rounds; server on core ${pinning() ? SERVER_CORE : '(not pinned)'}`,
+      targets.map(({ key, label }) => {
+        const med = m(key);
+        const perRound = runs.get(key)!;
+        return {
+          target: label,
+          'req/s': Math.round(med.rps),
+          'req/s by round': perRound.map((f) => Math.round(f.rps)).join(' / '),
+          'p50 ms': med.p50,
+          'p99 ms': med.p99,
+          'CPU µs/req': Math.round(med.cpuMicrosPerRequest),
+          'server core busy': `${Math.round(med.serverBusy * 100)} %`,
+          'others on its core': Number.isNaN(med.coreOther) ? '' : `${Math.round(med.coreOther * 100)} %`,
+          'non-2xx': perRound.reduce((total, f) => total + f.non2xx, 0),
+          errors: perRound.reduce((total, f) => total + f.errors, 0),
+        };
+      }),
+    );
+    const acceptance: Record<string, string> = {
+      me_redis_vs_koa_session_redis: '≥ 1.0',
+      me_redis_vs_express_session: '≥ 2.0',
+      cpu_per_req_vs_floor: '≤ 1.8',
+      me_knex_vs_koa_session_knex: '≥ 1.0',
+      dual_vs_primary_alone: '≥ 0.85',
+    };
+    printTable(
+      'Ratios between medians',
+      Object.entries(ratios).map(([name, value]) => ({ ratio: name, value, acceptance: acceptance[name] ?? '' })),
+    );
     printResult({
       ...ratios,
       non_2xx: sum((f) => f.non2xx),
       errors: sum((f) => f.errors),
-      targets: Object.fromEntries(targets.map(({ key }) => {
-        const med = m(key);
-        return [key, {
-          rps: Math.round(med.rps), p50_ms: med.p50, p99_ms: med.p99, cpu_us_per_req: Math.round(med.cpuMicrosPerRequest), server_busy: round(med.serverBusy, 2), core_other: round(med.coreOther, 2),
-          rounds: runs.get(key)!.map((f) => ({ rps: Math.round(f.rps), p50_ms: f.p50, p99_ms: f.p99, cpu_us_per_req: Math.round(f.cpuMicrosPerRequest), server_busy: round(f.serverBusy, 2), core_other: round(f.coreOther, 2), requests: f.requests, non_2xx: f.non2xx, errors: f.errors })),
-        }];
-      })),
+      targets: Object.fromEntries(
+        targets.map(({ key }) => {
+          const med = m(key);
+          return [
+            key,
+            {
+              rps: Math.round(med.rps),
+              p50_ms: med.p50,
+              p99_ms: med.p99,
+              cpu_us_per_req: Math.round(med.cpuMicrosPerRequest),
+              server_busy: round(med.serverBusy, 2),
+              core_other: round(med.coreOther, 2),
+              rounds: runs.get(key)!.map((f) => ({
+                rps: Math.round(f.rps),
+                p50_ms: f.p50,
+                p99_ms: f.p99,
+                cpu_us_per_req: Math.round(f.cpuMicrosPerRequest),
+                server_busy: round(f.serverBusy, 2),
+                core_other: round(f.coreOther, 2),
+                requests: f.requests,
+                non_2xx: f.non2xx,
+                errors: f.errors,
+              })),
+            },
+          ];
+        }),
+      ),
       connections: CONNECTIONS,
       duration_s: DURATION_S,
       warmup_s: WARMUP_S,

@@ -26,25 +26,78 @@ interface CpuProfile {
 
 /** The part of the request path a frame belongs to, from its function and file. */
 const PARTS: [string, (fn: string, url: string) => boolean][] = [
-  ['start-up (module loading)', (_fn, url) => /modules\/(cjs|esm)|bootstrap\/realm|get_format/.test(url) || _fn === 'wrapSafe' || _fn === 'compileSourceTextModule'],
-  ['socket writes (kernel)', (fn) => fn === 'writeUtf8String' || fn === 'writev' || fn === 'writeBuffer' || fn === 'writeLatin1String'],
+  [
+    'start-up (module loading)',
+    (_fn, url) =>
+      /modules\/(cjs|esm)|bootstrap\/realm|get_format/.test(url) ||
+      _fn === 'wrapSafe' ||
+      _fn === 'compileSourceTextModule',
+  ],
+  [
+    'socket writes (kernel)',
+    (fn) => fn === 'writeUtf8String' || fn === 'writev' || fn === 'writeBuffer' || fn === 'writeLatin1String',
+  ],
   ['log writes (kernel)', (fn) => fn === 'writeString'],
   ['garbage collection', (fn) => fn === '(garbage collector)'],
-  ['session store client', (_fn, url) => /node_modules\/(ioredis|@ioredis|redis-parser|cluster-key-slot|pg|pg-protocol|pg-pool|knex|tarn|@aws-sdk|@smithy)\//.test(url)],
-  ['logging (pino)', (_fn, url) => /node_modules\/(pino|sonic-boom|fast-redact|on-exit-leak-free)/.test(url) || url.includes('libs/observability/dist/logger') || url.includes('redact')],
+  [
+    'session store client',
+    (_fn, url) =>
+      /node_modules\/(ioredis|@ioredis|redis-parser|cluster-key-slot|pg|pg-protocol|pg-pool|knex|tarn|@aws-sdk|@smithy)\//.test(
+        url,
+      ),
+  ],
+  [
+    'logging (pino)',
+    (_fn, url) =>
+      /node_modules\/(pino|sonic-boom|fast-redact|on-exit-leak-free)/.test(url) ||
+      url.includes('libs/observability/dist/logger') ||
+      url.includes('redact'),
+  ],
   ['metrics (prom-client)', (_fn, url) => /node_modules\/prom-client/.test(url)],
-  ['crypto (HMACs)', (_fn, url) => url.startsWith('node:internal/crypto') || /node_modules\/(keygrip|tsscmp)/.test(url)],
+  [
+    'crypto (HMACs)',
+    (_fn, url) => url.startsWith('node:internal/crypto') || /node_modules\/(keygrip|tsscmp)/.test(url),
+  ],
   ['security headers (helmet)', (_fn, url) => /node_modules\/(helmet|koa-helmet)/.test(url)],
-  ['session middleware (koa-session or ours)', (_fn, url) => /node_modules\/(koa-session|crc)\//.test(url) || url.includes('libs/session-auth/') || url.includes('libs/session-store/')],
-  ['Koa, router, cookies, negotiation', (_fn, url) => /node_modules\/(koa|koa-compose|@koa|delegates|cookies|accepts|negotiator|on-finished|statuses|content-type|type-is|mime|http-errors|vary|fresh|only|encodeurl|escape-html|depd|destroy)/.test(url)],
-  ['Node HTTP and streams', (_fn, url) => /^node:(_http|internal\/streams|net|events|internal\/stream_base|stream)/.test(url) || url === 'node:http'],
+  [
+    'session middleware (koa-session or ours)',
+    (_fn, url) =>
+      /node_modules\/(koa-session|crc)\//.test(url) ||
+      url.includes('libs/session-auth/') ||
+      url.includes('libs/session-store/'),
+  ],
+  [
+    'Koa, router, cookies, negotiation',
+    (_fn, url) =>
+      /node_modules\/(koa|koa-compose|@koa|delegates|cookies|accepts|negotiator|on-finished|statuses|content-type|type-is|mime|http-errors|vary|fresh|only|encodeurl|escape-html|depd|destroy)/.test(
+        url,
+      ),
+  ],
+  [
+    'Node HTTP and streams',
+    (_fn, url) =>
+      /^node:(_http|internal\/streams|net|events|internal\/stream_base|stream)/.test(url) || url === 'node:http',
+  ],
   ['Portcullis routes and libraries', (_fn, url) => url.includes('/services/') || url.includes('/libs/')],
   ['idle', (fn) => fn === '(idle)'],
-  ['promises and ticks (async/await)', (fn, url) => fn === 'runMicrotasks' || url === 'node:internal/process/task_queues' || url === 'node:internal/timers'],
+  [
+    'promises and ticks (async/await)',
+    (fn, url) =>
+      fn === 'runMicrotasks' || url === 'node:internal/process/task_queues' || url === 'node:internal/timers',
+  ],
 ];
 
 /** Kernel and V8 entries that are parts of their own, whoever called them. */
-const OWN_PARTS = new Set(['(garbage collector)', '(idle)', '(program)', 'writeUtf8String', 'writev', 'writeBuffer', 'writeLatin1String', 'writeString']);
+const OWN_PARTS = new Set([
+  '(garbage collector)',
+  '(idle)',
+  '(program)',
+  'writeUtf8String',
+  'writev',
+  'writeBuffer',
+  'writeLatin1String',
+  'writeString',
+]);
 
 function attribute(profile: CpuProfile): Map<string, number> {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -53,13 +106,15 @@ function attribute(profile: CpuProfile): Map<string, number> {
   /** A builtin without a file (JSON.parse, Buffer.from…) counts for the nearest caller that has one. */
   const frameOf = (id: number) => {
     let node = byId.get(id)!;
-    while (node.callFrame.url === '' && !OWN_PARTS.has(node.callFrame.functionName) && parentOf.has(node.id)) node = byId.get(parentOf.get(node.id)!)!;
+    while (node.callFrame.url === '' && !OWN_PARTS.has(node.callFrame.functionName) && parentOf.has(node.id))
+      node = byId.get(parentOf.get(node.id)!)!;
     return node.callFrame;
   };
   const parts = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const frame = frameOf(id);
-    const part = PARTS.find(([, matches]) => matches(frame.functionName, frame.url))?.[0] ?? 'other (V8 program, timers)';
+    const part =
+      PARTS.find(([, matches]) => matches(frame.functionName, frame.url))?.[0] ?? 'other (V8 program, timers)';
     parts.set(part, (parts.get(part) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   return parts;
@@ -67,7 +122,12 @@ function attribute(profile: CpuProfile): Map<string, number> {
 
 async function load(url: string, headers: Record<string, string>, seconds: number) {
   const result = await autocannon({ url, headers, connections: 50, duration: seconds });
-  return { requests: result.requests.total, rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors,
+  };
 }
 
 export default async function bench(): Promise<void> {
@@ -81,7 +141,16 @@ export default async function bench(): Promise<void> {
     const admin = seeded.admins[0]!;
 
     // Baseline: Koa answering the same JSON, no session.
-    const koa = await startServer({ args: ['--input-type=module', '-e', "import Koa from 'koa'; const app = new Koa(); app.use((ctx) => { ctx.body = { id: 'x', kind: 'tenant', assurance: 2 }; }); app.listen(Number(process.env.PORT), '127.0.0.1');"], env: {}, readyPath: '/', cwd: portcullisRoot });
+    const koa = await startServer({
+      args: [
+        '--input-type=module',
+        '-e',
+        "import Koa from 'koa'; const app = new Koa(); app.use((ctx) => { ctx.body = { id: 'x', kind: 'tenant', assurance: 2 }; }); app.listen(Number(process.env.PORT), '127.0.0.1');",
+      ],
+      env: {},
+      readyPath: '/',
+      cwd: portcullisRoot,
+    });
     await load(koa.url, {}, 2);
     const koaCpu = cpuMicros(koa.pid);
     const koaLoad = await load(koa.url, {}, DURATION_S);
@@ -89,7 +158,14 @@ export default async function bench(): Promise<void> {
     await koa.stop();
 
     const env = productionEnv({ databaseUrl: postgres.url, redisUrl: redis.url }, seeded, STORE);
-    const server = await startServer({ args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(portcullisRoot, 'services/auth-session/dist/main.js')], env, portcullis: true, readyPath: '/readyz', readyStatus: 200, cwd: portcullisRoot });
+    const server = await startServer({
+      args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(portcullisRoot, 'services/auth-session/dist/main.js')],
+      env,
+      portcullis: true,
+      readyPath: '/readyz',
+      readyStatus: 200,
+      cwd: portcullisRoot,
+    });
     const cookie = await signIn(server.url, seeded, admin, admin.freshCode()!);
     await checkMe(server.url, admin, cookie);
     const warm = await load(`${server.url}/auth/me`, meHeaders(admin, cookie), 2);
@@ -107,11 +183,32 @@ export default async function bench(): Promise<void> {
     void warm;
     const busy = [...parts].filter(([part]) => part !== 'idle' && !part.startsWith('start-up'));
     const busyTotal = busy.reduce((sum, [, micros]) => sum + micros, 0);
-    const rows = busy.sort((a, b) => b[1] - a[1]).map(([part, micros]) => ({ part, share: `${round((100 * micros) / busyTotal, 1)} %`, 'µs per request': round((micros / busyTotal) * cpuPerRequest, 1) }));
-    printTable(`GET /auth/me, ${STORE} store, ${portcullisRoot === process.cwd() ? 'this tree' : portcullisRoot} (self time of the CPU profile)`, rows);
+    const rows = busy
+      .sort((a, b) => b[1] - a[1])
+      .map(([part, micros]) => ({
+        part,
+        share: `${round((100 * micros) / busyTotal, 1)} %`,
+        'µs per request': round((micros / busyTotal) * cpuPerRequest, 1),
+      }));
+    printTable(
+      `GET /auth/me, ${STORE} store, ${portcullisRoot === process.cwd() ? 'this tree' : portcullisRoot} (self time of the CPU profile)`,
+      rows,
+    );
     printTable('Load', [
-      { target: 'Koa hello (baseline)', 'req/s': round(koaLoad.rps), 'p99 ms': koaLoad.p99, 'CPU µs/req': round(koaCpuPerRequest, 1), 'non-2xx': koaLoad.non2xx },
-      { target: 'auth-session GET /auth/me', 'req/s': round(measured.rps), 'p99 ms': measured.p99, 'CPU µs/req': round(cpuPerRequest, 1), 'non-2xx': measured.non2xx },
+      {
+        target: 'Koa hello (baseline)',
+        'req/s': round(koaLoad.rps),
+        'p99 ms': koaLoad.p99,
+        'CPU µs/req': round(koaCpuPerRequest, 1),
+        'non-2xx': koaLoad.non2xx,
+      },
+      {
+        target: 'auth-session GET /auth/me',
+        'req/s': round(measured.rps),
+        'p99 ms': measured.p99,
+        'CPU µs/req': round(cpuPerRequest, 1),
+        'non-2xx': measured.non2xx,
+      },
     ]);
     printResult({
       benchmark: 'profile',

@@ -13,7 +13,20 @@ import createKnex from 'knex';
 import { startPostgres, startRedis, type ServerHandle } from '../test/support/index.js';
 import { percentile, printResult, printTable, round } from './harness.js';
 import { BENCH_CORE, pin, pinning, probeLatency, type ProbeFigures, type ServerProcess } from './peers/processes.js';
-import { checkMe, compiledIsStale, createBenchDatabase, meHeaders, portcullisRoot, productionEnv, seedPortcullis, signIn, SignInError, startAuthSession, type BenchAdmin, type Seeded } from './peers/portcullis.js';
+import {
+  checkMe,
+  compiledIsStale,
+  createBenchDatabase,
+  meHeaders,
+  portcullisRoot,
+  productionEnv,
+  seedPortcullis,
+  signIn,
+  SignInError,
+  startAuthSession,
+  type BenchAdmin,
+  type Seeded,
+} from './peers/portcullis.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
@@ -85,7 +98,10 @@ export default async function bench(): Promise<void> {
   const loadBefore = loadavg().map((value) => round(value));
   pin(process.pid, BENCH_CORE);
   const stale = compiledIsStale();
-  if (stale) console.error(`warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`);
+  if (stale)
+    console.error(
+      `warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`,
+    );
 
   const servers: ServerHandle[] = [];
   let service: ServerProcess | undefined;
@@ -138,11 +154,32 @@ export default async function bench(): Promise<void> {
     const cpuMsPerSignin = inWindow.length > 0 ? (during.cpuMicros - meCpuMicros) / inWindow.length / 1000 : Number.NaN;
     const busy503 = signIns.failures.filter((message) => / 503 /.test(message)).length;
 
-    printTable(`auth-session (compiled, redis store), ${SIGNIN_CLIENTS} clients signing in (password + TOTP), GET /auth/me of ${ME_USERS} other admins at ${ME_RATE} req/s, ${DURATION_S} s windows`, [
-      { measurement: 'GET /auth/me alone', 'per s': round(before.rps), 'p50 ms': round(before.p50), 'p99 ms': round(before.p99), 'non-2xx / failures': before.non2xx + before.errors },
-      { measurement: 'GET /auth/me during sign-ins', 'per s': round(during.rps), 'p50 ms': round(during.p50), 'p99 ms': round(during.p99), 'non-2xx / failures': during.non2xx + during.errors },
-      { measurement: 'sign-ins (password + TOTP)', 'per s': round(signinsPerSecond), 'p50 ms': round(percentile(signinMs, 50)), 'p99 ms': round(percentile(signinMs, 99)), 'non-2xx / failures': signIns.failures.length },
-    ]);
+    printTable(
+      `auth-session (compiled, redis store), ${SIGNIN_CLIENTS} clients signing in (password + TOTP), GET /auth/me of ${ME_USERS} other admins at ${ME_RATE} req/s, ${DURATION_S} s windows`,
+      [
+        {
+          measurement: 'GET /auth/me alone',
+          'per s': round(before.rps),
+          'p50 ms': round(before.p50),
+          'p99 ms': round(before.p99),
+          'non-2xx / failures': before.non2xx + before.errors,
+        },
+        {
+          measurement: 'GET /auth/me during sign-ins',
+          'per s': round(during.rps),
+          'p50 ms': round(during.p50),
+          'p99 ms': round(during.p99),
+          'non-2xx / failures': during.non2xx + during.errors,
+        },
+        {
+          measurement: 'sign-ins (password + TOTP)',
+          'per s': round(signinsPerSecond),
+          'p50 ms': round(percentile(signinMs, 50)),
+          'p99 ms': round(percentile(signinMs, 99)),
+          'non-2xx / failures': signIns.failures.length,
+        },
+      ],
+    );
     if (signIns.failures.length > 0) console.error(`first sign-in failure: ${signIns.failures[0]}`);
     printResult({
       signins_per_s: round(signinsPerSecond),

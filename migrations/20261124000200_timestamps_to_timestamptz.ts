@@ -23,13 +23,26 @@ const adminColumns = [
 
 /** Every text timestamp of the baseline, parents first (the way back walks it in reverse). */
 export const timestampTables: TimestampTable[] = [
-  { table: 'tenants', columns: [{ name: 'created_at', nullable: false }, { name: 'updated_at', nullable: false }] },
+  {
+    table: 'tenants',
+    columns: [
+      { name: 'created_at', nullable: false },
+      { name: 'updated_at', nullable: false },
+    ],
+  },
   { table: 'platform_admins', columns: adminColumns },
   { table: 'tenant_admins', columns: adminColumns },
-  { table: 'tenant_admin_mfa_reset_logs', columns: [{ name: 'created_at', nullable: false }, { name: 'rolled_back_at', nullable: true }] },
+  {
+    table: 'tenant_admin_mfa_reset_logs',
+    columns: [
+      { name: 'created_at', nullable: false },
+      { name: 'rolled_back_at', nullable: true },
+    ],
+  },
 ];
 
-export const description = 'text timestamps → timestamptz (expand, backfill, validate, swap; legacy text kept until contract)';
+export const description =
+  'text timestamps → timestamptz (expand, backfill, validate, swap; legacy text kept until contract)';
 export const transaction = false;
 
 export function up(knex: Knex, context: MigrationContext): Promise<void> {

@@ -12,7 +12,10 @@ export const description = 'sessions_revoked_at on admins, audit_events with its
 export async function up(knex: Knex): Promise<void> {
   for (const table of ['platform_admins', 'tenant_admins']) {
     await knex.schema.alterTable(table, (builder) => {
-      builder.specificType('sessions_revoked_at', 'timestamptz').nullable().comment('Sessions created before this instant are refused');
+      builder
+        .specificType('sessions_revoked_at', 'timestamptz')
+        .nullable()
+        .comment('Sessions created before this instant are refused');
     });
   }
 

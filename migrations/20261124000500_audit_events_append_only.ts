@@ -10,7 +10,8 @@
 // Outside a transaction for the CONCURRENTLY index; the rest runs in one transaction.
 import type { Knex } from 'knex';
 
-export const description = 'audit_events append-only: writer role without UPDATE/DELETE, immutability triggers, actor index';
+export const description =
+  'audit_events append-only: writer role without UPDATE/DELETE, immutability triggers, actor index';
 export const transaction = false;
 
 export const AUDIT_WRITER_ROLE = 'portcullis_audit_writer';
@@ -34,12 +35,20 @@ export async function up(knex: Knex): Promise<void> {
         raise exception 'audit_events is append-only: % refused', tg_op using errcode = 'insufficient_privilege';
       end $fn$`);
     await trx.raw('drop trigger if exists audit_events_no_update_delete on audit_events');
-    await trx.raw('create trigger audit_events_no_update_delete before update or delete on audit_events for each row execute function portcullis_audit_events_immutable()');
+    await trx.raw(
+      'create trigger audit_events_no_update_delete before update or delete on audit_events for each row execute function portcullis_audit_events_immutable()',
+    );
     await trx.raw('drop trigger if exists audit_events_no_truncate on audit_events');
-    await trx.raw('create trigger audit_events_no_truncate before truncate on audit_events for each statement execute function portcullis_audit_events_immutable()');
-    await trx.raw(`comment on function portcullis_audit_events_immutable() is 'Refuses UPDATE, DELETE and TRUNCATE of audit_events (append-only)'`);
+    await trx.raw(
+      'create trigger audit_events_no_truncate before truncate on audit_events for each statement execute function portcullis_audit_events_immutable()',
+    );
+    await trx.raw(
+      `comment on function portcullis_audit_events_immutable() is 'Refuses UPDATE, DELETE and TRUNCATE of audit_events (append-only)'`,
+    );
   });
-  await knex.raw('create index concurrently if not exists audit_events_actor_time on audit_events (actor_id, occurred_at)');
+  await knex.raw(
+    'create index concurrently if not exists audit_events_actor_time on audit_events (actor_id, occurred_at)',
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

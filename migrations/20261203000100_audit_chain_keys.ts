@@ -8,10 +8,20 @@ export const description = 'audit chain keyed: audit_events.hash_key_id, audit_c
 
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('audit_events', (table) => {
-    table.text('hash_key_id').nullable().comment('Id of the audit key whose HMAC is `hash`; null for events written before the chain was keyed (SHA-256)');
+    table
+      .text('hash_key_id')
+      .nullable()
+      .comment(
+        'Id of the audit key whose HMAC is `hash`; null for events written before the chain was keyed (SHA-256)',
+      );
   });
   await knex.schema.alterTable('audit_chain_heads', (table) => {
-    table.text('mac').nullable().comment('HMAC of (chain_key, seq, hash) under the audit key: a rewritten or truncated chain cannot carry a valid one');
+    table
+      .text('mac')
+      .nullable()
+      .comment(
+        'HMAC of (chain_key, seq, hash) under the audit key: a rewritten or truncated chain cannot carry a valid one',
+      );
     table.text('mac_key_id').nullable().comment('Id of the audit key of `mac`');
   });
 }
@@ -20,7 +30,9 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   const keyed = await knex('audit_events').whereNotNull('hash_key_id').first('id');
   if (keyed) {
-    throw new Error('audit chain keys: events are already keyed (audit_events.hash_key_id); older code cannot verify them, so this migration is not reverted. Keep it, or restore the database from before the upgrade.');
+    throw new Error(
+      'audit chain keys: events are already keyed (audit_events.hash_key_id); older code cannot verify them, so this migration is not reverted. Keep it, or restore the database from before the upgrade.',
+    );
   }
   await knex.schema.alterTable('audit_chain_heads', (table) => {
     table.dropColumn('mac_key_id');

@@ -69,7 +69,27 @@ export function openMigrator(options: MigratorOptions & { url: string }): Migrat
 export { timestampTables } from './20261124000200_timestamps_to_timestamptz.js';
 export { restoreSql } from './runner/backup.js';
 export { findUnparseable, REPORT_LIMIT } from './runner/convert.js';
-export { LockUnavailableError, MigrationError, MigrationStateError, RunnerLockTimeoutError, UnparseableTimestampsError, type UnparseableValue } from './runner/errors.js';
-export type { MigrationState, MigrationStatus, Migrator, MigratorOptions, PlannedMigration, RunOptions } from './runner/migrator.js';
+export {
+  LockUnavailableError,
+  MigrationError,
+  MigrationStateError,
+  RunnerLockTimeoutError,
+  UnparseableTimestampsError,
+  type UnparseableValue,
+} from './runner/errors.js';
+export type {
+  MigrationState,
+  MigrationStatus,
+  Migrator,
+  MigratorOptions,
+  PlannedMigration,
+  RunOptions,
+} from './runner/migrator.js';
 export { FORMAT_FUNCTION, installConversionFunctions, PARSE_FUNCTION } from './runner/sql-functions.js';
-export { defaultSettings, type BackupMode, type ConversionSettings, type MigrationEvent, type PlanItem } from './runner/types.js';
+export {
+  defaultSettings,
+  type BackupMode,
+  type ConversionSettings,
+  type MigrationEvent,
+  type PlanItem,
+} from './runner/types.js';

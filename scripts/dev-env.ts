@@ -36,7 +36,10 @@ export function loadOrCreateDevEnv(path: string): DevEnvironment {
     MFA_RESET_LOG_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     AUDIT_DETAILS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   };
-  const text = ['# Development settings made by `npm run dev` on first start. Never use in production.', ...Object.entries(values).map(([key, value]) => `${key}=${value}`)].join('\n');
+  const text = [
+    '# Development settings made by `npm run dev` on first start. Never use in production.',
+    ...Object.entries(values).map(([key, value]) => `${key}=${value}`),
+  ].join('\n');
   writeFileSync(path, `${text}\n`, { mode: 0o600 });
   return { values, created: true };
 }

@@ -17,7 +17,10 @@ const stateDir = process.env.PORTCULLIS_DEV_DIR ?? root;
 // runs as `postgres` when we are root, can reach its data below it.
 mkdirSync(stateDir, { recursive: true, mode: 0o755 });
 const { values: fileEnv, created } = loadOrCreateDevEnv(join(stateDir, '.env'));
-const overrides = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('DEV_'))) as Record<string, string>;
+const overrides = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('DEV_'))) as Record<
+  string,
+  string
+>;
 const env = { ...fileEnv, ...overrides };
 const dataDir = join(stateDir, '.data', 'postgres');
 const pgPort = Number(env.DEV_POSTGRES_PORT ?? 54329);
@@ -43,7 +46,13 @@ async function startDatabase(): Promise<EmbeddedPostgres> {
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await database.initialise();
   await database.start();
-  const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'portcullis', password: env.DEV_POSTGRES_PASSWORD, database: 'postgres' });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: pgPort,
+    user: 'portcullis',
+    password: env.DEV_POSTGRES_PASSWORD,
+    database: 'postgres',
+  });
   await client.connect();
   const { rowCount } = await client.query("select 1 from pg_database where datname = 'portcullis'");
   if (!rowCount) await client.query('create database portcullis');
@@ -52,19 +61,23 @@ async function startDatabase(): Promise<EmbeddedPostgres> {
 }
 
 function startService(service: (typeof services)[number], databaseUrl: string): ChildProcess {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'services', service.name, 'src', 'main.ts')], {
-    env: {
-      ...process.env,
-      ...env,
-      DATABASE_URL: databaseUrl,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(service.port),
-      ADMIN_HOST: '127.0.0.1',
-      ADMIN_PORT: String(service.adminPort),
-      SHUTDOWN_GRACE_MS: '3000',
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', join(root, 'services', service.name, 'src', 'main.ts')],
+    {
+      env: {
+        ...process.env,
+        ...env,
+        DATABASE_URL: databaseUrl,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: String(service.port),
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: String(service.adminPort),
+        SHUTDOWN_GRACE_MS: '3000',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   return child;
 }
 
@@ -97,7 +110,9 @@ const applied = await migrateLatest(migrator);
 await migrator.destroy();
 if (applied.length > 0) console.log(`Migrations applied: ${applied.join(', ')}`);
 const children = services.map((service) => startService(service, databaseUrl));
-const gateway = createGateway(services.map((service) => ({ prefix: service.prefix, target: { host: '127.0.0.1', port: service.port } })));
+const gateway = createGateway(
+  services.map((service) => ({ prefix: service.prefix, target: { host: '127.0.0.1', port: service.port } })),
+);
 
 let stopping = false;
 async function stopAll(code: number): Promise<never> {
@@ -122,7 +137,9 @@ children.forEach((child, index) =>
 );
 
 try {
-  await Promise.all(services.map((service, index) => waitUntilReady(`http://127.0.0.1:${service.adminPort}/readyz`, children[index]!)));
+  await Promise.all(
+    services.map((service, index) => waitUntilReady(`http://127.0.0.1:${service.adminPort}/readyz`, children[index]!)),
+  );
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   await stopAll(1);
@@ -131,10 +148,14 @@ await new Promise<void>((resolve) => gateway.listen(gatewayPort, '127.0.0.1', re
 
 console.log(`\nPortcullis is running: http://127.0.0.1:${gatewayPort}  (/auth, /admin, /audit)`);
 for (const service of services) {
-  console.log(`  ${service.name.padEnd(13)} http://127.0.0.1:${service.port}${service.prefix}  metrics http://127.0.0.1:${service.adminPort}/metrics`);
+  console.log(
+    `  ${service.name.padEnd(13)} http://127.0.0.1:${service.port}${service.prefix}  metrics http://127.0.0.1:${service.adminPort}/metrics`,
+  );
 }
 if (created) {
-  console.log(`\nFirst start: development settings written to .env. Default platform admin (shown once; you change the password and enrol TOTP at first sign-in):`);
+  console.log(
+    `\nFirst start: development settings written to .env. Default platform admin (shown once; you change the password and enrol TOTP at first sign-in):`,
+  );
   console.log(`  email:    ${env.DEFAULT_PLATFORM_ADMIN_EMAIL}\n  password: ${env.DEFAULT_PLATFORM_ADMIN_PASSWORD}`);
 }
 console.log('\nCtrl-C stops everything; data stays in .data/.');

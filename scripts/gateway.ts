@@ -11,7 +11,9 @@ export function createGateway(routes: GatewayRoute[]): Server {
   return createServer((incoming, outgoing) => {
     const route = routes.find(({ prefix }) => incoming.url === prefix || incoming.url?.startsWith(`${prefix}/`));
     if (!route) {
-      outgoing.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'gateway.no_route', message: 'No service serves this path.' }));
+      outgoing
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ code: 'gateway.no_route', message: 'No service serves this path.' }));
       return;
     }
     const forwarded = request(
@@ -19,7 +21,11 @@ export function createGateway(routes: GatewayRoute[]): Server {
         ...route.target,
         method: incoming.method,
         path: incoming.url,
-        headers: { ...incoming.headers, 'x-forwarded-for': incoming.socket.remoteAddress ?? '', 'x-forwarded-proto': 'http' },
+        headers: {
+          ...incoming.headers,
+          'x-forwarded-for': incoming.socket.remoteAddress ?? '',
+          'x-forwarded-proto': 'http',
+        },
       },
       (response) => {
         outgoing.writeHead(response.statusCode ?? 502, response.headers);
@@ -28,7 +34,12 @@ export function createGateway(routes: GatewayRoute[]): Server {
     );
     forwarded.on('error', () => {
       if (!outgoing.headersSent) outgoing.writeHead(502, { 'content-type': 'application/json' });
-      outgoing.end(JSON.stringify({ code: 'gateway.upstream_unavailable', message: `The service behind ${route.prefix} is not answering.` }));
+      outgoing.end(
+        JSON.stringify({
+          code: 'gateway.upstream_unavailable',
+          message: `The service behind ${route.prefix} is not answering.`,
+        }),
+      );
     });
     incoming.pipe(forwarded);
   });

@@ -17,6 +17,9 @@ export function runbookTable(text: string): string {
 if (process.argv[1] === import.meta.filename) {
   const text = readFileSync(RUNBOOK, 'utf8');
   runbookTable(text);
-  writeFileSync(RUNBOOK, `${text.slice(0, text.indexOf(START) + START.length)}\n${sessionPhaseTable()}\n${text.slice(text.indexOf(END))}`);
+  writeFileSync(
+    RUNBOOK,
+    `${text.slice(0, text.indexOf(START) + START.length)}\n${sessionPhaseTable()}\n${text.slice(text.indexOf(END))}`,
+  );
   console.log('docs/session-cutover.md phase table updated.');
 }

@@ -24,6 +24,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+echo "== format"
+# Layout is prettier's (.prettierrc.json): `npx prettier --write .` fixes what this reports.
+npx prettier --check . --log-level warn
 echo "== lint"
 npx eslint --max-warnings 0 .
 echo "== type check"

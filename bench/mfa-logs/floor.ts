@@ -13,7 +13,11 @@ import pg from 'pg';
 import { PREVIOUS_COLUMNS as COLUMNS } from '@portcullis/mfa-reset-log';
 
 const [mode, first, last] = process.argv.slice(2);
-const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is required`); })();
+const env = (name: string) =>
+  process.env[name] ??
+  (() => {
+    throw new Error(`${name} is required`);
+  })();
 const keyA = Buffer.from(env('FLOOR_KEY_A'), 'hex');
 const keyB = Buffer.from(env('FLOOR_KEY_B'), 'hex');
 const table = env('FLOOR_TABLE');
@@ -45,7 +49,10 @@ let rows = 0;
 let inflight: Promise<unknown> = Promise.resolve();
 for (;;) {
   // id is int8: node-postgres gives it as a string, and ORDER BY sorts the column, not text.
-  const { rows: page } = await client.query<Record<string, string | null>>(`select id, ${COLUMNS.join(', ')} from ${table} where id > $1 and id <= $2 order by id limit $3`, [after.toString(), last, batch]);
+  const { rows: page } = await client.query<Record<string, string | null>>(
+    `select id, ${COLUMNS.join(', ')} from ${table} where id > $1 and id <= $2 order by id limit $3`,
+    [after.toString(), last, batch],
+  );
   if (page.length === 0) break;
   const ids: string[] = [];
   const values: (string | null)[][] = COLUMNS.map(() => []);
@@ -54,7 +61,9 @@ for (;;) {
     COLUMNS.forEach((column, i) => {
       const value = row[column] ?? null;
       const aad = `${row.id}:${column}`;
-      values[i]!.push(value === null ? null : mode === 'rewrap' ? seal(keyB, open(keyA, value, aad), aad) : seal(keyA, value, aad));
+      values[i]!.push(
+        value === null ? null : mode === 'rewrap' ? seal(keyB, open(keyA, value, aad), aad) : seal(keyA, value, aad),
+      );
     });
   }
   await inflight;

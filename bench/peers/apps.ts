@@ -9,7 +9,14 @@ export const TARGETS = ['ceiling', 'floor', 'koa-session-redis', 'express-sessio
 export type PeerTarget = (typeof TARGETS)[number];
 
 /** What every /me answers: about the size of Portcullis' /auth/me body. */
-export const USER = { id: '8d3c1c52-1b0e-4d8a-9a57-2f1c9e4b7a10', kind: 'tenant', email: 'bench@example.com', tenantId: '5b1f7f0e-54c3-4c43-8f4e-1d6a2b9c0e21', assurance: 2, mfaEnrolled: true };
+export const USER = {
+  id: '8d3c1c52-1b0e-4d8a-9a57-2f1c9e4b7a10',
+  kind: 'tenant',
+  email: 'bench@example.com',
+  tenantId: '5b1f7f0e-54c3-4c43-8f4e-1d6a2b9c0e21',
+  assurance: 2,
+  mfaEnrolled: true,
+};
 /** The Redis key the floor reads. */
 export const FLOOR_KEY = 'floor:user';
 const SESSION_TTL_S = 1800;
@@ -100,11 +107,17 @@ async function koaSessionKnex(): Promise<RequestListener> {
   }
   return koaSessionApp({
     async get(key) {
-      const row = (await db('koa_sessions').where({ id: key }).andWhere('expires_at', '>', new Date()).first('data')) as { data: string } | undefined;
+      const row = (await db('koa_sessions')
+        .where({ id: key })
+        .andWhere('expires_at', '>', new Date())
+        .first('data')) as { data: string } | undefined;
       return row ? (JSON.parse(row.data) as unknown) : undefined;
     },
     async set(key, value, maxAge) {
-      await db('koa_sessions').insert({ id: key, data: JSON.stringify(value), expires_at: new Date(Date.now() + maxAge) }).onConflict('id').merge();
+      await db('koa_sessions')
+        .insert({ id: key, data: JSON.stringify(value), expires_at: new Date(Date.now() + maxAge) })
+        .onConflict('id')
+        .merge();
     },
     async destroy(key) {
       await db('koa_sessions').where({ id: key }).del();
@@ -123,7 +136,14 @@ async function expressSessionRedis(): Promise<RequestListener> {
   const client = createClient({ url: required('REDIS_URL') });
   await client.connect();
   const app = express();
-  app.use(session({ store: new RedisStore({ client, prefix: 'express:sess:' }), resave: false, saveUninitialized: false, secret: required('SESSION_SECRET') }));
+  app.use(
+    session({
+      store: new RedisStore({ client, prefix: 'express:sess:' }),
+      resave: false,
+      saveUninitialized: false,
+      secret: required('SESSION_SECRET'),
+    }),
+  );
   app.post('/login', (req, res) => {
     (req.session as unknown as { user: typeof USER }).user = USER;
     res.json({ ok: true });

@@ -68,8 +68,24 @@ export async function seedPortcullis(db: Knex, count: number): Promise<Seeded> {
   const password = `bench passphrase ${randomUUID()}`;
   const passwordHash = await createPasswordHasher().hash(password);
   const now = new Date();
-  await db('tenants').insert({ id: tenantId, slug: tenant, name: 'Bench', status: 'active', created_at: now, updated_at: now });
-  const admins = Array.from({ length: count }, (_, i) => new BenchAdmin(randomUUID(), `admin${i}@bench.example`, totp.newSecret(), `198.51.${100 + Math.floor(i / 250)}.${(i % 250) + 1}`));
+  await db('tenants').insert({
+    id: tenantId,
+    slug: tenant,
+    name: 'Bench',
+    status: 'active',
+    created_at: now,
+    updated_at: now,
+  });
+  const admins = Array.from(
+    { length: count },
+    (_, i) =>
+      new BenchAdmin(
+        randomUUID(),
+        `admin${i}@bench.example`,
+        totp.newSecret(),
+        `198.51.${100 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+      ),
+  );
   const rows = admins.map((admin) => ({
     id: admin.id,
     tenant_id: tenantId,
@@ -113,16 +129,33 @@ const key = () => randomBytes(32).toString('base64');
  * What a production pod gets (as test/support/compiled-service.ts's productionBackends), on the
  * given driver; `dual` is redis → knex. `overrides` last (the sign-in bench loosens limits).
  */
-export function productionEnv(infra: Infrastructure, seeded: Seeded, driver: PortcullisDriver, overrides: Record<string, string> = {}): Record<string, string> {
+export function productionEnv(
+  infra: Infrastructure,
+  seeded: Seeded,
+  driver: PortcullisDriver,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   const stores: Record<PortcullisDriver, Record<string, string>> = {
     redis: { SESSION_STORE_DRIVER: 'redis' },
     knex: { SESSION_STORE_DRIVER: 'knex' },
-    dynamodb: { SESSION_STORE_DRIVER: 'dynamodb', DYNAMODB_ENDPOINT: infra.dynamoEndpoint ?? '', AWS_REGION: MOTO_REGION, AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey },
+    dynamodb: {
+      SESSION_STORE_DRIVER: 'dynamodb',
+      DYNAMODB_ENDPOINT: infra.dynamoEndpoint ?? '',
+      AWS_REGION: MOTO_REGION,
+      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+    },
     // The first dual phase (dual-write, redis → knex): reads redis alone, writes both. Spelled with
     // the variables every build reads (newer builds also take SESSION_STORE_PHASE=dual-write).
-    dual: { SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex', SESSION_DUAL_FALLBACK_ON_MISS: 'false' },
+    dual: {
+      SESSION_STORE_DRIVER: 'dual',
+      SESSION_STORE_PRIMARY: 'redis',
+      SESSION_STORE_SECONDARY: 'knex',
+      SESSION_DUAL_FALLBACK_ON_MISS: 'false',
+    },
   };
-  if (driver === 'dynamodb' && !infra.dynamoEndpoint) throw new Error('the dynamodb driver needs moto: no endpoint given');
+  if (driver === 'dynamodb' && !infra.dynamoEndpoint)
+    throw new Error('the dynamodb driver needs moto: no endpoint given');
   return {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
@@ -145,7 +178,8 @@ export function productionEnv(infra: Infrastructure, seeded: Seeded, driver: Por
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts') && !entry.parentPath.includes('node_modules')) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    if (entry.isFile() && entry.name.endsWith('.ts') && !entry.parentPath.includes('node_modules'))
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return newest;
 }
@@ -154,19 +188,28 @@ function newestSource(dir: string): number {
 export function compiledIsStale(root = portcullisRoot): boolean {
   if (!existsSync(entryPointOf(root))) return true;
   const built = statSync(entryPointOf(root)).mtimeMs;
-  const sources = [join(root, 'services', 'auth-session', 'src'), ...readdirSync(join(root, 'libs')).map((lib) => join(root, 'libs', lib, 'src'))].filter(existsSync);
+  const sources = [
+    join(root, 'services', 'auth-session', 'src'),
+    ...readdirSync(join(root, 'libs')).map((lib) => join(root, 'libs', lib, 'src')),
+  ].filter(existsSync);
   return sources.some((dir) => newestSource(dir) > built);
 }
 
 /** Starts the compiled auth-session of `root` with `env`, pinned, and waits for /readyz. */
 export function startAuthSession(env: Record<string, string>, root = portcullisRoot): Promise<ServerProcess> {
   const entryPoint = entryPointOf(root);
-  if (!existsSync(entryPoint)) throw new Error(`${entryPoint} does not exist: run \`npm run build\` there first (the bench runs the compiled service, as production does).`);
+  if (!existsSync(entryPoint))
+    throw new Error(
+      `${entryPoint} does not exist: run \`npm run build\` there first (the bench runs the compiled service, as production does).`,
+    );
   return startServer({ args: [entryPoint], env, portcullis: true, readyPath: '/readyz', readyStatus: 200, cwd: root });
 }
 
 /** The headers the ingress adds, for a client at `ip`. */
-export const viaIngress = (ip: string): Record<string, string> => ({ 'x-forwarded-proto': 'https', 'x-forwarded-for': ip });
+export const viaIngress = (ip: string): Record<string, string> => ({
+  'x-forwarded-proto': 'https',
+  'x-forwarded-for': ip,
+});
 
 /** Cookies (name → value) from a response, merged into `jar`. */
 function takeCookies(jar: Map<string, string>, response: Response): void {
@@ -177,7 +220,11 @@ function takeCookies(jar: Map<string, string>, response: Response): void {
   }
 }
 
-const cookieHeader = (jar: Map<string, string>) => [...jar].filter(([, value]) => value !== '').map(([name, value]) => `${name}=${value}`).join('; ');
+const cookieHeader = (jar: Map<string, string>) =>
+  [...jar]
+    .filter(([, value]) => value !== '')
+    .map(([name, value]) => `${name}=${value}`)
+    .join('; ');
 
 export class SignInError extends Error {}
 
@@ -188,11 +235,19 @@ export class SignInError extends Error {}
 export async function signIn(url: string, seeded: Seeded, admin: BenchAdmin, code: string): Promise<string> {
   const jar = new Map<string, string>();
   const headers = { ...viaIngress(admin.ip), accept: 'application/json', 'content-type': 'application/json' };
-  const login = await fetch(`${url}/auth/login`, { method: 'POST', headers, body: JSON.stringify({ tenant: seeded.tenant, email: admin.email, password: seeded.password }) });
+  const login = await fetch(`${url}/auth/login`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ tenant: seeded.tenant, email: admin.email, password: seeded.password }),
+  });
   const loginBody = await login.text();
   if (login.status !== 200) throw new SignInError(`password step: ${login.status} ${loginBody.slice(0, 300)}`);
   takeCookies(jar, login);
-  const verify = await fetch(`${url}/auth/mfa/verify`, { method: 'POST', headers: { ...headers, cookie: cookieHeader(jar) }, body: JSON.stringify({ code }) });
+  const verify = await fetch(`${url}/auth/mfa/verify`, {
+    method: 'POST',
+    headers: { ...headers, cookie: cookieHeader(jar) },
+    body: JSON.stringify({ code }),
+  });
   const verifyBody = await verify.text();
   if (verify.status !== 200) throw new SignInError(`second factor: ${verify.status} ${verifyBody.slice(0, 300)}`);
   takeCookies(jar, verify);
@@ -200,11 +255,16 @@ export async function signIn(url: string, seeded: Seeded, admin: BenchAdmin, cod
 }
 
 /** The headers of `GET /auth/me` for a signed-in admin. */
-export const meHeaders = (admin: BenchAdmin, cookie: string): Record<string, string> => ({ ...viaIngress(admin.ip), accept: 'application/json', cookie });
+export const meHeaders = (admin: BenchAdmin, cookie: string): Record<string, string> => ({
+  ...viaIngress(admin.ip),
+  accept: 'application/json',
+  cookie,
+});
 
 /** One GET /auth/me, which must answer 200 with this admin: the load after it is then meaningful. */
 export async function checkMe(url: string, admin: BenchAdmin, cookie: string): Promise<void> {
   const response = await fetch(`${url}/auth/me`, { headers: meHeaders(admin, cookie) });
   const body = await response.text();
-  if (response.status !== 200 || !body.includes(admin.id)) throw new Error(`GET /auth/me with the new session answered ${response.status}: ${body.slice(0, 300)}`);
+  if (response.status !== 200 || !body.includes(admin.id))
+    throw new Error(`GET /auth/me with the new session answered ${response.status}: ${body.slice(0, 300)}`);
 }

@@ -46,7 +46,9 @@ export function cpuMicros(pid: number): number {
  * server itself lands there.
  */
 export function coreBusyMicros(core: number): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((row) => row.startsWith(`cpu${core} `));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((row) => row.startsWith(`cpu${core} `));
   if (!line) return Number.NaN;
   const [user, nice, system, , , , , steal] = line.trim().split(/\s+/).slice(1).map(Number);
   return ((user! + nice! + system! + (steal ?? 0)) / CLOCK_TICKS) * 1e6;
@@ -67,17 +69,34 @@ const READY_TIMEOUT_MS = 30_000;
  * service) pinned to SERVER_CORE, stdout to /dev/null, and waits until `readyPath` answers
  * `readyStatus` (any HTTP answer when omitted).
  */
-export async function startServer(options: { args: string[]; env: Record<string, string>; portcullis?: boolean; readyPath: string; readyStatus?: number; cwd: string }): Promise<ServerProcess> {
+export async function startServer(options: {
+  args: string[];
+  env: Record<string, string>;
+  portcullis?: boolean;
+  readyPath: string;
+  readyStatus?: number;
+  cwd: string;
+}): Promise<ServerProcess> {
   const port = await freePort();
   const adminPort = options.portcullis ? await freePort() : undefined;
-  const ports = options.portcullis ? { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) } : { PORT: String(port) };
-  const [command, args] = pinning() ? [TASKSET!, ['-c', String(SERVER_CORE), process.execPath, ...options.args]] : [process.execPath, options.args];
+  const ports = options.portcullis
+    ? { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(port), ADMIN_HOST: '127.0.0.1', ADMIN_PORT: String(adminPort) }
+    : { PORT: String(port) };
+  const [command, args] = pinning()
+    ? [TASKSET!, ['-c', String(SERVER_CORE), process.execPath, ...options.args]]
+    : [process.execPath, options.args];
   // taskset execs node in place, so the pid is the server's own.
-  const child = spawn(command, args, { cwd: options.cwd, env: { PATH: process.env.PATH ?? '', ...options.env, ...ports }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '', ...options.env, ...ports },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8000)));
   let exited: number | null | undefined;
-  const exit = new Promise<void>((resolve) => child.once('exit', (code, signal) => ((exited = code ?? (signal ? -1 : null)), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => ((exited = code ?? (signal ? -1 : null)), resolve())),
+  );
   const stop = async () => {
     if (exited !== undefined) return;
     process.kill(child.pid!, 'SIGTERM');
@@ -89,12 +108,18 @@ export async function startServer(options: { args: string[]; env: Record<string,
   const readyUrl = `${options.portcullis ? `http://127.0.0.1:${adminPort}` : url}${options.readyPath}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (exited !== undefined) throw new Error(`${options.args.join(' ')} exited with ${exited} before it was ready:\n${stderr}`);
-    const status = await fetch(readyUrl).then(async (response) => (await response.arrayBuffer(), response.status), () => 0);
+    if (exited !== undefined)
+      throw new Error(`${options.args.join(' ')} exited with ${exited} before it was ready:\n${stderr}`);
+    const status = await fetch(readyUrl).then(
+      async (response) => (await response.arrayBuffer(), response.status),
+      () => 0,
+    );
     if (status !== 0 && (options.readyStatus === undefined || status === options.readyStatus)) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`${options.args.join(' ')} was not ready within ${READY_TIMEOUT_MS / 1000} s (last status ${status}):\n${stderr}`);
+      throw new Error(
+        `${options.args.join(' ')} was not ready within ${READY_TIMEOUT_MS / 1000} s (last status ${status}):\n${stderr}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -157,7 +182,10 @@ const MAX_OUTSTANDING = 1000;
  * waits for answers before sending more (autocannon at a fixed rate) sends less while the server
  * is slow and so understates the latency users see (coordinated omission).
  */
-export async function probeLatency(pid: number, options: { url: string; headers: Record<string, string>[]; rate: number; seconds: number }): Promise<ProbeFigures> {
+export async function probeLatency(
+  pid: number,
+  options: { url: string; headers: Record<string, string>[]; rate: number; seconds: number },
+): Promise<ProbeFigures> {
   const interval = 1000 / options.rate;
   const total = Math.round(options.seconds * options.rate);
   const latencies: number[] = [];
@@ -179,11 +207,14 @@ export async function probeLatency(pid: number, options: { url: string; headers:
     outstanding += 1;
     pending.push(
       fetch(options.url, { headers: options.headers[i % options.headers.length]!, signal: AbortSignal.timeout(30_000) })
-        .then(async (response) => {
-          await response.arrayBuffer();
-          if (response.status < 200 || response.status > 299) non2xx += 1;
-          latencies.push(performance.now() - due);
-        }, () => void (errors += 1))
+        .then(
+          async (response) => {
+            await response.arrayBuffer();
+            if (response.status < 200 || response.status > 299) non2xx += 1;
+            latencies.push(performance.now() - due);
+          },
+          () => void (errors += 1),
+        )
         .finally(() => void (outstanding -= 1)),
     );
   }

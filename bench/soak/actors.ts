@@ -58,7 +58,14 @@ export class Admin {
     return step > this.lastStep ? 0 : (step + 1) * STEP_MS - Date.now() + 50;
   }
 
-  request(cluster: Cluster, jar: Jar, method: string, path: string, json?: unknown, userAgent?: string): Promise<Reply> {
+  request(
+    cluster: Cluster,
+    jar: Jar,
+    method: string,
+    path: string,
+    json?: unknown,
+    userAgent?: string,
+  ): Promise<Reply> {
     return send(cluster, jar, method, path, { ip: this.ip, json, ...(userAgent ? { userAgent } : {}) });
   }
 
@@ -80,14 +87,35 @@ export class Admin {
           const offer = await this.request(cluster, jar, 'GET', '/auth/mfa/enroll');
           expectStatus(offer, 200, 'enrolment offer');
           this.secret = String(offer.body.secret);
-          expectStatus(await this.request(cluster, jar, 'POST', '/auth/mfa/enroll', { code: await this.nextCode() }), 200, 'enrolment');
+          expectStatus(
+            await this.request(cluster, jar, 'POST', '/auth/mfa/enroll', { code: await this.nextCode() }),
+            200,
+            'enrolment',
+          );
         } else {
-          expectStatus(await this.request(cluster, jar, 'POST', '/auth/mfa/verify', { code: await this.nextCode() }), 200, 'second factor');
+          expectStatus(
+            await this.request(cluster, jar, 'POST', '/auth/mfa/verify', { code: await this.nextCode() }),
+            200,
+            'second factor',
+          );
         }
         const password = `Soak-${randomBytes(15).toString('base64url')}`;
-        expectStatus(await this.request(cluster, jar, 'POST', '/auth/password', { currentPassword: this.password, newPassword: password }), 200, 'password change');
+        expectStatus(
+          await this.request(cluster, jar, 'POST', '/auth/password', {
+            currentPassword: this.password,
+            newPassword: password,
+          }),
+          200,
+          'password change',
+        );
         this.password = password;
-        ledger.sessions.push({ admin: this, jar: jar.clone(), id: jar.sessionId!, state: 'live', why: 'first sign-in' });
+        ledger.sessions.push({
+          admin: this,
+          jar: jar.clone(),
+          id: jar.sessionId!,
+          state: 'live',
+          why: 'first sign-in',
+        });
         return;
       } catch (error) {
         if (attempt >= 3) throw error;
@@ -124,6 +152,8 @@ export class Admin {
 
 export function expectStatus(reply: Reply, status: number, what: string): void {
   if (reply.status !== status) {
-    throw new Error(`${what}: expected ${status}, got ${reply.status} ${reply.error ?? JSON.stringify(reply.body).slice(0, 200)} (${reply.replica})`);
+    throw new Error(
+      `${what}: expected ${status}, got ${reply.status} ${reply.error ?? JSON.stringify(reply.body).slice(0, 200)} (${reply.replica})`,
+    );
   }
 }

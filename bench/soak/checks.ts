@@ -53,18 +53,23 @@ async function checkAudit(db: Knex, cluster: Cluster, ledger: Ledger, result: Ch
   const found = new Set<string>();
   const ids = [...new Set(ledger.acknowledged.map((event) => event.requestId))];
   for (let i = 0; i < ids.length; i += 500) {
-    const rows: { request_id: string; action: string }[] = await db('audit_events').whereIn('request_id', ids.slice(i, i + 500)).select('request_id', 'action');
+    const rows: { request_id: string; action: string }[] = await db('audit_events')
+      .whereIn('request_id', ids.slice(i, i + 500))
+      .select('request_id', 'action');
     for (const row of rows) found.add(`${row.request_id} ${row.action}`);
   }
   result.eventsChecked = ledger.acknowledged.length;
   result.eventsLost = ledger.acknowledged.filter((event) => !found.has(`${event.requestId} ${event.action}`));
 
-  const keys = createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: cluster.env.AUDIT_DETAILS_ENCRYPTION_KEY! } });
+  const keys = createKeyRing({
+    primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: cluster.env.AUDIT_DETAILS_ENCRYPTION_KEY! },
+  });
   const chains = await listChainKeys(db);
   result.chainsChecked = chains.length;
   for (const chain of chains) {
     const report = await verifyChain(db, chain, { keys });
-    if (!report.ok) result.chainBreaks.push(`${chain}: ${report.firstBreak?.reason ?? 'not ok'} at ${report.firstBreak?.seq ?? '?'}`);
+    if (!report.ok)
+      result.chainBreaks.push(`${chain}: ${report.firstBreak?.reason ?? 'not ok'} at ${report.firstBreak?.seq ?? '?'}`);
   }
 }
 
@@ -73,40 +78,78 @@ async function checkAudit(db: Knex, cluster: Cluster, ledger: Ledger, result: Ch
  * back (and the authenticator from before the reset signs in), not rolled back → no factor.
  * Every older reset must be rolled back, and every acknowledged step must be in the log.
  */
-async function checkResets(db: Knex, cluster: Cluster, ledger: Ledger, population: Population, outcomes: ResetOutcome[], result: CheckResult): Promise<void> {
+async function checkResets(
+  db: Knex,
+  cluster: Cluster,
+  ledger: Ledger,
+  population: Population,
+  outcomes: ResetOutcome[],
+  result: CheckResult,
+): Promise<void> {
   for (const target of population.targets) {
-    const logs: { id: string; rolled_back_at: unknown }[] = await db('tenant_admin_mfa_reset_logs').where({ tenant_admin_id: target.adminId }).orderBy('id', 'asc').select('id', 'rolled_back_at');
-    const admin: { mfa_enabled: boolean; totp_secret: string | null } | undefined = await db('tenant_admins').where({ id: target.adminId }).first('mfa_enabled', 'totp_secret');
+    const logs: { id: string; rolled_back_at: unknown }[] = await db('tenant_admin_mfa_reset_logs')
+      .where({ tenant_admin_id: target.adminId })
+      .orderBy('id', 'asc')
+      .select('id', 'rolled_back_at');
+    const admin: { mfa_enabled: boolean; totp_secret: string | null } | undefined = await db('tenant_admins')
+      .where({ id: target.adminId })
+      .first('mfa_enabled', 'totp_secret');
     result.resetsChecked += logs.length;
     const label = target.admin.email;
     if (!admin) {
       result.halfApplied.push(`${label}: admin row missing`);
       continue;
     }
-    logs.slice(0, -1).forEach((log) => log.rolled_back_at === null && result.halfApplied.push(`${label}: reset ${log.id} still applied under a newer reset`));
+    logs
+      .slice(0, -1)
+      .forEach(
+        (log) =>
+          log.rolled_back_at === null &&
+          result.halfApplied.push(`${label}: reset ${log.id} still applied under a newer reset`),
+      );
     const newest = logs.at(-1);
     const factorBack = admin.mfa_enabled && admin.totp_secret !== null;
     const factorGone = !admin.mfa_enabled && admin.totp_secret === null;
-    if (newest && newest.rolled_back_at === null && !factorGone) result.halfApplied.push(`${label}: reset ${newest.id} logged but the factor is still set`);
-    if ((!newest || newest.rolled_back_at !== null) && !factorBack) result.halfApplied.push(`${label}: rolled back but the factor is not restored`);
+    if (newest && newest.rolled_back_at === null && !factorGone)
+      result.halfApplied.push(`${label}: reset ${newest.id} logged but the factor is still set`);
+    if ((!newest || newest.rolled_back_at !== null) && !factorBack)
+      result.halfApplied.push(`${label}: rolled back but the factor is not restored`);
     for (const outcome of outcomes.filter((candidate) => candidate.adminId === target.adminId)) {
       const log = logs.find((row) => String(row.id) === outcome.logId);
       if (!log) result.halfApplied.push(`${label}: acknowledged reset ${outcome.logId} not in the log`);
-      else if (outcome.rolledBack && log.rolled_back_at === null) result.halfApplied.push(`${label}: acknowledged rollback of ${outcome.logId} not in the log`);
+      else if (outcome.rolledBack && log.rolled_back_at === null)
+        result.halfApplied.push(`${label}: acknowledged rollback of ${outcome.logId} not in the log`);
     }
     // The proof a rollback restored exactly the old factor: the old authenticator works.
     if (factorBack) {
       let held: HeldSession | undefined;
-      for (let attempt = 0; attempt < 2 && !held; attempt++) held = await target.admin.signIn(cluster, ledger, 'after rollback');
-      if (!held) result.halfApplied.push(`${label}: the authenticator from before the reset does not sign in after the rollback`);
+      for (let attempt = 0; attempt < 2 && !held; attempt++)
+        held = await target.admin.signIn(cluster, ledger, 'after rollback');
+      if (!held)
+        result.halfApplied.push(
+          `${label}: the authenticator from before the reset does not sign in after the rollback`,
+        );
     }
   }
 }
 
-export async function runChecks(cluster: Cluster, ledger: Ledger, population: Population, outcomes: ResetOutcome[]): Promise<CheckResult> {
+export async function runChecks(
+  cluster: Cluster,
+  ledger: Ledger,
+  population: Population,
+  outcomes: ResetOutcome[],
+): Promise<CheckResult> {
   const result: CheckResult = {
-    sessionsChecked: 0, sessionsLost: [], sessionsResurrected: [], sessionsUnanswered: [],
-    eventsChecked: 0, eventsLost: [], chainsChecked: 0, chainBreaks: [], resetsChecked: 0, halfApplied: [],
+    sessionsChecked: 0,
+    sessionsLost: [],
+    sessionsResurrected: [],
+    sessionsUnanswered: [],
+    eventsChecked: 0,
+    eventsLost: [],
+    chainsChecked: 0,
+    chainBreaks: [],
+    resetsChecked: 0,
+    halfApplied: [],
   };
   const db = knex({ client: 'pg', connection: cluster.backends.database.url, pool: { min: 0, max: 2 } });
   try {

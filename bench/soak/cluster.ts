@@ -3,7 +3,12 @@
 // round-robin balancer (what the ingress and the Service do in the chart). Everything listens on
 // loopback; every process is stopped by pid in close().
 import { randomBytes } from 'node:crypto';
-import { productionBackends, startCompiledService, type CompiledService, type ProductionBackends } from '../../test/support/compiled-service.js';
+import {
+  productionBackends,
+  startCompiledService,
+  type CompiledService,
+  type ProductionBackends,
+} from '../../test/support/compiled-service.js';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../../test/infra/moto-account.js';
 import type { ServerHandle } from '../../test/infra/server.js';
 
@@ -62,7 +67,12 @@ export class Cluster {
   static async start(mode: StoreMode, servers: Servers): Promise<Cluster> {
     const backends = await productionBackends();
     const dynamoTable = `soak_sessions_${randomBytes(4).toString('hex')}`;
-    const env: Record<string, string> = { ...backends.env, TRUSTED_PROXY_HOPS: '1', SHUTDOWN_GRACE_MS: '10000', SESSION_MAX_CONCURRENT: '5' };
+    const env: Record<string, string> = {
+      ...backends.env,
+      TRUSTED_PROXY_HOPS: '1',
+      SHUTDOWN_GRACE_MS: '10000',
+      SESSION_MAX_CONCURRENT: '5',
+    };
     if (mode === 'dual') {
       // Phase 1 of docs/session-cutover.md: dual(knex→dynamodb), fallback on miss off, no read repair.
       Object.assign(env, {
@@ -88,7 +98,10 @@ export class Cluster {
       cluster.replicas.push(await cluster.launch('auth-session', 0));
       const rest = await Promise.all([
         cluster.launch('auth-session', 1),
-        ...(['mfa-admin', 'audit-log'] as const).flatMap((service) => [cluster.launch(service, 0), cluster.launch(service, 1)]),
+        ...(['mfa-admin', 'audit-log'] as const).flatMap((service) => [
+          cluster.launch(service, 0),
+          cluster.launch(service, 1),
+        ]),
       ]);
       cluster.replicas.push(...rest);
     } catch (error) {

@@ -39,11 +39,20 @@ export class Prober {
         const probes = this.cluster.replicas
           .filter((replica) => replica.up)
           .map((replica) => {
-            const path = { 'auth-session': '/auth/me', 'mfa-admin': '/admin/tenants', 'audit-log': '/audit/events?limit=1' }[replica.service];
-            return send(this.cluster, this.session.jar.clone(), 'GET', path, { ip: '198.51.100.2', replica, probe: true });
+            const path = {
+              'auth-session': '/auth/me',
+              'mfa-admin': '/admin/tenants',
+              'audit-log': '/audit/events?limit=1',
+            }[replica.service];
+            return send(this.cluster, this.session.jar.clone(), 'GET', path, {
+              ip: '198.51.100.2',
+              replica,
+              probe: true,
+            });
           });
         const replies = await Promise.all(probes);
-        if (replies.length === this.cluster.replicas.length && replies.every((reply) => reply.status === 200)) this.goodRounds.push({ start, end: performance.now() });
+        if (replies.length === this.cluster.replicas.length && replies.every((reply) => reply.status === 200))
+          this.goodRounds.push({ start, end: performance.now() });
         await sleep(250);
       }
     })();
@@ -106,8 +115,15 @@ const drain =
     const session = inFlightSession();
     const burst = Array.from({ length: 12 }, (_, index) =>
       index % 2 === 0
-        ? send(cluster, session?.jar.clone() ?? new Jar(), 'GET', '/auth/sessions', { ip: `203.0.113.${index + 1}`, replica })
-        : send(cluster, new Jar(), 'POST', '/auth/login', { ip: `203.0.113.${index + 1}`, replica, json: { email: `nobody-${index}@drain.soak.example`, password: 'not-the-password' } }),
+        ? send(cluster, session?.jar.clone() ?? new Jar(), 'GET', '/auth/sessions', {
+            ip: `203.0.113.${index + 1}`,
+            replica,
+          })
+        : send(cluster, new Jar(), 'POST', '/auth/login', {
+            ip: `203.0.113.${index + 1}`,
+            replica,
+            json: { email: `nobody-${index}@drain.soak.example`, password: 'not-the-password' },
+          }),
     );
     await sleep(40);
     const signalAt = performance.now();
@@ -123,7 +139,9 @@ const drain =
     while (isAlive(pid) && performance.now() < until) await sleep(50);
     await sleep(200);
     const code = await replica.process.stop().catch(() => null);
-    const inFlight = requestLog.filter((record) => record.replica === replica.name && record.start < signalAt && record.end >= signalAt);
+    const inFlight = requestLog.filter(
+      (record) => record.replica === replica.name && record.start < signalAt && record.end >= signalAt,
+    );
     scenario.inFlightAtSignal = inFlight.length;
     scenario.droppedInFlight = inFlight.filter((record) => record.status === 0).length;
     scenario.note = `exit code ${code}`;
@@ -144,12 +162,22 @@ export function schedule(cluster: Cluster, inFlightSession: () => HeldSession | 
     { name: 'replica SIGKILL', at: 0.5, fault: sigkill },
     { name: 'replica SIGTERM drain', at: 0.65, fault: drain(inFlightSession) },
   ];
-  const own = cluster.mode === 'redis' ? { name: 'redis stop/start', at: 0.12, fault: serverOutage('redis', 5000) } : { name: 'dynamodb (secondary) stop/start', at: 0.12, fault: serverOutage('moto', 5000) };
+  const own =
+    cluster.mode === 'redis'
+      ? { name: 'redis stop/start', at: 0.12, fault: serverOutage('redis', 5000) }
+      : { name: 'dynamodb (secondary) stop/start', at: 0.12, fault: serverOutage('moto', 5000) };
   return [own, ...common];
 }
 
 /** Runs the faults at their times, one after another; each gets its recovery measured. */
-export async function runFaults(cluster: Cluster, servers: Servers, prober: Prober, faults: ScheduledFault[], began: number, durationMs: number): Promise<Scenario[]> {
+export async function runFaults(
+  cluster: Cluster,
+  servers: Servers,
+  prober: Prober,
+  faults: ScheduledFault[],
+  began: number,
+  durationMs: number,
+): Promise<Scenario[]> {
   const scenarios: Scenario[] = [];
   for (const { name, at, fault } of faults) {
     const wait = began + at * durationMs - performance.now();

@@ -69,13 +69,29 @@ export interface SendOptions {
   probe?: boolean;
 }
 
-const serviceOf = (path: string): ServiceName => (path.startsWith('/admin') ? 'mfa-admin' : path.startsWith('/audit') ? 'audit-log' : 'auth-session');
+const serviceOf = (path: string): ServiceName =>
+  path.startsWith('/admin') ? 'mfa-admin' : path.startsWith('/audit') ? 'audit-log' : 'auth-session';
 
-export async function send(cluster: Cluster, jar: Jar, method: string, path: string, options: SendOptions): Promise<Reply> {
+export async function send(
+  cluster: Cluster,
+  jar: Jar,
+  method: string,
+  path: string,
+  options: SendOptions,
+): Promise<Reply> {
   const service = serviceOf(path);
   const replica = options.replica ?? cluster.pick(service);
   const requestId = randomUUID();
-  const record: RequestRecord = { start: performance.now(), end: 0, service, replica: replica?.name ?? 'none', method, path, status: 0, probe: !!options.probe };
+  const record: RequestRecord = {
+    start: performance.now(),
+    end: 0,
+    service,
+    replica: replica?.name ?? 'none',
+    method,
+    path,
+    status: 0,
+    probe: !!options.probe,
+  };
   requestLog.push(record);
   const finish = (reply: Omit<Reply, 'requestId' | 'replica'>): Reply => {
     record.end = performance.now();

@@ -13,10 +13,18 @@ import { requestLog } from './http.js';
 import { summarize, printTable, type ModeResult } from './report.js';
 import { adminLoop, provision, ResetCycle } from './workload.js';
 
-const USAGE = 'Usage: npm run soak -- [--seconds N (per store mode, 30-900, default 90)] [--admins N (tenant admins, 2-60, default 20)] [--modes redis,dual]';
+const USAGE =
+  'Usage: npm run soak -- [--seconds N (per store mode, 30-900, default 90)] [--admins N (tenant admins, 2-60, default 20)] [--modes redis,dual]';
 
 function options() {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '90' }, admins: { type: 'string', default: '20' }, modes: { type: 'string', default: 'redis,dual' }, help: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '90' },
+      admins: { type: 'string', default: '20' },
+      modes: { type: 'string', default: 'redis,dual' },
+      help: { type: 'boolean' },
+    },
+  });
   if (values.help) {
     console.log(USAGE);
     process.exit(0);
@@ -25,9 +33,11 @@ function options() {
   const admins = Number(values.admins);
   const modes = values.modes.split(',') as StoreMode[];
   const problems = [
-    !(Number.isInteger(seconds) && seconds >= 30 && seconds <= 900) && '--seconds must be a whole number from 30 to 900',
+    !(Number.isInteger(seconds) && seconds >= 30 && seconds <= 900) &&
+      '--seconds must be a whole number from 30 to 900',
     !(Number.isInteger(admins) && admins >= 2 && admins <= 60) && '--admins must be a whole number from 2 to 60',
-    !(modes.length > 0 && modes.every((mode) => mode === 'redis' || mode === 'dual')) && '--modes must list redis and/or dual',
+    !(modes.length > 0 && modes.every((mode) => mode === 'redis' || mode === 'dual')) &&
+      '--modes must list redis and/or dual',
   ].filter(Boolean);
   if (problems.length > 0) {
     console.error(`${problems.join('; ')}.\n${USAGE}`);
@@ -65,7 +75,8 @@ async function soakMode(mode: StoreMode, seconds: number, admins: number): Promi
     const stats = { unexpected401: 0 };
     log(`${population.tenantAdmins.length} tenant admins + platform admin for ${seconds} s`);
     const resets = new ResetCycle(cluster, ledger, population);
-    const liveSession = () => ledger.sessions.find((held) => held.state === 'live' && population.tenantAdmins.includes(held.admin));
+    const liveSession = () =>
+      ledger.sessions.find((held) => held.state === 'live' && population.tenantAdmins.includes(held.admin));
     const [scenarios] = await Promise.all([
       runFaults(cluster, servers!, prober, schedule(cluster, liveSession), began, durationMs),
       resets.run(deadline, 6),
@@ -74,13 +85,24 @@ async function soakMode(mode: StoreMode, seconds: number, admins: number): Promi
     const ended = performance.now();
     await resets.finish(Date.now() + 60_000);
     scenarios.push({
-      name: 'mfa reset + rollback (concurrent)', start: began, cleared: ended, recovered: ended,
+      name: 'mfa reset + rollback (concurrent)',
+      start: began,
+      cleared: ended,
+      recovered: ended,
       note: `${resets.outcomes.length} resets, ${resets.outcomes.filter((outcome) => outcome.rolledBack).length} rolled back${resets.notes.length ? `; ${resets.notes.join('; ')}` : ''}`,
     });
     log('checks');
     const checks: CheckResult = await runChecks(cluster, ledger, population, resets.outcomes);
     await prober.stop();
-    return { mode, scenarios: scenarios as Scenario[], checks, requests: requestLog.slice(firstRequest), unexpected401: stats.unexpected401, began, ended };
+    return {
+      mode,
+      scenarios: scenarios as Scenario[],
+      checks,
+      requests: requestLog.slice(firstRequest),
+      unexpected401: stats.unexpected401,
+      began,
+      ended,
+    };
   } finally {
     clusters.delete(cluster);
     await cluster.close();

@@ -24,7 +24,8 @@ function windowOf(scenario: Scenario, requests: RequestRecord[]) {
   return { total: inside.length, errors: inside.filter(isError).length };
 }
 
-const recoveryOf = (scenario: Scenario) => (scenario.recovered === undefined ? undefined : seconds(Math.max(0, scenario.recovered - scenario.cleared)));
+const recoveryOf = (scenario: Scenario) =>
+  scenario.recovered === undefined ? undefined : seconds(Math.max(0, scenario.recovered - scenario.cleared));
 
 export function printTable(results: ModeResult[]): void {
   const rows = [['mode', 'scenario', 'fault s', 'requests', 'errors', 'error %', 'recovery s', 'note']];
@@ -32,11 +33,29 @@ export function printTable(results: ModeResult[]): void {
     for (const scenario of result.scenarios) {
       const { total, errors } = windowOf(scenario, result.requests);
       const recovery = recoveryOf(scenario);
-      rows.push([result.mode, scenario.name, String(seconds(scenario.cleared - scenario.start)), String(total), String(errors), total ? ((100 * errors) / total).toFixed(1) : '-', recovery === undefined ? 'NOT RECOVERED' : String(recovery), dropNote(scenario, result.requests)]);
+      rows.push([
+        result.mode,
+        scenario.name,
+        String(seconds(scenario.cleared - scenario.start)),
+        String(total),
+        String(errors),
+        total ? ((100 * errors) / total).toFixed(1) : '-',
+        recovery === undefined ? 'NOT RECOVERED' : String(recovery),
+        dropNote(scenario, result.requests),
+      ]);
     }
     const workload = result.requests.filter((record) => !record.probe);
     const errors = workload.filter(isError).length;
-    rows.push([result.mode, 'whole run', String(seconds(result.ended - result.began)), String(workload.length), String(errors), workload.length ? ((100 * errors) / workload.length).toFixed(1) : '-', '', checksNote(result)]);
+    rows.push([
+      result.mode,
+      'whole run',
+      String(seconds(result.ended - result.began)),
+      String(workload.length),
+      String(errors),
+      workload.length ? ((100 * errors) / workload.length).toFixed(1) : '-',
+      '',
+      checksNote(result),
+    ]);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
@@ -47,13 +66,20 @@ export function printTable(results: ModeResult[]): void {
     const { checks } = result;
     const lists: [string, string[]][] = [
       ['sessions lost', checks.sessionsLost.map((held) => `${held.admin.email} (${held.why})`)],
-      ['sessions resurrected', checks.sessionsResurrected.map((held) => `${held.admin.email} (${held.state}, ${held.why})`)],
+      [
+        'sessions resurrected',
+        checks.sessionsResurrected.map((held) => `${held.admin.email} (${held.state}, ${held.why})`),
+      ],
       ['sessions unanswered', checks.sessionsUnanswered.map((held) => `${held.admin.email} (${held.state})`)],
       ['events lost', checks.eventsLost.map((event) => `${event.action} ${event.requestId}`)],
       ['chain breaks', checks.chainBreaks],
       ['half-applied resets', checks.halfApplied],
     ];
-    for (const [what, items] of lists) if (items.length > 0) console.log(`${result.mode}: ${what}: ${items.slice(0, 10).join('; ')}${items.length > 10 ? ` … (${items.length})` : ''}`);
+    for (const [what, items] of lists)
+      if (items.length > 0)
+        console.log(
+          `${result.mode}: ${what}: ${items.slice(0, 10).join('; ')}${items.length > 10 ? ` … (${items.length})` : ''}`,
+        );
   }
 }
 
@@ -66,12 +92,16 @@ function errorKinds(scenario: Scenario, requests: RequestRecord[]): string {
     const kind = record.status === 0 ? (record.error ?? 'no answer') : String(record.status);
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([kind, count]) => `${kind}×${count}`).join(' ');
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, count]) => `${kind}×${count}`)
+    .join(' ');
 }
 
 function dropNote(scenario: Scenario, requests: RequestRecord[]): string {
   const parts = [errorKinds(scenario, requests), scenario.note ?? ''];
-  if (scenario.inFlightAtSignal !== undefined) parts.push(`${scenario.inFlightAtSignal} in flight at SIGTERM, ${scenario.droppedInFlight ?? 0} dropped`);
+  if (scenario.inFlightAtSignal !== undefined)
+    parts.push(`${scenario.inFlightAtSignal} in flight at SIGTERM, ${scenario.droppedInFlight ?? 0} dropped`);
   return parts.filter(Boolean).join('; ');
 }
 

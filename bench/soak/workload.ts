@@ -35,16 +35,25 @@ export async function provision(cluster: Cluster, ledger: Ledger, admins: number
     const tenantId = String((tenant.body.tenant as { id: string }).id);
     const count = Math.ceil(admins / TENANTS) + (t === 0 ? 2 : 0);
     for (let i = 0; i < count && tenantAdmins.length + targets.length < admins + 2; i++) {
-      const created = await platform.request(cluster, jar, 'POST', `/admin/tenants/${tenantId}/admins`, { email: `admin${i}@${slug}.example` });
+      const created = await platform.request(cluster, jar, 'POST', `/admin/tenants/${tenantId}/admins`, {
+        email: `admin${i}@${slug}.example`,
+      });
       expectStatus(created, 200, 'create tenant admin');
-      const admin = new Admin(`admin${i}@${slug}.example`, String(created.body.temporaryPassword), slug, `198.51.100.${ipIndex++}`);
-      if (t === 0 && i < 2) targets.push({ admin, tenantId, adminId: String((created.body.admin as { id: string }).id) });
+      const admin = new Admin(
+        `admin${i}@${slug}.example`,
+        String(created.body.temporaryPassword),
+        slug,
+        `198.51.100.${ipIndex++}`,
+      );
+      if (t === 0 && i < 2)
+        targets.push({ admin, tenantId, adminId: String((created.body.admin as { id: string }).id) });
       else tenantAdmins.push(admin);
     }
   }
   // First sign-ins a few at a time: each costs two argon2 hashes on a small machine.
   const everyone = [...tenantAdmins, ...targets.map((target) => target.admin)];
-  for (let i = 0; i < everyone.length; i += 4) await Promise.all(everyone.slice(i, i + 4).map((admin) => admin.firstSignIn(cluster, ledger)));
+  for (let i = 0; i < everyone.length; i += 4)
+    await Promise.all(everyone.slice(i, i + 4).map((admin) => admin.firstSignIn(cluster, ledger)));
   const probe = await platform.signIn(cluster, ledger, 'prober');
   if (!probe) throw new Error('the prober could not sign in');
   return { platform, ops, probe, tenantAdmins, targets };
@@ -53,12 +62,21 @@ export async function provision(cluster: Cluster, ledger: Ledger, admins: number
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
 /** One admin for the whole run: up to 3 sessions of its own, used, refreshed and signed out. */
-export async function adminLoop(cluster: Cluster, ledger: Ledger, admin: Admin, deadline: number, stats: { unexpected401: number }): Promise<void> {
+export async function adminLoop(
+  cluster: Cluster,
+  ledger: Ledger,
+  admin: Admin,
+  deadline: number,
+  stats: { unexpected401: number },
+): Promise<void> {
   let signIns = 0;
   while (Date.now() < deadline) {
     const live = ledger.sessions.filter((held) => held.admin === admin && held.state === 'live');
     const canSignIn = admin.codeWaitMs === 0 && signIns < 20;
-    if ((live.length === 0 && Date.now() + admin.codeWaitMs < deadline) || (canSignIn && live.length < 3 && Math.random() < 0.2)) {
+    if (
+      (live.length === 0 && Date.now() + admin.codeWaitMs < deadline) ||
+      (canSignIn && live.length < 3 && Math.random() < 0.2)
+    ) {
       signIns++;
       await admin.signIn(cluster, ledger, 'workload');
     } else if (live.length >= 3 && Math.random() < 0.3) {
@@ -107,9 +125,18 @@ export class ResetCycle {
     const { platform, ops } = this.population;
     while (Date.now() < deadline) {
       const before = ops.jar.clone();
-      const reply = await platform.request(this.cluster, ops.jar, 'POST', '/auth/reauthenticate', { password: platform.password, code: await platform.nextCode() });
+      const reply = await platform.request(this.cluster, ops.jar, 'POST', '/auth/reauthenticate', {
+        password: platform.password,
+        code: await platform.nextCode(),
+      });
       if (ops.jar.sessionId !== ops.id) {
-        this.ledger.sessions.push({ admin: platform, jar: before, id: ops.id, state: 'superseded', why: 'id regenerated at re-authentication' });
+        this.ledger.sessions.push({
+          admin: platform,
+          jar: before,
+          id: ops.id,
+          state: 'superseded',
+          why: 'id regenerated at re-authentication',
+        });
         ops.id = ops.jar.sessionId!;
       }
       if (reply.status === 200) {
@@ -126,7 +153,15 @@ export class ResetCycle {
     while (Date.now() < deadline) {
       if (Date.now() - this.reauthAt > 240_000 && !(await this.reauthenticate(deadline))) break;
       const reply = await send(this.cluster, this.jar, 'POST', path, { ip: this.population.platform.ip, json: body });
-      if (reply.status === 200 || (reply.status >= 400 && reply.status < 500 && reply.status !== 401 && reply.status !== 403 && reply.status !== 429)) return reply;
+      if (
+        reply.status === 200 ||
+        (reply.status >= 400 &&
+          reply.status < 500 &&
+          reply.status !== 401 &&
+          reply.status !== 403 &&
+          reply.status !== 429)
+      )
+        return reply;
       if (reply.status === 403) this.reauthAt = 0;
       await sleep(1000);
     }
@@ -138,15 +173,26 @@ export class ResetCycle {
       const target = this.population.targets[cycle % this.population.targets.length]!;
       // A session of the target's, to be revoked by the reset.
       await target.admin.signIn(this.cluster, this.ledger, 'reset target');
-      const reset = await this.call(`/admin/tenants/${target.tenantId}/admins/${target.adminId}/mfa/reset`, { reason: `soak cycle ${cycle}` }, deadline);
+      const reset = await this.call(
+        `/admin/tenants/${target.tenantId}/admins/${target.adminId}/mfa/reset`,
+        { reason: `soak cycle ${cycle}` },
+        deadline,
+      );
       if (reset?.status !== 200) {
         this.notes.push(`cycle ${cycle}: reset not acknowledged (${reset?.status ?? 'deadline'})`);
         continue;
       }
-      for (const held of this.ledger.sessions) if (held.admin === target.admin && held.state === 'live') held.state = 'revoked';
+      for (const held of this.ledger.sessions)
+        if (held.admin === target.admin && held.state === 'live') held.state = 'revoked';
       this.ledger.acknowledged.push({ requestId: reset.requestId, action: 'mfa.reset' });
       const logId = String((reset.body.reset as { id: string }).id);
-      const outcome: ResetOutcome = { tenantId: target.tenantId, adminId: target.adminId, logId, reset: 'acknowledged', rolledBack: false };
+      const outcome: ResetOutcome = {
+        tenantId: target.tenantId,
+        adminId: target.adminId,
+        logId,
+        reset: 'acknowledged',
+        rolledBack: false,
+      };
       this.outcomes.push(outcome);
       await this.rollback(outcome, deadline + 60_000, cycle);
     }
@@ -154,15 +200,22 @@ export class ResetCycle {
 
   /** Rolls a reset back (also used after the run to finish a cycle the deadline cut). */
   async rollback(outcome: ResetOutcome, deadline: number, cycle: number | string): Promise<void> {
-    const rollback = await this.call(`/admin/mfa-resets/${outcome.logId}/rollback`, { reason: `soak cycle ${cycle} rollback` }, deadline);
+    const rollback = await this.call(
+      `/admin/mfa-resets/${outcome.logId}/rollback`,
+      { reason: `soak cycle ${cycle} rollback` },
+      deadline,
+    );
     if (rollback?.status !== 200) {
-      this.notes.push(`cycle ${cycle}: rollback of ${outcome.logId} not acknowledged (${rollback?.status ?? 'deadline'})`);
+      this.notes.push(
+        `cycle ${cycle}: rollback of ${outcome.logId} not acknowledged (${rollback?.status ?? 'deadline'})`,
+      );
       return;
     }
     outcome.rolledBack = true;
     this.ledger.acknowledged.push({ requestId: rollback.requestId, action: 'mfa.reset_rolled_back' });
     const target = this.population.targets.find((candidate) => candidate.adminId === outcome.adminId)!;
-    for (const held of this.ledger.sessions) if (held.admin === target.admin && held.state === 'live') held.state = 'revoked';
+    for (const held of this.ledger.sessions)
+      if (held.admin === target.admin && held.state === 'live') held.state = 'revoked';
   }
 
   /** Rolls back every acknowledged reset still applied (the run's end can cut a cycle). */

@@ -12,7 +12,11 @@ import type { TimestampTable } from './naming.js';
 import { ident } from './sql-functions.js';
 import type { MigrationContext } from './types.js';
 
-export async function takeBackup(knex: Knex, tables: TimestampTable[], context: MigrationContext): Promise<string | null> {
+export async function takeBackup(
+  knex: Knex,
+  tables: TimestampTable[],
+  context: MigrationContext,
+): Promise<string | null> {
   if (context.backup === 'none') {
     await context.report({ type: 'backup-skipped', reason: 'backup mode none' });
     return null;
@@ -74,7 +78,9 @@ async function copyToSchema(knex: Knex, schema: string, tables: string[], contex
   await boundedTransaction(knex, context, { step: 'backup', table: tables[0] ?? '' }, async (trx) => {
     await trx.raw('set transaction isolation level repeatable read');
     await trx.raw(`create schema ${ident(schema)}`);
-    await trx.raw(`comment on schema ${ident(schema)} is 'Copy of the tables taken before the timestamp conversion (migration 20261124000200); drop it once the contract migration is verified'`);
+    await trx.raw(
+      `comment on schema ${ident(schema)} is 'Copy of the tables taken before the timestamp conversion (migration 20261124000200); drop it once the contract migration is verified'`,
+    );
     for (const table of tables) {
       await trx.raw(`create table ${ident(schema)}.${ident(table)} as table ${ident(table)}`);
     }
@@ -97,21 +103,36 @@ export function restoreSql(schema: string, tables: TimestampTable[]): string {
 
 /** pg_dump in custom format; the password goes through PGPASSWORD, never the command line. */
 async function pgDump(context: MigrationContext, file: string, tables: string[]): Promise<void> {
-  if (!context.url) throw new MigrationError('A pg_dump backup needs the database URL: give the migrator `url`, or use --backup schema');
+  if (!context.url)
+    throw new MigrationError(
+      'A pg_dump backup needs the database URL: give the migrator `url`, or use --backup schema',
+    );
   const url = new URL(context.url);
   const password = decodeURIComponent(url.password);
   url.password = '';
-  const args = ['--format=custom', `--file=${file}`, ...tables.map((table) => `--table=public.${table}`), `--dbname=${url.toString()}`];
-  const child = spawn(context.pgDumpPath, args, { env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = [
+    '--format=custom',
+    `--file=${file}`,
+    ...tables.map((table) => `--table=public.${table}`),
+    `--dbname=${url.toString()}`,
+  ];
+  const child = spawn(context.pgDumpPath, args, {
+    env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((done, fail) => {
     child.once('error', fail);
     child.once('close', done);
   }).catch((error: unknown) => {
-    throw new MigrationError(`Could not run ${context.pgDumpPath} (${error instanceof Error ? error.message : String(error)}): install the PostgreSQL client or use --backup schema`);
+    throw new MigrationError(
+      `Could not run ${context.pgDumpPath} (${error instanceof Error ? error.message : String(error)}): install the PostgreSQL client or use --backup schema`,
+    );
   });
   if (code !== 0) {
-    throw new MigrationError(`pg_dump exited with ${code} (${stderr.trim().split('\n').pop() ?? ''}): fix that or use --backup schema; nothing was converted`);
+    throw new MigrationError(
+      `pg_dump exited with ${code} (${stderr.trim().split('\n').pop() ?? ''}): fix that or use --backup schema; nothing was converted`,
+    );
   }
 }

@@ -46,27 +46,48 @@ export async function countRows(knex: Knex, table: string): Promise<number> {
   return Number(result.rows[0]?.count ?? 0);
 }
 
-export async function runBatches(knex: Knex, bound: LockBound & { batchTargetMs: number }, spec: BatchSpec, state: TableState): Promise<void> {
+export async function runBatches(
+  knex: Knex,
+  bound: LockBound & { batchTargetMs: number },
+  spec: BatchSpec,
+  state: TableState,
+): Promise<void> {
   const rowsTotal = await countRows(knex, spec.table);
   let cursor = state.cursor;
   let rowsDone = Number(state.rows_done);
   let size = FIRST_BATCH;
   for (;;) {
     const started = performance.now();
-    const batch = await boundedTransaction(knex, bound, { step: 'a backfill batch', table: spec.table }, async (trx) => {
-      const from = cursor === null ? [] : [cursor];
-      const bounds = await trx.raw<{ rows: { rows: number; last: string | null }[] }>(boundsSql(ident(spec.table), cursor !== null), [...from, size]);
-      const row = bounds.rows[0] ?? { rows: 0, last: null };
-      if (row.last === null) return row;
-      await trx.raw(updateSql(spec, cursor !== null), [...from, row.last]);
-      await saveCursor(trx, spec.table, row.last, row.rows);
-      return row;
-    });
+    const batch = await boundedTransaction(
+      knex,
+      bound,
+      { step: 'a backfill batch', table: spec.table },
+      async (trx) => {
+        const from = cursor === null ? [] : [cursor];
+        const bounds = await trx.raw<{ rows: { rows: number; last: string | null }[] }>(
+          boundsSql(ident(spec.table), cursor !== null),
+          [...from, size],
+        );
+        const row = bounds.rows[0] ?? { rows: 0, last: null };
+        if (row.last === null) return row;
+        await trx.raw(updateSql(spec, cursor !== null), [...from, row.last]);
+        await saveCursor(trx, spec.table, row.last, row.rows);
+        return row;
+      },
+    );
     const batchMs = performance.now() - started;
     if (batch.last === null) return;
     cursor = batch.last;
     rowsDone += batch.rows;
-    await bound.report({ type: 'batch', table: spec.table, direction: spec.direction, rowsDone, rowsTotal, batchRows: batch.rows, batchMs });
+    await bound.report({
+      type: 'batch',
+      table: spec.table,
+      direction: spec.direction,
+      rowsDone,
+      rowsTotal,
+      batchRows: batch.rows,
+      batchMs,
+    });
     if (batch.rows < size) return;
     size = nextBatchSize(size, batchMs, bound.batchTargetMs);
   }

@@ -62,7 +62,9 @@ export async function boundedTransaction<T>(
 
 /** Sessions holding a lock on `table`: pid, application, state and transaction age (no query text: it may hold data). */
 export async function describeBlockers(knex: Knex, table: string): Promise<string> {
-  const result = await knex.raw<{ rows: { pid: number; application_name: string; state: string | null; seconds: number | null }[] }>(
+  const result = await knex.raw<{
+    rows: { pid: number; application_name: string; state: string | null; seconds: number | null }[];
+  }>(
     `select distinct a.pid, a.application_name, a.state, extract(epoch from now() - a.xact_start)::int as seconds
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
       where l.relation = to_regclass(?) and l.granted and a.pid <> pg_backend_pid()
@@ -70,6 +72,11 @@ export async function describeBlockers(knex: Knex, table: string): Promise<strin
     [table],
   );
   return result.rows
-    .map((row) => `pid ${row.pid}${row.application_name ? ` (${row.application_name})` : ''} ${row.state ?? ''} for ${row.seconds ?? 0} s`.replace(/\s+/g, ' '))
+    .map((row) =>
+      `pid ${row.pid}${row.application_name ? ` (${row.application_name})` : ''} ${row.state ?? ''} for ${row.seconds ?? 0} s`.replace(
+        /\s+/g,
+        ' ',
+      ),
+    )
     .join(', ');
 }

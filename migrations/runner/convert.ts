@@ -21,7 +21,11 @@ import type { MigrationContext } from './types.js';
 /** At most this many unparseable values are listed; the total is always given. */
 export const REPORT_LIMIT = 10_000;
 
-export async function convertTimestamps(knex: Knex, tables: TimestampTable[], context: MigrationContext): Promise<void> {
+export async function convertTimestamps(
+  knex: Knex,
+  tables: TimestampTable[],
+  context: MigrationContext,
+): Promise<void> {
   await installConversionFunctions(knex);
   await ensureStateTable(knex);
   let states = await readStates(knex);
@@ -30,14 +34,26 @@ export async function convertTimestamps(knex: Knex, tables: TimestampTable[], co
     await assertTimeZone(knex, context.legacyTimeZone);
     // A fresh start: the legacy columns are untouched, so this is the moment to copy them.
     const backup = await takeBackup(knex, tables, context);
-    await knex(STATE_TABLE).insert(tables.map((spec) => ({ table_name: spec.table, phase: 'pending', legacy_time_zone: context.legacyTimeZone, backup })));
+    await knex(STATE_TABLE).insert(
+      tables.map((spec) => ({
+        table_name: spec.table,
+        phase: 'pending',
+        legacy_time_zone: context.legacyTimeZone,
+        backup,
+      })),
+    );
     states = await readStates(knex);
   }
   const rows = tables.map((spec) => {
     const state = states.get(spec.table);
-    if (!state) throw new MigrationStateError(`${STATE_TABLE} has no row for ${spec.table}: roll the conversion back with \`portcullis migrate down\` and run it again`);
+    if (!state)
+      throw new MigrationStateError(
+        `${STATE_TABLE} has no row for ${spec.table}: roll the conversion back with \`portcullis migrate down\` and run it again`,
+      );
     if (state.phase === 'reverting' || state.phase === 'reverted') {
-      throw new MigrationStateError(`A rollback of ${spec.table} is half done: finish it with \`portcullis migrate down\`, then migrate again`);
+      throw new MigrationStateError(
+        `A rollback of ${spec.table} is half done: finish it with \`portcullis migrate down\`, then migrate again`,
+      );
     }
     return { spec, state };
   });
@@ -64,7 +80,9 @@ export async function convertTimestamps(knex: Knex, tables: TimestampTable[], co
 async function assertTimeZone(knex: Knex, zone: string): Promise<void> {
   const result = await knex.raw<{ rows: unknown[] }>('select 1 from pg_timezone_names where name = ?', [zone]);
   if (result.rows.length === 0) {
-    throw new MigrationStateError(`Legacy time zone "${zone}" is not a time zone PostgreSQL knows: pass an IANA name such as UTC or Europe/Paris`);
+    throw new MigrationStateError(
+      `Legacy time zone "${zone}" is not a time zone PostgreSQL knows: pass an IANA name such as UTC or Europe/Paris`,
+    );
   }
 }
 
@@ -84,10 +102,14 @@ async function expand(knex: Knex, spec: TimestampTable, context: MigrationContex
   const columns = spec.columns.map(({ name }) => ident(name)).join(', ');
   // One transaction: no row can be written between the new column and its trigger.
   await boundedTransaction(knex, context, { step: 'expand', table: spec.table }, async (trx) => {
-    await trx.raw(`alter table ${table} ${spec.columns.map(({ name }) => `add column if not exists ${ident(pendingColumn(name))} timestamptz`).join(', ')}`);
+    await trx.raw(
+      `alter table ${table} ${spec.columns.map(({ name }) => `add column if not exists ${ident(pendingColumn(name))} timestamptz`).join(', ')}`,
+    );
     await trx.raw(syncFunctionSql(spec, context.legacyTimeZone));
     await trx.raw(`drop trigger if exists ${SYNC_TRIGGER} on ${table}`);
-    await trx.raw(`create trigger ${SYNC_TRIGGER} before insert or update of ${columns} on ${table} for each row execute function ${ident(syncFunction(spec.table))}()`);
+    await trx.raw(
+      `create trigger ${SYNC_TRIGGER} before insert or update of ${columns} on ${table} for each row execute function ${ident(syncFunction(spec.table))}()`,
+    );
     await setPhase(trx, spec.table, 'expanded');
   });
 }
@@ -96,7 +118,9 @@ async function backfill(knex: Knex, spec: TimestampTable, state: TableState, con
   // A cursor saved by an earlier run counts only once the expansion exists (phase expanded).
   const resumeFrom = state.phase === 'expanded' ? state : { ...state, cursor: null, rows_done: '0' };
   const zone = literal(context.legacyTimeZone);
-  const set = spec.columns.map(({ name }) => `${ident(pendingColumn(name))} = ${PARSE_FUNCTION}(t.${ident(name)}, ${zone})`).join(', ');
+  const set = spec.columns
+    .map(({ name }) => `${ident(pendingColumn(name))} = ${PARSE_FUNCTION}(t.${ident(name)}, ${zone})`)
+    .join(', ');
   await runBatches(knex, context, { table: spec.table, direction: 'up', set }, resumeFrom);
   await setPhase(knex, spec.table, 'backfilled');
 }
@@ -112,9 +136,13 @@ function unparsedCondition(name: string, nullable: boolean): string {
   return nullable ? `${missing} and not ${isBlank(ident(name))}` : missing;
 }
 
-export async function findUnparseable(knex: Knex, spec: TimestampTable): Promise<{ values: UnparseableValue[]; total: number }> {
+export async function findUnparseable(
+  knex: Knex,
+  spec: TimestampTable,
+): Promise<{ values: UnparseableValue[]; total: number }> {
   const selects = spec.columns.map(
-    ({ name, nullable }) => `select id, ${literal(name)} as column_name, ${ident(name)} as raw from ${ident(spec.table)} where ${unparsedCondition(name, nullable)}`,
+    ({ name, nullable }) =>
+      `select id, ${literal(name)} as column_name, ${ident(name)} as raw from ${ident(spec.table)} where ${unparsedCondition(name, nullable)}`,
   );
   const result = await knex.raw<{ rows: { id: string; column_name: string; raw: string; total: string }[] }>(
     `select id::text, column_name, raw, count(*) over () as total from (${selects.join(' union all ')}) bad order by bad.id, column_name limit ?`,
@@ -127,7 +155,11 @@ export async function findUnparseable(knex: Knex, spec: TimestampTable): Promise
 async function reportUnparseable(knex: Knex, tables: TimestampTable[]): Promise<void> {
   const found = await Promise.all(tables.map((spec) => findUnparseable(knex, spec)));
   const total = found.reduce((sum, one) => sum + one.total, 0);
-  if (total > 0) throw new UnparseableTimestampsError(found.flatMap((one) => one.values), total);
+  if (total > 0)
+    throw new UnparseableTimestampsError(
+      found.flatMap((one) => one.values),
+      total,
+    );
 }
 
 async function validate(knex: Knex, spec: TimestampTable, context: MigrationContext): Promise<void> {
@@ -136,15 +168,20 @@ async function validate(knex: Knex, spec: TimestampTable, context: MigrationCont
   await boundedTransaction(knex, context, { step: 'adding check constraints', table: spec.table }, async (trx) => {
     for (const { name, nullable } of spec.columns) {
       if (await hasConstraint(trx, spec.table, parsedCheck(name))) continue;
-      const condition = nullable ? `${ident(pendingColumn(name))} is not null or ${ident(name)} is null or ${isBlank(ident(name))}` : `${ident(pendingColumn(name))} is not null`;
+      const condition = nullable
+        ? `${ident(pendingColumn(name))} is not null or ${ident(name)} is null or ${isBlank(ident(name))}`
+        : `${ident(pendingColumn(name))} is not null`;
       await trx.raw(`alter table ${table} add constraint ${ident(parsedCheck(name))} check (${condition}) not valid`);
     }
   });
   // VALIDATE scans under SHARE UPDATE EXCLUSIVE: writers go on meanwhile.
   for (const { name } of spec.columns) {
     try {
-      await boundedTransaction(knex, context, { step: 'validate', table: spec.table, lockTimeoutMs: NON_BLOCKING_LOCK_TIMEOUT_MS }, (trx) =>
-        trx.raw(`alter table ${table} validate constraint ${ident(parsedCheck(name))}`),
+      await boundedTransaction(
+        knex,
+        context,
+        { step: 'validate', table: spec.table, lockTimeoutMs: NON_BLOCKING_LOCK_TIMEOUT_MS },
+        (trx) => trx.raw(`alter table ${table} validate constraint ${ident(parsedCheck(name))}`),
       );
     } catch (error) {
       if (pgErrorCode(error) === '23514') await reportUnparseable(knex, [spec]); // a bad value slipped in before the check existed
@@ -153,8 +190,15 @@ async function validate(knex: Knex, spec: TimestampTable, context: MigrationCont
   }
 }
 
-export async function hasConstraint(knex: Knex | Knex.Transaction, table: string, constraint: string): Promise<boolean> {
-  const result = await knex.raw<{ rows: unknown[] }>('select 1 from pg_constraint where conrelid = to_regclass(?) and conname = ?', [table, constraint]);
+export async function hasConstraint(
+  knex: Knex | Knex.Transaction,
+  table: string,
+  constraint: string,
+): Promise<boolean> {
+  const result = await knex.raw<{ rows: unknown[] }>(
+    'select 1 from pg_constraint where conrelid = to_regclass(?) and conname = ?',
+    [table, constraint],
+  );
   return result.rows.length > 0;
 }
 
@@ -169,7 +213,8 @@ async function swap(knex: Knex, spec: TimestampTable, context: MigrationContext)
       await trx.raw(`alter table ${table} rename column ${column} to ${legacy}`);
       await trx.raw(`alter table ${table} rename column ${pending} to ${column}`);
       // New rows set only the timestamptz column, so the legacy one must accept NULL.
-      if (!nullable) await trx.raw(`alter table ${table} alter column ${legacy} drop not null, alter column ${column} set not null`);
+      if (!nullable)
+        await trx.raw(`alter table ${table} alter column ${legacy} drop not null, alter column ${column} set not null`);
       await trx.raw(`alter table ${table} drop constraint ${ident(parsedCheck(name))}`);
       await trx.raw(`comment on column ${table}.${column} is 'Converted from legacy text (migration 20261124000200)'`);
       await trx.raw(

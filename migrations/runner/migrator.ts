@@ -6,7 +6,14 @@ import type { Knex } from 'knex';
 import type pg from 'pg';
 import { MigrationError } from './errors.js';
 import { withRunnerLock } from './runner-lock.js';
-import { defaultSettings, type ConversionSettings, type EventListener, type MigrationContext, type MigrationEntry, type PlanItem } from './types.js';
+import {
+  defaultSettings,
+  type ConversionSettings,
+  type EventListener,
+  type MigrationContext,
+  type MigrationEntry,
+  type PlanItem,
+} from './types.js';
 
 export interface MigratorOptions extends Partial<ConversionSettings> {
   /**
@@ -82,7 +89,9 @@ function lockConnection(knex: Knex, url: string | undefined): pg.ClientConfig {
     const settings = connection as pg.ClientConfig;
     return { ...settings, password: settings.password };
   }
-  throw new MigrationError('The knex connection is given as a function: pass the database URL to the migrator as `url`');
+  throw new MigrationError(
+    'The knex connection is given as a function: pass the database URL to the migrator as `url`',
+  );
 }
 
 /** Runs over the caller's knex instance (PostgreSQL), which the caller also closes. */
@@ -91,8 +100,17 @@ export function createRunner(entries: MigrationEntry[], knex: Knex, options: Mig
   const definedSettings = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   const report: EventListener = (event) => onEvent?.(event);
   const { connectionString = '' } = lockConnection(knex, url);
-  const context: MigrationContext = { ...defaultSettings, ...definedSettings, url: connectionString, sessionTableName, report };
-  const config: Knex.MigratorConfig = { migrationSource: migrationSource(entries, context), tableName: MIGRATIONS_TABLE };
+  const context: MigrationContext = {
+    ...defaultSettings,
+    ...definedSettings,
+    url: connectionString,
+    sessionTableName,
+    report,
+  };
+  const config: Knex.MigratorConfig = {
+    migrationSource: migrationSource(entries, context),
+    tableName: MIGRATIONS_TABLE,
+  };
 
   /** Read from knex's table without creating it, so status and plan change nothing. */
   async function ranAt(): Promise<Map<string, Date>> {
@@ -162,7 +180,13 @@ export function createRunner(entries: MigrationEntry[], knex: Knex, options: Mig
         entries.map(async ({ name, migration }) => {
           const ran = done.get(name);
           const inProgress = !ran && name === firstPending?.name && (await migration.started?.(knex)) === true;
-          const state: MigrationState = ran ? 'done' : inProgress ? 'in progress' : migration.gate === 'contract' ? 'needs --contract' : 'pending';
+          const state: MigrationState = ran
+            ? 'done'
+            : inProgress
+              ? 'in progress'
+              : migration.gate === 'contract'
+                ? 'needs --contract'
+                : 'pending';
           const progress = inProgress || ran ? ((await migration.progress?.(knex)) ?? []) : [];
           return { name, description: migration.description ?? '', state, ...(ran ? { ranAt: ran } : {}), progress };
         }),
@@ -172,7 +196,9 @@ export function createRunner(entries: MigrationEntry[], knex: Knex, options: Mig
       const planned: PlannedMigration[] = [];
       for (const { name, migration } of await pendingEntries()) {
         if (migration.gate === 'contract' && !contract) break;
-        const items = (await migration.plan?.(knex, context)) ?? [{ step: 'run', detail: migration.description ?? 'DDL in one transaction', seconds: 0 }];
+        const items = (await migration.plan?.(knex, context)) ?? [
+          { step: 'run', detail: migration.description ?? 'DDL in one transaction', seconds: 0 },
+        ];
         planned.push({ name, description: migration.description ?? '', items });
       }
       return planned;

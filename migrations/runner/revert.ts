@@ -8,8 +8,22 @@ import type { Knex } from 'knex';
 import { boundedTransaction, NON_BLOCKING_LOCK_TIMEOUT_MS } from './bounded.js';
 import { runBatches } from './batches.js';
 import { hasConstraint } from './convert.js';
-import { filledCheck, legacyColumn, parsedCheck, pendingColumn, SYNC_TRIGGER, syncFunction, type TimestampTable } from './naming.js';
-import { dropConversionFunctions, ident, installConversionFunctions, LEGACY_TEXT_FUNCTION, literal } from './sql-functions.js';
+import {
+  filledCheck,
+  legacyColumn,
+  parsedCheck,
+  pendingColumn,
+  SYNC_TRIGGER,
+  syncFunction,
+  type TimestampTable,
+} from './naming.js';
+import {
+  dropConversionFunctions,
+  ident,
+  installConversionFunctions,
+  LEGACY_TEXT_FUNCTION,
+  literal,
+} from './sql-functions.js';
 import { readStates, setPhase, STATE_TABLE, type TableState } from './state.js';
 import type { MigrationContext } from './types.js';
 
@@ -26,7 +40,12 @@ export async function revertTimestamps(knex: Knex, tables: TimestampTable[], con
   }
 }
 
-async function revertTable(knex: Knex, spec: TimestampTable, state: TableState, context: MigrationContext): Promise<void> {
+async function revertTable(
+  knex: Knex,
+  spec: TimestampTable,
+  state: TableState,
+  context: MigrationContext,
+): Promise<void> {
   const step = async (name: string, work: () => Promise<void>) => {
     await context.report({ type: 'step', table: spec.table, step: name });
     await work();
@@ -53,7 +72,10 @@ async function removeExpansion(knex: Knex, spec: TimestampTable, context: Migrat
   await boundedTransaction(knex, context, { step: 'removing the expansion', table: spec.table }, async (trx) => {
     await trx.raw(`drop trigger if exists ${SYNC_TRIGGER} on ${table}`);
     await trx.raw(`drop function if exists ${ident(syncFunction(spec.table))}()`);
-    const drops = spec.columns.flatMap(({ name }) => [`drop constraint if exists ${ident(parsedCheck(name))}`, `drop column if exists ${ident(pendingColumn(name))}`]);
+    const drops = spec.columns.flatMap(({ name }) => [
+      `drop constraint if exists ${ident(parsedCheck(name))}`,
+      `drop column if exists ${ident(pendingColumn(name))}`,
+    ]);
     await trx.raw(`alter table ${table} ${drops.join(', ')}`);
     await trx(STATE_TABLE).where({ table_name: spec.table }).delete();
   });
@@ -62,9 +84,16 @@ async function removeExpansion(knex: Knex, spec: TimestampTable, context: Migrat
 const legacyText = (name: string, zone: string, row: string) =>
   `${LEGACY_TEXT_FUNCTION}(${row}.${ident(legacyColumn(name))}, ${row}.${ident(name)}, ${literal(zone)})`;
 
-async function reverseTrigger(knex: Knex, spec: TimestampTable, zone: string, context: MigrationContext): Promise<void> {
+async function reverseTrigger(
+  knex: Knex,
+  spec: TimestampTable,
+  zone: string,
+  context: MigrationContext,
+): Promise<void> {
   const table = ident(spec.table);
-  const assignments = spec.columns.map(({ name }) => `new.${ident(legacyColumn(name))} := ${legacyText(name, zone, 'new')};`).join('\n    ');
+  const assignments = spec.columns
+    .map(({ name }) => `new.${ident(legacyColumn(name))} := ${legacyText(name, zone, 'new')};`)
+    .join('\n    ');
   await boundedTransaction(knex, context, { step: 'reverse trigger', table: spec.table }, async (trx) => {
     await trx.raw(`create or replace function ${ident(syncFunction(spec.table))}() returns trigger language plpgsql as $fn$
   begin
@@ -73,16 +102,27 @@ async function reverseTrigger(knex: Knex, spec: TimestampTable, zone: string, co
   end $fn$`);
     await trx.raw(`drop trigger if exists ${SYNC_TRIGGER} on ${table}`);
     const columns = spec.columns.map(({ name }) => ident(name)).join(', ');
-    await trx.raw(`create trigger ${SYNC_TRIGGER} before insert or update of ${columns} on ${table} for each row execute function ${ident(syncFunction(spec.table))}()`);
+    await trx.raw(
+      `create trigger ${SYNC_TRIGGER} before insert or update of ${columns} on ${table} for each row execute function ${ident(syncFunction(spec.table))}()`,
+    );
     await setPhase(trx, spec.table, 'reverting');
   });
 }
 
-async function backfillLegacy(knex: Knex, spec: TimestampTable, state: TableState, context: MigrationContext): Promise<void> {
+async function backfillLegacy(
+  knex: Knex,
+  spec: TimestampTable,
+  state: TableState,
+  context: MigrationContext,
+): Promise<void> {
   const zone = state.legacy_time_zone;
-  const set = spec.columns.map(({ name }) => `${ident(legacyColumn(name))} = ${legacyText(name, zone, 't')}`).join(', ');
+  const set = spec.columns
+    .map(({ name }) => `${ident(legacyColumn(name))} = ${legacyText(name, zone, 't')}`)
+    .join(', ');
   // Rows whose text already matches are skipped: usually all but those written since the swap.
-  const where = spec.columns.map(({ name }) => `t.${ident(legacyColumn(name))} is distinct from ${legacyText(name, zone, 't')}`).join(' or ');
+  const where = spec.columns
+    .map(({ name }) => `t.${ident(legacyColumn(name))} is distinct from ${legacyText(name, zone, 't')}`)
+    .join(' or ');
   await runBatches(knex, context, { table: spec.table, direction: 'down', set, where }, state);
   await setPhase(knex, spec.table, 'reverted');
 }
@@ -94,12 +134,17 @@ async function validateFilled(knex: Knex, spec: TimestampTable, context: Migrati
   await boundedTransaction(knex, context, { step: 'adding check constraints', table: spec.table }, async (trx) => {
     for (const { name } of required) {
       if (await hasConstraint(trx, spec.table, filledCheck(name))) continue;
-      await trx.raw(`alter table ${table} add constraint ${ident(filledCheck(name))} check (${ident(legacyColumn(name))} is not null) not valid`);
+      await trx.raw(
+        `alter table ${table} add constraint ${ident(filledCheck(name))} check (${ident(legacyColumn(name))} is not null) not valid`,
+      );
     }
   });
   for (const { name } of required) {
-    await boundedTransaction(knex, context, { step: 'validate', table: spec.table, lockTimeoutMs: NON_BLOCKING_LOCK_TIMEOUT_MS }, (trx) =>
-      trx.raw(`alter table ${table} validate constraint ${ident(filledCheck(name))}`),
+    await boundedTransaction(
+      knex,
+      context,
+      { step: 'validate', table: spec.table, lockTimeoutMs: NON_BLOCKING_LOCK_TIMEOUT_MS },
+      (trx) => trx.raw(`alter table ${table} validate constraint ${ident(filledCheck(name))}`),
     );
   }
 }

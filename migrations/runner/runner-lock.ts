@@ -12,12 +12,19 @@ const LOCK_KEY = '7150531254391817';
 const POLL_MS = 500;
 
 async function tryLock(client: pg.Client): Promise<boolean> {
-  const result = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [LOCK_KEY]);
+  const result = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [
+    LOCK_KEY,
+  ]);
   return result.rows[0]?.locked === true;
 }
 
 async function describeHolder(client: pg.Client): Promise<string> {
-  const result = await client.query<{ pid: number; application_name: string; client_addr: string | null; seconds: number }>(
+  const result = await client.query<{
+    pid: number;
+    application_name: string;
+    client_addr: string | null;
+    seconds: number;
+  }>(
     `select a.pid, a.application_name, a.client_addr::text, extract(epoch from now() - a.backend_start)::int as seconds
        from pg_locks l join pg_stat_activity a on a.pid = l.pid
       where l.locktype = 'advisory' and l.granted and l.objsubid = 1 and ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint
@@ -31,7 +38,12 @@ async function describeHolder(client: pg.Client): Promise<string> {
 }
 
 /** Runs `work` while holding the runner lock; waits up to `waitMs` (0: no limit) for another runner to finish. */
-export async function withRunnerLock<T>(connection: pg.ClientConfig, waitMs: number, report: EventListener, work: () => Promise<T>): Promise<T> {
+export async function withRunnerLock<T>(
+  connection: pg.ClientConfig,
+  waitMs: number,
+  report: EventListener,
+  work: () => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({ ...connection, application_name: 'portcullis migrate (runner lock)' });
   client.on('error', () => {
     // A dropped lock connection surfaces in the migration's own queries; this keeps it from crashing the process.

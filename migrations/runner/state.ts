@@ -38,18 +38,29 @@ export async function ensureStateTable(knex: Knex): Promise<void> {
 }
 
 export async function stateTableExists(knex: Knex): Promise<boolean> {
-  const result = await knex.raw<{ rows: { present: boolean }[] }>('select to_regclass(?) is not null as present', [STATE_TABLE]);
+  const result = await knex.raw<{ rows: { present: boolean }[] }>('select to_regclass(?) is not null as present', [
+    STATE_TABLE,
+  ]);
   return result.rows[0]?.present === true;
 }
 
 export async function readStates(knex: Knex): Promise<Map<string, TableState>> {
   if (!(await stateTableExists(knex))) return new Map();
-  const rows = await knex<TableState>(STATE_TABLE).select('table_name', 'phase', 'legacy_time_zone', 'backup', 'cursor', 'rows_done');
+  const rows = await knex<TableState>(STATE_TABLE).select(
+    'table_name',
+    'phase',
+    'legacy_time_zone',
+    'backup',
+    'cursor',
+    'rows_done',
+  );
   return new Map(rows.map((row) => [row.table_name, row]));
 }
 
 export async function setPhase(trx: Knex | Knex.Transaction, table: string, phase: Phase): Promise<void> {
-  await trx(STATE_TABLE).where({ table_name: table }).update({ phase, cursor: null, rows_done: 0, updated_at: trx.fn.now() });
+  await trx(STATE_TABLE)
+    .where({ table_name: table })
+    .update({ phase, cursor: null, rows_done: 0, updated_at: trx.fn.now() });
 }
 
 export async function saveCursor(trx: Knex.Transaction, table: string, cursor: string, rows: number): Promise<void> {

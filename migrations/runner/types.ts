@@ -38,7 +38,15 @@ export type MigrationEvent =
   | { type: 'migration-done'; name: string; direction: Direction; ms: number }
   | { type: 'gated'; name: string }
   | { type: 'step'; table: string; step: string; detail?: string }
-  | { type: 'batch'; table: string; direction: Direction; rowsDone: number; rowsTotal: number; batchRows: number; batchMs: number }
+  | {
+      type: 'batch';
+      table: string;
+      direction: Direction;
+      rowsDone: number;
+      rowsTotal: number;
+      batchRows: number;
+      batchMs: number;
+    }
   | { type: 'lock-retry'; what: string; attempt: number; blockers: string }
   | { type: 'backup'; location: string; restore: string }
   | { type: 'backup-skipped'; reason: string };

@@ -56,7 +56,9 @@ function startWriter(url: string, rows: { tenantId: string; adminId: string; ids
         result.inserted.set(inserted.rows[0]!.id, instant);
       } else {
         const id = rows.ids[Math.floor(Math.random() * rows.ids.length)]!;
-        await timed(() => client.query('update tenant_admin_mfa_reset_logs set rolled_back_at = $1 where id = $2', [instant, id]));
+        await timed(() =>
+          client.query('update tenant_admin_mfa_reset_logs set rolled_back_at = $1 where id = $2', [instant, id]),
+        );
         result.updated.set(id, instant);
       }
     }

@@ -2,8 +2,22 @@
 // that never comes free, two runners at once. Each time the next run must be able to finish.
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { LockUnavailableError, RunnerLockTimeoutError, UnparseableTimestampsError, type MigrationEvent } from '../index.js';
-import { CONVERSION, columnType, createTestDb, instants, seedLegacyRows, snapshot, upThrough, type TestDb } from './support.js';
+import {
+  LockUnavailableError,
+  RunnerLockTimeoutError,
+  UnparseableTimestampsError,
+  type MigrationEvent,
+} from '../index.js';
+import {
+  CONVERSION,
+  columnType,
+  createTestDb,
+  instants,
+  seedLegacyRows,
+  snapshot,
+  upThrough,
+  type TestDb,
+} from './support.js';
 
 let db: TestDb;
 
@@ -27,7 +41,10 @@ test('unparseable values stop the swap with a report of each row id and raw valu
   await db.knex('tenant_admin_mfa_reset_logs').where({ id: logIds[3] }).update({ rolled_back_at: '31/12/2024' });
   await db.knex('tenant_admins').where({ id: adminId }).update({ locked_until: '2023-02-29 10:00:00' });
 
-  const failure = await db.migrator().latest().catch((error: unknown) => error);
+  const failure = await db
+    .migrator()
+    .latest()
+    .catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(UnparseableTimestampsError);
   const report = failure as UnparseableTimestampsError;
   expect(report.total).toBe(3);
@@ -46,7 +63,10 @@ test('unparseable values stop the swap with a report of each row id and raw valu
 
   // Corrections made by hand while the conversion waits: the sync trigger keeps up with them.
   await db.knex('tenant_admin_mfa_reset_logs').where({ id: logIds[1] }).update({ created_at: '2024-12-31T00:00:00Z' });
-  await db.knex('tenant_admin_mfa_reset_logs').where({ id: logIds[3] }).update({ rolled_back_at: '2024-12-31 00:00:00' });
+  await db
+    .knex('tenant_admin_mfa_reset_logs')
+    .where({ id: logIds[3] })
+    .update({ rolled_back_at: '2024-12-31 00:00:00' });
   await db.knex('tenant_admins').where({ id: adminId }).update({ locked_until: '2023-02-28 10:00:00' });
   await db.migrator().latest();
   expect((await statusOf(CONVERSION))?.state).toBe('done');
@@ -76,7 +96,8 @@ test('a runner that dies in the middle of the backfill leaves a state the next r
   const crashing = db.migrator({
     batchTargetMs: 1,
     onEvent: (event) => {
-      if (event.type === 'batch' && event.table === 'tenant_admin_mfa_reset_logs' && ++batches === 3) throw new Error('killed');
+      if (event.type === 'batch' && event.table === 'tenant_admin_mfa_reset_logs' && ++batches === 3)
+        throw new Error('killed');
     },
   });
   await expect(crashing.latest()).rejects.toThrow('killed');
@@ -88,10 +109,15 @@ test('a runner that dies in the middle of the backfill leaves a state the next r
 
   const resumed: MigrationEvent[] = [];
   await db.migrator({ onEvent: (event) => void resumed.push(event) }).latest();
-  const firstBatch = resumed.find((event): event is Extract<MigrationEvent, { type: 'batch' }> => event.type === 'batch' && event.table === 'tenant_admin_mfa_reset_logs');
+  const firstBatch = resumed.find(
+    (event): event is Extract<MigrationEvent, { type: 'batch' }> =>
+      event.type === 'batch' && event.table === 'tenant_admin_mfa_reset_logs',
+  );
   expect(firstBatch!.rowsDone).toBeGreaterThan(firstBatch!.batchRows); // continued from the saved cursor
   const created = await instants(db.knex, 'tenant_admin_mfa_reset_logs', 'created_at');
-  expect(created).toEqual(created.map((_, index) => new Date((1704067200 + index + 1) * 1000).toISOString().replace('Z', '000Z')));
+  expect(created).toEqual(
+    created.map((_, index) => new Date((1704067200 + index + 1) * 1000).toISOString().replace('Z', '000Z')),
+  );
 });
 
 test('a swap whose lock stays taken fails after the retry window naming the blocker, and a re-run finishes', async () => {
@@ -112,12 +138,17 @@ test('a swap whose lock stays taken fails after the retry window naming the bloc
   });
   const failure = await migrator.latest().catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(LockUnavailableError);
-  expect((failure as Error).message).toMatch(/Could not lock tenants for swap .*held by pid \d+ \(long report\) idle in transaction/);
+  expect((failure as Error).message).toMatch(
+    /Could not lock tenants for swap .*held by pid \d+ \(long report\) idle in transaction/,
+  );
   await blocker.query('commit');
   await blocker.end();
 
   await db.migrator().latest();
-  expect(await columnType(db.knex, 'tenants', 'created_at')).toEqual({ type: 'timestamp with time zone', nullable: false });
+  expect(await columnType(db.knex, 'tenants', 'created_at')).toEqual({
+    type: 'timestamp with time zone',
+    nullable: false,
+  });
 });
 
 test('two runners at once: the second waits for the first and then finds nothing left to do', async () => {
@@ -143,7 +174,10 @@ test('two runners at once: the second waits for the first and then finds nothing
     .latest()
     .finally(() => (secondDone = true));
   await until(() => waits.length > 0);
-  expect(waits[0]).toMatchObject({ type: 'runner-lock-wait', holder: expect.stringMatching(/^pid \d+ "portcullis migrate \(runner lock\)"/) });
+  expect(waits[0]).toMatchObject({
+    type: 'runner-lock-wait',
+    holder: expect.stringMatching(/^pid \d+ "portcullis migrate \(runner lock\)"/),
+  });
   await sleep(200);
   expect(secondDone).toBe(false);
 
@@ -168,9 +202,14 @@ test('a runner that cannot get the runner lock within its wait gives up with a c
     .latest();
   await until(() => firstPaused);
 
-  const failure = await db.migrator({ runnerLockWaitMs: 200 }).latest().catch((error: unknown) => error);
+  const failure = await db
+    .migrator({ runnerLockWaitMs: 200 })
+    .latest()
+    .catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(RunnerLockTimeoutError);
-  expect((failure as Error).message).toMatch(/^Another migration runner \(pid \d+ .*\) kept the migration lock for more than 0 s: let it finish, then run again$/);
+  expect((failure as Error).message).toMatch(
+    /^Another migration runner \(pid \d+ .*\) kept the migration lock for more than 0 s: let it finish, then run again$/,
+  );
   release();
   await firstRun;
 });

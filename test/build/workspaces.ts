@@ -37,19 +37,28 @@ export function readJson<T>(path: string): T {
 /** The workspace directories named by the root package.json (`libs/*`, `services/*`, `migrations`). */
 export function workspaceDirs(): string[] {
   const patterns = readJson<PackageJson>(join(root, 'package.json')).workspaces ?? [];
-  return patterns.flatMap((pattern) => ts.sys.readDirectory(root, ['package.json'], ['**/node_modules'], [join(pattern, 'package.json')], 3))
+  return patterns
+    .flatMap((pattern) =>
+      ts.sys.readDirectory(root, ['package.json'], ['**/node_modules'], [join(pattern, 'package.json')], 3),
+    )
     .map((file) => relative(root, dirname(file)))
-    .filter((dir) => patterns.some((pattern) => pattern === dir || (pattern.endsWith('/*') && dirname(dir) === pattern.slice(0, -2))))
+    .filter((dir) =>
+      patterns.some((pattern) => pattern === dir || (pattern.endsWith('/*') && dirname(dir) === pattern.slice(0, -2))),
+    )
     .sort();
 }
 
 export function parseTsconfig(path: string): ts.ParsedCommandLine {
-  const parsed = ts.getParsedCommandLineOfConfigFile(path, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!parsed) throw new Error(`cannot parse ${path}`);
   return parsed;
 }

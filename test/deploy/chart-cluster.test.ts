@@ -43,11 +43,20 @@ async function helmOperation(...args: string[]): Promise<void> {
     await helm(...args, '--wait', '--timeout', '90s');
   } catch (error) {
     const namespace = args[args.indexOf('-n') + 1]!;
-    const { stdout } = await kubectl('get', 'events', '-n', namespace, '--field-selector=type=Warning', '-o', 'custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message');
+    const { stdout } = await kubectl(
+      'get',
+      'events',
+      '-n',
+      namespace,
+      '--field-selector=type=Warning',
+      '-o',
+      'custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message',
+    );
     throw new Error(`${(error as Error).message}\nWarning events:\n${stdout}`);
   }
 }
-const getJson = async <T>(...args: string[]) => JSON.parse((await kubectl('get', '-n', NS, '-o', 'json', ...args)).stdout) as T;
+const getJson = async <T>(...args: string[]) =>
+  JSON.parse((await kubectl('get', '-n', NS, '-o', 'json', ...args)).stdout) as T;
 
 /**
  * A namespace at the `restricted` Pod Security level: enforced on pods, reported (warn) for the
@@ -56,7 +65,13 @@ const getJson = async <T>(...args: string[]) => JSON.parse((await kubectl('get',
  */
 async function createNamespace(namespace: string): Promise<void> {
   await kubectl('create', 'namespace', namespace);
-  await kubectl('label', 'namespace', namespace, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted');
+  await kubectl(
+    'label',
+    'namespace',
+    namespace,
+    'pod-security.kubernetes.io/enforce=restricted',
+    'pod-security.kubernetes.io/warn=restricted',
+  );
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
@@ -71,12 +86,19 @@ async function createNamespace(namespace: string): Promise<void> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes objects, read by path
 type Loose = any;
-interface List { items: Loose[] }
+interface List {
+  items: Loose[];
+}
 
 beforeAll(async () => {
   kube = await startKube();
   await kubectl('apply', '--server-side', ...kube.crdFiles.flatMap((file) => ['-f', file]));
-  await kubectl('wait', '--for=condition=Established', '--timeout=30s', ...kube.crdFiles.flatMap((file) => ['-f', file]));
+  await kubectl(
+    'wait',
+    '--for=condition=Established',
+    '--timeout=30s',
+    ...kube.crdFiles.flatMap((file) => ['-f', file]),
+  );
   await createNamespace(NS);
 }, 90_000);
 
@@ -93,24 +115,53 @@ describe('every rendered object passes the API server strictly', () => {
     ['store redis', ['--set', 'config.SESSION_STORE_DRIVER=redis']],
     ['store knex', ['--set', 'config.SESSION_STORE_DRIVER=knex']],
     ['store dynamodb', ['--set', 'config.SESSION_STORE_DRIVER=dynamodb']],
-    ['store dual redis → dynamodb', ['--set', 'config.SESSION_STORE_DRIVER=dual', '--set', 'config.SESSION_STORE_PRIMARY=redis', '--set', 'config.SESSION_STORE_SECONDARY=dynamodb']],
-    ['store dual knex → redis', ['--set', 'config.SESSION_STORE_DRIVER=dual', '--set', 'config.SESSION_STORE_PRIMARY=knex', '--set', 'config.SESSION_STORE_SECONDARY=redis']],
+    [
+      'store dual redis → dynamodb',
+      [
+        '--set',
+        'config.SESSION_STORE_DRIVER=dual',
+        '--set',
+        'config.SESSION_STORE_PRIMARY=redis',
+        '--set',
+        'config.SESSION_STORE_SECONDARY=dynamodb',
+      ],
+    ],
+    [
+      'store dual knex → redis',
+      [
+        '--set',
+        'config.SESSION_STORE_DRIVER=dual',
+        '--set',
+        'config.SESSION_STORE_PRIMARY=knex',
+        '--set',
+        'config.SESSION_STORE_SECONDARY=redis',
+      ],
+    ],
   ];
-  it.each(cases)('%s', async (name, values) => {
-    const { stdout: manifest } = await helm('template', RELEASE, chart, '-n', NS, ...values);
-    const file = join(work, `${name.replace(/\W+/g, '-')}.yaml`);
-    writeFileSync(file, manifest);
-    // --validate=strict: unknown or duplicate fields are errors, CRD schemas included.
-    const { stdout, stderr } = await kubectl('apply', '-n', NS, '--dry-run=server', '--validate=strict', '-f', file);
-    const kinds = manifest.split('\n').filter((line) => line.startsWith('kind: ')).length;
-    expect(stdout.trim().split('\n')).toHaveLength(kinds);
-    // No Pod Security warnings for the Deployments/Jobs/CronJobs, no deprecation warnings.
-    expect(stderr).toBe('');
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    async (name, values) => {
+      const { stdout: manifest } = await helm('template', RELEASE, chart, '-n', NS, ...values);
+      const file = join(work, `${name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, manifest);
+      // --validate=strict: unknown or duplicate fields are errors, CRD schemas included.
+      const { stdout, stderr } = await kubectl('apply', '-n', NS, '--dry-run=server', '--validate=strict', '-f', file);
+      const kinds = manifest.split('\n').filter((line) => line.startsWith('kind: ')).length;
+      expect(stdout.trim().split('\n')).toHaveLength(kinds);
+      // No Pod Security warnings for the Deployments/Jobs/CronJobs, no deprecation warnings.
+      expect(stderr).toBe('');
+    },
+    60_000,
+  );
 });
 
 /** Event log of one collection across a helm operation; events order by etcd revision. */
-interface Watches { jobs: KubeWatch; replicaSets: KubeWatch; serviceAccounts: KubeWatch; externalSecrets: KubeWatch }
+interface Watches {
+  jobs: KubeWatch;
+  replicaSets: KubeWatch;
+  serviceAccounts: KubeWatch;
+  externalSecrets: KubeWatch;
+}
 async function watchAll(): Promise<Watches> {
   const [jobs, replicaSets, serviceAccounts, externalSecrets] = await Promise.all([
     kube.watch(`/apis/batch/v1/namespaces/${NS}/jobs`),
@@ -126,7 +177,8 @@ const named = (watch: KubeWatch, name: string, type?: WatchEvent['type']) =>
 /** The revision at which the migration Job was seen complete. */
 function jobCompleted(watch: KubeWatch): bigint {
   const complete = named(watch, `${PREFIX}-migrate`).find((event) =>
-    (event.object.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True'));
+    (event.object.status?.conditions ?? []).some((c: Loose) => c.type === 'Complete' && c.status === 'True'),
+  );
   expect(complete).toBeDefined();
   return complete!.revision;
 }
@@ -136,19 +188,33 @@ const first = (events: WatchEvent[]) => {
 };
 /** Deployments' images and the ReplicaSet each one currently runs. */
 async function deployments(): Promise<Map<string, { image: string; replicaSet: string }>> {
-  const [deploys, sets] = await Promise.all([getJson<List>('deployments', '-l', `app.kubernetes.io/instance=${RELEASE}`), getJson<List>('replicasets')]);
+  const [deploys, sets] = await Promise.all([
+    getJson<List>('deployments', '-l', `app.kubernetes.io/instance=${RELEASE}`),
+    getJson<List>('replicasets'),
+  ]);
   return new Map(
     deploys.items.map((deploy) => {
-      const active = sets.items.find((set) =>
-        set.metadata.ownerReferences?.[0]?.uid === deploy.metadata.uid && set.metadata.annotations['deployment.kubernetes.io/revision'] === deploy.metadata.annotations['deployment.kubernetes.io/revision']);
-      return [deploy.metadata.name, { image: deploy.spec.template.spec.containers[0].image, replicaSet: active?.metadata.name }];
+      const active = sets.items.find(
+        (set) =>
+          set.metadata.ownerReferences?.[0]?.uid === deploy.metadata.uid &&
+          set.metadata.annotations['deployment.kubernetes.io/revision'] ===
+            deploy.metadata.annotations['deployment.kubernetes.io/revision'],
+      );
+      return [
+        deploy.metadata.name,
+        { image: deploy.spec.template.spec.containers[0].image, replicaSet: active?.metadata.name },
+      ];
     }),
   );
 }
 /** Pods of the release that are Ready (kwok marks them so once scheduled). */
 async function readyPods(): Promise<number> {
   const pods = await getJson<List>('pods', '-l', `app.kubernetes.io/instance=${RELEASE}`);
-  return pods.items.filter((pod) => pod.status?.conditions?.some((c: Loose) => c.type === 'Ready' && c.status === 'True') && !pod.metadata.deletionTimestamp).length;
+  return pods.items.filter(
+    (pod) =>
+      pod.status?.conditions?.some((c: Loose) => c.type === 'Ready' && c.status === 'True') &&
+      !pod.metadata.deletionTimestamp,
+  ).length;
 }
 
 it('installs and uninstalls with the default values (the first install used to fail: its migration Job named a ServiceAccount not yet created)', async () => {
@@ -182,14 +248,22 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
     // Every ReplicaSet (and so every service pod) comes after the completed migration.
     const sets = watches.replicaSets.events.filter((event) => event.type === 'ADDED');
     expect(sets).toHaveLength(3);
-    for (const set of sets) expect({ replicaSet: set.object.metadata.name, afterMigration: set.revision > done }).toEqual({ replicaSet: set.object.metadata.name, afterMigration: true });
+    for (const set of sets)
+      expect({ replicaSet: set.object.metadata.name, afterMigration: set.revision > done }).toEqual({
+        replicaSet: set.object.metadata.name,
+        afterMigration: true,
+      });
     // hook-succeeded: the Job and its ServiceAccount are gone; the ExternalSecret stays (docs/deploy.md).
     expect(named(watches.jobs, `${PREFIX}-migrate`, 'DELETED')).toHaveLength(1);
     expect(named(watches.serviceAccounts, `${PREFIX}-migrations`, 'DELETED')).toHaveLength(1);
     expect(named(watches.externalSecrets, `${PREFIX}-migrations`, 'DELETED')).toHaveLength(0);
 
     installed = await deployments();
-    expect([...installed.keys()].sort()).toEqual([`${PREFIX}-audit-log`, `${PREFIX}-auth-session`, `${PREFIX}-mfa-admin`]);
+    expect([...installed.keys()].sort()).toEqual([
+      `${PREFIX}-audit-log`,
+      `${PREFIX}-auth-session`,
+      `${PREFIX}-mfa-admin`,
+    ]);
     for (const { image } of installed.values()) expect(image).toMatch(/\/portcullis:0\.1\.0$/);
     expect(await readyPods()).toBeGreaterThanOrEqual(3);
     const { stdout } = await helm('status', RELEASE, '-n', NS, '-o', 'json');
@@ -204,14 +278,27 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
       'helm.sh/hook-delete-policy': 'before-hook-creation',
     });
     expect(secret.spec.target.name).toBe(`${PREFIX}-migrations`);
-    expect(secret.spec.data).toEqual([{ secretKey: 'DATABASE_URL', remoteRef: expect.objectContaining({ key: 'portcullis/production', property: 'MIGRATIONS_DATABASE_URL' }) }]);
+    expect(secret.spec.data).toEqual([
+      {
+        secretKey: 'DATABASE_URL',
+        remoteRef: expect.objectContaining({ key: 'portcullis/production', property: 'MIGRATIONS_DATABASE_URL' }),
+      },
+    ]);
     const objects = async (what: 'manifest' | 'hooks') =>
       parseAllDocuments((await helm('get', what, RELEASE, '-n', NS)).stdout)
         .map((document) => document.toJS() as Loose)
         .filter(Boolean)
         .map((object) => `${object.kind}/${object.metadata.name}`);
-    const hookObjects = [`ServiceAccount/${PREFIX}-migrations`, `ExternalSecret/${PREFIX}-migrations`, `Job/${PREFIX}-migrate`];
-    expect(await objects('manifest')).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(ServiceAccount|ExternalSecret)\/.*-migrations$|^Job\/.*-migrate$/)]));
+    const hookObjects = [
+      `ServiceAccount/${PREFIX}-migrations`,
+      `ExternalSecret/${PREFIX}-migrations`,
+      `Job/${PREFIX}-migrate`,
+    ];
+    expect(await objects('manifest')).not.toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^(ServiceAccount|ExternalSecret)\/.*-migrations$|^Job\/.*-migrate$/),
+      ]),
+    );
     expect(await objects('hooks')).toEqual(expect.arrayContaining(hookObjects));
     // The ServiceAccount and the Job went with hook-succeeded; only the ExternalSecret is left.
     await expect(getJson('serviceaccount', `${PREFIX}-migrations`)).rejects.toThrow(/NotFound/);
@@ -221,7 +308,19 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
   it('upgrades with a new image and a changed setting: the pre-upgrade Job completes before any new ReplicaSet', async () => {
     const watches = await watchAll();
     try {
-      await helmOperation('upgrade', RELEASE, chart, '-n', NS, '-f', production, '--set', 'image.tag=0.2.0', '--set', 'config.LOG_LEVEL=debug');
+      await helmOperation(
+        'upgrade',
+        RELEASE,
+        chart,
+        '-n',
+        NS,
+        '-f',
+        production,
+        '--set',
+        'image.tag=0.2.0',
+        '--set',
+        'config.LOG_LEVEL=debug',
+      );
     } finally {
       stopAll(watches);
     }
@@ -235,7 +334,10 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
     const newSets = watches.replicaSets.events.filter((event) => event.type === 'ADDED');
     expect(newSets).toHaveLength(3);
     for (const set of newSets) {
-      expect({ replicaSet: set.object.metadata.name, afterMigration: set.revision > done }).toEqual({ replicaSet: set.object.metadata.name, afterMigration: true });
+      expect({ replicaSet: set.object.metadata.name, afterMigration: set.revision > done }).toEqual({
+        replicaSet: set.object.metadata.name,
+        afterMigration: true,
+      });
       expect(set.object.spec.template.spec.containers[0].image).toMatch(/:0\.2\.0$/);
     }
     expect(named(watches.jobs, `${PREFIX}-migrate`, 'DELETED')).toHaveLength(1);
@@ -273,12 +375,25 @@ describe('helm install, upgrade, rollback and uninstall with the production valu
     const { stdout: types } = await kubectl('api-resources', '--verbs=list', '--namespaced', '-o', 'name');
     const listable = types.split('\n').filter((type) => type && type !== 'events' && type !== 'events.events.k8s.io');
     const remaining = async () => {
-      const { stdout } = await kubectl('get', '-n', NS, '-o', 'name', '-l', `app.kubernetes.io/instance=${RELEASE}`, listable.join(','));
+      const { stdout } = await kubectl(
+        'get',
+        '-n',
+        NS,
+        '-o',
+        'name',
+        '-l',
+        `app.kubernetes.io/instance=${RELEASE}`,
+        listable.join(','),
+      );
       return stdout.trim().split('\n').filter(Boolean);
     };
     // The garbage collector removes the pods shortly after their ReplicaSets: bounded wait.
     let left = await remaining();
-    for (const deadline = Date.now() + 30_000; left.some((name) => name.startsWith('pod/')) && Date.now() < deadline; left = await remaining()) {
+    for (
+      const deadline = Date.now() + 30_000;
+      left.some((name) => name.startsWith('pod/')) && Date.now() < deadline;
+      left = await remaining()
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     expect(left).toEqual([`externalsecret.external-secrets.io/${PREFIX}-migrations`]);

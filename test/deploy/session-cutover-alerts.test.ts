@@ -14,7 +14,9 @@ let rules: RuleGroups;
 
 beforeAll(async () => {
   const { stdout } = await run('helm', ['template', 'prod', chart]);
-  rules = parseAllDocuments(stdout).map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups }).find((doc) => doc?.kind === 'PrometheusRule')!.spec;
+  rules = parseAllDocuments(stdout)
+    .map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups })
+    .find((doc) => doc?.kind === 'PrometheusRule')!.spec;
 }, 30_000);
 
 const labels = (position: PhasePosition) => {
@@ -25,14 +27,20 @@ const labels = (position: PhasePosition) => {
 function pod(name: string, position: PhasePosition, values = '1x20') {
   return [
     { series: `session_store_phase_info{${labels(position)},config_hash="h",pod="${name}"}`, values },
-    ...compatiblePositions(position).map((compatible) => ({ series: `session_store_phase_compatible{${labels(compatible)},pod="${name}"}`, values })),
+    ...compatiblePositions(position).map((compatible) => ({
+      series: `session_store_phase_compatible{${labels(compatible)},pod="${name}"}`,
+      values,
+    })),
   ];
 }
 const single = (from: 'knex' | 'dynamodb'): PhasePosition => ({ phase: 'single', from });
 const at = (phase: PhasePosition['phase']): PhasePosition => ({ phase, from: 'knex', to: 'dynamodb' });
 /** Prometheus drops an empty label (`to` of the single phase); the annotation still reads it as ''. */
 function withoutEmptyLabels(alert: ReturnType<typeof firing>) {
-  return { ...alert, exp_labels: Object.fromEntries(Object.entries(alert.exp_labels).filter(([, value]) => value !== '')) };
+  return {
+    ...alert,
+    exp_labels: Object.fromEntries(Object.entries(alert.exp_labels).filter(([, value]) => value !== '')),
+  };
 }
 const check = async (tests: unknown[]) => {
   const output = await promtoolTest(rules, tests);
@@ -42,12 +50,20 @@ const check = async (tests: unknown[]) => {
 
 describe('PortcullisSessionPhasesNotAdjacent', () => {
   it('stays quiet through every step of a move, two neighbouring phases side by side', async () => {
-    const steps: PhasePosition[] = [single('knex'), at('dual-write'), at('cutover'), at('retiring'), single('dynamodb')];
-    await check(steps.slice(1).map((next, index) => ({
-      interval: '1m',
-      input_series: [...pod('a', steps[index]!), ...pod('b', steps[index]!), ...pod('c', next)],
-      alert_rule_test: [{ eval_time: '10m', alertname: 'PortcullisSessionPhasesNotAdjacent', exp_alerts: [] }],
-    })));
+    const steps: PhasePosition[] = [
+      single('knex'),
+      at('dual-write'),
+      at('cutover'),
+      at('retiring'),
+      single('dynamodb'),
+    ];
+    await check(
+      steps.slice(1).map((next, index) => ({
+        interval: '1m',
+        input_series: [...pod('a', steps[index]!), ...pod('b', steps[index]!), ...pod('c', next)],
+        alert_rule_test: [{ eval_time: '10m', alertname: 'PortcullisSessionPhasesNotAdjacent', exp_alerts: [] }],
+      })),
+    );
   }, 30_000);
 
   it('fires on a skipped phase, naming both phases, and on two moves at once', async () => {
@@ -61,8 +77,15 @@ describe('PortcullisSessionPhasesNotAdjacent', () => {
             eval_time: '5m',
             alertname: 'PortcullisSessionPhasesNotAdjacent',
             exp_alerts: [
-              firing(rules, 'PortcullisSessionPhasesNotAdjacent', { phase: 'cutover', from: 'knex', to: 'dynamodb' }, '1'),
-              withoutEmptyLabels(firing(rules, 'PortcullisSessionPhasesNotAdjacent', { phase: 'single', from: 'knex', to: '' }, '2')),
+              firing(
+                rules,
+                'PortcullisSessionPhasesNotAdjacent',
+                { phase: 'cutover', from: 'knex', to: 'dynamodb' },
+                '1',
+              ),
+              withoutEmptyLabels(
+                firing(rules, 'PortcullisSessionPhasesNotAdjacent', { phase: 'single', from: 'knex', to: '' }, '2'),
+              ),
             ],
           },
         ],
@@ -75,8 +98,18 @@ describe('PortcullisSessionPhasesNotAdjacent', () => {
             eval_time: '5m',
             alertname: 'PortcullisSessionPhasesNotAdjacent',
             exp_alerts: [
-              firing(rules, 'PortcullisSessionPhasesNotAdjacent', { phase: 'dual-write', from: 'knex', to: 'dynamodb' }, '1'),
-              firing(rules, 'PortcullisSessionPhasesNotAdjacent', { phase: 'dual-write', from: 'knex', to: 'redis' }, '1'),
+              firing(
+                rules,
+                'PortcullisSessionPhasesNotAdjacent',
+                { phase: 'dual-write', from: 'knex', to: 'dynamodb' },
+                '1',
+              ),
+              firing(
+                rules,
+                'PortcullisSessionPhasesNotAdjacent',
+                { phase: 'dual-write', from: 'knex', to: 'redis' },
+                '1',
+              ),
             ],
           },
         ],
@@ -99,7 +132,11 @@ describe('PortcullisSessionStoreCountsDiverge', () => {
         input_series: [...pod('a', at('cutover'), '1x40'), ...counts('1000x40', '900x40')],
         alert_rule_test: [
           { eval_time: '10m', alertname: 'PortcullisSessionStoreCountsDiverge', exp_alerts: [] },
-          { eval_time: '20m', alertname: 'PortcullisSessionStoreCountsDiverge', exp_alerts: [firing(rules, 'PortcullisSessionStoreCountsDiverge', {}, '10%')] },
+          {
+            eval_time: '20m',
+            alertname: 'PortcullisSessionStoreCountsDiverge',
+            exp_alerts: [firing(rules, 'PortcullisSessionStoreCountsDiverge', {}, '10%')],
+          },
         ],
       },
     ]);
@@ -107,14 +144,24 @@ describe('PortcullisSessionStoreCountsDiverge', () => {
 
   it('stays quiet within 2%, and in dual-write (before the backfill the new store is empty)', async () => {
     await check([
-      { interval: '1m', input_series: [...pod('a', at('cutover'), '1x40'), ...counts('1000x40', '990x40')], alert_rule_test: [{ eval_time: '30m', alertname: 'PortcullisSessionStoreCountsDiverge', exp_alerts: [] }] },
-      { interval: '1m', input_series: [...pod('a', at('dual-write'), '1x40'), ...counts('1000x40', '0x40')], alert_rule_test: [{ eval_time: '30m', alertname: 'PortcullisSessionStoreCountsDiverge', exp_alerts: [] }] },
+      {
+        interval: '1m',
+        input_series: [...pod('a', at('cutover'), '1x40'), ...counts('1000x40', '990x40')],
+        alert_rule_test: [{ eval_time: '30m', alertname: 'PortcullisSessionStoreCountsDiverge', exp_alerts: [] }],
+      },
+      {
+        interval: '1m',
+        input_series: [...pod('a', at('dual-write'), '1x40'), ...counts('1000x40', '0x40')],
+        alert_rule_test: [{ eval_time: '30m', alertname: 'PortcullisSessionStoreCountsDiverge', exp_alerts: [] }],
+      },
     ]);
   }, 30_000);
 });
 
 describe('PortcullisSessionFallbackReadsAfterCutover', () => {
-  const fallbacks = (values: string) => [{ series: 'session_store_read_fallbacks_total{reason="primary_miss",pod="a"}', values }];
+  const fallbacks = (values: string) => [
+    { series: 'session_store_read_fallbacks_total{reason="primary_miss",pod="a"}', values },
+  ];
 
   it('fires when the old store still answers reads 30 minutes into the cutover, and not for a burst during its rollout', async () => {
     await check([
@@ -123,32 +170,68 @@ describe('PortcullisSessionFallbackReadsAfterCutover', () => {
         input_series: fallbacks('0+2x60'),
         alert_rule_test: [
           { eval_time: '20m', alertname: 'PortcullisSessionFallbackReadsAfterCutover', exp_alerts: [] },
-          { eval_time: '40m', alertname: 'PortcullisSessionFallbackReadsAfterCutover', exp_alerts: [firing(rules, 'PortcullisSessionFallbackReadsAfterCutover')] },
+          {
+            eval_time: '40m',
+            alertname: 'PortcullisSessionFallbackReadsAfterCutover',
+            exp_alerts: [firing(rules, 'PortcullisSessionFallbackReadsAfterCutover')],
+          },
         ],
       },
       {
         interval: '1m',
         input_series: fallbacks('0+5x10 50x50'),
-        alert_rule_test: [{ eval_time: '50m', alertname: 'PortcullisSessionFallbackReadsAfterCutover', exp_alerts: [] }],
+        alert_rule_test: [
+          { eval_time: '50m', alertname: 'PortcullisSessionFallbackReadsAfterCutover', exp_alerts: [] },
+        ],
       },
     ]);
   }, 30_000);
 });
 
 describe('PortcullisSessionStoresDisagree', () => {
-  const mismatches = (kind: string) => [{ series: `session_store_consistency_mismatches_total{kind="${kind}",pod="a"}`, values: '0 0 1 2 3 3 3 3 3 3 3' }];
+  const mismatches = (kind: string) => [
+    { series: `session_store_consistency_mismatches_total{kind="${kind}",pod="a"}`, values: '0 0 1 2 3 3 3 3 3 3 3' },
+  ];
 
-  it('stays quiet on the copies a single-store pod\'s logout leaves beside dual-write or retiring', async () => {
+  it("stays quiet on the copies a single-store pod's logout leaves beside dual-write or retiring", async () => {
     await check([
-      { interval: '1m', input_series: [...pod('a', at('dual-write'), '1x10'), ...mismatches('missing_in_primary')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [] }] },
-      { interval: '1m', input_series: [...pod('a', at('retiring'), '1x10'), ...mismatches('missing_in_primary')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [] }] },
+      {
+        interval: '1m',
+        input_series: [...pod('a', at('dual-write'), '1x10'), ...mismatches('missing_in_primary')],
+        alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [] }],
+      },
+      {
+        interval: '1m',
+        input_series: [...pod('a', at('retiring'), '1x10'), ...mismatches('missing_in_primary')],
+        alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [] }],
+      },
     ]);
   }, 30_000);
 
   it('fires on them in the cutover, and on any other kind in any phase', async () => {
     await check([
-      { interval: '1m', input_series: [...pod('a', at('cutover'), '1x10'), ...mismatches('missing_in_primary')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [firing(rules, 'PortcullisSessionStoresDisagree')] }] },
-      { interval: '1m', input_series: [...pod('a', at('dual-write'), '1x10'), ...mismatches('data')], alert_rule_test: [{ eval_time: '5m', alertname: 'PortcullisSessionStoresDisagree', exp_alerts: [firing(rules, 'PortcullisSessionStoresDisagree')] }] },
+      {
+        interval: '1m',
+        input_series: [...pod('a', at('cutover'), '1x10'), ...mismatches('missing_in_primary')],
+        alert_rule_test: [
+          {
+            eval_time: '5m',
+            alertname: 'PortcullisSessionStoresDisagree',
+            exp_alerts: [firing(rules, 'PortcullisSessionStoresDisagree')],
+          },
+        ],
+      },
+      {
+        interval: '1m',
+        input_series: [...pod('a', at('dual-write'), '1x10'), ...mismatches('data')],
+        alert_rule_test: [
+          {
+            eval_time: '5m',
+            alertname: 'PortcullisSessionStoresDisagree',
+            exp_alerts: [firing(rules, 'PortcullisSessionStoresDisagree')],
+          },
+        ],
+      },
     ]);
   }, 30_000);
 });

@@ -14,7 +14,13 @@ it('moves sessions both ways and from redis with nobody logged out, no logout un
   const report = join(work, 'drill.html');
   const summary = await drill({ reportFile: report, admins: 6, log: () => undefined });
   expect(failures(summary)).toEqual([]);
-  expect(summary).toMatchObject({ directions: 3, forced_relogins: 0, logouts_undone: 0, panels_without_data: 0, post_switch_checks_failed: 0 });
+  expect(summary).toMatchObject({
+    directions: 3,
+    forced_relogins: 0,
+    logouts_undone: 0,
+    panels_without_data: 0,
+    post_switch_checks_failed: 0,
+  });
   expect(summary.sessions_tracked).toBeGreaterThan(50);
   expect(summary.gate_refusals).toBeGreaterThanOrEqual(6); // a skipped phase and a cutover before the wait, per direction
   const html = readFileSync(report, 'utf8');

@@ -20,9 +20,16 @@ let queries: string[];
 
 beforeAll(async () => {
   const { stdout } = await run('helm', ['template', 'prod', chart]);
-  const docs = parseAllDocuments(stdout).map((doc) => doc.toJS() as { kind?: string; metadata?: { name?: string }; spec: RuleGroups; data?: Record<string, string> });
+  const docs = parseAllDocuments(stdout).map(
+    (doc) =>
+      doc.toJS() as { kind?: string; metadata?: { name?: string }; spec: RuleGroups; data?: Record<string, string> },
+  );
   rules = docs.find((doc) => doc?.kind === 'PrometheusRule')!.spec;
-  const dashboard = JSON.parse(docs.find((doc) => doc?.kind === 'ConfigMap' && doc.metadata?.name === 'prod-portcullis-dashboards')!.data!['portcullis-session-table.json']!) as { panels: { targets: { expr: string }[] }[] };
+  const dashboard = JSON.parse(
+    docs.find((doc) => doc?.kind === 'ConfigMap' && doc.metadata?.name === 'prod-portcullis-dashboards')!.data![
+      'portcullis-session-table.json'
+    ]!,
+  ) as { panels: { targets: { expr: string }[] }[] };
   queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
 }, 30_000);
 
@@ -38,12 +45,21 @@ function exportedGauges(): string[] {
 it('reads only gauges the table metrics export, and the dashboard shows every one in valid PromQL', async () => {
   const exported = exportedGauges();
   const tableRules = rules.groups.find((group) => group.name === 'portcullis-session-table')!.rules;
-  const used = [...tableRules.map((rule) => rule.expr), ...queries].flatMap((expr) => expr.match(/\bsession_store_\w+/g) ?? []);
+  const used = [...tableRules.map((rule) => rule.expr), ...queries].flatMap(
+    (expr) => expr.match(/\bsession_store_\w+/g) ?? [],
+  );
   expect(used.filter((name) => !exported.includes(name))).toEqual([]);
   expect(exported.filter((name) => !queries.some((expr) => expr.includes(name)))).toEqual([]);
   const work = mkdtempSync(join(tmpdir(), 'portcullis-dashboard-'));
   try {
-    writeFileSync(join(work, 'queries.yaml'), JSON.stringify({ groups: [{ name: 'dashboard', rules: queries.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) }] }));
+    writeFileSync(
+      join(work, 'queries.yaml'),
+      JSON.stringify({
+        groups: [
+          { name: 'dashboard', rules: queries.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) },
+        ],
+      }),
+    );
     const { stdout } = await run('promtool', ['check', 'rules', join(work, 'queries.yaml')]);
     expect(stdout).toContain(`SUCCESS: ${queries.length} rules found`);
   } finally {
@@ -51,7 +67,10 @@ it('reads only gauges the table metrics export, and the dashboard shows every on
   }
 }, 30_000);
 
-const series = (name: string, values: string, pod = 'a') => ({ series: `${name}{table="sessions",pod="${pod}"}`, values });
+const series = (name: string, values: string, pod = 'a') => ({
+  series: `${name}{table="sessions",pod="${pod}"}`,
+  values,
+});
 
 it('fires on a dead-row share above 20 % held for 30 minutes, not on a small or healthy table', async () => {
   const output = await promtoolTest(rules, [
@@ -67,7 +86,11 @@ it('fires on a dead-row share above 20 % held for 30 minutes, not on a small or 
       ],
       alert_rule_test: [
         { eval_time: '20m', alertname: 'PortcullisSessionTableDeadRows', exp_alerts: [] },
-        { eval_time: '40m', alertname: 'PortcullisSessionTableDeadRows', exp_alerts: [firing(rules, 'PortcullisSessionTableDeadRows', { table: 'sessions' })] },
+        {
+          eval_time: '40m',
+          alertname: 'PortcullisSessionTableDeadRows',
+          exp_alerts: [firing(rules, 'PortcullisSessionTableDeadRows', { table: 'sessions' })],
+        },
         // Vacuumed at epoch 0, evaluated 40 minutes later: recent enough.
         { eval_time: '40m', alertname: 'PortcullisSessionTableVacuumStale', exp_alerts: [] },
       ],
@@ -83,10 +106,7 @@ it('fires on a dead-row share above 20 % held for 30 minutes, not on a small or 
     },
     {
       interval: '1m',
-      input_series: [
-        series('session_store_live_rows', '1000000x60'),
-        series('session_store_dead_rows', '100000x60'),
-      ],
+      input_series: [series('session_store_live_rows', '1000000x60'), series('session_store_dead_rows', '100000x60')],
       alert_rule_test: [{ eval_time: '50m', alertname: 'PortcullisSessionTableDeadRows', exp_alerts: [] }],
     },
   ]);
@@ -106,14 +126,22 @@ it('fires when the last vacuum is over 24 hours old while dead rows pile up', as
       ],
       alert_rule_test: [
         { eval_time: '20m', alertname: 'PortcullisSessionTableVacuumStale', exp_alerts: [] },
-        { eval_time: '40m', alertname: 'PortcullisSessionTableVacuumStale', exp_alerts: [firing(rules, 'PortcullisSessionTableVacuumStale', { table: 'sessions' })] },
+        {
+          eval_time: '40m',
+          alertname: 'PortcullisSessionTableVacuumStale',
+          exp_alerts: [firing(rules, 'PortcullisSessionTableVacuumStale', { table: 'sessions' })],
+        },
         { eval_time: '40m', alertname: 'PortcullisSessionTableDeadRows', exp_alerts: [] },
       ],
     },
     {
       interval: '1m',
       // As old, but few dead rows: a quiet table that needs no vacuum.
-      input_series: [series('session_store_live_rows', '1000x60'), series('session_store_dead_rows', '10x60'), series('session_store_last_autovacuum_seconds', '-100000x60')],
+      input_series: [
+        series('session_store_live_rows', '1000x60'),
+        series('session_store_dead_rows', '10x60'),
+        series('session_store_last_autovacuum_seconds', '-100000x60'),
+      ],
       alert_rule_test: [{ eval_time: '50m', alertname: 'PortcullisSessionTableVacuumStale', exp_alerts: [] }],
     },
   ]);

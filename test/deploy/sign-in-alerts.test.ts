@@ -12,12 +12,16 @@ let rules: RuleGroups;
 
 beforeAll(async () => {
   const { stdout } = await run('helm', ['template', 'prod', chart]);
-  rules = parseAllDocuments(stdout).map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups }).find((doc) => doc?.kind === 'PrometheusRule')!.spec;
+  rules = parseAllDocuments(stdout)
+    .map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups })
+    .find((doc) => doc?.kind === 'PrometheusRule')!.spec;
 }, 30_000);
 
 // The same name is read back from auth-session's registry in services/auth-session/test/session-policy.test.ts.
 it('counts lockouts with the metric auth-session exports', () => {
-  const rule = rules.groups.flatMap((group) => group.rules).find((candidate) => candidate.alert === 'PortcullisAccountLockouts')!;
+  const rule = rules.groups
+    .flatMap((group) => group.rules)
+    .find((candidate) => candidate.alert === 'PortcullisAccountLockouts')!;
   expect(rule.expr).toBe('sum(increase(auth_account_lockouts_total[15m])) > 3');
 });
 
@@ -40,7 +44,11 @@ it('fires on more than 3 lockouts in 15 minutes, across pods, and stays quiet on
       ],
       alert_rule_test: [
         { eval_time: '2m', alertname: 'PortcullisAccountLockouts', exp_alerts: [] },
-        { eval_time: '10m', alertname: 'PortcullisAccountLockouts', exp_alerts: [firing(rules, 'PortcullisAccountLockouts', {}, '5')] },
+        {
+          eval_time: '10m',
+          alertname: 'PortcullisAccountLockouts',
+          exp_alerts: [firing(rules, 'PortcullisAccountLockouts', {}, '5')],
+        },
       ],
     },
   ]);

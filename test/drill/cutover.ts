@@ -7,9 +7,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory from 'knex';
-import { judgeStep, loadConfig, phaseLabel, type CutoverEvidence, type Environment, type PhasePosition, type StoreName } from '@portcullis/config';
 import {
-  backfillSessions, cleanupFigures, createDynamoClient, createDynamoSessionTable, createSessionTable, createSingleBackend, runExpiredSessionCleanup, verifyFigures, verifyStores,
+  judgeStep,
+  loadConfig,
+  phaseLabel,
+  type CutoverEvidence,
+  type Environment,
+  type PhasePosition,
+  type StoreName,
+} from '@portcullis/config';
+import {
+  backfillSessions,
+  cleanupFigures,
+  createDynamoClient,
+  createDynamoSessionTable,
+  createSessionTable,
+  createSingleBackend,
+  runExpiredSessionCleanup,
+  verifyFigures,
+  verifyStores,
   type JobRun,
 } from '@portcullis/session-store';
 import type { DrillPrometheus } from './prometheus.js';
@@ -55,17 +71,39 @@ const REPLICAS = 3;
 
 /** The dashboard's queries, by panel. */
 export function dashboardPanels(): { title: string; exprs: string[] }[] {
-  const dashboard = JSON.parse(readFileSync(join(repo, 'helm', 'portcullis', 'files', 'dashboards', 'session-cutover.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+  const dashboard = JSON.parse(
+    readFileSync(join(repo, 'helm', 'portcullis', 'files', 'dashboards', 'session-cutover.json'), 'utf8'),
+  ) as { panels: { title: string; targets: { expr: string }[] }[] };
   return dashboard.panels.map((panel) => ({ title: panel.title, exprs: panel.targets.map((target) => target.expr) }));
 }
 
-export async function runCutoverDrill(options: { servers: DrillServers; prometheus: DrillPrometheus; alerts: { alert: string; expr: string; group: string }[]; log: DrillLog; admins?: number }): Promise<DrillSummary> {
+export async function runCutoverDrill(options: {
+  servers: DrillServers;
+  prometheus: DrillPrometheus;
+  alerts: { alert: string; expr: string; group: string }[];
+  log: DrillLog;
+  admins?: number;
+}): Promise<DrillSummary> {
   const { servers, prometheus, alerts, log } = options;
   const clock = new DrillClock();
   const jobRuns: JobRun[] = [];
   const summary: DrillSummary = {
-    directions: 0, sessions_tracked: 0, forced_relogins: 0, logouts_undone: 0, gate_refusals: 0, fallback_reads: 0, max_count_divergence: 0,
-    panels_checked: 0, panels_without_data: 0, alerts_checked: 0, alerts_fired: 0, alerts_cleared: 0, post_switch_checks_failed: 0, unexpected_alerts: [], consistency_mismatches: {}, metrics_missing: [],
+    directions: 0,
+    sessions_tracked: 0,
+    forced_relogins: 0,
+    logouts_undone: 0,
+    gate_refusals: 0,
+    fallback_reads: 0,
+    max_count_divergence: 0,
+    panels_checked: 0,
+    panels_without_data: 0,
+    alerts_checked: 0,
+    alerts_fired: 0,
+    alerts_cleared: 0,
+    post_switch_checks_failed: 0,
+    unexpected_alerts: [],
+    consistency_mismatches: {},
+    metrics_missing: [],
   };
   const panels = dashboardPanels();
   const panelsWithData = new Set<string>();
@@ -78,7 +116,10 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
   const dynamoTable = async () => {
     const client = createDynamoClient({ region: env.AWS_REGION!, endpoint: env.DYNAMODB_ENDPOINT! });
     try {
-      await createDynamoSessionTable(client, { tableName: `${env.DYNAMODB_TABLE_PREFIX ?? ''}${env.DYNAMODB_SESSION_TABLE ?? 'sessions'}`, billingMode: 'PAY_PER_REQUEST' });
+      await createDynamoSessionTable(client, {
+        tableName: `${env.DYNAMODB_TABLE_PREFIX ?? ''}${env.DYNAMODB_SESSION_TABLE ?? 'sessions'}`,
+        billingMode: 'PAY_PER_REQUEST',
+      });
     } finally {
       client.destroy();
     }
@@ -86,9 +127,11 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
   await createSessionTable(knex, env.SESSION_TABLE_NAME ?? 'sessions');
   await dynamoTable();
 
-  const setTargets = () => prometheus.setTargets(fleet.map((replica) => ({ address: replica.address, replica: replica.name })));
+  const setTargets = () =>
+    prometheus.setTargets(fleet.map((replica) => ({ address: replica.address, replica: replica.name })));
   const stores = () => fleet.map((replica) => replica.store);
-  const start = (position: PhasePosition) => startReplica({ name: `replica-${serial++}`, position, env, clock, jobRuns: () => jobRuns });
+  const start = (position: PhasePosition) =>
+    startReplica({ name: `replica-${serial++}`, position, env, clock, jobRuns: () => jobRuns });
   const retire = async (replica: DrillReplica) => {
     summary.fallback_reads += await replica.fallbacks();
     await replica.close();
@@ -109,22 +152,45 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
       // Not PortcullisSessionStoresDisagree: logouts by single-store pods leave copies in the other
       // store during the rollouts into dual-write and out of retiring (missing_in_primary), as the
       // runbook expects; the drill reports those mismatches by kind instead (consistency_mismatches).
-      if (!['PortcullisSessionPhasesNotAdjacent', 'PortcullisSessionStoreCountsDiverge', 'PortcullisSessionFallbackReadsAfterCutover', 'PortcullisSessionVerifyNoGo'].includes(alert.name)) continue;
+      if (
+        ![
+          'PortcullisSessionPhasesNotAdjacent',
+          'PortcullisSessionStoreCountsDiverge',
+          'PortcullisSessionFallbackReadsAfterCutover',
+          'PortcullisSessionVerifyNoGo',
+        ].includes(alert.name)
+      )
+        continue;
       summary.unexpected_alerts.push(`${alert.name} in ${phaseLabel(position)}`);
       log.evidence('unexpected alert', { ...alert, during: phaseLabel(position) });
     }
-    for (const { metric } of await prometheus.query('sum by (kind) (increase(session_store_consistency_mismatches_total[15s])) > 0')) {
+    for (const { metric } of await prometheus.query(
+      'sum by (kind) (increase(session_store_consistency_mismatches_total[15s])) > 0',
+    )) {
       (summary.consistency_mismatches[metric.kind!] ??= []).push(phaseLabel(position));
     }
     if (position.phase === 'cutover') {
-      const [share] = await prometheus.query('(max(max by (store) (session_store_items{state="live"})) - min(max by (store) (session_store_items{state="live"}))) / clamp_min(max(max by (store) (session_store_items{state="live"})), 1)');
+      const [share] = await prometheus.query(
+        '(max(max by (store) (session_store_items{state="live"})) - min(max by (store) (session_store_items{state="live"}))) / clamp_min(max(max by (store) (session_store_items{state="live"})), 1)',
+      );
       summary.max_count_divergence = Math.max(summary.max_count_divergence, Number(share?.value[1] ?? 0));
     }
   }
 
   /** One replica at a time, the admins working between each: neighbouring phases side by side. */
   async function rollTo(admins: Admins, target: PhasePosition, current: PhasePosition): Promise<void> {
-    const verdict = judgeStep({ live: { position: current, rolloutComplete: true, rolloutDetail: '', rolledOutAt: new Date(rolledOutAt), idleTimeoutSeconds: IDLE_MS / 1000 }, target, evidence, now: new Date(clock.now()) });
+    const verdict = judgeStep({
+      live: {
+        position: current,
+        rolloutComplete: true,
+        rolloutDetail: '',
+        rolledOutAt: new Date(rolledOutAt),
+        idleTimeoutSeconds: IDLE_MS / 1000,
+      },
+      target,
+      evidence,
+      now: new Date(clock.now()),
+    });
     log.evidence('gate', { from: phaseLabel(current), to: phaseLabel(target), ...verdict });
     if (!verdict.allowed) throw new Error(`the gate refused a step of the runbook: ${verdict.reason}`);
     log.step(`rolling ${phaseLabel(current)} → ${phaseLabel(target)}`);
@@ -141,7 +207,18 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
 
   /** The gate must refuse these: a skipped phase, and the cutover before the wait. */
   function expectRefusal(current: PhasePosition, target: PhasePosition, now = clock.now()) {
-    const verdict = judgeStep({ live: { position: current, rolloutComplete: true, rolloutDetail: '', rolledOutAt: new Date(rolledOutAt), idleTimeoutSeconds: IDLE_MS / 1000 }, target, evidence, now: new Date(now) });
+    const verdict = judgeStep({
+      live: {
+        position: current,
+        rolloutComplete: true,
+        rolloutDetail: '',
+        rolledOutAt: new Date(rolledOutAt),
+        idleTimeoutSeconds: IDLE_MS / 1000,
+      },
+      target,
+      evidence,
+      now: new Date(now),
+    });
     log.evidence('gate', { from: phaseLabel(current), to: phaseLabel(target), ...verdict });
     if (verdict.allowed) throw new Error(`the gate let ${phaseLabel(current)} → ${phaseLabel(target)} through`);
     summary.gate_refusals++;
@@ -175,10 +252,29 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
       // The wait: one idle timeout (and a little) while the admins keep their sessions alive.
       await admins.idle(stores(), clock, IDLE_MS + 60_000);
       const startedAt = new Date();
-      const report = await verifyStores({ primary: source.backend, secondary: target.backend, clock, exactCounts: true });
+      const report = await verifyStores({
+        primary: source.backend,
+        secondary: target.backend,
+        clock,
+        exactCounts: true,
+      });
       evidence.verify = { primary: from, secondary: to, go: report.go, at: new Date(clock.now()).toISOString() };
-      jobRuns.push({ job: 'sessions-verify', startedAt, finishedAt: new Date(), outcome: report.go ? 'success' : 'no_go', figures: verifyFigures(report, 0) });
-      log.evidence('verify', { from, to, go: report.go, reasons: report.reasons, countsExact: report.countsExact, countDifference: report.countDifference, compared: report.compared });
+      jobRuns.push({
+        job: 'sessions-verify',
+        startedAt,
+        finishedAt: new Date(),
+        outcome: report.go ? 'success' : 'no_go',
+        figures: verifyFigures(report, 0),
+      });
+      log.evidence('verify', {
+        from,
+        to,
+        go: report.go,
+        reasons: report.reasons,
+        countsExact: report.countsExact,
+        countDifference: report.countDifference,
+        compared: report.compared,
+      });
       if (!report.go) throw new Error(`verify said NO-GO for ${from} → ${to}: ${report.reasons.join(' ')}`);
     } finally {
       await Promise.all([source.close(), target.close()]);
@@ -194,10 +290,20 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
   async function cleanupRun(): Promise<void> {
     const startedAt = new Date();
     const result = await runExpiredSessionCleanup(knex, env.SESSION_TABLE_NAME ?? 'sessions', { clock });
-    jobRuns.push({ job: 'sessions-cleanup', startedAt, finishedAt: new Date(), outcome: 'success', figures: cleanupFigures(result, { batchSize: 1000, seconds: 0, table: 'sessions' }) });
+    jobRuns.push({
+      job: 'sessions-cleanup',
+      startedAt,
+      finishedAt: new Date(),
+      outcome: 'success',
+      figures: cleanupFigures(result, { batchSize: 1000, seconds: 0, table: 'sessions' }),
+    });
   }
 
-  const moves: [StoreName, StoreName, boolean][] = [['knex', 'dynamodb', true], ['dynamodb', 'knex', false], ['redis', 'knex', false]];
+  const moves: [StoreName, StoreName, boolean][] = [
+    ['knex', 'dynamodb', true],
+    ['dynamodb', 'knex', false],
+    ['redis', 'knex', false],
+  ];
   let admins: Admins | undefined;
   const totals: Totals = { forcedRelogins: 0, logoutsUndone: 0 };
   try {
@@ -214,7 +320,12 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
         await observe(first);
       }
       log.step(`move ${from} → ${to}`);
-      const steps: PhasePosition[] = [{ phase: 'dual-write', from, to }, { phase: 'cutover', from, to }, { phase: 'retiring', from, to }, { phase: 'single', from: to }];
+      const steps: PhasePosition[] = [
+        { phase: 'dual-write', from, to },
+        { phase: 'cutover', from, to },
+        { phase: 'retiring', from, to },
+        { phase: 'single', from: to },
+      ];
       expectRefusal(first, steps[1]!);
       let current = first;
       for (const next of steps) {
@@ -228,11 +339,14 @@ export async function runCutoverDrill(options: { servers: DrillServers; promethe
       summary.directions++;
     }
     await observe(fleet[0]!.position);
-    for (const [at, panel] of panels.entries()) if (!panelsWithData.has(panel.title)) log.evidence('panel without data', { at, title: panel.title });
+    for (const [at, panel] of panels.entries())
+      if (!panelsWithData.has(panel.title)) log.evidence('panel without data', { at, title: panel.title });
     summary.panels_checked = panels.length;
     summary.panels_without_data = panels.filter((panel) => !panelsWithData.has(panel.title)).length;
     const seen = new Set(await prometheus.metricNames());
-    const named = [...panels.flatMap((panel) => panel.exprs), ...alerts.map((rule) => rule.expr)].flatMap((expr) => expr.match(/\b(session_store_\w+|portcullis_\w+)\b/g) ?? []);
+    const named = [...panels.flatMap((panel) => panel.exprs), ...alerts.map((rule) => rule.expr)].flatMap(
+      (expr) => expr.match(/\b(session_store_\w+|portcullis_\w+)\b/g) ?? [],
+    );
     summary.metrics_missing = [...new Set(named)].filter((name) => !seen.has(name));
   } finally {
     if (admins) summary.sessions_tracked += admins.tracked;
@@ -257,4 +371,3 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   }
   return false;
 }
-

@@ -13,7 +13,12 @@ export interface DrillPrometheus {
   /** An instant query; the result vector (empty when no series). Throws on a query Prometheus refuses. */
   query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
   /** A range query over the drill, one point per `stepSeconds`. */
-  queryRange(expr: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
+  queryRange(
+    expr: string,
+    startSeconds: number,
+    endSeconds: number,
+    stepSeconds: number,
+  ): Promise<{ metric: Record<string, string>; values: [number, string][] }[]>;
   /** Alerts now firing (state firing), by name and labels. */
   firing(): Promise<{ name: string; labels: Record<string, string> }[]>;
   /** Every metric name Prometheus has seen. */
@@ -28,7 +33,10 @@ export async function startPrometheus(dir: string, rules: unknown): Promise<Dril
   const targetsFile = join(dir, 'targets.json');
   const setTargets = (targets: { address: string; replica: string }[]) => {
     // Written aside and renamed: Prometheus never reads half a file.
-    writeFileSync(`${targetsFile}.tmp`, JSON.stringify(targets.map((target) => ({ targets: [target.address], labels: { replica: target.replica } }))));
+    writeFileSync(
+      `${targetsFile}.tmp`,
+      JSON.stringify(targets.map((target) => ({ targets: [target.address], labels: { replica: target.replica } }))),
+    );
     renameSync(`${targetsFile}.tmp`, targetsFile);
   };
   setTargets([]);
@@ -47,7 +55,12 @@ export async function startPrometheus(dir: string, rules: unknown): Promise<Dril
     port,
     url,
     command: '/usr/bin/prometheus',
-    args: [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${LOOPBACK}:${port}`, '--log.level=warn'],
+    args: [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=${LOOPBACK}:${port}`,
+      '--log.level=warn',
+    ],
     ready: async () => {
       const response = await fetch(`${url}/-/ready`);
       if (!response.ok) throw new Error(`not ready: ${response.status}`);
@@ -62,9 +75,18 @@ export async function startPrometheus(dir: string, rules: unknown): Promise<Dril
   return {
     url,
     setTargets,
-    query: async (expr) => (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result,
+    query: async (expr) =>
+      (
+        await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+          `/api/v1/query?query=${encodeURIComponent(expr)}`,
+        )
+      ).result,
     queryRange: async (expr, start, end, step) =>
-      (await api<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(`/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=${step}`)).result,
+      (
+        await api<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(
+          `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=${step}`,
+        )
+      ).result,
     firing: async () =>
       (await api<{ alerts: { labels: Record<string, string>; state: string }[] }>('/api/v1/alerts')).alerts
         .filter((alert) => alert.state === 'firing')

@@ -5,10 +5,25 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { loadConfig, phaseLabel, phaseValues, sessionPhaseInfo, type Environment, type PhasePosition } from '@portcullis/config';
 import {
-  createJobRunMetrics, createSessionStoreFromSettings, createSessionStoreMetrics, sessionJobsInUse, startItemCounter,
-  type Clock, type JobRun, type SessionBackend, type SessionStore, type SessionStoreMetrics,
+  loadConfig,
+  phaseLabel,
+  phaseValues,
+  sessionPhaseInfo,
+  type Environment,
+  type PhasePosition,
+} from '@portcullis/config';
+import {
+  createJobRunMetrics,
+  createSessionStoreFromSettings,
+  createSessionStoreMetrics,
+  sessionJobsInUse,
+  startItemCounter,
+  type Clock,
+  type JobRun,
+  type SessionBackend,
+  type SessionStore,
+  type SessionStoreMetrics,
 } from '@portcullis/session-store';
 import { LOOPBACK } from '../infra/process.js';
 
@@ -23,12 +38,25 @@ export interface DrillReplica {
   close(): Promise<void>;
 }
 
-export async function startReplica(options: { name: string; position: PhasePosition; env: Environment; clock: Clock; jobRuns: () => JobRun[] }): Promise<DrillReplica> {
+export async function startReplica(options: {
+  name: string;
+  position: PhasePosition;
+  env: Environment;
+  clock: Clock;
+  jobRuns: () => JobRun[];
+}): Promise<DrillReplica> {
   const { phase, from, to } = phaseValues(options.position);
-  const config = loadConfig({ ...options.env, SESSION_STORE_PHASE: phase, SESSION_STORE_FROM: from, SESSION_STORE_TO: to }, { warn: () => undefined });
+  const config = loadConfig(
+    { ...options.env, SESSION_STORE_PHASE: phase, SESSION_STORE_FROM: from, SESSION_STORE_TO: to },
+    { warn: () => undefined },
+  );
   const registry = new Registry();
   const metrics = createSessionStoreMetrics(registry);
-  const sessions = createSessionStoreFromSettings(config, { metrics, clock: options.clock, phase: sessionPhaseInfo(config) });
+  const sessions = createSessionStoreFromSettings(config, {
+    metrics,
+    clock: options.clock,
+    phase: sessionPhaseInfo(config),
+  });
   // Counted every second (a service counts every minute): the drill's steps last seconds.
   const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, metrics, 1000);
   await counter.refresh();

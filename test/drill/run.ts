@@ -18,15 +18,44 @@ const chart = join(import.meta.dirname, '..', '..', 'helm', 'portcullis');
 
 /** The chart's alert rules with windows and `for` durations a one-second scrape can show in seconds. */
 async function drillRules(): Promise<{ groups: { name: string; rules: { alert?: string; expr: string }[] }[] }> {
-  const sets = ['rateWindow=5s', 'dualWriteFailuresFor=1s', 'phasesNotAdjacentFor=5s', 'countDivergenceFor=20s', 'fallbackReadsAfterCutoverFor=30s'].flatMap((set) => ['--set', `monitoring.prometheusRule.${set}`]);
-  const { stdout } = await run('helm', ['template', 'drill', chart, ...sets, '--show-only', 'templates/monitoring.yaml']);
-  const rule = parseAllDocuments(stdout).map((document) => document.toJS() as { kind?: string; spec: { groups: { name: string; rules: { alert?: string; expr: string }[] }[] } }).find((document) => document?.kind === 'PrometheusRule');
+  const sets = [
+    'rateWindow=5s',
+    'dualWriteFailuresFor=1s',
+    'phasesNotAdjacentFor=5s',
+    'countDivergenceFor=20s',
+    'fallbackReadsAfterCutoverFor=30s',
+  ].flatMap((set) => ['--set', `monitoring.prometheusRule.${set}`]);
+  const { stdout } = await run('helm', [
+    'template',
+    'drill',
+    chart,
+    ...sets,
+    '--show-only',
+    'templates/monitoring.yaml',
+  ]);
+  const rule = parseAllDocuments(stdout)
+    .map(
+      (document) =>
+        document.toJS() as {
+          kind?: string;
+          spec: { groups: { name: string; rules: { alert?: string; expr: string }[] }[] };
+        },
+    )
+    .find((document) => document?.kind === 'PrometheusRule');
   return rule!.spec;
 }
 
-export async function drill(options: { reportFile: string; admins?: number; log?: (line: string) => void }): Promise<DrillSummary> {
+export async function drill(options: {
+  reportFile: string;
+  admins?: number;
+  log?: (line: string) => void;
+}): Promise<DrillSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(`[drill] ${line}\n`));
-  const [{ startPostgres }, { startRedis }, { startMoto }] = await Promise.all([import('../infra/postgres.js'), import('../infra/redis.js'), import('../infra/moto.js')]);
+  const [{ startPostgres }, { startRedis }, { startMoto }] = await Promise.all([
+    import('../infra/postgres.js'),
+    import('../infra/redis.js'),
+    import('../infra/moto.js'),
+  ]);
   const handles: ServerHandle[] = [];
   const work = mkdtempSync(join(tmpdir(), 'portcullis-drill-'));
   let prometheus: DrillPrometheus | undefined;
@@ -39,8 +68,15 @@ export async function drill(options: { reportFile: string; admins?: number; log?
     process.env.AWS_SECRET_ACCESS_KEY = MOTO_CREDENTIALS.secretAccessKey;
     const rules = await drillRules();
     prometheus = await startPrometheus(join(work, 'prometheus'), rules);
-    const alerts = rules.groups.filter((group) => ['portcullis-session-store', 'portcullis-session-cutover', 'portcullis-jobs'].includes(group.name))
-      .flatMap((group) => group.rules.filter((rule) => rule.alert).map((rule) => ({ alert: rule.alert!, expr: rule.expr, group: group.name })));
+    const alerts = rules.groups
+      .filter((group) =>
+        ['portcullis-session-store', 'portcullis-session-cutover', 'portcullis-jobs'].includes(group.name),
+      )
+      .flatMap((group) =>
+        group.rules
+          .filter((rule) => rule.alert)
+          .map((rule) => ({ alert: rule.alert!, expr: rule.expr, group: group.name })),
+      );
     const env = {
       NODE_ENV: 'test',
       DATABASE_URL: postgres.url,
@@ -59,7 +95,10 @@ export async function drill(options: { reportFile: string; admins?: number; log?
       admins: options.admins ?? 24,
       log: { step: log, evidence: (kind, detail) => evidence.push({ at: new Date().toISOString(), kind, detail }) },
     });
-    writeFileSync(options.reportFile, await drillReport({ prometheus, startedAt, endedAt: Date.now() / 1000, summary, evidence }));
+    writeFileSync(
+      options.reportFile,
+      await drillReport({ prometheus, startedAt, endedAt: Date.now() / 1000, summary, evidence }),
+    );
     log(`report: ${options.reportFile}`);
     return summary;
   } finally {

@@ -19,7 +19,10 @@ export class DrillClock implements Clock {
   }
 }
 
-export interface Totals { forcedRelogins: number; logoutsUndone: number }
+export interface Totals {
+  forcedRelogins: number;
+  logoutsUndone: number;
+}
 
 const newId = () => randomBytes(32).toString('base64url');
 const pick = <T>(items: readonly T[]) => items[Math.floor(Math.random() * items.length)]!;
@@ -31,7 +34,11 @@ export class Admins {
   private readonly names: string[];
   private round = 0;
 
-  constructor(prefix: string, count: number, readonly totals: Totals) {
+  constructor(
+    prefix: string,
+    count: number,
+    readonly totals: Totals,
+  ) {
     this.names = Array.from({ length: count }, (_, index) => `${prefix}-admin-${index}`);
   }
 
@@ -97,14 +104,21 @@ export class Admins {
     const admin = `post-switch-${newId().slice(0, 8)}`;
     const ids = [newId(), newId(), newId()];
     for (const [index, id] of ids.entries()) await stores[index % stores.length]!.set(id, { userId: admin }, IDLE_MS);
-    for (const store of stores) if ((await store.listByUser(admin)).length !== ids.length) failed.push('concurrent-session limit: an admin’s sessions are not all listed on every replica');
+    for (const store of stores)
+      if ((await store.listByUser(admin)).length !== ids.length)
+        failed.push('concurrent-session limit: an admin’s sessions are not all listed on every replica');
     const idle = newId();
     await stores[0]!.set(idle, { userId: `${admin}-idle` }, 60_000);
     clock.advance(61_000);
-    for (const store of stores) if (await store.get(idle)) failed.push('idle timeout: a session idle past its timeout is still served');
+    for (const store of stores)
+      if (await store.get(idle)) failed.push('idle timeout: a session idle past its timeout is still served');
     await stores[stores.length - 1]!.destroyByUser(admin);
     for (const store of stores) {
-      if ((await store.listByUser(admin)).length > 0 || (await Promise.all(ids.map((id) => store.get(id)))).some(Boolean)) failed.push('sign out everywhere: a revoked session is still served');
+      if (
+        (await store.listByUser(admin)).length > 0 ||
+        (await Promise.all(ids.map((id) => store.get(id)))).some(Boolean)
+      )
+        failed.push('sign out everywhere: a revoked session is still served');
     }
     return failed;
   }

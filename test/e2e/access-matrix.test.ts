@@ -7,16 +7,43 @@ import type Koa from 'koa';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
 import { defaultSettings, SESSION_SECRET } from '../../services/auth-session/test/harness.js';
-import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness, type Built, type SeededAdmin } from '../../services/mfa-admin/test/harness.js';
+import {
+  createAdminHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  signIn,
+  type AdminHarness,
+  type Built,
+  type SeededAdmin,
+} from '../../services/mfa-admin/test/harness.js';
 
 /** Open to anyone by design. A new public route fails the matrix until it is added here on purpose. */
 const PUBLIC = new Set([
-  'GET /auth/healthz', 'GET /auth/assets/style.css', 'GET /auth/openapi.json', 'GET /auth/login', 'POST /auth/login',
-  'GET /admin/healthz', 'GET /admin/assets/style.css', 'GET /admin/openapi.json', 'GET /admin',
-  'GET /audit/healthz', 'GET /audit/assets/style.css', 'GET /audit/openapi.json', 'GET /audit', 'GET /auth',
+  'GET /auth/healthz',
+  'GET /auth/assets/style.css',
+  'GET /auth/openapi.json',
+  'GET /auth/login',
+  'POST /auth/login',
+  'GET /admin/healthz',
+  'GET /admin/assets/style.css',
+  'GET /admin/openapi.json',
+  'GET /admin',
+  'GET /audit/healthz',
+  'GET /audit/assets/style.css',
+  'GET /audit/openapi.json',
+  'GET /audit',
+  'GET /auth',
 ]);
 /** Reachable with a level-1 session (password only): the rest of the sign-in, and signing out. */
-const SIGN_IN_STEPS = new Set(['GET /auth/mfa', 'POST /auth/mfa/verify', 'GET /auth/mfa/enroll', 'POST /auth/mfa/enroll', 'GET /auth/logout', 'POST /auth/logout']);
+const SIGN_IN_STEPS = new Set([
+  'GET /auth/mfa',
+  'POST /auth/mfa/verify',
+  'GET /auth/mfa/enroll',
+  'POST /auth/mfa/enroll',
+  'GET /auth/logout',
+  'POST /auth/logout',
+]);
 
 /**
  * What each app promises beyond that. `own`: every admin reaches their own account and sessions,
@@ -46,11 +73,15 @@ function expected(route: Route, caller: Caller): Expected {
 
 function fits(expectation: Expected, status: number): boolean {
   switch (expectation) {
-    case 'unauthenticated': return status === 401;
-    case 'forbidden': return status === 403;
-    case 'hidden': return status === 403 || status === 404;
+    case 'unauthenticated':
+      return status === 401;
+    case 'forbidden':
+      return status === 403;
+    case 'hidden':
+      return status === 403 || status === 404;
     // Past the guards: success, or a 4xx about the (deliberately incomplete) input; never a 5xx.
-    case 'allowed': return status >= 200 && status !== 401 && status !== 403 && status < 500;
+    case 'allowed':
+      return status >= 200 && status !== 401 && status !== 403 && status < 500;
   }
 }
 
@@ -61,15 +92,20 @@ interface Router {
 
 /** The routes an app mounts, from the routers among its middleware (router.routes() carries `.router`). */
 function routesOf(app: Koa, prefix: string, access: Access): Route[] {
-  const routers = app.middleware.map((middleware) => (middleware as { router?: Router }).router).filter((router): router is Router => !!router);
+  const routers = app.middleware
+    .map((middleware) => (middleware as { router?: Router }).router)
+    .filter((router): router is Router => !!router);
   return [...new Set(routers)].flatMap((router) =>
     router.stack.flatMap((layer) =>
-      layer.methods.filter((method) => method !== 'HEAD').map((method) => {
-        const path = String(layer.path);
-        // The gateway (and the ingress) send only this prefix to the app.
-        if (path !== prefix && !path.startsWith(`${prefix}/`)) throw new Error(`${method} ${path} is outside ${prefix}, where the ingress sends nothing`);
-        return { method, path, key: `${method} ${path}`, access };
-      }),
+      layer.methods
+        .filter((method) => method !== 'HEAD')
+        .map((method) => {
+          const path = String(layer.path);
+          // The gateway (and the ingress) send only this prefix to the app.
+          if (path !== prefix && !path.startsWith(`${prefix}/`))
+            throw new Error(`${method} ${path} is outside ${prefix}, where the ingress sends nothing`);
+          return { method, path, key: `${method} ${path}`, access };
+        }),
     ),
   );
 }
@@ -95,23 +131,50 @@ beforeAll(async () => {
   let auditApp: Koa | undefined;
   built = h.build({
     extraApps: (store) => {
-      auditApp = createAuditApp({ db: h.db, store, audit: h.audit, detailsKeys: h.detailsKeys, logger: createLogger({ service: 'audit-log', level: 'silent' }), metrics: createMetrics('audit-log'), clock: h.clock, settings: { ...defaultSettings, secrets: [SESSION_SECRET] } });
+      auditApp = createAuditApp({
+        db: h.db,
+        store,
+        audit: h.audit,
+        detailsKeys: h.detailsKeys,
+        logger: createLogger({ service: 'audit-log', level: 'silent' }),
+        metrics: createMetrics('audit-log'),
+        clock: h.clock,
+        settings: { ...defaultSettings, secrets: [SESSION_SECRET] },
+      });
       return { '/audit': auditApp };
     },
   });
   // The gateway keeps its auth-session app to itself; an app built by the same createApp mounts the same routes.
-  routes = [...routesOf(h.auth.build().app, '/auth', 'own'), ...routesOf(built.mfaApp, '/admin', 'platform'), ...routesOf(auditApp!, '/audit', 'tenant')];
+  routes = [
+    ...routesOf(h.auth.build().app, '/auth', 'own'),
+    ...routesOf(built.mfaApp, '/admin', 'platform'),
+    ...routesOf(auditApp!, '/audit', 'tenant'),
+  ];
 
   // Tenant A with an admin who holds a live session and has an MFA reset on record; tenant B for the stranger.
   const tenant = await createTenant(h.db);
   other = await createTenant(h.db);
   const admin = await createTenantAdmin(h, tenant.id);
   const operator = await signIn(built.agent(), h.clock, await h.seedPlatformAdmin());
-  const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(200);
-  await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).set(json).send({ reason: 'Found it' }).expect(200);
+  const reset = await operator
+    .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+    .set(json)
+    .send({ reason: 'Lost phone' })
+    .expect(200);
+  await operator
+    .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
+    .set(json)
+    .send({ reason: 'Found it' })
+    .expect(200);
   owner = await signIn(built.agent(), h.clock, admin, tenant.slug);
   const sessions = await owner.get('/auth/sessions').set(json).expect(200);
-  fixture = { tenant, admin, sessionId: sessions.body.sessions[0].id, logId: String(reset.body.reset.id), platformAdminId: (await h.seedPlatformAdmin()).id };
+  fixture = {
+    tenant,
+    admin,
+    sessionId: sessions.body.sessions[0].id,
+    logId: String(reset.body.reset.id),
+    platformAdminId: (await h.seedPlatformAdmin()).id,
+  };
 });
 afterAll(() => h.close());
 
@@ -128,7 +191,12 @@ async function agentFor(caller: Exclude<Caller, 'anonymous'>): Promise<ReturnTyp
   const admin = tenant ? await createTenantAdmin(h, tenant.id) : await h.seedPlatformAdmin();
   const agent = built.agent();
   if (level === 2) await signIn(agent, h.clock, admin, tenant?.slug);
-  else await agent.post('/auth/login').set(json).send({ ...(tenant ? { tenant: tenant.slug } : {}), email: admin.email, password: admin.password }).expect(200, { assurance: 1, next: 'verify-mfa' });
+  else
+    await agent
+      .post('/auth/login')
+      .set(json)
+      .send({ ...(tenant ? { tenant: tenant.slug } : {}), email: admin.email, password: admin.password })
+      .expect(200, { assurance: 1, next: 'verify-mfa' });
   agents.set(caller, agent);
   return agent;
 }
@@ -140,7 +208,12 @@ async function agentFor(caller: Exclude<Caller, 'anonymous'>): Promise<ReturnTyp
 async function targetFor(route: Route, caller: Caller): Promise<Fixture> {
   if (caller !== 'platformL2' || route.method === 'GET') return fixture;
   const tenant = await createTenant(h.db);
-  return { ...fixture, tenant, admin: await createTenantAdmin(h, tenant.id, { mfa: false }), platformAdminId: (await h.seedPlatformAdmin()).id };
+  return {
+    ...fixture,
+    tenant,
+    admin: await createTenantAdmin(h, tenant.id, { mfa: false }),
+    platformAdminId: (await h.seedPlatformAdmin()).id,
+  };
 }
 
 function pathFor(route: Route, target: Fixture): string {
@@ -170,7 +243,8 @@ describe('access to every route, generated from the routers', () => {
   it('finds the routes of all three apps', () => {
     const keys = routes.map((route) => route.key);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const prefix of ['/auth/', '/admin/', '/audit/']) expect(keys.filter((key) => key.includes(` ${prefix}`)).length).toBeGreaterThan(3);
+    for (const prefix of ['/auth/', '/admin/', '/audit/'])
+      expect(keys.filter((key) => key.includes(` ${prefix}`)).length).toBeGreaterThan(3);
     // Stale entries would hide a removed route; both lists name mounted routes only.
     expect([...PUBLIC, ...SIGN_IN_STEPS].filter((key) => !keys.includes(key))).toEqual([]);
   });
@@ -181,8 +255,14 @@ describe('access to every route, generated from the routers', () => {
       for (const caller of CALLERS) {
         const expectation = expected(route, caller);
         // A write let through to the wrong caller can break the fixture (suspend tenant A): reported, and the matrix goes on.
-        const response = await call(route, caller).catch((error: Error) => ({ status: 0, body: { code: `no answer: ${error.message}` } }));
-        if (!fits(expectation, response.status)) wrong.push(`${route.key} as ${caller}: ${response.status} ${response.body?.code ?? ''}, expected ${expectation}`);
+        const response = await call(route, caller).catch((error: Error) => ({
+          status: 0,
+          body: { code: `no answer: ${error.message}` },
+        }));
+        if (!fits(expectation, response.status))
+          wrong.push(
+            `${route.key} as ${caller}: ${response.status} ${response.body?.code ?? ''}, expected ${expectation}`,
+          );
       }
     }
     expect(wrong).toEqual([]);
@@ -192,14 +272,22 @@ describe('access to every route, generated from the routers', () => {
     const wrong: string[] = [];
     for (const route of routes.filter((candidate) => candidate.method === 'GET' && !PUBLIC.has(candidate.key))) {
       const response = await call(route, 'anonymous', 'text/html');
-      if (response.status !== 303 || !String(response.headers.location).startsWith('/auth/login')) wrong.push(`${route.key}: ${response.status} ${response.headers.location ?? ''}`);
+      if (response.status !== 303 || !String(response.headers.location).startsWith('/auth/login'))
+        wrong.push(`${route.key}: ${response.status} ${response.headers.location ?? ''}`);
     }
     expect(wrong).toEqual([]);
   });
 
   it('answers a browser on every route with a page, never JSON, and marks every signed-in response no-store', async () => {
     // Machine-readable by design, whoever asks.
-    const notPages = new Set(['GET /auth/healthz', 'GET /admin/healthz', 'GET /audit/healthz', 'GET /auth/openapi.json', 'GET /admin/openapi.json', 'GET /audit/openapi.json']);
+    const notPages = new Set([
+      'GET /auth/healthz',
+      'GET /admin/healthz',
+      'GET /audit/healthz',
+      'GET /auth/openapi.json',
+      'GET /admin/openapi.json',
+      'GET /audit/openapi.json',
+    ]);
     const wrong: string[] = [];
     for (const route of routes.filter((candidate) => !notPages.has(candidate.key))) {
       for (const caller of ['anonymous', 'tenantL2', 'platformL2'] as const) {
@@ -207,13 +295,23 @@ describe('access to every route, generated from the routers', () => {
         const agent = caller === 'anonymous' ? built.agent() : await agentFor(caller);
         const path = pathFor(route, target);
         // A browser: pages by GET, forms by POST (here without their token: the CSRF page must be a page too).
-        const response = route.method === 'GET'
-          ? await agent.get(path).set('Accept', 'text/html')
-          : await agent[route.method.toLowerCase() as 'post' | 'delete'](path).type('form').set('Accept', 'text/html').send({});
+        const response =
+          route.method === 'GET'
+            ? await agent.get(path).set('Accept', 'text/html')
+            : await agent[route.method.toLowerCase() as 'post' | 'delete'](path)
+                .type('form')
+                .set('Accept', 'text/html')
+                .send({});
         const type = String(response.headers['content-type'] ?? '');
         if (/json/.test(type)) wrong.push(`${route.key} as ${caller}: ${response.status} ${type}`);
-        if (caller !== 'anonymous' && route.key !== `GET ${route.path.split('/').slice(0, 2).join('/')}/assets/style.css`) {
-          if (response.headers['cache-control'] !== 'no-store' || response.headers.pragma !== 'no-cache') wrong.push(`${route.key} as ${caller}: cache-control ${response.headers['cache-control']}, pragma ${response.headers.pragma}`);
+        if (
+          caller !== 'anonymous' &&
+          route.key !== `GET ${route.path.split('/').slice(0, 2).join('/')}/assets/style.css`
+        ) {
+          if (response.headers['cache-control'] !== 'no-store' || response.headers.pragma !== 'no-cache')
+            wrong.push(
+              `${route.key} as ${caller}: cache-control ${response.headers['cache-control']}, pragma ${response.headers.pragma}`,
+            );
         }
       }
     }
@@ -231,7 +329,12 @@ describe('access to every route, generated from the routers', () => {
     const operator = await agentFor('platformL2');
     const form = await operator.get('/admin/tenants').set('Accept', 'text/html').expect(200);
     const token = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
-    const taken = await operator.post('/admin/tenants').type('form').set('Accept', 'text/html').send({ _csrf: token, slug: fixture.tenant.slug, name: 'Again' }).expect(409);
+    const taken = await operator
+      .post('/admin/tenants')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send({ _csrf: token, slug: fixture.tenant.slug, name: 'Again' })
+      .expect(409);
     expect(taken.headers['content-type']).toMatch(/text\/html/);
     expect(taken.text).toContain('already exists');
     await built.agent().get('/auth').expect(302).expect('location', '/auth/me');

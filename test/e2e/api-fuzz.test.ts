@@ -7,7 +7,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { productionBackends, startCompiledService, type CompiledService, type ProductionBackends } from '../support/compiled-service.js';
+import {
+  productionBackends,
+  startCompiledService,
+  type CompiledService,
+  type ProductionBackends,
+} from '../support/compiled-service.js';
 import { totpNow } from '../support/authenticator.js';
 
 type Service = 'auth-session' | 'mfa-admin' | 'audit-log';
@@ -19,7 +24,11 @@ type Service = 'auth-session' | 'mfa-admin' | 'audit-log';
  * signed in before any fuzzing (fuzzing re-authentication with wrong passwords locks the
  * account), and revoke-others last.
  */
-const SESSION_ENDING = [['POST /auth/logout'], ['POST /auth/password'], ['DELETE /auth/sessions/{id}', 'POST /auth/sessions/{id}/revoke', 'POST /auth/sessions/revoke-others']];
+const SESSION_ENDING = [
+  ['POST /auth/logout'],
+  ['POST /auth/password'],
+  ['DELETE /auth/sessions/{id}', 'POST /auth/sessions/{id}/revoke', 'POST /auth/sessions/revoke-others'],
+];
 const PREFIX: Record<Service, string> = { 'auth-session': '/auth', 'mfa-admin': '/admin', 'audit-log': '/audit' };
 
 /** Test cases per operation and phase: enough to reach odd input, small enough for ~40 s in all. */
@@ -59,7 +68,8 @@ beforeAll(async () => {
   }
   const { cookie: first, password, recoveryCodes } = await signInFully(services.get('auth-session')!.url);
   cookie = first;
-  for (const code of recoveryCodes.slice(0, SESSION_ENDING.length)) ownSessions.push(await signInWithRecoveryCode(services.get('auth-session')!.url, password, code));
+  for (const code of recoveryCodes.slice(0, SESSION_ENDING.length))
+    ownSessions.push(await signInWithRecoveryCode(services.get('auth-session')!.url, password, code));
   expect(await sessionStatus()).toBe(200);
 }, 60_000);
 
@@ -78,7 +88,12 @@ function browser(url: string) {
   const send = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${url}${path}`, {
       method,
-      headers: { ...viaIngress('198.51.100.7'), accept: 'application/json', 'content-type': 'application/json', cookie: cookieHeader() },
+      headers: {
+        ...viaIngress('198.51.100.7'),
+        accept: 'application/json',
+        'content-type': 'application/json',
+        cookie: cookieHeader(),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     for (const line of response.headers.getSetCookie()) {
@@ -87,7 +102,8 @@ function browser(url: string) {
       jar.set(pair!.slice(0, at), pair!.slice(at + 1));
     }
     const json = (await response.json()) as Record<string, unknown>;
-    if (response.status !== 200) throw new Error(`sign-in step ${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
+    if (response.status !== 200)
+      throw new Error(`sign-in step ${method} ${path} answered ${response.status}: ${JSON.stringify(json)}`);
     return json;
   };
   return { send, cookieHeader };
@@ -100,7 +116,10 @@ async function signInFully(url: string): Promise<{ cookie: string; password: str
   const { secret } = await send('GET', '/auth/mfa/enroll');
   const { recoveryCodes } = await send('POST', '/auth/mfa/enroll', { code: totpNow(secret as string) });
   const password = `Fuzz-${backends.admin.password}-new`;
-  const changed = await send('POST', '/auth/password', { currentPassword: backends.admin.password, newPassword: password });
+  const changed = await send('POST', '/auth/password', {
+    currentPassword: backends.admin.password,
+    newPassword: password,
+  });
   expect(changed).toEqual({ passwordChanged: true, next: 'done' });
   return { cookie: cookieHeader(), password, recoveryCodes: recoveryCodes as string[] };
 }
@@ -115,7 +134,9 @@ async function signInWithRecoveryCode(url: string, password: string, code: strin
 
 /** GET /auth/me with a session (the main one by default): 200 while it is a live level-2 session. */
 async function sessionStatus(session = cookie): Promise<number> {
-  const response = await fetch(`${services.get('auth-session')!.url}/auth/me`, { headers: { ...viaIngress('198.51.100.7'), accept: 'application/json', cookie: session } });
+  const response = await fetch(`${services.get('auth-session')!.url}/auth/me`, {
+    headers: { ...viaIngress('198.51.100.7'), accept: 'application/json', cookie: session },
+  });
   await response.body?.cancel();
   return response.status;
 }
@@ -126,62 +147,120 @@ function summaryOf({ output }: StResult): string {
   return (start >= 0 ? output.slice(start) : output).slice(0, 12_000);
 }
 
-interface StResult { code: number | null; output: string; junit: string }
+interface StResult {
+  code: number | null;
+  output: string;
+  junit: string;
+}
 
 /** One `st run` on a service's document; `filter` narrows the operations (st's --include/--exclude flags). */
-function runSchemathesis(name: Service, url: string, session: string, filter: string[], report: string): Promise<StResult> {
+function runSchemathesis(
+  name: Service,
+  url: string,
+  session: string,
+  filter: string[],
+  report: string,
+): Promise<StResult> {
   const junitPath = join(workDir, `${report}.xml`);
   const args = [
-    'run', `${url}${PREFIX[name]}/openapi.json`,
-    '--url', url,
-    '--checks', 'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
-    '--max-examples', String(MAX_EXAMPLES),
-    '--phases', 'examples,coverage,fuzzing',
-    '--seed', '20261203',
-    '--workers', '2',
-    '--request-timeout', '30',
-    '--suppress-health-check', 'all',
+    'run',
+    `${url}${PREFIX[name]}/openapi.json`,
+    '--url',
+    url,
+    '--checks',
+    'not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance',
+    '--max-examples',
+    String(MAX_EXAMPLES),
+    '--phases',
+    'examples,coverage,fuzzing',
+    '--seed',
+    '20261203',
+    '--workers',
+    '2',
+    '--request-timeout',
+    '30',
+    '--suppress-health-check',
+    'all',
     '--no-color',
-    '--report', 'junit', '--report-junit-path', junitPath,
-    '-H', `Cookie: ${session}`,
-    '-H', 'X-Forwarded-Proto: https',
-    '-H', 'X-Forwarded-For: 198.51.100.9',
-    '-H', 'Accept: application/json',
+    '--report',
+    'junit',
+    '--report-junit-path',
+    junitPath,
+    '-H',
+    `Cookie: ${session}`,
+    '-H',
+    'X-Forwarded-Proto: https',
+    '-H',
+    'X-Forwarded-For: 198.51.100.9',
+    '-H',
+    'Accept: application/json',
     // The CSRF rule wants JSON on every unsafe request, body or not; without this header the
     // body-less operations (suspend, revoke, sign-out) would only ever answer 415.
-    '-H', 'Content-Type: application/json',
+    '-H',
+    'Content-Type: application/json',
     ...filter,
   ];
   return new Promise((resolve, reject) => {
-    execFile('st', args, { timeout: ST_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, cwd: workDir, env: { ...process.env, SCHEMATHESIS_HOOKS: join(workDir, 'hooks.py') } }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return reject(new Error('`st` (schemathesis) is not on PATH: run bash scripts/setup.sh.'));
-      if (error?.killed) return reject(new Error(`st run against ${name} did not finish within ${ST_TIMEOUT_MS / 1000} s:\n${stdout.slice(-3000)}`));
-      let junit = '';
-      try {
-        junit = readFileSync(junitPath, 'utf8');
-      } catch {
-        // No report: the output below says why (schema not loaded, bad flag).
-      }
-      resolve({ code: typeof error?.code === 'number' ? error.code : 0, output: `${stdout}${stderr}`, junit });
-    });
+    execFile(
+      'st',
+      args,
+      {
+        timeout: ST_TIMEOUT_MS,
+        maxBuffer: 16 * 1024 * 1024,
+        cwd: workDir,
+        env: { ...process.env, SCHEMATHESIS_HOOKS: join(workDir, 'hooks.py') },
+      },
+      (error, stdout, stderr) => {
+        if (error && (error as NodeJS.ErrnoException).code === 'ENOENT')
+          return reject(new Error('`st` (schemathesis) is not on PATH: run bash scripts/setup.sh.'));
+        if (error?.killed)
+          return reject(
+            new Error(
+              `st run against ${name} did not finish within ${ST_TIMEOUT_MS / 1000} s:\n${stdout.slice(-3000)}`,
+            ),
+          );
+        let junit = '';
+        try {
+          junit = readFileSync(junitPath, 'utf8');
+        } catch {
+          // No report: the output below says why (schema not loaded, bad flag).
+        }
+        resolve({ code: typeof error?.code === 'number' ? error.code : 0, output: `${stdout}${stderr}`, junit });
+      },
+    );
   });
 }
 
-it.each(['auth-session', 'mfa-admin', 'audit-log'] as const)('%s: no 5xx, and every response documented (status, content type, schema)', async (name) => {
-  const service = services.get(name)!;
-  const filter = name === 'auth-session' ? SESSION_ENDING.flat().flatMap((operation) => ['--exclude-name', operation]) : [];
-  const result = await runSchemathesis(name, service.url, cookie, filter, name);
-  if (result.code !== 0) throw new Error(`schemathesis found problems in ${name} (exit ${result.code}):\n${summaryOf(result)}`);
-  expect(result.junit).toMatch(/<testcase /);
-  // Every request rode a level-2 session, and it is still alive: nothing fuzzed ended it.
-  expect(await sessionStatus()).toBe(200);
-}, 180_000);
+it.each(['auth-session', 'mfa-admin', 'audit-log'] as const)(
+  '%s: no 5xx, and every response documented (status, content type, schema)',
+  async (name) => {
+    const service = services.get(name)!;
+    const filter =
+      name === 'auth-session' ? SESSION_ENDING.flat().flatMap((operation) => ['--exclude-name', operation]) : [];
+    const result = await runSchemathesis(name, service.url, cookie, filter, name);
+    if (result.code !== 0)
+      throw new Error(`schemathesis found problems in ${name} (exit ${result.code}):\n${summaryOf(result)}`);
+    expect(result.junit).toMatch(/<testcase /);
+    // Every request rode a level-2 session, and it is still alive: nothing fuzzed ended it.
+    expect(await sessionStatus()).toBe(200);
+  },
+  180_000,
+);
 
 it('auth-session, the operations that end sessions, each group on a session of its own: no 5xx, every response documented', async () => {
   const url = services.get('auth-session')!.url;
   for (const [index, operations] of SESSION_ENDING.entries()) {
-    const result = await runSchemathesis('auth-session', url, ownSessions[index]!, operations.flatMap((operation) => ['--include-name', operation]), `session-ending-${index}`);
-    if (result.code !== 0) throw new Error(`schemathesis found problems in ${operations.join(', ')} (exit ${result.code}):\n${summaryOf(result)}`);
+    const result = await runSchemathesis(
+      'auth-session',
+      url,
+      ownSessions[index]!,
+      operations.flatMap((operation) => ['--include-name', operation]),
+      `session-ending-${index}`,
+    );
+    if (result.code !== 0)
+      throw new Error(
+        `schemathesis found problems in ${operations.join(', ')} (exit ${result.code}):\n${summaryOf(result)}`,
+      );
     expect(result.junit).toMatch(/<testcase /);
   }
   // They ran signed in: sign-out ended its own session, revoke-others the main one.

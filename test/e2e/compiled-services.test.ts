@@ -1,7 +1,15 @@
 // The compiled entry points the image and the chart run, in production mode against the test
 // servers: each one becomes ready and answers a real request, and each refuses an empty
 // configuration in one message.
-import { compiledEntryPoint, productionBackends, runEntryPoint, startCompiledService, type CompiledService, type EntryPoint, type ProductionBackends } from '../support/compiled-service.js';
+import {
+  compiledEntryPoint,
+  productionBackends,
+  runEntryPoint,
+  startCompiledService,
+  type CompiledService,
+  type EntryPoint,
+  type ProductionBackends,
+} from '../support/compiled-service.js';
 
 let backends: ProductionBackends;
 beforeAll(async () => {
@@ -22,7 +30,9 @@ const publicChecks: Record<Exclude<EntryPoint, 'cli'>, (service: CompiledService
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('name="_csrf"');
     // No session for an anonymous page view: only the sign-in form's signed CSRF cookie.
-    expect(page.headers.get('set-cookie')).toMatch(/^__Host-portcullis\.sid\.csrf=[^;]+; path=\/; .*secure; .*httponly/i);
+    expect(page.headers.get('set-cookie')).toMatch(
+      /^__Host-portcullis\.sid\.csrf=[^;]+; path=\/; .*secure; .*httponly/i,
+    );
     expect(page.headers.get('set-cookie')).not.toMatch(/__Host-portcullis\.sid=/);
     // A wrong password through the whole stack: argon2, the Redis throttle, the audit writer.
     const refused = await fetch(`${url}/auth/login`, {
@@ -37,7 +47,10 @@ const publicChecks: Record<Exclude<EntryPoint, 'cli'>, (service: CompiledService
     const api = await fetch(`${url}/admin/tenants`, { headers: { ...viaIngress, accept: 'application/json' } });
     expect(api.status).toBe(401);
     expect(await api.json()).toMatchObject({ code: 'auth.unauthenticated' });
-    const page = await fetch(`${url}/admin/tenants`, { headers: { ...viaIngress, accept: 'text/html' }, redirect: 'manual' });
+    const page = await fetch(`${url}/admin/tenants`, {
+      headers: { ...viaIngress, accept: 'text/html' },
+      redirect: 'manual',
+    });
     expect(page.status).toBe(303);
     expect(page.headers.get('location')).toBe('/auth/login?next=%2Fadmin%2Ftenants');
   },
@@ -63,7 +76,12 @@ describe.each(['auth-session', 'mfa-admin', 'audit-log'] as const)('compiled %s 
       expect(await service.stop()).toBe(0);
     }
     // JSON logs only (production), and no secret of the configuration in them.
-    for (const variable of ['SESSION_SECRET', 'DEFAULT_PLATFORM_ADMIN_PASSWORD', 'MFA_SECRET_ENCRYPTION_KEY', 'AUDIT_DETAILS_ENCRYPTION_KEY'] as const) {
+    for (const variable of [
+      'SESSION_SECRET',
+      'DEFAULT_PLATFORM_ADMIN_PASSWORD',
+      'MFA_SECRET_ENCRYPTION_KEY',
+      'AUDIT_DETAILS_ENCRYPTION_KEY',
+    ] as const) {
       expect(service.output()).not.toContain(backends.env[variable]);
     }
   });
@@ -78,8 +96,17 @@ describe.each([
 ] as [EntryPoint, string[]][])('compiled %s %s', (name, args) => {
   it('refuses an empty or incomplete configuration in one message naming what is missing, never a secret', async () => {
     // The third one holds secrets but no database: the message must name DATABASE_URL and print none of them.
-    const secrets = { SESSION_SECRET: `s3cret-${'q'.repeat(40)}`, DEFAULT_PLATFORM_ADMIN_PASSWORD: 'Adm1n-pa55word-value', REDIS_URL: 'redis://:r3dis-pa55word@127.0.0.1:1' };
-    const partial = { NODE_ENV: 'production', SESSION_STORE_DRIVER: 'redis', DEFAULT_PLATFORM_ADMIN_EMAIL: 'root@portcullis.example', ...secrets };
+    const secrets = {
+      SESSION_SECRET: `s3cret-${'q'.repeat(40)}`,
+      DEFAULT_PLATFORM_ADMIN_PASSWORD: 'Adm1n-pa55word-value',
+      REDIS_URL: 'redis://:r3dis-pa55word@127.0.0.1:1',
+    };
+    const partial = {
+      NODE_ENV: 'production',
+      SESSION_STORE_DRIVER: 'redis',
+      DEFAULT_PLATFORM_ADMIN_EMAIL: 'root@portcullis.example',
+      ...secrets,
+    };
     const configurations: Record<string, string>[] = [{}, { NODE_ENV: 'production' }, partial];
     const runs = await Promise.all(configurations.map((env) => runEntryPoint(name, args, env)));
     for (const { code, stdout, stderr } of runs) {

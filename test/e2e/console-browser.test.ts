@@ -26,17 +26,30 @@ const violations: string[] = [];
 let shot = 0;
 
 beforeAll(async () => {
-  if (!CHROMIUM) throw new Error('Chromium is missing: scripts/setup.sh installs Debian\'s chromium package');
+  if (!CHROMIUM) throw new Error("Chromium is missing: scripts/setup.sh installs Debian's chromium package");
   mkdirSync(SHOTS, { recursive: true });
   h = await createAdminHarness();
   built = h.build({
     extraApps: (store) => ({
-      '/audit': createAuditApp({ db: h.db, store, audit: h.audit, detailsKeys: h.detailsKeys, logger: createLogger({ service: 'audit-log', level: 'silent' }), metrics: createMetrics('audit-log'), clock: h.clock, settings: { ...defaultSettings, secrets: [SESSION_SECRET] } }),
+      '/audit': createAuditApp({
+        db: h.db,
+        store,
+        audit: h.audit,
+        detailsKeys: h.detailsKeys,
+        logger: createLogger({ service: 'audit-log', level: 'silent' }),
+        metrics: createMetrics('audit-log'),
+        clock: h.clock,
+        settings: { ...defaultSettings, secrets: [SESSION_SECRET] },
+      }),
     }),
   });
   await new Promise<void>((resolve) => built.server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(built.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -57,8 +70,14 @@ async function look(page: Page, step: string): Promise<void> {
   await page.screenshot({ path: `${SHOTS}${String(++shot).padStart(2, '0')}-${step}.png`, fullPage: true });
   await page.addScriptTag({ content: AXE });
   const found = await page.evaluate(async () => {
-    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe.run();
-    return result.violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+    const result = await (
+      globalThis as unknown as {
+        axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> };
+      }
+    ).axe.run();
+    return result.violations
+      .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+      .map((violation) => `${violation.id} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
   });
   for (const violation of found) violations.push(`${step} (${new URL(page.url()).pathname}): ${violation}`);
 }
@@ -75,7 +94,11 @@ async function signInForm(page: Page, who: { tenant?: string; email: string; pas
 }
 
 /** First sign-in: enrol the authenticator shown on the page, keep the recovery codes, choose a password. */
-async function firstSignIn(page: Page, who: { tenant?: string; email: string; password: string }, name: string): Promise<{ secret: string; recoveryCodes: string[] }> {
+async function firstSignIn(
+  page: Page,
+  who: { tenant?: string; email: string; password: string },
+  name: string,
+): Promise<{ secret: string; recoveryCodes: string[] }> {
   await signInForm(page, who);
   expect(await heading(page)).toBe('Set up your authenticator');
   await look(page, `${name}-enrol`);
@@ -131,7 +154,16 @@ it('runs the whole console journey in Chromium, every page accessible and every 
   const platformId = randomUUID();
   const platform = { email: `root-${platformId.slice(0, 8)}@example.com`, password: `Initial pass ${randomUUID()}` };
   const now = new Date(h.clock.now());
-  await h.db('platform_admins').insert({ id: platformId, email: platform.email, password_hash: await h.passwords.hash(platform.password), mfa_enabled: false, failed_attempts: 0, must_change_password: true, created_at: now, updated_at: now });
+  await h.db('platform_admins').insert({
+    id: platformId,
+    email: platform.email,
+    password_hash: await h.passwords.hash(platform.password),
+    mfa_enabled: false,
+    failed_attempts: 0,
+    must_change_password: true,
+    created_at: now,
+    updated_at: now,
+  });
 
   const operator = await person();
   await operator.goto('/admin/tenants');
@@ -159,7 +191,11 @@ it('runs the whole console journey in Chromium, every page accessible and every 
   // The tenant admin enrols, signs out, and signs in with a code and with a recovery code.
   const alice = await person();
   await alice.goto('/auth/login');
-  const enrolled = await firstSignIn(alice, { tenant: slug, email: adminEmail, password: temporaryPassword }, 'tenant-admin');
+  const enrolled = await firstSignIn(
+    alice,
+    { tenant: slug, email: adminEmail, password: temporaryPassword },
+    'tenant-admin',
+  );
   expect(await heading(alice)).toBe('Signed in');
   // Her nav offers only what she may open: no tenant list.
   expect(await alice.locator('nav a').allTextContents()).toEqual(['Audit log', 'Account', 'Sessions', 'Sign out']);
@@ -227,7 +263,14 @@ it('runs the whole console journey in Chromium, every page accessible and every 
   await operator.click('button:has-text("Filter")');
   await look(operator, 'audit-log-tenant');
   const [download] = await Promise.all([operator.waitForEvent('download'), operator.click('button:has-text("JSON")')]);
-  const exported = (JSON.parse(readFileSync((await download.path())!, 'utf8')) as { seq: number; hash: string; prevHash: string; action: string }[]).sort((a, b) => a.seq - b.seq);
+  const exported = (
+    JSON.parse(readFileSync((await download.path())!, 'utf8')) as {
+      seq: number;
+      hash: string;
+      prevHash: string;
+      action: string;
+    }[]
+  ).sort((a, b) => a.seq - b.seq);
   expect(exported.map((event) => event.action)).toEqual(expect.arrayContaining(['mfa.reset', 'mfa.reset_rolled_back']));
   for (let i = 1; i < exported.length; i++) expect(exported[i]!.prevHash).toBe(exported[i - 1]!.hash);
 

@@ -32,14 +32,22 @@ let base = 0;
 let ports: Record<string, string> = {};
 beforeAll(async () => {
   base = await freeBase();
-  ports = { DEV_GATEWAY_PORT: String(base), DEV_POSTGRES_PORT: String(base + 5), DEV_SERVICE_PORT_BASE: String(base + 10) };
+  ports = {
+    DEV_GATEWAY_PORT: String(base),
+    DEV_POSTGRES_PORT: String(base + 5),
+    DEV_SERVICE_PORT_BASE: String(base + 10),
+  };
 });
 
 function startDevRunner(): { child: ChildProcess; output: () => string; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'scripts', 'dev.ts')], {
-    env: { ...process.env, ...ports, PORTCULLIS_DEV_DIR: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', join(root, 'scripts', 'dev.ts')],
+    {
+      env: { ...process.env, ...ports, PORTCULLIS_DEV_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const ready = new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -85,9 +93,16 @@ it('serves every service through one gateway port, stops cleanly on Ctrl-C and r
   // One session for all three services: a password sign-in at /auth is known to /admin, which
   // then asks for the second factor (403) instead of a sign-in (401).
   expect((await fetch(`${gateway}/admin/tenants`, { headers: { accept: 'application/json' } })).status).toBe(401);
-  const signIn = await fetch(`${gateway}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ email, password }) });
+  const signIn = await fetch(`${gateway}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   expect(signIn.status).toBe(200);
-  const cookie = signIn.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
+  const cookie = signIn.headers
+    .getSetCookie()
+    .map((value) => value.split(';')[0])
+    .join('; ');
   const admin = await fetch(`${gateway}/admin/tenants`, { headers: { accept: 'application/json', cookie } });
   expect(admin.status).toBe(403);
   expect(await stop(first.child)).toBe(0);

@@ -10,7 +10,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex, { type Knex } from 'knex';
-import { compiledEntryPoint, productionBackends, startCompiledService, type CompiledService, type ProductionBackends } from '../support/compiled-service.js';
+import {
+  compiledEntryPoint,
+  productionBackends,
+  startCompiledService,
+  type CompiledService,
+  type ProductionBackends,
+} from '../support/compiled-service.js';
 import { totpNow } from '../support/authenticator.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -36,10 +42,33 @@ async function startNginx(upstream: string): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-nginx-'));
   // nginx's workers run as `nobody` when the tests run as root: they must reach the directory.
   chmodSync(dir, 0o755);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
-  writeFileSync(join(dir, 'nginx.conf'), `
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -64,8 +93,13 @@ http {
     }
   }
 }
-`);
-  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+`,
+  );
+  const child: ChildProcess = spawn(
+    NGINX,
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   let exited = false;
@@ -83,7 +117,10 @@ http {
   };
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const status = await send({ url, ca }, 'GET', '/auth/healthz').then((response) => response.status, () => 0);
+    const status = await send({ url, ca }, 'GET', '/auth/healthz').then(
+      (response) => response.status,
+      () => 0,
+    );
     if (status === 200) return { url, ca, stop };
     if (exited || Date.now() > deadline) {
       const log = (() => {
@@ -107,7 +144,12 @@ interface Response {
 }
 
 /** One HTTPS request to nginx, from a chosen loopback source address. */
-function send(edge: { url: string; ca: Buffer }, method: string, path: string, options: { from?: string; headers?: Record<string, string>; json?: unknown } = {}): Promise<Response> {
+function send(
+  edge: { url: string; ca: Buffer },
+  method: string,
+  path: string,
+  options: { from?: string; headers?: Record<string, string>; json?: unknown } = {},
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const body = options.json === undefined ? undefined : JSON.stringify(options.json);
     const req = httpsRequest(
@@ -116,7 +158,11 @@ function send(edge: { url: string; ca: Buffer }, method: string, path: string, o
         method,
         ca: edge.ca,
         localAddress: options.from ?? '127.0.0.2',
-        headers: { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...options.headers },
+        headers: {
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
         timeout: 10_000,
       },
       (res) => {
@@ -177,14 +223,19 @@ afterAll(async () => {
 });
 
 const auditIps = async (userAgent: string, action: string) =>
-  (await db('audit_events').where({ user_agent: userAgent, action }).select('ip')).map((row: { ip: string | null }) => row.ip);
+  (await db('audit_events').where({ user_agent: userAgent, action }).select('ip')).map(
+    (row: { ip: string | null }) => row.ip,
+  );
 
 it('signs the default platform admin in over HTTPS at the edge and HTTP to the pod, with the __Host- Secure cookie', async () => {
   const jar = new Jar();
   const userAgent = `proxy-test-sign-in-${Date.now()}`;
   const headers = () => ({ ...jar.header, 'user-agent': userAgent });
 
-  const password = await send(edge, 'POST', '/auth/login', { headers: headers(), json: { email: backends.admin.email, password: backends.admin.password } });
+  const password = await send(edge, 'POST', '/auth/login', {
+    headers: headers(),
+    json: { email: backends.admin.email, password: backends.admin.password },
+  });
   expect(password.status).toBe(200);
   expect(password.body).toEqual({ assurance: 1, next: 'enroll-mfa' });
   const cookies = jar.take(password);

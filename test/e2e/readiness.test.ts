@@ -21,11 +21,26 @@ describe('readiness on a real PostgreSQL', () => {
     postgres = await startPostgres();
     db = createDatabase({ url: postgres.url, poolMax: 2 });
     const metrics = createMetrics('audit-log');
-    const settings = { production: false, cookieName: 'portcullis.sid', secrets: [`readiness-secret-${'x'.repeat(32)}`], idleTimeoutMs: 60_000, absoluteTimeoutMs: 3_600_000 };
-    const store = createSessionStore({ backend: createMemoryBackend(), hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)) });
+    const settings = {
+      production: false,
+      cookieName: 'portcullis.sid',
+      secrets: [`readiness-secret-${'x'.repeat(32)}`],
+      idleTimeoutMs: 60_000,
+      absoluteTimeoutMs: 3_600_000,
+    };
+    const store = createSessionStore({
+      backend: createMemoryBackend(),
+      hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)),
+    });
     const clock = { now: () => Date.now() };
-    server = await listen(createAuditApp({ db, store, audit: createAuditWriter({ db }), logger: silent, metrics, clock, settings }), { host: '127.0.0.1', port: 0 });
-    admin = await listen(createAdminApp({ registry: metrics.registry, timeoutMs: 1000, checks: { database: () => pingDatabase(db) } }), { host: '127.0.0.1', port: 0 });
+    server = await listen(
+      createAuditApp({ db, store, audit: createAuditWriter({ db }), logger: silent, metrics, clock, settings }),
+      { host: '127.0.0.1', port: 0 },
+    );
+    admin = await listen(
+      createAdminApp({ registry: metrics.registry, timeoutMs: 1000, checks: { database: () => pingDatabase(db) } }),
+      { host: '127.0.0.1', port: 0 },
+    );
   });
 
   afterAll(async () => {
@@ -59,7 +74,9 @@ describe('readiness on a real PostgreSQL', () => {
     await fetch(`${server.url}/audit/healthz`);
     const text = await (await fetch(`${admin.url}/metrics`)).text();
     expect(text).toContain('# TYPE http_request_duration_seconds histogram');
-    expect(text).toMatch(/http_request_duration_seconds_count\{service="audit-log",method="GET",route="\/audit\/healthz",status="200"\} \d+/);
+    expect(text).toMatch(
+      /http_request_duration_seconds_count\{service="audit-log",method="GET",route="\/audit\/healthz",status="200"\} \d+/,
+    );
     expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
   });
 });

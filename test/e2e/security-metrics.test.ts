@@ -10,7 +10,15 @@ import type { Registry } from 'prom-client';
 import { parseAllDocuments } from 'yaml';
 import { createMetrics, type ServiceMetrics } from '@portcullis/observability';
 import { firing, promtoolTest, type RuleGroups } from '../support/prometheus-rules.js';
-import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness, type Built } from '../../services/mfa-admin/test/harness.js';
+import {
+  createAdminHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  signIn,
+  type AdminHarness,
+  type Built,
+} from '../../services/mfa-admin/test/harness.js';
 
 const DASHBOARD = new URL('../../helm/portcullis/files/dashboards/auth-service.json', import.meta.url);
 let h: AdminHarness;
@@ -27,10 +35,13 @@ afterAll(() => h.close());
 async function counted(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
-  const values = (await metric.get()).values.filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted));
+  const values = (await metric.get()).values.filter((value) =>
+    Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted),
+  );
   return values.reduce((sum, value) => sum + value.value, 0);
 }
-const action = (registry: Registry, name: string) => counted(registry, 'portcullis_audit_events_total', { action: name });
+const action = (registry: Registry, name: string) =>
+  counted(registry, 'portcullis_audit_events_total', { action: name });
 
 describe('security counters', () => {
   it('count failed sign-ins, lockouts, recovery codes and CSRF refusals at auth-session', async () => {
@@ -45,7 +56,11 @@ describe('security counters', () => {
 
     const other = await createTenantAdmin(h, tenant.id, { recoveryCodes: ['pqrs-tuvw-xyz2'] });
     const agent = built.agent();
-    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: other.email, password: other.password }).expect(200);
+    await agent
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: other.email, password: other.password })
+      .expect(200);
     await agent.post('/auth/mfa/verify').set(json).send({ code: 'pqrs-tuvw-xyz2' }).expect(200);
     expect(await action(auth, 'auth.recovery_code_used')).toBe(1);
 
@@ -58,9 +73,21 @@ describe('security counters', () => {
     const operator = await signIn(built.agent(), h.clock, await h.seedPlatformAdmin());
     const tenant = await createTenant(h.db);
     const admin = await createTenantAdmin(h, tenant.id);
-    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(200);
-    await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).set(json).send({ reason: 'Found it' }).expect(200);
-    await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).set(json).send({ reason: 'Again' }).expect(409);
+    const reset = await operator
+      .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+      .set(json)
+      .send({ reason: 'Lost phone' })
+      .expect(200);
+    await operator
+      .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
+      .set(json)
+      .send({ reason: 'Found it' })
+      .expect(200);
+    await operator
+      .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
+      .set(json)
+      .send({ reason: 'Again' })
+      .expect(409);
     expect(await action(registry, 'mfa.reset')).toBe(1);
     expect(await action(registry, 'mfa.reset_rolled_back')).toBe(1);
     expect(await counted(registry, 'http_refusals_total', {})).toBe(1);
@@ -69,14 +96,24 @@ describe('security counters', () => {
 
 describe('the Auth service dashboard', () => {
   it('is valid PromQL for promtool, over metrics the services export, and ships in the chart', async () => {
-    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; panels: { title: string; targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+      uid: string;
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     expect(dashboard.uid).toBe('portcullis-auth-service');
     const queries = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
     expect(queries.length).toBeGreaterThanOrEqual(8);
     const work = mkdtempSync(join(tmpdir(), 'auth-dashboard-'));
     try {
       const file = join(work, 'queries.yaml');
-      writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard', rules: queries.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) }] }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          groups: [
+            { name: 'dashboard', rules: queries.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) },
+          ],
+        }),
+      );
       const { stdout } = await promisify(execFile)('promtool', ['check', 'rules', file]);
       expect(stdout).toContain(`SUCCESS: ${queries.length} rules found`);
     } finally {
@@ -85,7 +122,8 @@ describe('the Auth service dashboard', () => {
     // Every metric a query reads is one the apps register (the histogram's series included).
     const exported = new Set<string>();
     for (const registry of [built.authMetrics.registry, mfaMetrics.registry]) {
-      for (const metric of registry.getMetricsAsArray()) for (const suffix of ['', '_bucket', '_count', '_sum']) exported.add(`${metric.name}${suffix}`);
+      for (const metric of registry.getMetricsAsArray())
+        for (const suffix of ['', '_bucket', '_count', '_sum']) exported.add(`${metric.name}${suffix}`);
     }
     const used = queries.flatMap((expr) => expr.match(/\b(http_\w+|portcullis_\w+|auth_\w+)\b/g) ?? []);
     expect(used.filter((name) => !exported.has(name))).toEqual([]);
@@ -96,25 +134,45 @@ describe('the Auth service dashboard', () => {
 
 describe('alerts on the security counters', () => {
   it('fire on a burst of failed sign-ins and of MFA resets, and stay quiet on a normal day', async () => {
-    const { stdout } = await promisify(execFile)('helm', ['template', 'prod', new URL('../../helm/portcullis', import.meta.url).pathname]);
-    const rules = parseAllDocuments(stdout).map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups }).find((doc) => doc?.kind === 'PrometheusRule')!.spec;
+    const { stdout } = await promisify(execFile)('helm', [
+      'template',
+      'prod',
+      new URL('../../helm/portcullis', import.meta.url).pathname,
+    ]);
+    const rules = parseAllDocuments(stdout)
+      .map((doc) => doc.toJS() as { kind?: string; spec: RuleGroups })
+      .find((doc) => doc?.kind === 'PrometheusRule')!.spec;
     const output = await promtoolTest(rules, [
       {
         interval: '1m',
         input_series: [
           // 30 wrong passwords a minute for 10 minutes; one MFA reset every 5 minutes.
-          { series: 'portcullis_audit_events_total{action="auth.sign_in_failed",service="auth-session"}', values: '0+30x20' },
+          {
+            series: 'portcullis_audit_events_total{action="auth.sign_in_failed",service="auth-session"}',
+            values: '0+30x20',
+          },
           { series: 'portcullis_audit_events_total{action="mfa.reset",service="mfa-admin"}', values: '0+0.2x80' },
         ],
         alert_rule_test: [
-          { eval_time: '10m', alertname: 'PortcullisFailedSignInBurst', exp_alerts: [firing(rules, 'PortcullisFailedSignInBurst', {}, '150')] },
-          { eval_time: '70m', alertname: 'PortcullisMfaResetBurst', exp_alerts: [firing(rules, 'PortcullisMfaResetBurst', {}, '12')] },
+          {
+            eval_time: '10m',
+            alertname: 'PortcullisFailedSignInBurst',
+            exp_alerts: [firing(rules, 'PortcullisFailedSignInBurst', {}, '150')],
+          },
+          {
+            eval_time: '70m',
+            alertname: 'PortcullisMfaResetBurst',
+            exp_alerts: [firing(rules, 'PortcullisMfaResetBurst', {}, '12')],
+          },
         ],
       },
       {
         interval: '1m',
         input_series: [
-          { series: 'portcullis_audit_events_total{action="auth.sign_in_failed",service="auth-session"}', values: '0+1x60' },
+          {
+            series: 'portcullis_audit_events_total{action="auth.sign_in_failed",service="auth-session"}',
+            values: '0+1x60',
+          },
           { series: 'portcullis_audit_events_total{action="mfa.reset",service="mfa-admin"}', values: '0+0.05x80' },
         ],
         alert_rule_test: [

@@ -19,7 +19,8 @@ describe.each(['auth-session', 'mfa-admin', 'audit-log'])('%s start-up', (servic
     });
     expect(code).toBe(1);
     expect(stderr).toMatch(/^Invalid configuration \(4 problems\):/);
-    for (const name of ['SESSION_SECRET', 'DATABASE_URL', 'HTTP_PORT', 'SESSION_STORE_DRIVER']) expect(stderr).toContain(`- ${name}:`);
+    for (const name of ['SESSION_SECRET', 'DATABASE_URL', 'HTTP_PORT', 'SESSION_STORE_DRIVER'])
+      expect(stderr).toContain(`- ${name}:`);
     for (const value of ['leaky-short-secret', 'Pa55word-in-url']) expect(stdout + stderr).not.toContain(value);
   });
 });

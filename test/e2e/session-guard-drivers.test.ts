@@ -10,8 +10,23 @@ import { settingsOfPhase, type SessionPhase } from '@portcullis/config';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import { createServiceApp } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
-import { createSessionRevocation, installSessions, regenerateSession, requireAal2, requireSession, signedInAdmin, type AdminSession } from '@portcullis/session-auth';
-import { createDualBackend, createMemoryBackend, createRedisBackend, createSessionStore, dualOptionsOf, type SessionBackend } from '@portcullis/session-store';
+import {
+  createSessionRevocation,
+  installSessions,
+  regenerateSession,
+  requireAal2,
+  requireSession,
+  signedInAdmin,
+  type AdminSession,
+} from '@portcullis/session-auth';
+import {
+  createDualBackend,
+  createMemoryBackend,
+  createRedisBackend,
+  createSessionStore,
+  dualOptionsOf,
+  type SessionBackend,
+} from '@portcullis/session-store';
 import { Redis } from 'ioredis';
 import { realStores, type RealStore, type StoreKind } from '../../libs/session-store/test/backends.js';
 import { TestClock } from '../../libs/session-store/test/contract.js';
@@ -30,7 +45,16 @@ function replica(backend: SessionBackend, clock: TestClock) {
   const signIn: Koa.Middleware = async (ctx) => {
     const now = clock.now();
     const admin = String(ctx.query.admin);
-    const session: AdminSession = { userId: `tenant:${admin}`, kind: 'tenant', adminId: admin, tenantId: 't-1', email: 'a@example.com', aal: 2, createdAt: now, lastSeenAt: now };
+    const session: AdminSession = {
+      userId: `tenant:${admin}`,
+      kind: 'tenant',
+      adminId: admin,
+      tenantId: 't-1',
+      email: 'a@example.com',
+      aal: 2,
+      createdAt: now,
+      lastSeenAt: now,
+    };
     ctx.session = session as unknown as typeof ctx.session;
     await regenerateSession(ctx);
     ctx.status = 204;
@@ -53,19 +77,30 @@ function replica(backend: SessionBackend, clock: TestClock) {
     logger: createLogger({ service: 'guard-suite', level: 'silent' }),
     metrics: createMetrics('guard-suite'),
     routers: [],
-    beforeRoutes: (koa) => [installSessions(koa, { store, secrets: [SECRET], cookieName: 'sid', production: false, idleTimeoutMs: IDLE_MS }), routes],
+    beforeRoutes: (koa) => [
+      installSessions(koa, { store, secrets: [SECRET], cookieName: 'sid', production: false, idleTimeoutMs: IDLE_MS }),
+      routes,
+    ],
   });
-  return { server: app.callback(), store, revocation: createSessionRevocation({ store, absoluteTimeoutMs: ABSOLUTE_MS, clock }) };
+  return {
+    server: app.callback(),
+    store,
+    revocation: createSessionRevocation({ store, absoluteTimeoutMs: ABSOLUTE_MS, clock }),
+  };
 }
 
 type Replica = ReturnType<typeof replica>;
 
 async function signIn(on: Replica, admin: string): Promise<string> {
   const response = await request(on.server).post(`/sign-in?admin=${admin}`).expect(204);
-  return ([] as string[]).concat(response.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]).join('; ');
+  return ([] as string[])
+    .concat(response.headers['set-cookie'] ?? [])
+    .map((cookie) => cookie.split(';')[0])
+    .join('; ');
 }
 
-const me = (on: Replica, cookie: string) => request(on.server).get('/me').set('accept', 'application/json').set('cookie', cookie);
+const me = (on: Replica, cookie: string) =>
+  request(on.server).get('/me').set('accept', 'application/json').set('cookie', cookie);
 
 /** The scenario every configuration must pass. */
 async function revokeAllOnOneReplica(a: Replica, b: Replica, clock: TestClock): Promise<void> {
@@ -73,7 +108,14 @@ async function revokeAllOnOneReplica(a: Replica, b: Replica, clock: TestClock): 
   const cookie = await signIn(a, admin);
   const other = await signIn(b, `${admin}-other`);
   const before = await me(b, cookie).expect(200);
-  expect(before.body).toMatchObject({ kind: 'tenant', id: admin, userId: `tenant:${admin}`, tenantId: 't-1', email: 'a@example.com', assurance: 2 });
+  expect(before.body).toMatchObject({
+    kind: 'tenant',
+    id: admin,
+    userId: `tenant:${admin}`,
+    tenantId: 't-1',
+    email: 'a@example.com',
+    assurance: 2,
+  });
 
   clock.advance(1);
   await a.revocation.revokeAll('tenant', admin);
@@ -139,8 +181,18 @@ describe.each<[StoreKind, StoreKind]>([
     if (phase === 'single') return replica(connect(stores2.from), clock);
     if (phase === 'single-to') return replica(connect(stores2.to), clock);
     const settings = settingsOfPhase({ phase, from, to });
-    const [primary, secondary] = settings.SESSION_STORE_PRIMARY === from ? [stores2.from, stores2.to] : [stores2.to, stores2.from];
-    return replica(createDualBackend({ primary: connect(primary), secondary: connect(secondary), clock, repairIntervalMs: 3_600_000, ...dualOptionsOf(settings) }), clock);
+    const [primary, secondary] =
+      settings.SESSION_STORE_PRIMARY === from ? [stores2.from, stores2.to] : [stores2.to, stores2.from];
+    return replica(
+      createDualBackend({
+        primary: connect(primary),
+        secondary: connect(secondary),
+        clock,
+        repairIntervalMs: 3_600_000,
+        ...dualOptionsOf(settings),
+      }),
+      clock,
+    );
   }
 
   // Each phase beside itself and beside the phase after it: the pods a rolling deploy runs together.
@@ -153,11 +205,14 @@ describe.each<[StoreKind, StoreKind]>([
     ['retiring', 'retiring'],
     ['retiring', 'single-to'],
   ];
-  it.each(pairs)('refuses a revoked session at the next request: revoked on %s, used on %s, and the other way round', async (first, second) => {
-    const clock = new TestClock();
-    await revokeAllOnOneReplica(pod(first, clock), pod(second, clock), clock);
-    await revokeAllOnOneReplica(pod(second, clock), pod(first, clock), clock);
-  });
+  it.each(pairs)(
+    'refuses a revoked session at the next request: revoked on %s, used on %s, and the other way round',
+    async (first, second) => {
+      const clock = new TestClock();
+      await revokeAllOnOneReplica(pod(first, clock), pod(second, clock), clock);
+      await revokeAllOnOneReplica(pod(second, clock), pod(first, clock), clock);
+    },
+  );
 });
 
 describe('a session store that cannot be read', () => {

@@ -78,7 +78,8 @@ export async function startContainer(spec: ContainerSpec): Promise<ServerHandle>
   const url = spec.url(started.getHost(), hostPort);
   const client = await getContainerRuntimeClient();
   const container = client.container.getById(started.getId());
-  const ready = (): Promise<void> => waitUntilReady(`${spec.name} container on ${url}`, () => spec.ready(url), { timeoutMs: 60_000 });
+  const ready = (): Promise<void> =>
+    waitUntilReady(`${spec.name} container on ${url}`, () => spec.ready(url), { timeoutMs: 60_000 });
   let running = true;
   let disposed = false;
 

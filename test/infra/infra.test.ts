@@ -14,7 +14,15 @@ import {
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
-import { startPostgres, startRedis, testDynamo, testMysql, testPostgres, testRedis, type ServerHandle } from '../support/index.js';
+import {
+  startPostgres,
+  startRedis,
+  testDynamo,
+  testMysql,
+  testPostgres,
+  testRedis,
+  type ServerHandle,
+} from '../support/index.js';
 
 /** Retries `fn` for up to 10 s: a client needs a moment to notice its server is back. */
 async function eventually<T>(fn: () => Promise<T>): Promise<T> {
@@ -68,7 +76,9 @@ describe('shared servers', () => {
     const user = `u_${db.database.slice(-8)}`;
     const root = await createConnection({ uri: db.url });
     try {
-      const [rows] = await root.query('select version() as version, (select host from information_schema.processlist where id = connection_id()) as peer');
+      const [rows] = await root.query(
+        'select version() as version, (select host from information_schema.processlist where id = connection_id()) as peer',
+      );
       const [row] = rows as Array<{ version: string; peer: string }>;
       expect(row?.version).toContain('MariaDB');
       expect(row?.peer).toMatch(/:\d+$/); // host:port = TCP ('localhost' would be the socket)
@@ -104,22 +114,42 @@ describe('shared servers', () => {
             { AttributeName: 'userId', AttributeType: 'S' },
           ],
           KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [{ IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: 'byUser',
+              KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }],
+              Projection: { ProjectionType: 'ALL' },
+            },
+          ],
         }),
       );
-      await dynamo.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
+      await dynamo.send(
+        new UpdateTimeToLiveCommand({
+          TableName,
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        }),
+      );
       const ttl = await dynamo.send(new DescribeTimeToLiveCommand({ TableName }));
       expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
 
-      const Item = { id: { S: 'h1' }, userId: { S: 'admin-1' }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 60) } };
+      const Item = {
+        id: { S: 'h1' },
+        userId: { S: 'admin-1' },
+        expiresAt: { N: String(Math.floor(Date.now() / 1000) + 60) },
+      };
       await dynamo.send(new PutItemCommand({ TableName, Item, ConditionExpression: 'attribute_not_exists(id)' }));
-      await expect(dynamo.send(new PutItemCommand({ TableName, Item, ConditionExpression: 'attribute_not_exists(id)' }))).rejects.toBeInstanceOf(
-        ConditionalCheckFailedException,
-      );
+      await expect(
+        dynamo.send(new PutItemCommand({ TableName, Item, ConditionExpression: 'attribute_not_exists(id)' })),
+      ).rejects.toBeInstanceOf(ConditionalCheckFailedException);
       const got = await dynamo.send(new GetItemCommand({ TableName, Key: { id: { S: 'h1' } }, ConsistentRead: true }));
       expect(got.Item).toEqual(Item);
       const byUser = await dynamo.send(
-        new QueryCommand({ TableName, IndexName: 'byUser', KeyConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': { S: 'admin-1' } } }),
+        new QueryCommand({
+          TableName,
+          IndexName: 'byUser',
+          KeyConditionExpression: 'userId = :u',
+          ExpressionAttributeValues: { ':u': { S: 'admin-1' } },
+        }),
       );
       expect(byUser.Items).toEqual([Item]);
     } finally {

@@ -52,7 +52,14 @@ async function cacheDir(): Promise<string> {
   }
 }
 
-function apiCall<T>(server: string, ca: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+function apiCall<T>(
+  server: string,
+  ca: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
     const req = request(
@@ -61,7 +68,11 @@ function apiCall<T>(server: string, ca: string, token: string, method: string, p
         method,
         ca,
         timeout: 5000,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...(payload ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json' } : {}),
+        },
       },
       (res) => {
         let text = '';
@@ -80,7 +91,10 @@ function apiCall<T>(server: string, ca: string, token: string, method: string, p
   });
 }
 
-interface Condition { type: string; status: string }
+interface Condition {
+  type: string;
+  status: string;
+}
 
 export interface WatchEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -101,30 +115,34 @@ function watchCall(server: string, ca: string, token: string, path: string): Pro
       new Promise<KubeWatch>((resolve, reject) => {
         const events: WatchEvent[] = [];
         const query = `watch=true&timeoutSeconds=600&resourceVersion=${list.metadata.resourceVersion}`;
-        const req = request(`${server}${path}${path.includes('?') ? '&' : '?'}${query}`, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-          if (res.statusCode !== 200) {
-            reject(new Error(`watch ${path}: ${res.statusCode}`));
-            res.resume();
-            return;
-          }
-          let buffer = '';
-          res.on('error', () => {}); // stop()
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            buffer += chunk;
-            let newline: number;
-            while ((newline = buffer.indexOf('\n')) >= 0) {
-              const line = buffer.slice(0, newline);
-              buffer = buffer.slice(newline + 1);
-              if (!line.trim()) continue;
-              const event = JSON.parse(line) as Omit<WatchEvent, 'revision'> & { type: string };
-              if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
-                events.push({ ...event, revision: BigInt(event.object.metadata.resourceVersion as string) });
-              }
+        const req = request(
+          `${server}${path}${path.includes('?') ? '&' : '?'}${query}`,
+          { ca, headers: { authorization: `Bearer ${token}` } },
+          (res) => {
+            if (res.statusCode !== 200) {
+              reject(new Error(`watch ${path}: ${res.statusCode}`));
+              res.resume();
+              return;
             }
-          });
-          resolve({ events, stop: () => req.destroy() });
-        });
+            let buffer = '';
+            res.on('error', () => {}); // stop()
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              buffer += chunk;
+              let newline: number;
+              while ((newline = buffer.indexOf('\n')) >= 0) {
+                const line = buffer.slice(0, newline);
+                buffer = buffer.slice(newline + 1);
+                if (!line.trim()) continue;
+                const event = JSON.parse(line) as Omit<WatchEvent, 'revision'> & { type: string };
+                if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') {
+                  events.push({ ...event, revision: BigInt(event.object.metadata.resourceVersion as string) });
+                }
+              }
+            });
+            resolve({ events, stop: () => req.destroy() });
+          },
+        );
         req.on('error', reject); // a no-op once resolved: stop() ends the stream with an error
         req.end();
       }),
@@ -175,15 +193,20 @@ export async function startKube(options: { zones?: string[] } = {}): Promise<Kub
         url: etcdUrl,
         command: bin('etcd'),
         args: [
-          '--name=test', `--data-dir=${join(etcdDir, 'data')}`,
-          `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-          `--listen-peer-urls=http://${LOOPBACK}:${peerPort}`, `--initial-advertise-peer-urls=http://${LOOPBACK}:${peerPort}`,
+          '--name=test',
+          `--data-dir=${join(etcdDir, 'data')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=http://${LOOPBACK}:${peerPort}`,
+          `--initial-advertise-peer-urls=http://${LOOPBACK}:${peerPort}`,
           `--initial-cluster=test=http://${LOOPBACK}:${peerPort}`,
-          '--unsafe-no-fsync', '--log-level=warn',
+          '--unsafe-no-fsync',
+          '--log-level=warn',
         ],
         ready: async (url) => {
           const response = await fetch(`${url}/health`);
-          if (!response.ok || !(await response.text()).includes('"health":"true"')) throw new Error(`etcd health: ${response.status}`);
+          if (!response.ok || !(await response.text()).includes('"health":"true"'))
+            throw new Error(`etcd health: ${response.status}`);
         },
       }),
     );
@@ -199,7 +222,9 @@ export async function startKube(options: { zones?: string[] } = {}): Promise<Kub
         command: bin('kube-apiserver'),
         args: [
           `--etcd-servers=${etcdUrl}`,
-          `--bind-address=${LOOPBACK}`, `--advertise-address=${LOOPBACK}`, `--secure-port=${apiPort}`,
+          `--bind-address=${LOOPBACK}`,
+          `--advertise-address=${LOOPBACK}`,
+          `--secure-port=${apiPort}`,
           `--cert-dir=${certDir}`,
           `--token-auth-file=${join(pki, 'tokens.csv')}`,
           '--authorization-mode=RBAC',
@@ -232,19 +257,48 @@ export async function startKube(options: { zones?: string[] } = {}): Promise<Kub
       }),
       { mode: 0o600 },
     );
-    const client = (name: string, command: string, args: string[], ready: () => Promise<void>, env?: NodeJS.ProcessEnv) =>
-      launchLocal({ name, dir: component(name), port: 0, url: server, command, args: [`--kubeconfig=${kubeconfig}`, ...args], ready, env });
+    const client = (
+      name: string,
+      command: string,
+      args: string[],
+      ready: () => Promise<void>,
+      env?: NodeJS.ProcessEnv,
+    ) =>
+      launchLocal({
+        name,
+        dir: component(name),
+        port: 0,
+        url: server,
+        command,
+        args: [`--kubeconfig=${kubeconfig}`, ...args],
+        ready,
+        env,
+      });
 
     handles.push(
-      await client('kube-controller-manager', bin('kube-controller-manager'), [
-        '--secure-port=0', '--leader-elect=false',
-        `--root-ca-file=${caFile}`, `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-      ], async () => {
-        // The serviceaccount controller creating `default` shows the controllers run.
-        await api('GET', '/api/v1/namespaces/default/serviceaccounts/default');
-      }),
+      await client(
+        'kube-controller-manager',
+        bin('kube-controller-manager'),
+        [
+          '--secure-port=0',
+          '--leader-elect=false',
+          `--root-ca-file=${caFile}`,
+          `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+        ],
+        async () => {
+          // The serviceaccount controller creating `default` shows the controllers run.
+          await api('GET', '/api/v1/namespaces/default/serviceaccounts/default');
+        },
+      ),
     );
-    handles.push(await client('kube-scheduler', bin('kube-scheduler'), ['--secure-port=0', '--leader-elect=false'], async () => {}));
+    handles.push(
+      await client(
+        'kube-scheduler',
+        bin('kube-scheduler'),
+        ['--secure-port=0', '--leader-elect=false'],
+        async () => {},
+      ),
+    );
 
     // Fake nodes, one per zone, big enough for any values file, so topology spread and
     // anti-affinity over hostname and zone can be satisfied. kwok (below) makes them Ready.
@@ -257,7 +311,13 @@ export async function startKube(options: { zones?: string[] } = {}): Promise<Kub
         metadata: {
           name,
           annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-          labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'topology.kubernetes.io/zone': zones[index], type: 'kwok' },
+          labels: {
+            'kubernetes.io/hostname': name,
+            'kubernetes.io/os': 'linux',
+            'kubernetes.io/arch': 'amd64',
+            'topology.kubernetes.io/zone': zones[index],
+            type: 'kwok',
+          },
         },
         status: {
           allocatable: { cpu: '64', memory: '256Gi', pods: '110' },
@@ -265,24 +325,40 @@ export async function startKube(options: { zones?: string[] } = {}): Promise<Kub
         },
       });
     }
-    const stages = ['node-initialize', 'node-heartbeat', 'pod-ready', 'pod-complete', 'pod-delete'].map((stage) => `--config=${join(cache, 'stages', `${stage}.yaml`)}`);
+    const stages = ['node-initialize', 'node-heartbeat', 'pod-ready', 'pod-complete', 'pod-delete'].map(
+      (stage) => `--config=${join(cache, 'stages', `${stage}.yaml`)}`,
+    );
     handles.push(
-      await client('kwok', bin('kwok'), ['--manage-all-nodes', ...stages], async () => {
-        const list = await api<{ items: { status?: { conditions?: Condition[] } }[] }>('GET', '/api/v1/nodes');
-        const ready = list.items.filter((node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-        if (ready.length < nodes.length) throw new Error(`${ready.length} of ${nodes.length} nodes Ready`);
-      }, { ...process.env, HOME: join(dir, 'kwok') }), // kwok reads ~/.kwok/kwok.yaml when present: not a developer's
+      await client(
+        'kwok',
+        bin('kwok'),
+        ['--manage-all-nodes', ...stages],
+        async () => {
+          const list = await api<{ items: { status?: { conditions?: Condition[] } }[] }>('GET', '/api/v1/nodes');
+          const ready = list.items.filter((node) =>
+            node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          );
+          if (ready.length < nodes.length) throw new Error(`${ready.length} of ${nodes.length} nodes Ready`);
+        },
+        { ...process.env, HOME: join(dir, 'kwok') },
+      ), // kwok reads ~/.kwok/kwok.yaml when present: not a developer's
     );
     // The scheduler has no port to probe (--secure-port=0): at least it must still be running.
     const exited = handles.filter((handle) => handle.pid === undefined || !isAlive(handle.pid));
-    if (exited.length > 0) throw new Error(`exited right after starting: ${exited.map((handle) => `${handle.name} (log: ${join(dir, handle.name, 'server.log')})`).join(', ')}`);
+    if (exited.length > 0)
+      throw new Error(
+        `exited right after starting: ${exited.map((handle) => `${handle.name} (log: ${join(dir, handle.name, 'server.log')})`).join(', ')}`,
+      );
 
     const helmHome = component('helm');
     return {
       server,
       kubeconfig,
-      crdFiles: ['externalsecrets', 'secretstores', 'clustersecretstores'].map((crd) => join(cache, 'crds', `external-secrets.io_${crd}.yaml`))
-        .concat(['servicemonitors', 'prometheusrules'].map((crd) => join(cache, 'crds', `monitoring.coreos.com_${crd}.yaml`))),
+      crdFiles: ['externalsecrets', 'secretstores', 'clustersecretstores']
+        .map((crd) => join(cache, 'crds', `external-secrets.io_${crd}.yaml`))
+        .concat(
+          ['servicemonitors', 'prometheusrules'].map((crd) => join(cache, 'crds', `monitoring.coreos.com_${crd}.yaml`)),
+        ),
       env: {
         ...process.env,
         PATH: [join(cache, 'bin'), process.env.PATH].filter(Boolean).join(delimiter),

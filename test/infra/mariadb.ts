@@ -11,7 +11,12 @@ const SEARCH_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin
 // Shared by install and server so both agree on the redo log size. The flush settings trade
 // durability (useless for data deleted after the run) for speed.
 const COMMON = ['--innodb-log-file-size=16M', '--innodb-buffer-pool-size=64M', '--skip-name-resolve'];
-const FAST = ['--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--skip-log-bin', '--performance-schema=OFF'];
+const FAST = [
+  '--innodb-flush-log-at-trx-commit=0',
+  '--innodb-doublewrite=0',
+  '--skip-log-bin',
+  '--performance-schema=OFF',
+];
 
 /** Connects with a real client and runs a query; throws while the server is not ready. */
 export async function probeMysql(url: string): Promise<void> {
@@ -40,7 +45,13 @@ async function startLocal(server: string, installDb: string): Promise<ServerHand
     prepare: () =>
       runCommand({
         command: installDb,
-        args: ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...COMMON],
+        args: [
+          '--no-defaults',
+          `--datadir=${data}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          ...COMMON,
+        ],
         cwd: dir,
         user,
       }),

@@ -11,7 +11,13 @@ const SEARCH_DIRS = [...versionedDirs('/usr/lib/postgresql', 'bin'), '/usr/local
 
 // Durability is pointless for data that is deleted after the run; these settings roughly
 // halve the time of DDL-heavy test set-ups.
-const FAST_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'shared_buffers=32MB', 'max_connections=300'];
+const FAST_SETTINGS = [
+  'fsync=off',
+  'synchronous_commit=off',
+  'full_page_writes=off',
+  'shared_buffers=32MB',
+  'max_connections=300',
+];
 
 /** Connects with a real client and runs a query; throws while the server is not ready. */
 export async function probePostgres(url: string): Promise<void> {
@@ -41,9 +47,25 @@ async function startLocal(initdb: string): Promise<ServerHandle> {
     url: `postgres://postgres@${LOOPBACK}:${port}/postgres`,
     user,
     // trust auth is safe here: the server listens on 127.0.0.1 only and lives for one run.
-    prepare: () => runCommand({ command: initdb, args: ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-locale', '--no-sync'], cwd: dir, user }),
+    prepare: () =>
+      runCommand({
+        command: initdb,
+        args: ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-locale', '--no-sync'],
+        cwd: dir,
+        user,
+      }),
     command: join(binDir, 'postgres'),
-    args: ['-D', data, '-p', String(port), '-c', `listen_addresses=${LOOPBACK}`, '-c', `unix_socket_directories=${dir}`, ...FAST_SETTINGS.flatMap((s) => ['-c', s])],
+    args: [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      `listen_addresses=${LOOPBACK}`,
+      '-c',
+      `unix_socket_directories=${dir}`,
+      ...FAST_SETTINGS.flatMap((s) => ['-c', s]),
+    ],
     // SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client (a pool in a
     // test) to disconnect; SIGINT is the "fast" one that closes them.
     stopSignal: 'SIGINT',

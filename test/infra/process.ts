@@ -69,7 +69,9 @@ export function serverUser(name: string): SystemUser | undefined {
     .find((l) => l.startsWith(`${name}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
   if (uid === undefined || gid === undefined) {
-    throw new Error(`running as root needs the '${name}' system user (the Debian package creates it): run scripts/setup.sh`);
+    throw new Error(
+      `running as root needs the '${name}' system user (the Debian package creates it): run scripts/setup.sh`,
+    );
   }
   return { name, uid: Number(uid), gid: Number(gid) };
 }
@@ -192,7 +194,9 @@ export async function waitUntilReady(
     }
     const exited = options.child && (options.child.exitCode !== null || options.child.signalCode !== null);
     if (exited || Date.now() > deadline) {
-      const reason = exited ? `exited (${options.child?.exitCode ?? options.child?.signalCode})` : 'did not answer in time';
+      const reason = exited
+        ? `exited (${options.child?.exitCode ?? options.child?.signalCode})`
+        : 'did not answer in time';
       const log = options.logFile ? `\n--- ${options.logFile} ---\n${tail(options.logFile)}` : '';
       throw new Error(`${what} ${reason}: ${String(lastError)}${log}`);
     }

@@ -6,7 +6,12 @@ import { serverDir } from './state.js';
 
 /** PING with a real client that does not retry; throws while the server is not ready. */
 export async function probeRedis(url: string): Promise<void> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {
     // reported through connect()/ping() below
   });
@@ -29,7 +34,20 @@ async function startLocal(binary: string): Promise<ServerHandle> {
     command: binary,
     // A save point makes SIGTERM write dump.rdb, so restart() comes back with the same keys
     // (fault tests: sessions survive a Redis restart). No AOF: nothing else needs durability.
-    args: ['--port', String(port), '--bind', LOOPBACK, '--dir', dir, '--save', '3600 1', '--appendonly', 'no', '--logfile', ''],
+    args: [
+      '--port',
+      String(port),
+      '--bind',
+      LOOPBACK,
+      '--dir',
+      dir,
+      '--save',
+      '3600 1',
+      '--appendonly',
+      'no',
+      '--logfile',
+      '',
+    ],
     ready: probeRedis,
   });
 }

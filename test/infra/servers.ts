@@ -30,7 +30,9 @@ const exported: string[] = [];
 async function provide(server: SharedServer): Promise<string> {
   const external = process.env[server.env];
   if (external) {
-    await waitUntilReady(`${server.env} is set but its server (${server.name})`, () => server.probe(external), { timeoutMs: 5000 });
+    await waitUntilReady(`${server.env} is set but its server (${server.name})`, () => server.probe(external), {
+      timeoutMs: 5000,
+    });
     return `${server.name} from ${server.env}`;
   }
   const handle = await server.start();

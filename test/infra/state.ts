@@ -5,7 +5,17 @@
 // line per server process started by the run (global setup or a test file's dedicated
 // server). Teardown kills what is listed and removes the directory; the next run does the
 // same for directories whose owner died without tearing down (Ctrl-C, OOM, kill -9).
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { isAlive, stopPid, type SystemUser } from './process.js';

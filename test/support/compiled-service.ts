@@ -16,7 +16,9 @@ export type EntryPoint = 'auth-session' | 'mfa-admin' | 'audit-log' | 'cli';
 export function compiledEntryPoint(name: EntryPoint): string {
   const path = join(repoRoot, 'services', name, 'dist', 'main.js');
   if (!existsSync(path)) {
-    throw new Error(`services/${name}/dist/main.js does not exist: run \`npm run build\` first (these tests run the compiled entry points, as the image does).`);
+    throw new Error(
+      `services/${name}/dist/main.js does not exist: run \`npm run build\` first (these tests run the compiled entry points, as the image does).`,
+    );
   }
   return path;
 }
@@ -88,15 +90,27 @@ const READY_TIMEOUT_MS = 30_000;
  * the outcome) on loopback port 0, reads the bound ports from its "listening" log line and waits
  * until /readyz answers 200.
  */
-export async function startCompiledService(name: Exclude<EntryPoint, 'cli'>, env: Record<string, string>): Promise<CompiledService> {
+export async function startCompiledService(
+  name: Exclude<EntryPoint, 'cli'>,
+  env: Record<string, string>,
+): Promise<CompiledService> {
   const child = spawn(process.execPath, [compiledEntryPoint(name)], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? '', ...env, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve((exitCode = code ?? (signal ? -1 : null)))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve((exitCode = code ?? (signal ? -1 : null)))),
+  );
   child.stderr.on('data', (chunk) => (output += chunk));
   const listening = new Promise<{ url: string; adminUrl: string }>((resolve) => {
     let pending = '';
@@ -107,7 +121,12 @@ export async function startCompiledService(name: Exclude<EntryPoint, 'cli'>, env
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const parsed = parseJson(line);
-        if (parsed?.msg === `${name} listening` && typeof parsed.url === 'string' && typeof parsed.adminUrl === 'string') resolve({ url: parsed.url, adminUrl: parsed.adminUrl });
+        if (
+          parsed?.msg === `${name} listening` &&
+          typeof parsed.url === 'string' &&
+          typeof parsed.adminUrl === 'string'
+        )
+          resolve({ url: parsed.url, adminUrl: parsed.adminUrl });
       }
     });
   });
@@ -129,13 +148,22 @@ export async function startCompiledService(name: Exclude<EntryPoint, 'cli'>, env
     const ports = await Promise.race([
       listening,
       exited.then((code) => Promise.reject(failure(`exited with ${code} before listening`))),
-      new Promise<never>((_, reject) => setTimeout(() => reject(failure(`did not listen within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(failure(`did not listen within ${READY_TIMEOUT_MS / 1000} s`)),
+          READY_TIMEOUT_MS,
+        ).unref(),
+      ),
     ]);
     for (;;) {
       if (exitCode !== undefined) throw failure(`exited with ${exitCode} before it was ready`);
-      const status = await fetch(`${ports.adminUrl}/readyz`).then((response) => response.status, () => 0);
+      const status = await fetch(`${ports.adminUrl}/readyz`).then(
+        (response) => response.status,
+        () => 0,
+      );
       if (status === 200) return { pid: child.pid!, ...ports, output: () => output, stop };
-      if (Date.now() > deadline) throw failure(`was not ready within ${READY_TIMEOUT_MS / 1000} s (last /readyz: ${status})`);
+      if (Date.now() > deadline)
+        throw failure(`was not ready within ${READY_TIMEOUT_MS / 1000} s (last /readyz: ${status})`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch (error) {

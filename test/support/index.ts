@@ -34,7 +34,9 @@ export interface TestDynamo extends TestAws {
 function sharedUrl(variable: string): string {
   const url = process.env[variable];
   if (!url) {
-    throw new Error(`${variable} is not set: run the tests through jest (its global setup starts the servers) or set it yourself`);
+    throw new Error(
+      `${variable} is not set: run the tests through jest (its global setup starts the servers) or set it yourself`,
+    );
   }
   return url;
 }
@@ -102,7 +104,11 @@ export function testRedis(): { url: string; prefix: string } {
 
 /** The shared AWS endpoint (moto) with the region and credentials it accepts. */
 export function testAws(): TestAws {
-  return { endpoint: sharedUrl('PORTCULLIS_TEST_AWS_ENDPOINT'), region: MOTO_REGION, credentials: { ...MOTO_CREDENTIALS } };
+  return {
+    endpoint: sharedUrl('PORTCULLIS_TEST_AWS_ENDPOINT'),
+    region: MOTO_REGION,
+    credentials: { ...MOTO_CREDENTIALS },
+  };
 }
 
 /** testAws() plus a table name prefix no other test file uses. */

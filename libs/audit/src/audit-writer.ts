@@ -31,7 +31,10 @@ export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>).filter(([, field]) => field !== undefined);
-  return `{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`).join(',')}}`;
+  return `{${entries
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, field]) => `${JSON.stringify(key)}:${canonicalJson(field)}`)
+    .join(',')}}`;
 }
 
 export interface ChainedFields {
@@ -59,7 +62,8 @@ export function eventHash(prevHash: string, fields: ChainedFields): string {
 }
 
 /** What the head's MAC covers: the chain, how long it is and its last hash. */
-export const headInput = (chainKey: string, seq: number, hash: string) => `portcullis audit head\n${chainKey}\n${seq}\n${hash}`;
+export const headInput = (chainKey: string, seq: number, hash: string) =>
+  `portcullis audit head\n${chainKey}\n${seq}\n${hash}`;
 
 /** Tenant ids are uuids, which PostgreSQL returns in lower case: hash them that way too. */
 export const chainKeyOf = (tenantId: string | null | undefined) => tenantId?.toLowerCase() ?? 'platform';
@@ -73,11 +77,25 @@ export const chainKeyOf = (tenantId: string | null | undefined) => tenantId?.toL
  * the event) and the head carries an HMAC of (chain, seq, hash): someone with database access
  * alone can neither forge an event nor recompute the chain after deleting or editing one.
  */
-export function createAuditWriter({ db, clock = { now: () => Date.now() }, keys }: { db: Knex; clock?: { now(): number }; keys?: KeyRing | undefined }) {
+export function createAuditWriter({
+  db,
+  clock = { now: () => Date.now() },
+  keys,
+}: {
+  db: Knex;
+  clock?: { now(): number };
+  keys?: KeyRing | undefined;
+}) {
   async function appendIn(trx: Knex.Transaction, event: AuditEvent): Promise<void> {
     const chainKey = chainKeyOf(event.tenantId);
-    await trx('audit_chain_heads').insert({ chain_key: chainKey, seq: 0, hash: GENESIS_HASH }).onConflict('chain_key').ignore();
-    const head = (await trx('audit_chain_heads').where({ chain_key: chainKey }).forUpdate().first()) as { seq: string | number; hash: string };
+    await trx('audit_chain_heads')
+      .insert({ chain_key: chainKey, seq: 0, hash: GENESIS_HASH })
+      .onConflict('chain_key')
+      .ignore();
+    const head = (await trx('audit_chain_heads').where({ chain_key: chainKey }).forUpdate().first()) as {
+      seq: string | number;
+      hash: string;
+    };
     const seq = Number(head.seq) + 1;
     const fields: ChainedFields = {
       chain_key: chainKey,
@@ -96,9 +114,17 @@ export function createAuditWriter({ db, clock = { now: () => Date.now() }, keys 
     };
     const keyed = keys?.mac(chainInput(head.hash, fields));
     const hash = keyed?.tag ?? eventHash(head.hash, fields);
-    await trx('audit_events').insert({ ...fields, details: JSON.stringify(fields.details), prev_hash: head.hash, hash, hash_key_id: keyed?.keyId ?? null });
+    await trx('audit_events').insert({
+      ...fields,
+      details: JSON.stringify(fields.details),
+      prev_hash: head.hash,
+      hash,
+      hash_key_id: keyed?.keyId ?? null,
+    });
     const signed = keys?.mac(headInput(chainKey, seq, hash));
-    await trx('audit_chain_heads').where({ chain_key: chainKey }).update({ seq: fields.seq, hash, mac: signed?.tag ?? null, mac_key_id: signed?.keyId ?? null });
+    await trx('audit_chain_heads')
+      .where({ chain_key: chainKey })
+      .update({ seq: fields.seq, hash, mac: signed?.tag ?? null, mac_key_id: signed?.keyId ?? null });
   }
 
   return {

@@ -10,7 +10,10 @@ export function countedAuditWriter(writer: AuditWriter, onCommitted: (action: st
     async record(event, trx) {
       await writer.record(event, trx);
       if (!trx) return onCommitted(event.action);
-      trx.executionPromise.then(() => onCommitted(event.action), () => undefined);
+      trx.executionPromise.then(
+        () => onCommitted(event.action),
+        () => undefined,
+      );
     },
   };
 }

@@ -1,4 +1,30 @@
-export { createAuditWriter, canonicalJson, chainInput, eventHash, headInput, chainKeyOf, GENESIS_HASH, type AuditEvent, type AuditWriter, type ActorType, type ChainedFields } from './audit-writer.js';
-export { openDetails, sealDetails, sealedContext, MissingDetailsKeyError, SEALED_KEY, UNREADABLE } from './sealed-details.js';
-export { verifyChain, listChainKeys, CHAIN_BREAK_REASONS, type ChainBreak, type ChainBreakReason, type ChainReport } from './verify-chain.js';
+export {
+  createAuditWriter,
+  canonicalJson,
+  chainInput,
+  eventHash,
+  headInput,
+  chainKeyOf,
+  GENESIS_HASH,
+  type AuditEvent,
+  type AuditWriter,
+  type ActorType,
+  type ChainedFields,
+} from './audit-writer.js';
+export {
+  openDetails,
+  sealDetails,
+  sealedContext,
+  MissingDetailsKeyError,
+  SEALED_KEY,
+  UNREADABLE,
+} from './sealed-details.js';
+export {
+  verifyChain,
+  listChainKeys,
+  CHAIN_BREAK_REASONS,
+  type ChainBreak,
+  type ChainBreakReason,
+  type ChainReport,
+} from './verify-chain.js';
 export { countedAuditWriter } from './counted-writer.js';

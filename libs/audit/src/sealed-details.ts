@@ -22,11 +22,19 @@ export class MissingDetailsKeyError extends Error {
 }
 
 /** `details` with the sealed fields encrypted under `details.sealed`; refuses to store them in clear. */
-export function sealDetails(ring: KeyRing | undefined, chainKey: string, seq: number, details: Record<string, unknown>, sealed: Record<string, string> | undefined): Record<string, unknown> {
+export function sealDetails(
+  ring: KeyRing | undefined,
+  chainKey: string,
+  seq: number,
+  details: Record<string, unknown>,
+  sealed: Record<string, string> | undefined,
+): Record<string, unknown> {
   const entries = Object.entries(sealed ?? {});
   if (entries.length === 0) return details;
   if (!ring) throw new MissingDetailsKeyError();
-  const encrypted = Object.fromEntries(entries.map(([field, value]) => [field, ring.encrypt(value, sealedContext(chainKey, seq, field))]));
+  const encrypted = Object.fromEntries(
+    entries.map(([field, value]) => [field, ring.encrypt(value, sealedContext(chainKey, seq, field))]),
+  );
   return { ...details, [SEALED_KEY]: encrypted };
 }
 
@@ -34,12 +42,18 @@ export function sealDetails(ring: KeyRing | undefined, chainKey: string, seq: nu
  * The details as a reader sees them: sealed fields opened when the ring can, `[sealed]` when it
  * cannot. Never throws for a bad value: an unreadable field must not hide the rest of the log.
  */
-export function openDetails(ring: KeyRing | undefined, chainKey: string, seq: number | string, details: Record<string, unknown>): Record<string, unknown> {
+export function openDetails(
+  ring: KeyRing | undefined,
+  chainKey: string,
+  seq: number | string,
+  details: Record<string, unknown>,
+): Record<string, unknown> {
   const sealed = details[SEALED_KEY];
   if (!sealed || typeof sealed !== 'object' || Array.isArray(sealed)) return details;
   const { [SEALED_KEY]: _omitted, ...rest } = details;
   for (const [field, value] of Object.entries(sealed as Record<string, unknown>)) {
-    rest[field] = typeof value === 'string' && ring ? tryOpen(ring, value, sealedContext(chainKey, seq, field)) : UNREADABLE;
+    rest[field] =
+      typeof value === 'string' && ring ? tryOpen(ring, value, sealedContext(chainKey, seq, field)) : UNREADABLE;
   }
   return rest;
 }

@@ -8,7 +8,16 @@ import type { Knex } from 'knex';
 import type { KeyRing } from '@portcullis/crypto';
 import { chainInput, eventHash, GENESIS_HASH, headInput, type ChainedFields } from './audit-writer.js';
 
-export const CHAIN_BREAK_REASONS = ['missing_event', 'hash_mismatch', 'prev_hash_mismatch', 'head_mismatch', 'unkeyed_after_keyed', 'head_signature_invalid', 'head_unsigned', 'unknown_key'] as const;
+export const CHAIN_BREAK_REASONS = [
+  'missing_event',
+  'hash_mismatch',
+  'prev_hash_mismatch',
+  'head_mismatch',
+  'unkeyed_after_keyed',
+  'head_signature_invalid',
+  'head_unsigned',
+  'unknown_key',
+] as const;
 export type ChainBreakReason = (typeof CHAIN_BREAK_REASONS)[number];
 
 export interface ChainBreak {
@@ -67,7 +76,10 @@ const fieldsOf = (row: EventRow): ChainedFields => ({
 
 /** Every chain that has events or a head: 'platform' and one per tenant. */
 export async function listChainKeys(db: Knex): Promise<string[]> {
-  const rows = await db('audit_chain_heads').select('chain_key').union((union) => union.distinct('chain_key').from('audit_events')).orderBy('chain_key');
+  const rows = await db('audit_chain_heads')
+    .select('chain_key')
+    .union((union) => union.distinct('chain_key').from('audit_events'))
+    .orderBy('chain_key');
   return (rows as { chain_key: string }[]).map((row) => row.chain_key);
 }
 
@@ -75,7 +87,11 @@ export async function listChainKeys(db: Knex): Promise<string[]> {
  * `keys` is the audit key ring; without it keyed events cannot be checked and are reported as
  * `unknown_key`, so every production check passes it.
  */
-export async function verifyChain(db: Knex, chainKey: string, options: { batchSize?: number; onProgress?: (checked: number) => void; keys?: KeyRing | undefined } = {}): Promise<ChainReport> {
+export async function verifyChain(
+  db: Knex,
+  chainKey: string,
+  options: { batchSize?: number; onProgress?: (checked: number) => void; keys?: KeyRing | undefined } = {},
+): Promise<ChainReport> {
   const batchSize = options.batchSize ?? 2000;
   const head = (await db('audit_chain_heads').where({ chain_key: chainKey }).first()) as HeadRow | undefined;
   const headSeq = Number(head?.seq ?? 0);
@@ -83,23 +99,70 @@ export async function verifyChain(db: Knex, chainKey: string, options: { batchSi
   let expectedPrev = GENESIS_HASH;
   let checked = 0;
   let keyedSeen = false;
-  const broken = (firstBreak: ChainBreak): ChainReport => ({ chainKey, ok: false, checked, headSeq, signedHead: false, firstBreak });
+  const broken = (firstBreak: ChainBreak): ChainReport => ({
+    chainKey,
+    ok: false,
+    checked,
+    headSeq,
+    signedHead: false,
+    firstBreak,
+  });
 
   for (;;) {
-    const rows = (await db('audit_events').where({ chain_key: chainKey }).andWhere('seq', '>=', expectedSeq).orderBy('seq').limit(batchSize)) as EventRow[];
+    const rows = (await db('audit_events')
+      .where({ chain_key: chainKey })
+      .andWhere('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(batchSize)) as EventRow[];
     for (const row of rows) {
       const seq = Number(row.seq);
-      if (seq !== expectedSeq) return broken({ seq: expectedSeq, eventId: null, reason: 'missing_event', message: `Event ${expectedSeq} of chain ${chainKey} is missing (deleted).` });
-      if (row.prev_hash !== expectedPrev) return broken({ seq, eventId: row.id, reason: 'prev_hash_mismatch', message: `Event ${seq} does not link to event ${seq - 1} (an earlier event was replaced).` });
+      if (seq !== expectedSeq)
+        return broken({
+          seq: expectedSeq,
+          eventId: null,
+          reason: 'missing_event',
+          message: `Event ${expectedSeq} of chain ${chainKey} is missing (deleted).`,
+        });
+      if (row.prev_hash !== expectedPrev)
+        return broken({
+          seq,
+          eventId: row.id,
+          reason: 'prev_hash_mismatch',
+          message: `Event ${seq} does not link to event ${seq - 1} (an earlier event was replaced).`,
+        });
       if (row.hash_key_id) {
         const expected = options.keys?.macWith(row.hash_key_id, chainInput(row.prev_hash, fieldsOf(row)));
-        if (expected === undefined || expected === null) return broken({ seq, eventId: row.id, reason: 'unknown_key', message: unknownKey(`Event ${seq}`, row.hash_key_id) });
-        if (expected !== row.hash) return broken({ seq, eventId: row.id, reason: 'hash_mismatch', message: `Event ${seq} no longer matches its keyed hash (edited, or written without the audit key).` });
+        if (expected === undefined || expected === null)
+          return broken({
+            seq,
+            eventId: row.id,
+            reason: 'unknown_key',
+            message: unknownKey(`Event ${seq}`, row.hash_key_id),
+          });
+        if (expected !== row.hash)
+          return broken({
+            seq,
+            eventId: row.id,
+            reason: 'hash_mismatch',
+            message: `Event ${seq} no longer matches its keyed hash (edited, or written without the audit key).`,
+          });
         keyedSeen = true;
       } else {
         // Once a chain is keyed, an unkeyed event can only come from someone without the key.
-        if (keyedSeen) return broken({ seq, eventId: row.id, reason: 'unkeyed_after_keyed', message: `Event ${seq} carries no audit key after keyed events (inserted by someone without the key).` });
-        if (eventHash(row.prev_hash, fieldsOf(row)) !== row.hash) return broken({ seq, eventId: row.id, reason: 'hash_mismatch', message: `Event ${seq} no longer matches its hash (edited).` });
+        if (keyedSeen)
+          return broken({
+            seq,
+            eventId: row.id,
+            reason: 'unkeyed_after_keyed',
+            message: `Event ${seq} carries no audit key after keyed events (inserted by someone without the key).`,
+          });
+        if (eventHash(row.prev_hash, fieldsOf(row)) !== row.hash)
+          return broken({
+            seq,
+            eventId: row.id,
+            reason: 'hash_mismatch',
+            message: `Event ${seq} no longer matches its hash (edited).`,
+          });
       }
       checked += 1;
       expectedSeq = seq + 1;
@@ -110,10 +173,20 @@ export async function verifyChain(db: Knex, chainKey: string, options: { batchSi
   }
   const lastSeq = expectedSeq - 1;
   if (lastSeq < headSeq) {
-    return broken({ seq: lastSeq + 1, eventId: null, reason: 'missing_event', message: `Chain ${chainKey} ends at event ${lastSeq} but its head says ${headSeq}: the last events were deleted.` });
+    return broken({
+      seq: lastSeq + 1,
+      eventId: null,
+      reason: 'missing_event',
+      message: `Chain ${chainKey} ends at event ${lastSeq} but its head says ${headSeq}: the last events were deleted.`,
+    });
   }
   if (lastSeq !== headSeq || (head && head.hash !== expectedPrev)) {
-    return broken({ seq: lastSeq, eventId: null, reason: 'head_mismatch', message: `The head of chain ${chainKey} does not match its last event ${lastSeq} (the head was altered).` });
+    return broken({
+      seq: lastSeq,
+      eventId: null,
+      reason: 'head_mismatch',
+      message: `The head of chain ${chainKey} does not match its last event ${lastSeq} (the head was altered).`,
+    });
   }
   const headProblem = head && checkHeadSignature(chainKey, head, keyedSeen, options.keys);
   if (headProblem) return broken({ seq: lastSeq, eventId: null, ...headProblem });
@@ -121,12 +194,27 @@ export async function verifyChain(db: Knex, chainKey: string, options: { batchSi
 }
 
 /** The head's MAC binds the chain's length and last hash: a truncated or rewritten chain cannot carry a valid one. */
-function checkHeadSignature(chainKey: string, head: HeadRow, keyedSeen: boolean, keys: KeyRing | undefined): Pick<ChainBreak, 'reason' | 'message'> | undefined {
+function checkHeadSignature(
+  chainKey: string,
+  head: HeadRow,
+  keyedSeen: boolean,
+  keys: KeyRing | undefined,
+): Pick<ChainBreak, 'reason' | 'message'> | undefined {
   if (!head.mac_key_id || !head.mac) {
-    return keyedSeen ? { reason: 'head_unsigned', message: `The head of chain ${chainKey} carries no signature although its events are keyed (the head was rewritten).` } : undefined;
+    return keyedSeen
+      ? {
+          reason: 'head_unsigned',
+          message: `The head of chain ${chainKey} carries no signature although its events are keyed (the head was rewritten).`,
+        }
+      : undefined;
   }
   const expected = keys?.macWith(head.mac_key_id, headInput(chainKey, Number(head.seq), head.hash));
-  if (expected === undefined || expected === null) return { reason: 'unknown_key', message: unknownKey(`The head of chain ${chainKey}`, head.mac_key_id) };
-  if (expected !== head.mac) return { reason: 'head_signature_invalid', message: `The head of chain ${chainKey} does not carry a valid signature (the head, or the events it covers, were rewritten).` };
+  if (expected === undefined || expected === null)
+    return { reason: 'unknown_key', message: unknownKey(`The head of chain ${chainKey}`, head.mac_key_id) };
+  if (expected !== head.mac)
+    return {
+      reason: 'head_signature_invalid',
+      message: `The head of chain ${chainKey} does not carry a valid signature (the head, or the events it covers, were rewritten).`,
+    };
   return undefined;
 }

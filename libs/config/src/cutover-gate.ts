@@ -1,7 +1,18 @@
 // The verdict of the cutover gate: may the release go from the phase it runs to the one an
 // upgrade asks for? Pure (the CLI reads the cluster, services/cli/src/cutover/), so every
 // transition is tested without a cluster. docs/session-cutover.md, "The gate".
-import { areAdjacent, nextPosition, phaseLabel, phaseValues, previousPosition, samePosition, settingsOfPhase, stepOf, type PhasePosition, type StoreName } from './session-phase.js';
+import {
+  areAdjacent,
+  nextPosition,
+  phaseLabel,
+  phaseValues,
+  previousPosition,
+  samePosition,
+  settingsOfPhase,
+  stepOf,
+  type PhasePosition,
+  type StoreName,
+} from './session-phase.js';
 
 /** What `sessions backfill` and `sessions verify` record where the gate reads it (ISO times). */
 export interface CutoverEvidence {
@@ -34,7 +45,8 @@ const at = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 export function stepToward(position: PhasePosition, target?: PhasePosition): PhasePosition | undefined {
   if (position.phase === 'single') {
     // Back into the move that ended here: its retiring phase.
-    if (target && target.phase !== 'single' && target.to === position.from) return { phase: 'retiring', from: target.from, to: position.from };
+    if (target && target.phase !== 'single' && target.to === position.from)
+      return { phase: 'retiring', from: target.from, to: position.from };
     const to = target?.phase === 'single' ? target.from : target?.from === position.from ? target.to : undefined;
     return to && to !== position.from ? { phase: 'dual-write', from: position.from, to } : undefined;
   }
@@ -46,7 +58,8 @@ export function stepToward(position: PhasePosition, target?: PhasePosition): Pha
 /** The sentence naming the step the release may take from `position` (towards `target`). */
 export function nextStepSentence(position: PhasePosition, target?: PhasePosition): string {
   const next = stepToward(position, target);
-  if (!next) return `${phaseLabel(position)} ends a move; start the next one with sessionStore.phase=dual-write, sessionStore.from=${position.from} and sessionStore.to=<the new store>.`;
+  if (!next)
+    return `${phaseLabel(position)} ends a move; start the next one with sessionStore.phase=dual-write, sessionStore.from=${position.from} and sessionStore.to=<the new store>.`;
   const values = phaseValues(next);
   return `The next allowed step is ${phaseLabel(next)}: sessionStore.phase=${values.phase}, sessionStore.from=${values.from}${values.to ? `, sessionStore.to=${values.to}` : ', sessionStore.to=""'}.`;
 }
@@ -57,18 +70,32 @@ function cutoverProblems(live: LiveRelease, evidence: CutoverEvidence, now: Date
   const since = live.rolledOutAt;
   const problems: string[] = [];
   const backfill = evidence.backfill;
-  const backfillDone = backfill && backfill.from === from && backfill.to === to && (!since || new Date(backfill.completedAt) >= since) ? new Date(backfill.completedAt) : undefined;
+  const backfillDone =
+    backfill && backfill.from === from && backfill.to === to && (!since || new Date(backfill.completedAt) >= since)
+      ? new Date(backfill.completedAt)
+      : undefined;
   if (!backfillDone) {
-    problems.push(`Run \`portcullis sessions backfill --from ${from} --to ${to}\` to completion first (${backfill ? `the last one recorded, ${backfill.from} → ${backfill.to} at ${backfill.completedAt}, is not one of this dual-write` : 'none recorded'}).`);
+    problems.push(
+      `Run \`portcullis sessions backfill --from ${from} --to ${to}\` to completion first (${backfill ? `the last one recorded, ${backfill.from} → ${backfill.to} at ${backfill.completedAt}, is not one of this dual-write` : 'none recorded'}).`,
+    );
   }
   // dual-write reads `from` first: verify compares it (primary) with `to` (secondary).
   const primary = settingsOfPhase(live.position).SESSION_STORE_PRIMARY;
   const verify = evidence.verify;
-  const verified = verify && verify.primary === primary && verify.secondary === to && backfillDone && new Date(verify.at) >= backfillDone;
+  const verified =
+    verify &&
+    verify.primary === primary &&
+    verify.secondary === to &&
+    backfillDone &&
+    new Date(verify.at) >= backfillDone;
   if (!verified) {
-    problems.push(`Run \`portcullis sessions verify --from ${from} --to ${to}\` after the backfill (${verify && verify.primary === primary && verify.secondary === to ? `the last one, at ${verify.at}, ran before the backfill completed` : 'none recorded for this pair'}).`);
+    problems.push(
+      `Run \`portcullis sessions verify --from ${from} --to ${to}\` after the backfill (${verify && verify.primary === primary && verify.secondary === to ? `the last one, at ${verify.at}, ran before the backfill completed` : 'none recorded for this pair'}).`,
+    );
   } else if (!verify.go) {
-    problems.push(`The last \`sessions verify\` (${verify.at}) said NO-GO: fix what it reported and run it again until it says GO.`);
+    problems.push(
+      `The last \`sessions verify\` (${verify.at}) said NO-GO: fix what it reported and run it again until it says GO.`,
+    );
   }
   const ready = since ? new Date(since.getTime() + live.idleTimeoutSeconds * 1000) : undefined;
   if (!ready || ready > now) {
@@ -85,18 +112,33 @@ function cutoverProblems(live: LiveRelease, evidence: CutoverEvidence, now: Date
  * and the cutover before backfill, a GO verify after it and one idle timeout since dual-write
  * finished rolling out. Steps back to the previous phase need only a finished rollout.
  */
-export function judgeStep(options: { live: LiveRelease | undefined; target: PhasePosition; evidence: CutoverEvidence; now: Date }): StepVerdict {
+export function judgeStep(options: {
+  live: LiveRelease | undefined;
+  target: PhasePosition;
+  evidence: CutoverEvidence;
+  now: Date;
+}): StepVerdict {
   const { live, target, evidence, now } = options;
   if (!live) return { allowed: true, reason: `No release is running: ${phaseLabel(target)} is the first phase.` };
   if (samePosition(live.position, target)) return { allowed: true, reason: `The phase stays ${phaseLabel(target)}.` };
   if (!areAdjacent(live.position, target)) {
-    return { allowed: false, reason: `Refused: ${phaseLabel(live.position)} → ${phaseLabel(target)} skips a phase (only neighbouring phases are safe side by side during the rollout). ${nextStepSentence(live.position, target)}` };
+    return {
+      allowed: false,
+      reason: `Refused: ${phaseLabel(live.position)} → ${phaseLabel(target)} skips a phase (only neighbouring phases are safe side by side during the rollout). ${nextStepSentence(live.position, target)}`,
+    };
   }
   if (!live.rolloutComplete) {
-    return { allowed: false, reason: `Refused: the rollout of ${phaseLabel(live.position)} has not finished (${live.rolloutDetail}); wait for it (kubectl rollout status), then go to ${phaseLabel(target)}.` };
+    return {
+      allowed: false,
+      reason: `Refused: the rollout of ${phaseLabel(live.position)} has not finished (${live.rolloutDetail}); wait for it (kubectl rollout status), then go to ${phaseLabel(target)}.`,
+    };
   }
   const forwardToCutover = live.position.phase === 'dual-write' && target.phase === 'cutover';
   const problems = forwardToCutover ? cutoverProblems(live, evidence, now) : [];
-  if (problems.length > 0) return { allowed: false, reason: `Refused: ${phaseLabel(live.position)} → ${phaseLabel(target)} is the cutover, and it is not ready. ${problems.join(' ')}` };
+  if (problems.length > 0)
+    return {
+      allowed: false,
+      reason: `Refused: ${phaseLabel(live.position)} → ${phaseLabel(target)} is the cutover, and it is not ready. ${problems.join(' ')}`,
+    };
   return { allowed: true, reason: `${phaseLabel(live.position)} → ${phaseLabel(target)} is allowed.` };
 }

@@ -1,9 +1,42 @@
-export { loadConfig, ConfigError, exitOnConfigError, keyRingOf, type Config, type Environment, type KeyRingVariable } from './load-config.js';
+export {
+  loadConfig,
+  ConfigError,
+  exitOnConfigError,
+  keyRingOf,
+  type Config,
+  type Environment,
+  type KeyRingVariable,
+} from './load-config.js';
 export { loadConfigWithSecrets, resolveSecretSources } from './secret-sources.js';
 export { configReference, configReferenceMarkdown, type VariableReference } from './reference.js';
 export { variables, secretVariables, DEVELOPMENT_SESSION_SECRET, type VariableName } from './variables.js';
 export {
-  SESSION_PHASES, DEFAULT_RETIRING_TTL_SECONDS, LEGACY_STORE_VARIABLES, areAdjacent, compatiblePositions, nextPosition, phaseLabel, phaseValues, positionFromLegacy, previousPosition,
-  samePosition, sessionPhaseInfo, sessionPhaseTable, settingsOfPhase, stepOf, type DerivedStoreSettings, type PhasePosition, type SessionPhase, type SessionPhaseInfo, type StoreName,
+  SESSION_PHASES,
+  DEFAULT_RETIRING_TTL_SECONDS,
+  LEGACY_STORE_VARIABLES,
+  areAdjacent,
+  compatiblePositions,
+  nextPosition,
+  phaseLabel,
+  phaseValues,
+  positionFromLegacy,
+  previousPosition,
+  samePosition,
+  sessionPhaseInfo,
+  sessionPhaseTable,
+  settingsOfPhase,
+  stepOf,
+  type DerivedStoreSettings,
+  type PhasePosition,
+  type SessionPhase,
+  type SessionPhaseInfo,
+  type StoreName,
 } from './session-phase.js';
-export { judgeStep, nextStepSentence, stepToward, type CutoverEvidence, type LiveRelease, type StepVerdict } from './cutover-gate.js';
+export {
+  judgeStep,
+  nextStepSentence,
+  stepToward,
+  type CutoverEvidence,
+  type LiveRelease,
+  type StepVerdict,
+} from './cutover-gate.js';

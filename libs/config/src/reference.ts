@@ -12,7 +12,12 @@ export function configReference(): VariableReference[] {
   return Object.entries(variables).map(([name, spec]: [string, VariableSpec]) => {
     const parsed = spec.schema.safeParse(undefined);
     const fallback = parsed.success && parsed.data !== undefined ? formatDefault(parsed.data) : undefined;
-    return { name, description: spec.description, default: spec.secret ? undefined : fallback, secret: spec.secret === true };
+    return {
+      name,
+      description: spec.description,
+      default: spec.secret ? undefined : fallback,
+      secret: spec.secret === true,
+    };
   });
 }
 
@@ -24,7 +29,8 @@ function formatDefault(value: unknown): string {
 /** Markdown table rows for the README, between its config-reference markers. */
 export function configReferenceMarkdown(): string {
   const rows = configReference().map(
-    (variable) => `| \`${variable.name}\` | ${variable.default === undefined || variable.default === '' ? '—' : `\`${variable.default}\``} | ${variable.secret ? 'yes' : ''} | ${variable.description} |`,
+    (variable) =>
+      `| \`${variable.name}\` | ${variable.default === undefined || variable.default === '' ? '—' : `\`${variable.default}\``} | ${variable.secret ? 'yes' : ''} | ${variable.description} |`,
   );
   return ['| variable | default | secret | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -32,13 +32,26 @@ async function fromSecretsManager(env: Environment, secretId: string): Promise<E
     try {
       parsed = JSON.parse(SecretString ?? '');
     } catch {
-      throw new ConfigError([{ variable: 'AWS_SECRETS_MANAGER_SECRET_ID', message: 'the secret is not a JSON object of variable names to strings' }]);
+      throw new ConfigError([
+        {
+          variable: 'AWS_SECRETS_MANAGER_SECRET_ID',
+          message: 'the secret is not a JSON object of variable names to strings',
+        },
+      ]);
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ConfigError([{ variable: 'AWS_SECRETS_MANAGER_SECRET_ID', message: 'the secret is not a JSON object of variable names to strings' }]);
+      throw new ConfigError([
+        {
+          variable: 'AWS_SECRETS_MANAGER_SECRET_ID',
+          message: 'the secret is not a JSON object of variable names to strings',
+        },
+      ]);
     }
     return Object.fromEntries(
-      Object.entries(parsed).filter(([name, value]) => knownNames.has(name) && typeof value === 'string') as [string, string][],
+      Object.entries(parsed).filter(([name, value]) => knownNames.has(name) && typeof value === 'string') as [
+        string,
+        string,
+      ][],
     );
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -54,7 +67,9 @@ async function fromParameterStore(env: Environment, path: string): Promise<Envir
   try {
     let nextToken: string | undefined;
     do {
-      const page = await client.send(new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, NextToken: nextToken }));
+      const page = await client.send(
+        new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, NextToken: nextToken }),
+      );
       for (const parameter of page.Parameters ?? []) {
         const name = parameter.Name?.split('/').pop();
         if (name && knownNames.has(name) && parameter.Value !== undefined) loaded[name] = parameter.Value;
@@ -76,7 +91,9 @@ async function fromParameterStore(env: Environment, path: string): Promise<Envir
  */
 export async function resolveSecretSources(env: Environment = process.env): Promise<Environment> {
   if (env.SECRETS_SOURCE !== 'aws') return env;
-  const fromSecret = env.AWS_SECRETS_MANAGER_SECRET_ID ? await fromSecretsManager(env, env.AWS_SECRETS_MANAGER_SECRET_ID) : {};
+  const fromSecret = env.AWS_SECRETS_MANAGER_SECRET_ID
+    ? await fromSecretsManager(env, env.AWS_SECRETS_MANAGER_SECRET_ID)
+    : {};
   const fromSsm = env.AWS_SSM_PARAMETER_PATH ? await fromParameterStore(env, env.AWS_SSM_PARAMETER_PATH) : {};
   return { ...env, ...fromSecret, ...fromSsm };
 }

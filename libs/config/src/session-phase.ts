@@ -42,7 +42,9 @@ const STEP: Record<SessionPhase, number> = { single: 0, 'dual-write': 1, cutover
 
 /** `dual-write(knex→dynamodb)`, `single(redis)`: how logs, the gate and the docs name a position. */
 export function phaseLabel(position: PhasePosition): string {
-  return position.phase === 'single' ? `single(${position.from})` : `${position.phase}(${position.from}→${position.to})`;
+  return position.phase === 'single'
+    ? `single(${position.from})`
+    : `${position.phase}(${position.from}→${position.to})`;
 }
 
 /** The chart values (and variables) of a position, e.g. for the `helm upgrade` a step needs. */
@@ -61,18 +63,43 @@ export function samePosition(a: PhasePosition, b: PhasePosition): boolean {
  * fallback off again (a new-store pod's logout must not come back from the old store) and
  * shortens the old store's copies. Read repair is never on: it can undo a logout for good.
  */
-export function settingsOfPhase(position: PhasePosition, retiringTtlSeconds = DEFAULT_RETIRING_TTL_SECONDS): DerivedStoreSettings {
+export function settingsOfPhase(
+  position: PhasePosition,
+  retiringTtlSeconds = DEFAULT_RETIRING_TTL_SECONDS,
+): DerivedStoreSettings {
   const off = { SESSION_DUAL_READ_REPAIR: false, SESSION_RETIRING_STORE_TTL_SECONDS: undefined };
   const { from, to } = position;
   switch (position.phase) {
     case 'single':
-      return { SESSION_STORE_DRIVER: from, SESSION_STORE_PRIMARY: undefined, SESSION_STORE_SECONDARY: undefined, SESSION_DUAL_FALLBACK_ON_MISS: false, ...off };
+      return {
+        SESSION_STORE_DRIVER: from,
+        SESSION_STORE_PRIMARY: undefined,
+        SESSION_STORE_SECONDARY: undefined,
+        SESSION_DUAL_FALLBACK_ON_MISS: false,
+        ...off,
+      };
     case 'dual-write':
-      return { SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: from, SESSION_STORE_SECONDARY: to, SESSION_DUAL_FALLBACK_ON_MISS: false, ...off };
+      return {
+        SESSION_STORE_DRIVER: 'dual',
+        SESSION_STORE_PRIMARY: from,
+        SESSION_STORE_SECONDARY: to,
+        SESSION_DUAL_FALLBACK_ON_MISS: false,
+        ...off,
+      };
     case 'cutover':
-      return { SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: to, SESSION_STORE_SECONDARY: from, SESSION_DUAL_FALLBACK_ON_MISS: true, ...off };
+      return {
+        SESSION_STORE_DRIVER: 'dual',
+        SESSION_STORE_PRIMARY: to,
+        SESSION_STORE_SECONDARY: from,
+        SESSION_DUAL_FALLBACK_ON_MISS: true,
+        ...off,
+      };
     case 'retiring':
-      return { ...settingsOfPhase({ ...position, phase: 'cutover' }), SESSION_DUAL_FALLBACK_ON_MISS: false, SESSION_RETIRING_STORE_TTL_SECONDS: retiringTtlSeconds };
+      return {
+        ...settingsOfPhase({ ...position, phase: 'cutover' }),
+        SESSION_DUAL_FALLBACK_ON_MISS: false,
+        SESSION_RETIRING_STORE_TTL_SECONDS: retiringTtlSeconds,
+      };
   }
 }
 
@@ -109,10 +136,19 @@ export function previousPosition(position: PhasePosition): PhasePosition | undef
  * step before and the step after. `single(X)` neighbours `dual-write(X→Y)` and `retiring(Y→X)`
  * for any other store Y. Anything else can bring back a logout or lose a session.
  */
-export function compatiblePositions(position: PhasePosition, stores: readonly StoreName[] = ['redis', 'knex', 'dynamodb', 'memory']): PhasePosition[] {
+export function compatiblePositions(
+  position: PhasePosition,
+  stores: readonly StoreName[] = ['redis', 'knex', 'dynamodb', 'memory'],
+): PhasePosition[] {
   if (position.phase !== 'single') return [position, previousPosition(position)!, nextPosition(position)!];
   const others = stores.filter((store) => store !== position.from);
-  return [position, ...others.flatMap((other) => [{ phase: 'dual-write' as const, from: position.from, to: other }, { phase: 'retiring' as const, from: other, to: position.from }])];
+  return [
+    position,
+    ...others.flatMap((other) => [
+      { phase: 'dual-write' as const, from: position.from, to: other },
+      { phase: 'retiring' as const, from: other, to: position.from },
+    ]),
+  ];
 }
 
 export function areAdjacent(a: PhasePosition, b: PhasePosition): boolean {
@@ -196,7 +232,8 @@ export function sessionPhaseTable(from: StoreName = 'knex', to: StoreName = 'dyn
     { label: 'retiring', position: { phase: 'retiring', from, to } },
     { label: 'single (B)', position: { phase: 'single', from: to } },
   ];
-  const header = '| # | step | `SESSION_STORE_PHASE` | `_FROM` | `_TO` | reads first | also writes | fallback on miss | read repair | retiring TTL (s) |';
+  const header =
+    '| # | step | `SESSION_STORE_PHASE` | `_FROM` | `_TO` | reads first | also writes | fallback on miss | read repair | retiring TTL (s) |';
   const rows = steps.map((step, index) => {
     if (!step.position) return `| ${index} | ${step.label} | ${step.note} | | | | | | | |`;
     const settings = settingsOfPhase(step.position);
@@ -219,9 +256,22 @@ export interface SessionPhaseInfo {
   compatible: { phase: SessionPhase; from: StoreName; to: StoreName | '' }[];
 }
 
-export function sessionPhaseInfo(config: DerivedStoreSettings & { SESSION_STORE_PHASE: SessionPhase; SESSION_STORE_FROM: StoreName; SESSION_STORE_TO?: StoreName | undefined }): SessionPhaseInfo {
-  const position: PhasePosition = { phase: config.SESSION_STORE_PHASE, from: config.SESSION_STORE_FROM, to: config.SESSION_STORE_TO };
-  const settings = (Object.keys(settingsOfPhase(position)) as (keyof DerivedStoreSettings)[]).map((name) => [name, config[name] ?? null]);
+export function sessionPhaseInfo(
+  config: DerivedStoreSettings & {
+    SESSION_STORE_PHASE: SessionPhase;
+    SESSION_STORE_FROM: StoreName;
+    SESSION_STORE_TO?: StoreName | undefined;
+  },
+): SessionPhaseInfo {
+  const position: PhasePosition = {
+    phase: config.SESSION_STORE_PHASE,
+    from: config.SESSION_STORE_FROM,
+    to: config.SESSION_STORE_TO,
+  };
+  const settings = (Object.keys(settingsOfPhase(position)) as (keyof DerivedStoreSettings)[]).map((name) => [
+    name,
+    config[name] ?? null,
+  ]);
   return {
     ...phaseValues(position),
     configHash: createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 12),

@@ -27,12 +27,25 @@ describe('secrets from AWS', () => {
     const path = `/portcullis/${unique()}`;
     const secrets = new SecretsManagerClient(clientOptions);
     const ssm = new SSMClient(clientOptions);
-    await secrets.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ SESSION_SECRET: sessionSecret, MFA_RESET_LOG_ENCRYPTION_KEY: resetKey, UNRELATED: 'ignored' }) }));
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: secretId,
+        SecretString: JSON.stringify({
+          SESSION_SECRET: sessionSecret,
+          MFA_RESET_LOG_ENCRYPTION_KEY: resetKey,
+          UNRELATED: 'ignored',
+        }),
+      }),
+    );
     await ssm.send(new PutParameterCommand({ Name: `${path}/DATABASE_URL`, Value: databaseUrl, Type: 'SecureString' }));
     secrets.destroy();
     ssm.destroy();
 
-    const config = await loadConfigWithSecrets({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: secretId, AWS_SSM_PARAMETER_PATH: path });
+    const config = await loadConfigWithSecrets({
+      ...awsEnv,
+      AWS_SECRETS_MANAGER_SECRET_ID: secretId,
+      AWS_SSM_PARAMETER_PATH: path,
+    });
     expect(config.SESSION_SECRET).toEqual([sessionSecret]);
     expect(config.MFA_RESET_LOG_ENCRYPTION_KEY).toBe(resetKey);
     expect(config.DATABASE_URL).toBe(databaseUrl);
@@ -40,18 +53,32 @@ describe('secrets from AWS', () => {
   });
 
   it('names the variable when the secret does not exist, without any value', async () => {
-    const error = await loadConfigWithSecrets({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: `missing/${unique()}` }).catch((caught: unknown) => caught);
+    const error = await loadConfigWithSecrets({
+      ...awsEnv,
+      AWS_SECRETS_MANAGER_SECRET_ID: `missing/${unique()}`,
+    }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/AWS_SECRETS_MANAGER_SECRET_ID: the Secrets Manager secret could not be loaded \(ResourceNotFoundException\)/);
+    expect((error as ConfigError).message).toMatch(
+      /AWS_SECRETS_MANAGER_SECRET_ID: the Secrets Manager secret could not be loaded \(ResourceNotFoundException\)/,
+    );
   });
 
   it('validates what it loaded like any other configuration, never printing the loaded secret', async () => {
     const secretId = `portcullis/test/${unique()}`;
     const secrets = new SecretsManagerClient(clientOptions);
-    await secrets.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify({ SESSION_SECRET: 'loaded-but-too-short', DATABASE_URL: databaseUrl }) }));
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: secretId,
+        SecretString: JSON.stringify({ SESSION_SECRET: 'loaded-but-too-short', DATABASE_URL: databaseUrl }),
+      }),
+    );
     secrets.destroy();
-    const error = await loadConfigWithSecrets({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: secretId }).catch((caught: unknown) => caught);
-    expect((error as ConfigError).problems).toEqual([{ variable: 'SESSION_SECRET', message: 'every secret in the list must be at least 32 characters' }]);
+    const error = await loadConfigWithSecrets({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: secretId }).catch(
+      (caught: unknown) => caught,
+    );
+    expect((error as ConfigError).problems).toEqual([
+      { variable: 'SESSION_SECRET', message: 'every secret in the list must be at least 32 characters' },
+    ]);
     expect((error as Error).message).not.toContain('loaded-but-too-short');
   });
 });

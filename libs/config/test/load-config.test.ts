@@ -28,7 +28,10 @@ describe('loadConfig', () => {
 
   it('splits the session secret list so the first signs and all verify', () => {
     const older = 'z'.repeat(32);
-    expect(loadConfig({ ...base, SESSION_SECRET: `${validSecret}, ${older}` }).SESSION_SECRET).toEqual([validSecret, older]);
+    expect(loadConfig({ ...base, SESSION_SECRET: `${validSecret}, ${older}` }).SESSION_SECRET).toEqual([
+      validSecret,
+      older,
+    ]);
   });
 
   it('reports every bad variable by name in one message', () => {
@@ -42,7 +45,15 @@ describe('loadConfig', () => {
     });
     const named = error.problems.map((problem) => problem.variable).sort();
     expect(named).toEqual(
-      ['DATABASE_URL', 'DEFAULT_PLATFORM_ADMIN_EMAIL', 'DYNAMODB_CONSISTENT_READ', 'HTTP_PORT', 'REDIS_URL', 'SESSION_SECRET', 'SESSION_STORE_DRIVER'].sort(),
+      [
+        'DATABASE_URL',
+        'DEFAULT_PLATFORM_ADMIN_EMAIL',
+        'DYNAMODB_CONSISTENT_READ',
+        'HTTP_PORT',
+        'REDIS_URL',
+        'SESSION_SECRET',
+        'SESSION_STORE_DRIVER',
+      ].sort(),
     );
     for (const name of named) expect(error.message).toContain(`${name}:`);
     expect(error.message).toContain('must be at least 32 characters');
@@ -79,7 +90,10 @@ describe('loadConfig', () => {
 
   it('reports field and cross-field problems in the same start-up', () => {
     const error = problemsOf({ ...base, HTTP_PORT: '-1', DEFAULT_PLATFORM_ADMIN_EMAIL: 'root@example.com' });
-    expect(error.problems.map((problem) => problem.variable).sort()).toEqual(['DEFAULT_PLATFORM_ADMIN_PASSWORD', 'HTTP_PORT']);
+    expect(error.problems.map((problem) => problem.variable).sort()).toEqual([
+      'DEFAULT_PLATFORM_ADMIN_PASSWORD',
+      'HTTP_PORT',
+    ]);
   });
 
   describe('proxy trust', () => {
@@ -94,11 +108,14 @@ describe('loadConfig', () => {
       ]);
     });
 
-    it.each(['true', 'false'])('refuses the retired TRUST_PROXY=%s, naming its replacement, alongside the other problems', (value) => {
-      const error = problemsOf({ ...base, TRUST_PROXY: value, HTTP_PORT: '-1' });
-      expect(error.problems.map((problem) => problem.variable)).toEqual(['HTTP_PORT', 'TRUST_PROXY']);
-      expect(error.message).toMatch(/TRUST_PROXY: is no longer read.*set TRUSTED_PROXY_HOPS/);
-    });
+    it.each(['true', 'false'])(
+      'refuses the retired TRUST_PROXY=%s, naming its replacement, alongside the other problems',
+      (value) => {
+        const error = problemsOf({ ...base, TRUST_PROXY: value, HTTP_PORT: '-1' });
+        expect(error.problems.map((problem) => problem.variable)).toEqual(['HTTP_PORT', 'TRUST_PROXY']);
+        expect(error.message).toMatch(/TRUST_PROXY: is no longer read.*set TRUSTED_PROXY_HOPS/);
+      },
+    );
   });
 
   describe('with NODE_ENV=production', () => {
@@ -109,10 +126,16 @@ describe('loadConfig', () => {
       expect(error.problems).toEqual(
         expect.arrayContaining([
           { variable: 'SESSION_SECRET', message: 'holds a development secret, refused in production' },
-          { variable: 'SESSION_STORE_DRIVER', message: 'the memory store is for development only, refused in production' },
+          {
+            variable: 'SESSION_STORE_DRIVER',
+            message: 'the memory store is for development only, refused in production',
+          },
           { variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required in production' },
           { variable: 'MFA_RESET_LOG_ENCRYPTION_KEY', message: 'is required in production' },
-          { variable: 'AUDIT_DETAILS_ENCRYPTION_KEY', message: 'is required in production (it keys the audit hash chain)' },
+          {
+            variable: 'AUDIT_DETAILS_ENCRYPTION_KEY',
+            message: 'is required in production (it keys the audit hash chain)',
+          },
         ]),
       );
       expect(error.message).not.toContain(DEVELOPMENT_SESSION_SECRET);
@@ -120,16 +143,28 @@ describe('loadConfig', () => {
 
     it('refuses the memory store as one side of a dual store', () => {
       const error = problemsOf({
-        ...base, NODE_ENV: 'production', SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'memory', SESSION_STORE_SECONDARY: 'knex', SESSION_DUAL_FALLBACK_ON_MISS: 'false',
-        MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key, AUDIT_DETAILS_ENCRYPTION_KEY: key,
+        ...base,
+        NODE_ENV: 'production',
+        SESSION_STORE_DRIVER: 'dual',
+        SESSION_STORE_PRIMARY: 'memory',
+        SESSION_STORE_SECONDARY: 'knex',
+        SESSION_DUAL_FALLBACK_ON_MISS: 'false',
+        MFA_SECRET_ENCRYPTION_KEY: key,
+        MFA_RESET_LOG_ENCRYPTION_KEY: key,
+        AUDIT_DETAILS_ENCRYPTION_KEY: key,
       });
       expect(error.problems.map((problem) => problem.variable)).toEqual(['SESSION_STORE_DRIVER']);
     });
 
     it('accepts a production configuration without development defaults', () => {
       const config = loadConfig({
-        ...base, NODE_ENV: 'production', SESSION_STORE_DRIVER: 'redis', REDIS_URL: 'rediss://cache.internal:6379',
-        MFA_SECRET_ENCRYPTION_KEY: key, MFA_RESET_LOG_ENCRYPTION_KEY: key, AUDIT_DETAILS_ENCRYPTION_KEY: key,
+        ...base,
+        NODE_ENV: 'production',
+        SESSION_STORE_DRIVER: 'redis',
+        REDIS_URL: 'rediss://cache.internal:6379',
+        MFA_SECRET_ENCRYPTION_KEY: key,
+        MFA_RESET_LOG_ENCRYPTION_KEY: key,
+        AUDIT_DETAILS_ENCRYPTION_KEY: key,
       });
       expect(config.NODE_ENV).toBe('production');
     });
@@ -151,14 +186,21 @@ describe('encryption keys at start-up', () => {
     expect(error.problems).toEqual([
       { variable: 'MFA_SECRET_ENCRYPTION_KEY', message: expect.stringContaining('too short') },
       { variable: 'MFA_RESET_LOG_ENCRYPTION_KEY', message: expect.stringContaining('non-random') },
-      { variable: 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS (entry 2)', message: expect.stringContaining('neither hex nor') },
+      {
+        variable: 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS (entry 2)',
+        message: expect.stringContaining('neither hex nor'),
+      },
     ]);
     for (const value of [short, zero, good, 'not*a*key']) expect(error.message).not.toContain(value);
   });
 
   it('accepts a ring of a primary key and previous keys', () => {
     const previous = Buffer.from(Array.from({ length: 32 }, (_, index) => (index * 29 + 3) % 256)).toString('hex');
-    const config = loadConfig({ ...base, MFA_RESET_LOG_ENCRYPTION_KEY: good, MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: previous });
+    const config = loadConfig({
+      ...base,
+      MFA_RESET_LOG_ENCRYPTION_KEY: good,
+      MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: previous,
+    });
     expect(config.MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS).toEqual([previous]);
   });
 });

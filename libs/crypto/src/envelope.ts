@@ -66,7 +66,9 @@ export function seal(aesKey: KeyObject, prefix: Buffer, plaintext: string | Uint
   prefix.copy(out, 0);
   out.writeUInt32BE(data.length, LENGTH_OFFSET);
   writeIv(out, HEADER_LENGTH);
-  const cipher = createCipheriv(ALGORITHM, aesKey, out.subarray(HEADER_LENGTH, BODY_OFFSET), { authTagLength: TAG_LENGTH });
+  const cipher = createCipheriv(ALGORITHM, aesKey, out.subarray(HEADER_LENGTH, BODY_OFFSET), {
+    authTagLength: TAG_LENGTH,
+  });
   cipher.setAAD(associatedData(out, ctx));
   // GCM is a stream mode: update() returns every ciphertext byte and final() returns none.
   cipher.update(data).copy(out, BODY_OFFSET);
@@ -85,7 +87,8 @@ export function parseEnvelope(value: string): Buffer {
   }
   const bytes = Buffer.from(value, 'base64');
   // Buffer.from skips stray characters; the round trip makes decoding strict.
-  if (bytes.toString('base64') !== value) throw new MalformedEnvelopeError('not canonical base64 (truncated or altered text)');
+  if (bytes.toString('base64') !== value)
+    throw new MalformedEnvelopeError('not canonical base64 (truncated or altered text)');
   if (bytes.length < ENVELOPE_OVERHEAD) throw new MalformedEnvelopeError('shorter than an empty envelope (truncated)');
   if (bytes.length !== ENVELOPE_OVERHEAD + bytes.readUInt32BE(LENGTH_OFFSET)) {
     throw new MalformedEnvelopeError('length does not match its header (truncated or extended)');
@@ -119,7 +122,9 @@ export function hasKeyId(bytes: Buffer, idBytes: Buffer): boolean {
 /** Decrypts a parsed envelope; null when GCM authentication fails. */
 export function open(aesKey: KeyObject, bytes: Buffer, ctx: EnvelopeContext): Buffer | null {
   const tagOffset = bytes.length - TAG_LENGTH;
-  const decipher = createDecipheriv(ALGORITHM, aesKey, bytes.subarray(HEADER_LENGTH, BODY_OFFSET), { authTagLength: TAG_LENGTH });
+  const decipher = createDecipheriv(ALGORITHM, aesKey, bytes.subarray(HEADER_LENGTH, BODY_OFFSET), {
+    authTagLength: TAG_LENGTH,
+  });
   decipher.setAuthTag(bytes.subarray(tagOffset));
   decipher.setAAD(associatedData(bytes, ctx));
   const plaintext = decipher.update(bytes.subarray(BODY_OFFSET, tagOffset));

@@ -22,10 +22,7 @@ export class KeyConfigError extends Error {
 }
 
 export type EnvelopeErrorCode =
-  | 'crypto.not_encrypted'
-  | 'crypto.malformed'
-  | 'crypto.unknown_key_id'
-  | 'crypto.authentication_failed';
+  'crypto.not_encrypted' | 'crypto.malformed' | 'crypto.unknown_key_id' | 'crypto.authentication_failed';
 
 /** Base of the four envelope failures; `code` tells them apart as well as the class does. */
 export abstract class EnvelopeError extends Error {
@@ -63,7 +60,9 @@ export class UnknownKeyError extends EnvelopeError {
 export class AuthenticationError extends EnvelopeError {
   readonly code = 'crypto.authentication_failed';
   constructor(readonly keyId: string) {
-    super(`The encrypted value failed authentication under key id ${keyId} (tampered, or another table, column or row).`);
+    super(
+      `The encrypted value failed authentication under key id ${keyId} (tampered, or another table, column or row).`,
+    );
     this.name = 'AuthenticationError';
   }
 }

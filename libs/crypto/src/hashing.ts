@@ -10,10 +10,15 @@ const SESSION_ID_HASH_INFO = 'portcullis/session-id-hash/v1';
  * HKDF (its own label) so hashing ids never uses the exact key that signs cookies. The key is
  * imported once as a KeyObject: the hot path only runs createHmac/update/digest.
  */
-export function createSessionIdHasher(secret: string | Uint8Array, variable = 'SESSION_SECRET'): (sessionId: string) => string {
+export function createSessionIdHasher(
+  secret: string | Uint8Array,
+  variable = 'SESSION_SECRET',
+): (sessionId: string) => string {
   const bytes = Buffer.from(secret);
   if (bytes.length < MIN_SECRET_BYTES) {
-    throw new KeyConfigError([{ variable, rule: 'too_short', message: `is too short: at least ${MIN_SECRET_BYTES} bytes are required` }]);
+    throw new KeyConfigError([
+      { variable, rule: 'too_short', message: `is too short: at least ${MIN_SECRET_BYTES} bytes are required` },
+    ]);
   }
   const derived = Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), SESSION_ID_HASH_INFO, 32));
   const key = createSecretKey(derived);

@@ -1,10 +1,24 @@
 // @portcullis/crypto: key ring, AES-256-GCM envelope with key id + AAD, rewrap, HMAC helpers, password hashing (argon2id).
 export { generateKey, listedKeys, parseKey, MIN_KEY_BYTES, type Key, type KeySource } from './keys.js';
-export { createKeyRing, type Classification, type KeyRing, type KeyRingOptions, type KeyRole, type RewrapOptions } from './key-ring.js';
+export {
+  createKeyRing,
+  type Classification,
+  type KeyRing,
+  type KeyRingOptions,
+  type KeyRole,
+  type RewrapOptions,
+} from './key-ring.js';
 export { ENVELOPE_OVERHEAD, ENVELOPE_PREFIX, isEnvelope, keyIdOf, type EnvelopeContext } from './envelope.js';
 export { createKeyUsageReport, type KeyUsageReport, type KeyUsageRow, type KeyUsageState } from './usage-report.js';
 export { constantTimeEqual, createSessionIdHasher } from './hashing.js';
-export { ARGON2_PARAMETERS, createPasswordHasher, type Argon2Parameters, type PasswordHasher, type PasswordHasherOptions, type PasswordWorkLimits } from './passwords.js';
+export {
+  ARGON2_PARAMETERS,
+  createPasswordHasher,
+  type Argon2Parameters,
+  type PasswordHasher,
+  type PasswordHasherOptions,
+  type PasswordWorkLimits,
+} from './passwords.js';
 export {
   AuthenticationError,
   EnvelopeError,

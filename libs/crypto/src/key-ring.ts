@@ -69,7 +69,11 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     // The same key listed twice (e.g. the primary also in the previous list) is harmless.
     if (same?.key.aesKey.equals(checked.aesKey)) return;
     if (same) {
-      return void problems.push({ variable: source.name, rule: 'duplicate_id', message: `has the same key id as ${same.key.variable}` });
+      return void problems.push({
+        variable: source.name,
+        rule: 'duplicate_id',
+        message: `has the same key id as ${same.key.variable}`,
+      });
     }
     entries.push({ key: checked, role: index === 0 ? 'primary' : 'previous', prefix: headerPrefix(checked.idBytes) });
   });
@@ -93,7 +97,10 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   return Object.freeze({
     primaryKeyId: primary.key.keyId,
     previousKeyIds: Object.freeze(entries.slice(1).map((entry) => entry.key.keyId)),
-    mac: (data: string) => ({ keyId: primary.key.keyId, tag: createHmac('sha256', primary.key.macKey).update(data).digest('hex') }),
+    mac: (data: string) => ({
+      keyId: primary.key.keyId,
+      tag: createHmac('sha256', primary.key.macKey).update(data).digest('hex'),
+    }),
     macWith(keyId: string, data: string): string | null {
       const entry = entries.find((candidate) => candidate.key.keyId === keyId);
       return entry ? createHmac('sha256', entry.key.macKey).update(data).digest('hex') : null;
@@ -111,7 +118,8 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
         if (!(error instanceof EnvelopeError)) throw error;
         if (error instanceof NotEncryptedError) return { kind: 'plaintext' };
         if (error instanceof MalformedEnvelopeError) return { kind: 'undecryptable', reason: 'malformed' };
-        if (error instanceof UnknownKeyError) return { kind: 'undecryptable', reason: 'unknown_key_id', keyId: error.keyId };
+        if (error instanceof UnknownKeyError)
+          return { kind: 'undecryptable', reason: 'unknown_key_id', keyId: error.keyId };
         if (error instanceof AuthenticationError) {
           return { kind: 'undecryptable', reason: 'authentication_failed', keyId: error.keyId };
         }

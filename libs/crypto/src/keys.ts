@@ -67,7 +67,10 @@ export function checkKey(source: KeySource): Key | KeyProblem {
   if (!raw) return problem('encoding', 'is neither hex nor standard padded base64');
   try {
     if (raw.length < MIN_KEY_BYTES) {
-      return problem('too_short', `is too short: ${raw.length} bytes, at least ${MIN_KEY_BYTES} random bytes are required`);
+      return problem(
+        'too_short',
+        `is too short: ${raw.length} bytes, at least ${MIN_KEY_BYTES} random bytes are required`,
+      );
     }
     const distinct = new Set(raw).size;
     if (distinct === 1) return problem('non_random', 'looks non-random: every byte has the same value');

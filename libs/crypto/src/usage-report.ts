@@ -27,7 +27,8 @@ export interface KeyUsageReport {
 
 export function createKeyUsageReport(ring: KeyRing): KeyUsageReport {
   const counts = new Map<string, KeyUsageRow>();
-  const seed = (keyId: string, state: KeyUsageState): void => void counts.set(`${state}/${keyId}`, { keyId, state, count: 0 });
+  const seed = (keyId: string, state: KeyUsageState): void =>
+    void counts.set(`${state}/${keyId}`, { keyId, state, count: 0 });
   const bump = (keyId: string, state: KeyUsageState): void => {
     const key = `${state}/${keyId}`;
     if (!counts.has(key)) seed(keyId, state);

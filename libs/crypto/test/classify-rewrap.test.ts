@@ -24,7 +24,10 @@ function base32(bytes: Buffer): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let bits = '';
   for (const byte of bytes) bits += byte.toString(2).padStart(8, '0');
-  return bits.match(/.{1,5}/g)!.map((chunk) => alphabet[parseInt(chunk.padEnd(5, '0'), 2)]).join('');
+  return bits
+    .match(/.{1,5}/g)!
+    .map((chunk) => alphabet[parseInt(chunk.padEnd(5, '0'), 2)])
+    .join('');
 }
 
 describe('classify', () => {
@@ -39,23 +42,43 @@ describe('classify', () => {
 
   it('treats base32 TOTP secrets as plaintext even though they are valid base64', () => {
     expect(Buffer.from('JBSWY3DPEHPK3PXP', 'base64').toString('base64')).toBe('JBSWY3DPEHPK3PXP');
-    for (const secret of base32Secrets) expect([secret, ring.classify(secret, ctx)]).toEqual([secret, { kind: 'plaintext' }]);
+    for (const secret of base32Secrets)
+      expect([secret, ring.classify(secret, ctx)]).toEqual([secret, { kind: 'plaintext' }]);
   });
 
-  it.each(['', '{}', '{"secret":"JBSWY3DPEHPK3PXP","digits":6}', '[1,2]', 'null', '"PCv1"'])('treats %j as plaintext', (value) => {
-    expect(ring.classify(value, ctx)).toEqual({ kind: 'plaintext' });
-  });
+  it.each(['', '{}', '{"secret":"JBSWY3DPEHPK3PXP","digits":6}', '[1,2]', 'null', '"PCv1"'])(
+    'treats %j as plaintext',
+    (value) => {
+      expect(ring.classify(value, ctx)).toEqual({ kind: 'plaintext' });
+    },
+  );
 
   it('recognises real envelopes by authenticating them, under the primary or a previous key', () => {
-    expect(ring.classify(ring.encrypt('JBSWY3DPEHPK3PXP', ctx), ctx)).toEqual({ kind: 'encrypted', keyId: ring.primaryKeyId, role: 'primary' });
-    expect(ring.classify(oldRing.encrypt('JBSWY3DPEHPK3PXP', ctx), ctx)).toEqual({ kind: 'encrypted', keyId: oldRing.primaryKeyId, role: 'previous' });
+    expect(ring.classify(ring.encrypt('JBSWY3DPEHPK3PXP', ctx), ctx)).toEqual({
+      kind: 'encrypted',
+      keyId: ring.primaryKeyId,
+      role: 'primary',
+    });
+    expect(ring.classify(oldRing.encrypt('JBSWY3DPEHPK3PXP', ctx), ctx)).toEqual({
+      kind: 'encrypted',
+      keyId: oldRing.primaryKeyId,
+      role: 'previous',
+    });
     expect(ring.classify(ring.encrypt('', ctx), ctx)).toMatchObject({ kind: 'encrypted' });
   });
 
   it('calls an envelope it cannot open undecryptable, with the reason and the key id when readable', () => {
     const value = ring.encrypt('secret', ctx);
-    expect(ring.classify(value, { ...ctx, rowId: 8 })).toEqual({ kind: 'undecryptable', reason: 'authentication_failed', keyId: ring.primaryKeyId });
-    expect(ring.classify(strangerRing.encrypt('secret', ctx), ctx)).toEqual({ kind: 'undecryptable', reason: 'unknown_key_id', keyId: strangerRing.primaryKeyId });
+    expect(ring.classify(value, { ...ctx, rowId: 8 })).toEqual({
+      kind: 'undecryptable',
+      reason: 'authentication_failed',
+      keyId: ring.primaryKeyId,
+    });
+    expect(ring.classify(strangerRing.encrypt('secret', ctx), ctx)).toEqual({
+      kind: 'undecryptable',
+      reason: 'unknown_key_id',
+      keyId: strangerRing.primaryKeyId,
+    });
     expect(ring.classify(value.slice(0, -4), ctx)).toEqual({ kind: 'undecryptable', reason: 'malformed' });
     const nextVersion = Buffer.from(value, 'base64');
     nextVersion[2] = 0xf6; // "PCv2"
@@ -107,24 +130,30 @@ describe('key usage report', () => {
     ];
     const before = createKeyUsageReport(ring);
     stored.forEach((value, i) => before.add(value, rows[i]!));
-    expect(before.rows().sort(byState)).toEqual([
-      { keyId: ring.primaryKeyId, state: 'primary', count: 1 },
-      { keyId: oldRing.primaryKeyId, state: 'previous', count: 2 },
-      { keyId: 'none', state: 'plaintext', count: 1 },
-      { keyId: ring.primaryKeyId, state: 'undecryptable', count: 1 },
-      { keyId: 'none', state: 'undecryptable', count: 0 },
-      { keyId: strangerRing.primaryKeyId, state: 'unknown', count: 1 },
-    ].sort(byState));
+    expect(before.rows().sort(byState)).toEqual(
+      [
+        { keyId: ring.primaryKeyId, state: 'primary', count: 1 },
+        { keyId: oldRing.primaryKeyId, state: 'previous', count: 2 },
+        { keyId: 'none', state: 'plaintext', count: 1 },
+        { keyId: ring.primaryKeyId, state: 'undecryptable', count: 1 },
+        { keyId: 'none', state: 'undecryptable', count: 0 },
+        { keyId: strangerRing.primaryKeyId, state: 'unknown', count: 1 },
+      ].sort(byState),
+    );
     expect([before.total, before.remaining]).toEqual([6, 5]);
 
     const after = createKeyUsageReport(ring);
-    stored.slice(0, 4).forEach((value, i) => after.add(ring.rewrap(value, rows[i]!, { encryptPlaintext: true }), rows[i]!));
-    expect(after.rows().sort(byState)).toEqual([
-      { keyId: ring.primaryKeyId, state: 'primary', count: 4 },
-      { keyId: oldRing.primaryKeyId, state: 'previous', count: 0 },
-      { keyId: 'none', state: 'plaintext', count: 0 },
-      { keyId: 'none', state: 'undecryptable', count: 0 },
-    ].sort(byState));
+    stored
+      .slice(0, 4)
+      .forEach((value, i) => after.add(ring.rewrap(value, rows[i]!, { encryptPlaintext: true }), rows[i]!));
+    expect(after.rows().sort(byState)).toEqual(
+      [
+        { keyId: ring.primaryKeyId, state: 'primary', count: 4 },
+        { keyId: oldRing.primaryKeyId, state: 'previous', count: 0 },
+        { keyId: 'none', state: 'plaintext', count: 0 },
+        { keyId: 'none', state: 'undecryptable', count: 0 },
+      ].sort(byState),
+    );
     expect(after.remaining).toBe(0);
   });
 });

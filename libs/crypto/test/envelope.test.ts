@@ -14,7 +14,10 @@ import {
 } from '@portcullis/crypto';
 
 const ringOf = (key: string, previous: string[] = []): KeyRing =>
-  createKeyRing({ primary: { name: 'KEY', value: key }, previous: previous.map((value, i) => ({ name: `OLD_${i}`, value })) });
+  createKeyRing({
+    primary: { name: 'KEY', value: key },
+    previous: previous.map((value, i) => ({ name: `OLD_${i}`, value })),
+  });
 
 const ctx: EnvelopeContext = { table: 'tenant_admin_mfa_reset_logs', column: 'previous_totp_secret', rowId: '42' };
 const ring = ringOf(generateKey());
@@ -82,7 +85,8 @@ describe('envelope inspection without a key', () => {
     otherMagic[1] = 0x2c;
     expect(isEnvelope(encoded(otherMagic))).toBe(false);
     // Base32 TOTP secrets, JSON and short text are valid-looking base64 but not envelopes.
-    for (const plaintext of ['JBSWY3DPEHPK3PXP', '{"a":1}', '', 'PCv', 'true']) expect(isEnvelope(plaintext)).toBe(false);
+    for (const plaintext of ['JBSWY3DPEHPK3PXP', '{"a":1}', '', 'PCv', 'true'])
+      expect(isEnvelope(plaintext)).toBe(false);
   });
 });
 
@@ -144,7 +148,10 @@ describe('envelope failures, each with its own typed error', () => {
   it('refuses every truncation of the text and of the bytes, and an extended value: malformed', () => {
     const value = ring.encrypt('a value to cut short', ctx);
     for (let length = 4; length < value.length; length++) {
-      expect([length, thrown(() => ring.decrypt(value.slice(0, length), ctx))]).toEqual([length, expect.any(MalformedEnvelopeError)]);
+      expect([length, thrown(() => ring.decrypt(value.slice(0, length), ctx))]).toEqual([
+        length,
+        expect.any(MalformedEnvelopeError),
+      ]);
     }
     const bytes = decoded(value);
     for (let length = 3; length < bytes.length; length++) {

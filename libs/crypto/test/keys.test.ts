@@ -33,12 +33,16 @@ describe('parseKey', () => {
   it('reads 64 hex characters as hex, giving the same key id as the same bytes in base64', () => {
     const bytes = randomBytes(32);
     expect(parseKey(VARIABLE, bytes.toString('hex')).keyId).toBe(parseKey(VARIABLE, bytes.toString('base64')).keyId);
-    expect(parseKey(VARIABLE, bytes.toString('hex').toUpperCase()).keyId).toBe(parseKey(VARIABLE, bytes.toString('hex')).keyId);
+    expect(parseKey(VARIABLE, bytes.toString('hex').toUpperCase()).keyId).toBe(
+      parseKey(VARIABLE, bytes.toString('hex')).keyId,
+    );
   });
 
   it('accepts keys longer than 32 bytes and ignores surrounding whitespace such as a trailing newline', () => {
     const bytes = randomBytes(48);
-    expect(parseKey(VARIABLE, ` ${bytes.toString('base64')}\n`).keyId).toBe(parseKey(VARIABLE, bytes.toString('hex')).keyId);
+    expect(parseKey(VARIABLE, ` ${bytes.toString('base64')}\n`).keyId).toBe(
+      parseKey(VARIABLE, bytes.toString('hex')).keyId,
+    );
   });
 
   it('never shows key material when the key object is logged', () => {
@@ -62,7 +66,11 @@ describe('parseKey', () => {
     ['base64 without its padding', randomBytes(32).toString('base64').replace(/=+$/, ''), 'encoding'],
     ['base64 with extra padding', `${randomBytes(33).toString('base64')}==`, 'encoding'],
     ['base64 with non-zero trailing bits', nonCanonicalBase64(randomBytes(32)), 'encoding'],
-    ['base64 with inner whitespace', `${randomBytes(33).toString('base64').slice(0, 20)} ${randomBytes(33).toString('base64').slice(20)}`, 'encoding'],
+    [
+      'base64 with inner whitespace',
+      `${randomBytes(33).toString('base64').slice(0, 20)} ${randomBytes(33).toString('base64').slice(20)}`,
+      'encoding',
+    ],
     ['odd-length hex with a stray character', `${randomBytes(32).toString('hex')}g`, 'encoding'],
     ['a passphrase', 'correct horse battery staple, but longer!', 'encoding'],
   ];
@@ -110,7 +118,10 @@ describe('listedKeys', () => {
 describe('createKeyRing', () => {
   it('has one primary key and any number of previous keys, known by their ids', () => {
     const [primary, old1, old2] = [generateKey(), generateKey(), generateKey()];
-    const ring = createKeyRing({ primary: { name: VARIABLE, value: primary }, previous: listedKeys('PREVIOUS', `${old1},${old2}`) });
+    const ring = createKeyRing({
+      primary: { name: VARIABLE, value: primary },
+      previous: listedKeys('PREVIOUS', `${old1},${old2}`),
+    });
     expect(ring.primaryKeyId).toBe(parseKey('X', primary).keyId);
     expect(ring.previousKeyIds).toEqual([parseKey('X', old1).keyId, parseKey('X', old2).keyId]);
     expect(ring.roleOf(ring.primaryKeyId)).toBe('primary');
@@ -122,7 +133,10 @@ describe('createKeyRing', () => {
     const short = randomBytes(8).toString('base64');
     const error = (() => {
       try {
-        createKeyRing({ primary: { name: VARIABLE, value: short }, previous: listedKeys('PREVIOUS', [generateKey(), allZeroHex()]) });
+        createKeyRing({
+          primary: { name: VARIABLE, value: short },
+          previous: listedKeys('PREVIOUS', [generateKey(), allZeroHex()]),
+        });
       } catch (caught) {
         return caught;
       }

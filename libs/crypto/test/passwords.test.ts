@@ -27,14 +27,23 @@ describe('createPasswordHasher', () => {
 
   it('queues nothing and admits everything without limits', async () => {
     const hasher = createPasswordHasher({ parameters: cheap });
-    const all = await Promise.all(Array.from({ length: 8 }, () => (hasher.admit(), hasher.hash('correct horse battery staple'))));
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => (hasher.admit(), hasher.hash('correct horse battery staple'))),
+    );
     expect(new Set(all).size).toBe(8);
   });
 
-  it('refuses past concurrency + maxWaiting with the caller\'s busy error', async () => {
+  it("refuses past concurrency + maxWaiting with the caller's busy error", async () => {
     const busy = new Error('busy');
-    const hasher = createPasswordHasher({ parameters: cheap, limits: { concurrency: 1, maxWaiting: 1, busy: () => busy } });
-    const outcomes = await Promise.allSettled([hasher.hash('a password one'), hasher.hash('a password two'), hasher.hash('a password three')]);
+    const hasher = createPasswordHasher({
+      parameters: cheap,
+      limits: { concurrency: 1, maxWaiting: 1, busy: () => busy },
+    });
+    const outcomes = await Promise.allSettled([
+      hasher.hash('a password one'),
+      hasher.hash('a password two'),
+      hasher.hash('a password three'),
+    ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     expect((outcomes[2] as PromiseRejectedResult).reason).toBe(busy);
   });
@@ -45,10 +54,11 @@ describe('the work queue', () => {
     const limiter = createLimiter(2);
     const started: number[] = [];
     const finish: (() => void)[] = [];
-    const task = (n: number) => () => new Promise<number>((resolve) => {
-      started.push(n);
-      finish[n] = () => resolve(n);
-    });
+    const task = (n: number) => () =>
+      new Promise<number>((resolve) => {
+        started.push(n);
+        finish[n] = () => resolve(n);
+      });
     const results = [0, 1, 2, 3].map((n) => limiter.run(task(n)));
     expect(limiter.size()).toBe(4);
     await new Promise((resolve) => setImmediate(resolve));
@@ -67,7 +77,11 @@ describe('the work queue', () => {
   it('frees the slot of a task that fails', async () => {
     const limiter = createLimiter(1);
     await expect(limiter.run(() => Promise.reject(new Error('argon2 failed')))).rejects.toThrow('argon2 failed');
-    await expect(limiter.run(() => { throw new Error('thrown at once'); })).rejects.toThrow('thrown at once');
+    await expect(
+      limiter.run(() => {
+        throw new Error('thrown at once');
+      }),
+    ).rejects.toThrow('thrown at once');
     await expect(limiter.run(async () => 'next')).resolves.toBe('next');
     expect(limiter.size()).toBe(0);
   });

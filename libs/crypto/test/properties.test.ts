@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { AuthenticationError, createKeyRing, generateKey, type EnvelopeContext } from '@portcullis/crypto';
 
-const ring = createKeyRing({ primary: { name: 'KEY', value: generateKey() }, previous: [{ name: 'OLD', value: generateKey() }] });
+const ring = createKeyRing({
+  primary: { name: 'KEY', value: generateKey() },
+  previous: [{ name: 'OLD', value: generateKey() }],
+});
 const name = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
 const context: fc.Arbitrary<EnvelopeContext> = fc.record({
   table: name,
@@ -22,9 +25,11 @@ describe('envelope properties', () => {
   });
 
   it('round-trips arbitrary text', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), context, (text, ctx) => {
-      expect(ring.decrypt(ring.encrypt(text, ctx), ctx)).toBe(text);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), context, (text, ctx) => {
+        expect(ring.decrypt(ring.encrypt(text, ctx), ctx)).toBe(text);
+      }),
+    );
   });
 
   it('fails authentication under any other context', () => {
@@ -71,8 +76,14 @@ describe('classify properties', () => {
   });
 
   it('calls every real envelope encrypted in its own context', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), context, (bytes, ctx) => {
-      expect(ring.classify(ring.encrypt(bytes, ctx), ctx)).toEqual({ kind: 'encrypted', keyId: ring.primaryKeyId, role: 'primary' });
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 256 }), context, (bytes, ctx) => {
+        expect(ring.classify(ring.encrypt(bytes, ctx), ctx)).toEqual({
+          kind: 'encrypted',
+          keyId: ring.primaryKeyId,
+          role: 'primary',
+        });
+      }),
+    );
   });
 });

@@ -8,7 +8,8 @@ export class SafeHtml {
   }
 }
 
-export const escapeHtml = (value: unknown) => String(value ?? '').replace(/[&<>"']/g, (character) => ESCAPES[character]!);
+export const escapeHtml = (value: unknown) =>
+  String(value ?? '').replace(/[&<>"']/g, (character) => ESCAPES[character]!);
 
 /** Tagged template: interpolations are escaped unless they are SafeHtml (or arrays of it). */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
@@ -18,10 +19,12 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
     if (value === undefined || value === null || value === false) return '';
     return escapeHtml(value);
   };
-  return new SafeHtml(strings.reduce((out, part, index) => out + part + (index < values.length ? render(values[index]) : ''), ''));
+  return new SafeHtml(
+    strings.reduce((out, part, index) => out + part + (index < values.length ? render(values[index]) : ''), ''),
+  );
 }
 
-export const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
+export const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}" />`;
 
 export interface PageOptions {
   title: string;
@@ -36,11 +39,21 @@ export interface PageOptions {
 
 export function renderPage({ title, body, error, stylesheetHref, siteName = 'Portcullis', nav }: PageOptions): string {
   return html`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · ${siteName}</title><link rel="stylesheet" href="${stylesheetHref}"></head>
-<body>${nav ?? ''}<main><h1>${title}</h1>${error ? html`<p class="error" role="alert">${error}</p>` : ''}${body}</main></body>
-</html>`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · ${siteName}</title>
+        <link rel="stylesheet" href="${stylesheetHref}" />
+      </head>
+      <body>
+        ${nav ?? ''}
+        <main>
+          <h1>${title}</h1>
+          ${error ? html`<p class="error" role="alert">${error}</p>` : ''}${body}
+        </main>
+      </body>
+    </html>`.value;
 }
 
 /** The platform console's look (mfa-admin and audit-log pages), served by each from its own path. */
@@ -55,7 +68,12 @@ details{margin:.25rem 0}.muted{color:#666}nav a{margin-right:1rem}`;
  * and "Sign out" on every page (a page with the sign-out form: a link cannot carry the CSRF token).
  */
 export const consoleNavFor = (kind: 'platform' | 'tenant' | undefined) =>
-  html`<nav aria-label="Console">${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a><a href="/admin/platform-admins">Platform admins</a>`}<a href="/audit/events">Audit log</a><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a></nav>`;
+  html`<nav aria-label="Console">
+    ${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a><a href="/admin/platform-admins">Platform admins</a>`}<a
+      href="/audit/events"
+      >Audit log</a
+    ><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a>
+  </nav>`;
 
 /** The platform console's pages (mfa-admin is for platform admins only). */
 export const consoleNav = consoleNavFor('platform');

@@ -7,5 +7,21 @@ export { proxyTrust, type ProxyTrust } from './proxy-trust.js';
 export { createServiceApp, healthRoutes, staticRoutes, type ServiceAppOptions } from './service-app.js';
 export { runService, type RunServiceOptions, type RunningService } from './run-service.js';
 export { deprioritiseThreadPool, THREAD_POOL_NICENESS } from './thread-pool-priority.js';
-export { listen, installGracefulShutdown, type RunningServer, type ListenOptions, type ShutdownOptions } from './service-lifecycle.js';
-export { html, escapeHtml, SafeHtml, csrfField, renderPage, consoleStylesheet, consoleNav, consoleNavFor, type PageOptions } from './html.js';
+export {
+  listen,
+  installGracefulShutdown,
+  type RunningServer,
+  type ListenOptions,
+  type ShutdownOptions,
+} from './service-lifecycle.js';
+export {
+  html,
+  escapeHtml,
+  SafeHtml,
+  csrfField,
+  renderPage,
+  consoleStylesheet,
+  consoleNav,
+  consoleNavFor,
+  type PageOptions,
+} from './html.js';

@@ -20,7 +20,18 @@ function isUniqueViolation(error: unknown): boolean {
 // A dependency that is down or restarting (PostgreSQL, Redis, DynamoDB): socket failures,
 // PostgreSQL's connection-exception class 08 and shutdown codes 57P01-57P03, knex's pool
 // timeout, ioredis giving up, the session store's own "unavailable".
-const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', 'session.store_unavailable']);
+const OUTAGE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  'session.store_unavailable',
+]);
 const OUTAGE_NAMES = new Set(['KnexTimeoutError', 'MaxRetriesPerRequestError']);
 const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
@@ -36,7 +47,12 @@ export function isDependencyOutage(error: unknown, depth = 0): boolean {
 /** Koa/http-errors raised by body parsers and the like: client errors with a safe message. */
 function asClientHttpError(error: unknown): { status: number; message: string } | undefined {
   const candidate = error as { status?: unknown; expose?: unknown; message?: unknown } | null;
-  if (typeof candidate?.status === 'number' && candidate.status >= 400 && candidate.status < 500 && candidate.expose === true) {
+  if (
+    typeof candidate?.status === 'number' &&
+    candidate.status >= 400 &&
+    candidate.status < 500 &&
+    candidate.expose === true
+  ) {
     return { status: candidate.status, message: String(candidate.message) };
   }
   return undefined;
@@ -45,21 +61,40 @@ function asClientHttpError(error: unknown): { status: number; message: string } 
 /** The status and `{ code, message }` an error maps to (shared by the JSON handler and the HTML error pages). */
 export function toResponse(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof ApiError && error.expose) {
-    return { status: error.status, body: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) } };
+    return {
+      status: error.status,
+      body: { code: error.code, message: error.message, ...(error.data ? { data: error.data } : {}) },
+    };
   }
   if (error instanceof ZodError) {
     const fields = error.issues.map((issue) => ({ path: issue.path.join('.') || '(body)', message: issue.message }));
     const message = `Invalid request: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`;
     return { status: 400, body: { code: 'request.invalid', message, fields } };
   }
-  if (isUniqueViolation(error)) return { status: 409, body: { code: 'resource.conflict', message: 'The resource already exists.' } };
+  if (isUniqueViolation(error))
+    return { status: 409, body: { code: 'resource.conflict', message: 'The resource already exists.' } };
   if (isDependencyOutage(error)) {
-    return { status: 503, body: { code: 'service.unavailable', message: 'A service this request needs is unavailable. Try again shortly.', data: { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS } } };
+    return {
+      status: 503,
+      body: {
+        code: 'service.unavailable',
+        message: 'A service this request needs is unavailable. Try again shortly.',
+        data: { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS },
+      },
+    };
   }
   const clientError = asClientHttpError(error);
   // Bad input is a 400 whatever its kind, so clients handle one status for "fix your request".
-  if (clientError?.status === 413) return { status: 400, body: { code: 'request.too_large', message: 'The request body is too large (request bodies are limited to 16 KB).' } };
-  if (clientError) return { status: clientError.status, body: { code: 'request.invalid', message: clientError.message } };
+  if (clientError?.status === 413)
+    return {
+      status: 400,
+      body: {
+        code: 'request.too_large',
+        message: 'The request body is too large (request bodies are limited to 16 KB).',
+      },
+    };
+  if (clientError)
+    return { status: clientError.status, body: { code: 'request.invalid', message: clientError.message } };
   return { status: 500, body: { code: 'internal', message: 'Internal server error' } };
 }
 
@@ -75,7 +110,8 @@ export function koaErrorHandler(): Middleware {
     } catch (error) {
       const { status, body } = toResponse(error);
       if (status >= 500) {
-        if (error instanceof ApiError && error.expose) ctx.log.warn({ code: error.code }, 'request refused: service busy');
+        if (error instanceof ApiError && error.expose)
+          ctx.log.warn({ code: error.code }, 'request refused: service busy');
         else ctx.log.error({ err: error }, 'request failed');
       }
       ctx.status = status;

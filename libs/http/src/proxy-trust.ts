@@ -16,6 +16,7 @@ export interface ProxyTrust {
  * X-Forwarded-For entry from the right and ctx.protocol the X-Forwarded-Proto the proxies set.
  */
 export function proxyTrust(hops: number): ProxyTrust {
-  if (!Number.isInteger(hops) || hops < 0) throw new RangeError(`trusted proxy hops must be a whole number ≥ 0, got ${hops}`);
+  if (!Number.isInteger(hops) || hops < 0)
+    throw new RangeError(`trusted proxy hops must be a whole number ≥ 0, got ${hops}`);
   return { proxy: hops > 0, maxIpsCount: hops };
 }

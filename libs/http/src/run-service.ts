@@ -28,12 +28,29 @@ export interface RunningService {
 }
 
 /** Listens on the public and admin ports and drains both on SIGTERM. */
-export async function runService({ name, app, logger, metrics, checks, closers, config }: RunServiceOptions): Promise<RunningService> {
+export async function runService({
+  name,
+  app,
+  logger,
+  metrics,
+  checks,
+  closers,
+  config,
+}: RunServiceOptions): Promise<RunningService> {
   const lowPriorityThreads = await deprioritiseThreadPool();
   const adminApp = createAdminApp({ registry: metrics.registry, checks, timeoutMs: config.READINESS_TIMEOUT_MS });
-  const publicServer = await listen(app, { host: config.HTTP_HOST, port: config.HTTP_PORT, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+  const publicServer = await listen(app, {
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
   const adminServer = await listen(adminApp, { host: config.ADMIN_HOST, port: config.ADMIN_PORT });
-  const shutdown = installGracefulShutdown({ logger, servers: [publicServer, adminServer], graceMs: config.SHUTDOWN_GRACE_MS, closers });
+  const shutdown = installGracefulShutdown({
+    logger,
+    servers: [publicServer, adminServer],
+    graceMs: config.SHUTDOWN_GRACE_MS,
+    closers,
+  });
   logger.info({ url: publicServer.url, adminUrl: adminServer.url, lowPriorityThreads }, `${name} listening`);
   return { public: publicServer, admin: adminServer, shutdown };
 }

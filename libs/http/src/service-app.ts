@@ -1,6 +1,12 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import { koaHttpMetrics, koaRequestId, koaRequestLogger, type Logger, type ServiceMetrics } from '@portcullis/observability';
+import {
+  koaHttpMetrics,
+  koaRequestId,
+  koaRequestLogger,
+  type Logger,
+  type ServiceMetrics,
+} from '@portcullis/observability';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaSecurityHeaders } from './koa-security-headers.js';
 import { proxyTrust } from './proxy-trust.js';
@@ -20,7 +26,13 @@ export interface ServiceAppOptions {
  * The request path every service shares: request id → metrics → request log → error mapper →
  * security headers → the service's routes.
  */
-export function createServiceApp({ logger, metrics, trustedProxyHops = 0, routers, beforeRoutes }: ServiceAppOptions): Koa {
+export function createServiceApp({
+  logger,
+  metrics,
+  trustedProxyHops = 0,
+  routers,
+  beforeRoutes,
+}: ServiceAppOptions): Koa {
   const app = new Koa(proxyTrust(trustedProxyHops));
   // Koa's default handler prints errors to stderr; ours are already mapped and logged.
   app.silent = true;
@@ -54,7 +66,10 @@ export function healthRoutes(prefix: string): Router {
 }
 
 /** What every service serves without a session: its stylesheet and, when it has one, its OpenAPI document. */
-export function staticRoutes(prefix: string, { stylesheet, openApiDocument }: { stylesheet: string; openApiDocument?: unknown }): Router {
+export function staticRoutes(
+  prefix: string,
+  { stylesheet, openApiDocument }: { stylesheet: string; openApiDocument?: unknown },
+): Router {
   const router = new Router({ prefix });
   router.get('/assets/style.css', (ctx) => {
     ctx.type = 'text/css';

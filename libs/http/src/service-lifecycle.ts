@@ -25,7 +25,10 @@ const HEADERS_TIMEOUT_MS = 10_000;
  * `requestTimeoutMs` bounds receiving the whole request, body included (a slow body gets 408);
  * headers must arrive within 10 s, or within `requestTimeoutMs` when that is shorter.
  */
-export async function listen(app: Koa, { host, port, requestTimeoutMs = 15_000 }: ListenOptions): Promise<RunningServer> {
+export async function listen(
+  app: Koa,
+  { host, port, requestTimeoutMs = 15_000 }: ListenOptions,
+): Promise<RunningServer> {
   const server = createServer(
     {
       requestTimeout: requestTimeoutMs,
@@ -70,7 +73,13 @@ export interface ShutdownOptions {
 }
 
 /** On SIGTERM/SIGINT: stop accepting, finish in-flight requests, close pools, exit. */
-export function installGracefulShutdown({ logger, servers, graceMs, closers, exit = process.exit }: ShutdownOptions): () => Promise<void> {
+export function installGracefulShutdown({
+  logger,
+  servers,
+  graceMs,
+  closers,
+  exit = process.exit,
+}: ShutdownOptions): () => Promise<void> {
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
     shuttingDown ??= (async () => {

@@ -12,7 +12,9 @@ export const THREAD_POOL_NICENESS = 19;
 
 /** Starts the pool (libuv creates its threads on first use) and lowers each thread's priority; returns how many. */
 export async function deprioritiseThreadPool(niceness = THREAD_POOL_NICENESS): Promise<number> {
-  await new Promise<void>((resolve, reject) => randomFill(Buffer.alloc(1), (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    randomFill(Buffer.alloc(1), (error) => (error ? reject(error) : resolve())),
+  );
   let tasks: string[];
   try {
     tasks = readdirSync('/proc/self/task');

@@ -45,8 +45,17 @@ describe('graceful shutdown', () => {
   it('cuts requests that outlast the grace period instead of hanging forever', async () => {
     const running = await listen(slowApp(10_000), { host: '127.0.0.1', port: 0 });
     const exitCodes: number[] = [];
-    const shutdown = installGracefulShutdown({ logger: silent, servers: [running], graceMs: 100, closers: [], exit: (code) => exitCodes.push(code) });
-    const inFlight = fetch(`${running.url}/`).then(() => 'answered', () => 'cut');
+    const shutdown = installGracefulShutdown({
+      logger: silent,
+      servers: [running],
+      graceMs: 100,
+      closers: [],
+      exit: (code) => exitCodes.push(code),
+    });
+    const inFlight = fetch(`${running.url}/`).then(
+      () => 'answered',
+      () => 'cut',
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     await shutdown();
     expect(await inFlight).toBe('cut');

@@ -11,12 +11,24 @@ function appTrusting(trustedProxyHops?: number) {
   router.get('/whoami', (ctx) => {
     ctx.body = { ip: ctx.ip, protocol: ctx.protocol };
   });
-  const logger = createLogger({ service: 'test', destination: new Writable({ write: (_chunk, _encoding, done) => done() }) });
-  return createServiceApp({ logger, metrics: createMetrics('test'), routers: [router], ...(trustedProxyHops === undefined ? {} : { trustedProxyHops }) }).callback();
+  const logger = createLogger({
+    service: 'test',
+    destination: new Writable({ write: (_chunk, _encoding, done) => done() }),
+  });
+  return createServiceApp({
+    logger,
+    metrics: createMetrics('test'),
+    routers: [router],
+    ...(trustedProxyHops === undefined ? {} : { trustedProxyHops }),
+  }).callback();
 }
 
 const whoami = (app: ReturnType<typeof appTrusting>, headers: Record<string, string> = {}) =>
-  request(app).get('/whoami').set(headers).expect(200).then((response) => response.body as { ip: string; protocol: string });
+  request(app)
+    .get('/whoami')
+    .set(headers)
+    .expect(200)
+    .then((response) => response.body as { ip: string; protocol: string });
 
 describe('proxy trust', () => {
   it('reads no X-Forwarded-* header by default', async () => {
@@ -29,12 +41,17 @@ describe('proxy trust', () => {
 
   it('with one hop, takes the entry the proxy appended and ignores what the client wrote left of it', async () => {
     const app = appTrusting(1);
-    expect(await whoami(app, { 'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': 'https' })).toEqual({ ip: '198.51.100.7', protocol: 'https' });
+    expect(await whoami(app, { 'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Proto': 'https' })).toEqual({
+      ip: '198.51.100.7',
+      protocol: 'https',
+    });
     expect((await whoami(app, { 'X-Forwarded-For': '10.6.6.6, 10.7.7.7, 198.51.100.7' })).ip).toBe('198.51.100.7');
   });
 
   it('with two hops, takes the second entry from the right', async () => {
-    expect((await whoami(appTrusting(2), { 'X-Forwarded-For': '10.6.6.6, 198.51.100.7, 10.0.0.2' })).ip).toBe('198.51.100.7');
+    expect((await whoami(appTrusting(2), { 'X-Forwarded-For': '10.6.6.6, 198.51.100.7, 10.0.0.2' })).ip).toBe(
+      '198.51.100.7',
+    );
   });
 
   it('falls back to the socket peer when a trusted proxy sent no X-Forwarded-For', async () => {

@@ -39,7 +39,10 @@ function trickle(head: string, drip: string): Promise<{ status: string; afterMs:
 
 describe('request deadlines', () => {
   it('answers a body that trickles in past the request timeout with 408 and closes the connection', async () => {
-    const { status, afterMs } = await trickle('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"a":"', 'x');
+    const { status, afterMs } = await trickle(
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"a":"',
+      'x',
+    );
     expect(status).toBe('HTTP/1.1 408 Request Timeout');
     // The deadline plus the once-a-second check, with room for a loaded machine.
     expect(afterMs).toBeLessThan(REQUEST_TIMEOUT_MS + 4000);
@@ -52,7 +55,11 @@ describe('request deadlines', () => {
   });
 
   it('serves a request that arrives in time', async () => {
-    const response = await fetch(`${running.url}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const response = await fetch(`${running.url}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     expect(await response.json()).toEqual({ received: { a: 1 } });
   });
 });

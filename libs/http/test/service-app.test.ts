@@ -13,34 +13,49 @@ function buildApp(lines: string[] = []) {
     },
   });
   const router = new Router({ prefix: '/auth' });
-  router.get('/conflict', () => assertThat(false, new ApiError('mfa.reset_already_rolled_back', 409, 'This reset was already rolled back.')));
+  router.get('/conflict', () =>
+    assertThat(false, new ApiError('mfa.reset_already_rolled_back', 409, 'This reset was already rolled back.')),
+  );
   router.get('/invalid', (ctx) => {
     ctx.body = z.object({ email: z.email(), tenant: z.string().min(1) }).parse({ email: 'x', tenant: '' });
   });
   router.get('/busy', () => {
-    throw new ApiError('auth.busy', 503, 'Too many sign-ins at once. Try again in 2 seconds.', { retryAfterSeconds: 2 });
+    throw new ApiError('auth.busy', 503, 'Too many sign-ins at once. Try again in 2 seconds.', {
+      retryAfterSeconds: 2,
+    });
   });
   router.get('/throttled', () => {
-    throw new ApiError('auth.too_many_attempts', 429, 'Too many attempts. Try again in 60 seconds.', { retryAfterSeconds: 60 });
+    throw new ApiError('auth.too_many_attempts', 429, 'Too many attempts. Try again in 60 seconds.', {
+      retryAfterSeconds: 60,
+    });
   });
   router.get('/outage/:kind', (ctx) => {
     const outages: Record<string, Error> = {
       refused: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       restarting: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
       pool: Object.assign(new Error('Knex: Timeout acquiring a connection.'), { name: 'KnexTimeoutError' }),
-      store: Object.assign(new Error('the session store did not answer'), { name: 'SessionStoreError', code: 'session.store_unavailable' }),
+      store: Object.assign(new Error('the session store did not answer'), {
+        name: 'SessionStoreError',
+        code: 'session.store_unavailable',
+      }),
       wrapped: new Error('audit write failed', { cause: Object.assign(new Error('Connection is closed.'), {}) }),
     };
     throw outages[ctx.params.kind!];
   });
   router.get('/duplicate', () => {
-    throw Object.assign(new Error('duplicate key value violates unique constraint "tenant_admins_email"'), { code: '23505' });
+    throw Object.assign(new Error('duplicate key value violates unique constraint "tenant_admins_email"'), {
+      code: '23505',
+    });
   });
   router.get('/crash', () => {
     throw new Error('connection to postgres://app:Sup3rSecret@db failed');
   });
   const logger = createLogger({ service: 'test', destination });
-  return createServiceApp({ logger, metrics: createMetrics('test'), routers: [healthRoutes('/auth'), router] }).callback();
+  return createServiceApp({
+    logger,
+    metrics: createMetrics('test'),
+    routers: [healthRoutes('/auth'), router],
+  }).callback();
 }
 
 describe('the shared service app', () => {
@@ -58,19 +73,31 @@ describe('the shared service app', () => {
   });
 
   it('lets a route that may be cached say so (the stylesheet)', async () => {
-    const app = createServiceApp({ logger: createLogger({ service: 'test', level: 'silent' }), metrics: createMetrics('test'), routers: [staticRoutes('/auth', { stylesheet: 'body{}' })] }).callback();
-    expect((await request(app).get('/auth/assets/style.css').expect(200)).headers['cache-control']).toBe('public, max-age=3600');
+    const app = createServiceApp({
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      metrics: createMetrics('test'),
+      routers: [staticRoutes('/auth', { stylesheet: 'body{}' })],
+    }).callback();
+    expect((await request(app).get('/auth/assets/style.css').expect(200)).headers['cache-control']).toBe(
+      'public, max-age=3600',
+    );
   });
 
   it('maps ApiError to its status and code', async () => {
     const response = await request(buildApp()).get('/auth/conflict').expect(409);
-    expect(response.body).toMatchObject({ code: 'mfa.reset_already_rolled_back', message: 'This reset was already rolled back.' });
+    expect(response.body).toMatchObject({
+      code: 'mfa.reset_already_rolled_back',
+      message: 'This reset was already rolled back.',
+    });
   });
 
   it('answers a deliberate refusal (503 busy, 429 throttled) with its message and a Retry-After header', async () => {
     const lines: string[] = [];
     const busy = await request(buildApp(lines)).get('/auth/busy').expect(503);
-    expect(busy.body).toMatchObject({ code: 'auth.busy', message: 'Too many sign-ins at once. Try again in 2 seconds.' });
+    expect(busy.body).toMatchObject({
+      code: 'auth.busy',
+      message: 'Too many sign-ins at once. Try again in 2 seconds.',
+    });
     expect(busy.headers['retry-after']).toBe('2');
     expect((await request(buildApp()).get('/auth/throttled').expect(429)).headers['retry-after']).toBe('60');
     expect(lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error')).toEqual([]);

@@ -38,7 +38,11 @@ export function createResetLogBatchQueries(db: Knex) {
       `select id::text as id, xmin::text as version, ${columns} from ${RESET_LOG_TABLE} as t where ${where} order by t.id limit ?`,
       [...bindings, limit],
     );
-    return result.rows.map((row) => ({ id: row.id!, version: row.version!, values: PREVIOUS_COLUMNS.map((column) => row[column] ?? null) }));
+    return result.rows.map((row) => ({
+      id: row.id!,
+      version: row.version!,
+      values: PREVIOUS_COLUMNS.map((column) => row[column] ?? null),
+    }));
   }
 
   return {
@@ -51,7 +55,10 @@ export function createResetLogBatchQueries(db: Knex) {
       const from = afterId === null ? 0 : Number(afterId) + 1;
       if (!shard || shard.count <= 1) return select('t.id >= ?', [from], limit);
       const chunk = shard.chunk ?? DEFAULT_CHUNK;
-      const last = Number((await db.raw<{ rows: { max: string | null }[] }>(`select max(id) as max from ${RESET_LOG_TABLE}`)).rows[0]?.max ?? 0);
+      const last = Number(
+        (await db.raw<{ rows: { max: string | null }[] }>(`select max(id) as max from ${RESET_LOG_TABLE}`)).rows[0]
+          ?.max ?? 0,
+      );
       for (let c = Math.floor(from / chunk); c * chunk <= last; c += 1) {
         c += (shard.index - (c % shard.count) + shard.count) % shard.count;
         const rows = await select('t.id >= ? and t.id < ?', [Math.max(from, c * chunk), (c + 1) * chunk], limit);
@@ -62,8 +69,15 @@ export function createResetLogBatchQueries(db: Knex) {
 
     /** Rows picked at random, for a sampled check. */
     async sample(size: number): Promise<ValueRow[]> {
-      const result = await db.raw<{ rows: Record<string, string | null>[] }>(`select id::text as id, xmin::text as version, ${columns} from ${RESET_LOG_TABLE} order by random() limit ?`, [size]);
-      return result.rows.map((row) => ({ id: row.id!, version: row.version!, values: PREVIOUS_COLUMNS.map((column) => row[column] ?? null) }));
+      const result = await db.raw<{ rows: Record<string, string | null>[] }>(
+        `select id::text as id, xmin::text as version, ${columns} from ${RESET_LOG_TABLE} order by random() limit ?`,
+        [size],
+      );
+      return result.rows.map((row) => ({
+        id: row.id!,
+        version: row.version!,
+        values: PREVIOUS_COLUMNS.map((column) => row[column] ?? null),
+      }));
     },
 
     /**
@@ -81,7 +95,10 @@ export function createResetLogBatchQueries(db: Knex) {
            from (select value from jsonb_array_elements(?::jsonb)) as v
           where t.id = (v.value->>0)::bigint and t.xmin::text = v.value->>1 returning 1)${saveCursor}
          select (select count(*) from written)::int as written${cursor ? ', (select count(*) from saved) as saved' : ''}`,
-        [payload, ...(cursor ? [cursor.job, cursor.lastId, cursor.keyId, cursor.rowsDone, cursor.now, cursor.now] : [])],
+        [
+          payload,
+          ...(cursor ? [cursor.job, cursor.lastId, cursor.keyId, cursor.rowsDone, cursor.now, cursor.now] : []),
+        ],
       );
       return result.rows[0]!.written;
     },
@@ -93,7 +110,9 @@ export function createResetLogBatchQueries(db: Knex) {
 
     /** Values with no envelope header, per column: a cheap figure for before/after reports (not an authentication). */
     async countWithoutHeader(): Promise<number> {
-      const sums = PREVIOUS_COLUMNS.map((column) => `count(*) filter (where ${column} is not null and left(${column}, 4) <> '${ENVELOPE_PREFIX}')`).join(' + ');
+      const sums = PREVIOUS_COLUMNS.map(
+        (column) => `count(*) filter (where ${column} is not null and left(${column}, 4) <> '${ENVELOPE_PREFIX}')`,
+      ).join(' + ');
       const result = await db.raw<{ rows: { n: string }[] }>(`select ${sums} as n from ${RESET_LOG_TABLE}`);
       return Number(result.rows[0]!.n);
     },

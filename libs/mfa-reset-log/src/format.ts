@@ -3,7 +3,17 @@
 // read. mfa-admin writes and rolls back with it; the reset-log jobs and the CLI read it.
 // A value is told apart by one authenticated decrypt: plaintext, under the primary or a previous
 // key, or unreadable (never "looks like base64": a base32 TOTP secret is valid base64).
-import { AuthenticationError, EnvelopeError, isEnvelope, keyIdOf, MalformedEnvelopeError, NotEncryptedError, UnknownKeyError, type EnvelopeErrorCode, type KeyRing } from '@portcullis/crypto';
+import {
+  AuthenticationError,
+  EnvelopeError,
+  isEnvelope,
+  keyIdOf,
+  MalformedEnvelopeError,
+  NotEncryptedError,
+  UnknownKeyError,
+  type EnvelopeErrorCode,
+  type KeyRing,
+} from '@portcullis/crypto';
 
 export const RESET_LOG_TABLE = 'tenant_admin_mfa_reset_logs';
 export const PREVIOUS_COLUMNS = [
@@ -78,8 +88,10 @@ export function openValue(ring: KeyRing, value: string, context: ReturnType<type
   } catch (error) {
     if (!(error instanceof EnvelopeError)) throw error;
     if (error instanceof NotEncryptedError) return { kind: 'plaintext' };
-    if (error instanceof UnknownKeyError) return { kind: 'undecryptable', reason: 'unknown_key_id', keyId: error.keyId };
-    if (error instanceof AuthenticationError) return { kind: 'undecryptable', reason: 'authentication_failed', keyId: error.keyId };
+    if (error instanceof UnknownKeyError)
+      return { kind: 'undecryptable', reason: 'unknown_key_id', keyId: error.keyId };
+    if (error instanceof AuthenticationError)
+      return { kind: 'undecryptable', reason: 'authentication_failed', keyId: error.keyId };
     if (error instanceof MalformedEnvelopeError) return { kind: 'undecryptable', reason: 'malformed', keyId: 'none' };
     throw error;
   }

@@ -12,4 +12,12 @@ export {
   type PreviousColumn,
   type PreviousValues,
 } from './format.js';
-export { createResetLogJobs, keyUsageMetricText, type JobOptions, type Progress, type ResetLogJobs, type VerifySummary, type WriteSummary } from './jobs.js';
+export {
+  createResetLogJobs,
+  keyUsageMetricText,
+  type JobOptions,
+  type Progress,
+  type ResetLogJobs,
+  type VerifySummary,
+  type WriteSummary,
+} from './jobs.js';

@@ -43,9 +43,14 @@ export interface VerifySummary {
   failures: { id: string; column: string; problem: string; keyId: string }[];
 }
 
-type Decide = (opened: OpenedValue, value: string, context: ReturnType<typeof valueContext>) => { state: string; replacement?: string };
+type Decide = (
+  opened: OpenedValue,
+  value: string,
+  context: ReturnType<typeof valueContext>,
+) => { state: string; replacement?: string };
 
-const jobKey = (job: string, shard: Shard | undefined) => (shard && shard.count > 1 ? `${job}:${shard.index}/${shard.count}` : job);
+const jobKey = (job: string, shard: Shard | undefined) =>
+  shard && shard.count > 1 ? `${job}:${shard.index}/${shard.count}` : job;
 
 export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
   const queries = createResetLogBatchQueries(db);
@@ -87,11 +92,19 @@ export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
       cursor = batch.at(-1)!.id;
       const done = rows + batch.length;
       const snapshot = { ...counts };
-      inflight = queries.writeBatch(updates, { job: key, lastId: cursor, keyId: ring.primaryKeyId, rowsDone: done, now: new Date(clock.now()) }).then((written) => {
-        rowsWritten += written;
-        rowsSkippedChanged += updates.length - written;
-        options.onProgress?.({ job, rowsDone: done, rowsTotal, counts: snapshot });
-      });
+      inflight = queries
+        .writeBatch(updates, {
+          job: key,
+          lastId: cursor,
+          keyId: ring.primaryKeyId,
+          rowsDone: done,
+          now: new Date(clock.now()),
+        })
+        .then((written) => {
+          rowsWritten += written;
+          rowsSkippedChanged += updates.length - written;
+          options.onProgress?.({ job, rowsDone: done, rowsTotal, counts: snapshot });
+        });
       // Handled here, thrown at the next `await inflight`: no unhandled rejection meanwhile.
       inflight.catch(() => undefined);
       rows = done;
@@ -102,7 +115,10 @@ export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
   }
 
   /** Walks every row (or a sample) and hands each non-null value to `visit`. */
-  async function readPass(options: JobOptions & { sample?: number }, visit: (row: ValueRow, index: number, value: string) => void): Promise<number> {
+  async function readPass(
+    options: JobOptions & { sample?: number },
+    visit: (row: ValueRow, index: number, value: string) => void,
+  ): Promise<number> {
     const { batchSize = 5000, shard } = options;
     if (options.sample) {
       const rows = await queries.sample(options.sample);
@@ -129,22 +145,36 @@ export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
 
     /** Encrypts legacy plaintext in place; leaves encrypted values (after authenticating them) alone. */
     encryptLegacy: (options: JobOptions = {}) =>
-      writePass('encrypt-legacy', (opened, value, context) => {
-        if (opened.kind === 'plaintext') return { state: 'encrypted_now', replacement: ring.encrypt(value, context) };
-        return { state: opened.kind === 'encrypted' ? 'already_encrypted' : `undecryptable_${opened.reason}` };
-      }, options),
+      writePass(
+        'encrypt-legacy',
+        (opened, value, context) => {
+          if (opened.kind === 'plaintext') return { state: 'encrypted_now', replacement: ring.encrypt(value, context) };
+          return { state: opened.kind === 'encrypted' ? 'already_encrypted' : `undecryptable_${opened.reason}` };
+        },
+        options,
+      ),
 
     /** Re-encrypts values under a previous key with the primary key; plaintext and unreadable values are counted, never touched. */
     rewrap: (options: JobOptions = {}) =>
-      writePass('rewrap', (opened, _value, context) => {
-        if (opened.kind === 'encrypted') return opened.role === 'primary' ? { state: 'already_primary' } : { state: 'rewrapped', replacement: ring.encrypt(opened.plaintext, context) };
-        return { state: opened.kind === 'plaintext' ? 'plaintext' : `undecryptable_${opened.reason}` };
-      }, options),
+      writePass(
+        'rewrap',
+        (opened, _value, context) => {
+          if (opened.kind === 'encrypted')
+            return opened.role === 'primary'
+              ? { state: 'already_primary' }
+              : { state: 'rewrapped', replacement: ring.encrypt(opened.plaintext, context) };
+          return { state: opened.kind === 'plaintext' ? 'plaintext' : `undecryptable_${opened.reason}` };
+        },
+        options,
+      ),
 
     /** Values per key id and state (every ring key listed, 0 included): an old key goes only at 0. */
     async keyUsage(options: JobOptions = {}): Promise<{ rows: KeyUsageRow[]; total: number; remaining: number }> {
       const report = createKeyUsageReport(ring);
-      await readPass(options, (row, index, value) => void report.add(value, valueContext(PREVIOUS_COLUMNS[index]!, row.id)));
+      await readPass(
+        options,
+        (row, index, value) => void report.add(value, valueContext(PREVIOUS_COLUMNS[index]!, row.id)),
+      );
       return { rows: report.rows(), total: report.total, remaining: report.remaining };
     },
 
@@ -154,12 +184,19 @@ export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
       summary.checked = await readPass(options, (row, index, value) => {
         const column = PREVIOUS_COLUMNS[index]!;
         const opened = openValue(ring, value, valueContext(column, row.id));
-        const state = opened.kind === 'encrypted' ? `ok_${opened.role}` : opened.kind === 'plaintext' ? 'plaintext' : opened.reason;
+        const state =
+          opened.kind === 'encrypted' ? `ok_${opened.role}` : opened.kind === 'plaintext' ? 'plaintext' : opened.reason;
         summary.values += 1;
         summary.counts[state] = (summary.counts[state] ?? 0) + 1;
         if (opened.kind === 'encrypted') return;
         summary.failed += 1;
-        if (summary.failures.length < 20) summary.failures.push({ id: row.id, column, problem: state, keyId: opened.kind === 'undecryptable' ? opened.keyId : 'none' });
+        if (summary.failures.length < 20)
+          summary.failures.push({
+            id: row.id,
+            column,
+            problem: state,
+            keyId: opened.kind === 'undecryptable' ? opened.keyId : 'none',
+          });
       });
       return summary;
     },
@@ -171,5 +208,10 @@ export type ResetLogJobs = ReturnType<typeof createResetLogJobs>;
 /** The key usage in Prometheus text format: the `mfa_reset_log_values{key_id,state}` gauge. */
 export function keyUsageMetricText(rows: KeyUsageRow[]): string {
   const lines = rows.map((row) => `mfa_reset_log_values{key_id="${row.keyId}",state="${row.state}"} ${row.count}`);
-  return ['# HELP mfa_reset_log_values previous_* values of tenant_admin_mfa_reset_logs by key id and state', '# TYPE mfa_reset_log_values gauge', ...lines, ''].join('\n');
+  return [
+    '# HELP mfa_reset_log_values previous_* values of tenant_admin_mfa_reset_logs by key id and state',
+    '# TYPE mfa_reset_log_values gauge',
+    ...lines,
+    '',
+  ].join('\n');
 }

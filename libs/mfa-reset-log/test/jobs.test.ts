@@ -11,8 +11,13 @@ beforeEach(async () => {
 });
 afterEach(() => s.close());
 
-const storedRows = (): Promise<(Previous & { id: string })[]> => s.db('tenant_admin_mfa_reset_logs').orderBy('id').select('id', ...PREVIOUS_COLUMNS);
-const usage = (rows: { keyId: string; state: string; count: number }[], keyId: string) => rows.filter((row) => row.keyId === keyId).reduce((sum, row) => sum + row.count, 0);
+const storedRows = (): Promise<(Previous & { id: string })[]> =>
+  s
+    .db('tenant_admin_mfa_reset_logs')
+    .orderBy('id')
+    .select('id', ...PREVIOUS_COLUMNS);
+const usage = (rows: { keyId: string; state: string; count: number }[], keyId: string) =>
+  rows.filter((row) => row.keyId === keyId).reduce((sum, row) => sum + row.count, 0);
 
 async function expectDecryptsTo(ring: KeyRing, expected: { id: string; plain: Previous }[]) {
   const stored = new Map((await storedRows()).map((row) => [String(row.id), row]));
@@ -29,7 +34,10 @@ describe('the rotation drill', () => {
     const [keyA, keyB] = [newKey(), newKey()];
     const ringA = ringOf(keyA);
     const seeded = await s.insertSealed(23, ringA);
-    const valueCount = seeded.reduce((sum, row) => sum + PREVIOUS_COLUMNS.filter((column) => row.plain[column] !== null).length, 0);
+    const valueCount = seeded.reduce(
+      (sum, row) => sum + PREVIOUS_COLUMNS.filter((column) => row.plain[column] !== null).length,
+      0,
+    );
 
     // Deploy the new ring: B primary, A previous.
     const ringBA = ringOf(keyB, keyA);
@@ -38,8 +46,16 @@ describe('the rotation drill', () => {
     expect(before.rows).toContainEqual({ keyId: ringA.primaryKeyId, state: 'previous', count: valueCount });
 
     const progress: number[] = [];
-    const rewrap = await createResetLogJobs({ db: s.db, ring: ringBA }).rewrap({ batchSize: 5, onProgress: (p) => progress.push(p.rowsDone) });
-    expect(rewrap).toMatchObject({ rows: 23, rowsWritten: 23, rowsSkippedChanged: 0, counts: { rewrapped: valueCount } });
+    const rewrap = await createResetLogJobs({ db: s.db, ring: ringBA }).rewrap({
+      batchSize: 5,
+      onProgress: (p) => progress.push(p.rowsDone),
+    });
+    expect(rewrap).toMatchObject({
+      rows: 23,
+      rowsWritten: 23,
+      rowsSkippedChanged: 0,
+      counts: { rewrapped: valueCount },
+    });
     expect(progress).toEqual([5, 10, 15, 20, 23]);
 
     const after = await createResetLogJobs({ db: s.db, ring: ringBA }).keyUsage();
@@ -48,7 +64,10 @@ describe('the rotation drill', () => {
     expect(usage(after.rows, ringBA.primaryKeyId)).toBe(valueCount);
 
     // A second run changes nothing: it is safe to re-run.
-    expect(await createResetLogJobs({ db: s.db, ring: ringBA }).rewrap()).toMatchObject({ rowsWritten: 0, counts: { already_primary: valueCount } });
+    expect(await createResetLogJobs({ db: s.db, ring: ringBA }).rewrap()).toMatchObject({
+      rowsWritten: 0,
+      counts: { already_primary: valueCount },
+    });
 
     // Remove A: everything still decrypts.
     const ringB = ringOf(keyB);
@@ -65,14 +84,23 @@ describe('the rotation drill', () => {
 
     const verified = await createResetLogJobs({ db: s.db, ring: ringB }).verifyDecrypt();
     expect(verified.failed).toBe(verified.values);
-    expect(verified.failures[0]).toEqual({ id: seeded[0]!.id, column: 'previous_totp_secret', problem: 'unknown_key_id', keyId: ringOf(keyA).primaryKeyId });
+    expect(verified.failures[0]).toEqual({
+      id: seeded[0]!.id,
+      column: 'previous_totp_secret',
+      problem: 'unknown_key_id',
+      keyId: ringOf(keyA).primaryKeyId,
+    });
     expect(JSON.stringify(verified)).not.toContain(seeded[0]!.plain.previous_totp_secret!);
 
     // A rewrap without A cannot read the values, so it leaves every one of them as it was.
     const rewrap = await createResetLogJobs({ db: s.db, ring: ringB }).rewrap();
     expect(rewrap).toMatchObject({ rowsWritten: 0, counts: { undecryptable_unknown_key_id: verified.values } });
     expect(await storedRows()).toEqual(untouched);
-    expect((await createResetLogJobs({ db: s.db, ring: ringB }).keyUsage()).rows).toContainEqual({ keyId: ringOf(keyA).primaryKeyId, state: 'unknown', count: verified.values });
+    expect((await createResetLogJobs({ db: s.db, ring: ringB }).keyUsage()).rows).toContainEqual({
+      keyId: ringOf(keyA).primaryKeyId,
+      state: 'unknown',
+      count: verified.values,
+    });
 
     // Put A back as previous: the rotation goes on and nothing was lost.
     await createResetLogJobs({ db: s.db, ring: ringOf(keyB, keyA) }).rewrap();
@@ -85,10 +113,17 @@ describe('the rotation drill', () => {
     const seeded = await s.insertSealed(10, ringOf(keyA));
     const ring = ringOf(keyB, keyA);
     // Chunks of 3 ids: 0–2 → shard 0, 3–5 → shard 1, 6–8 → shard 2, 9–11 → shard 0 (ids start at 1).
-    const shards = await Promise.all([0, 1, 2].map((index) => createResetLogJobs({ db: s.db, ring }).rewrap({ batchSize: 2, shard: { index, count: 3, chunk: 3 } })));
+    const shards = await Promise.all(
+      [0, 1, 2].map((index) =>
+        createResetLogJobs({ db: s.db, ring }).rewrap({ batchSize: 2, shard: { index, count: 3, chunk: 3 } }),
+      ),
+    );
     expect(shards.map((shard) => shard.rows)).toEqual([4, 3, 3]);
     expect((await createResetLogJobs({ db: s.db, ring }).keyUsage()).remaining).toBe(0);
-    expect(await createResetLogJobs({ db: s.db, ring: ringOf(keyB) }).verifyDecrypt({ sample: 4 })).toMatchObject({ checked: 4, failed: 0 });
+    expect(await createResetLogJobs({ db: s.db, ring: ringOf(keyB) }).verifyDecrypt({ sample: 4 })).toMatchObject({
+      checked: 4,
+      failed: 0,
+    });
     await expectDecryptsTo(ringOf(keyB), seeded);
   });
 });
@@ -98,7 +133,10 @@ describe('the legacy drill', () => {
     const plain = await s.insertRows(12, (n) => legacyValues(n));
     const ring = ringOf(newKey());
     const jobs = createResetLogJobs({ db: s.db, ring });
-    const valueCount = plain.reduce((sum, row) => sum + PREVIOUS_COLUMNS.filter((column) => row.plain[column] !== null).length, 0);
+    const valueCount = plain.reduce(
+      (sum, row) => sum + PREVIOUS_COLUMNS.filter((column) => row.plain[column] !== null).length,
+      0,
+    );
     expect(await jobs.countPlaintext()).toBe(valueCount);
     expect((await jobs.verifyDecrypt()).counts).toEqual({ plaintext: valueCount });
 
@@ -122,7 +160,10 @@ describe('the legacy drill', () => {
       },
     });
     await expect(first).rejects.toBe(stop);
-    expect(await s.db('maintenance_job_cursors').where({ job: 'encrypt-legacy' }).first()).toMatchObject({ last_id: plain[3]!.id, rows_done: '4' });
+    expect(await s.db('maintenance_job_cursors').where({ job: 'encrypt-legacy' }).first()).toMatchObject({
+      last_id: plain[3]!.id,
+      rows_done: '4',
+    });
     const resumed = await createResetLogJobs({ db: s.db, ring }).encryptLegacy({ batchSize: 4 });
     expect(resumed).toMatchObject({ resumedFrom: plain[3]!.id, rows: 9, rowsWritten: 5 });
     expect(await s.db('maintenance_job_cursors')).toEqual([]);
@@ -133,6 +174,8 @@ describe('the legacy drill', () => {
     const [row] = await queries.readBatch(null, 1);
     await s.db('tenant_admin_mfa_reset_logs').where({ id: row!.id }).update({ rolled_back_at: new Date() });
     expect(await queries.writeBatch([{ ...row!, values: row!.values.map(() => 'x') }])).toBe(0);
-    expect((await s.db('tenant_admin_mfa_reset_logs').where({ id: row!.id }).first()).previous_mfa_enabled).not.toBe('x');
+    expect((await s.db('tenant_admin_mfa_reset_logs').where({ id: row!.id }).first()).previous_mfa_enabled).not.toBe(
+      'x',
+    );
   });
 });

@@ -32,7 +32,9 @@ export function createAdminApp({ registry, checks, timeoutMs }: AdminAppOptions)
       const names = Object.keys(checks);
       const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!, timeoutMs)));
       // Only names and up/down: error messages may carry connection strings.
-      const status = Object.fromEntries(names.map((name, index) => [name, results[index]!.status === 'fulfilled' ? 'up' : 'down']));
+      const status = Object.fromEntries(
+        names.map((name, index) => [name, results[index]!.status === 'fulfilled' ? 'up' : 'down']),
+      );
       const ready = results.every((result) => result.status === 'fulfilled');
       ctx.status = ready ? 200 : 503;
       ctx.body = { status: ready ? 'ready' : 'not ready', checks: status };

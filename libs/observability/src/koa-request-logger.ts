@@ -10,7 +10,12 @@ export function koaRequestLogger(): Middleware {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
       ctx.log.info(
-        { method: ctx.method, route: typeof route === 'string' ? route : undefined, status: ctx.status, durationMs: Math.round(durationMs * 10) / 10 },
+        {
+          method: ctx.method,
+          route: typeof route === 'string' ? route : undefined,
+          status: ctx.status,
+          durationMs: Math.round(durationMs * 10) / 10,
+        },
         'request',
       );
     }

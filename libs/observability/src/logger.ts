@@ -18,7 +18,13 @@ export function createLogger({ service, level = 'info', destination }: LoggerSet
     timestamp: pino.stdTimeFunctions.isoTime,
     // Header paths are fixed, so pino's compiled redaction handles them cheaply.
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'res.headers["set-cookie"]',
+        'headers.authorization',
+        'headers.cookie',
+      ],
       censor: REDACTED,
     },
     formatters: {

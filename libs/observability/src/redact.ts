@@ -1,6 +1,7 @@
 // Sensitive fields never reach a log line. pino's path-based `redact` cannot express
 // "every key starting with previous_", so keys are matched by pattern on the way out.
-const SENSITIVE_KEY = /^previous_|password|passwd|secret|totp|otp$|^code$|recovery|token|api[-_]?key|encryption[-_]?key|private[-_]?key|^key$|^keys$|cookie|authorization|credential|session[-_]?id|^sid$/i;
+const SENSITIVE_KEY =
+  /^previous_|password|passwd|secret|totp|otp$|^code$|recovery|token|api[-_]?key|encryption[-_]?key|private[-_]?key|^key$|^keys$|cookie|authorization|credential|session[-_]?id|^sid$/i;
 
 export const REDACTED = '[redacted]';
 
@@ -34,11 +35,19 @@ const ERROR_FIELDS = ['code', 'status', 'constraint', 'table', 'column'] as cons
  */
 export function serializeError(error: Error, depth = 0): Record<string, unknown> {
   const fields = error as unknown as Record<string, unknown>;
-  const logged: Record<string | symbol, unknown> = { [SERIALIZED_ERROR]: true, type: error.name, message: error.message, stack: error.stack };
+  const logged: Record<string | symbol, unknown> = {
+    [SERIALIZED_ERROR]: true,
+    type: error.name,
+    message: error.message,
+    stack: error.stack,
+  };
   for (const field of ERROR_FIELDS) {
     if (typeof fields[field] === 'string' || typeof fields[field] === 'number') logged[field] = fields[field];
   }
   if (depth < 3 && error.cause instanceof Error) logged.cause = serializeError(error.cause, depth + 1);
-  if (depth < 3 && error instanceof AggregateError) logged.errors = error.errors.map((inner: unknown) => (inner instanceof Error ? serializeError(inner, depth + 1) : String(inner)));
+  if (depth < 3 && error instanceof AggregateError)
+    logged.errors = error.errors.map((inner: unknown) =>
+      inner instanceof Error ? serializeError(inner, depth + 1) : String(inner),
+    );
   return logged;
 }

@@ -11,7 +11,8 @@ import { Counter, type Registry } from 'prom-client';
  */
 export function securityCounters(registry: Registry) {
   const counter = (name: string, help: string, label: string) =>
-    (registry.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames: [label], registers: [registry] });
+    (registry.getSingleMetric(name) as Counter<string> | undefined) ??
+    new Counter({ name, help, labelNames: [label], registers: [registry] });
   return {
     auditEvents: counter('portcullis_audit_events_total', 'Audited actions, counted when committed', 'action'),
     refusals: counter('http_refusals_total', 'Requests refused with a client error, by error code', 'code'),

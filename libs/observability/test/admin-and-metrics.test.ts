@@ -26,7 +26,9 @@ describe('http metrics and request id', () => {
     await request(app.callback()).get('/auth/sessions/def').expect(200);
     await request(app.callback()).get('/nowhere/123').expect(404);
     const text = await metrics.registry.metrics();
-    expect(text).toContain('http_request_duration_seconds_count{service="test",method="GET",route="/auth/sessions/:id",status="200"} 2');
+    expect(text).toContain(
+      'http_request_duration_seconds_count{service="test",method="GET",route="/auth/sessions/:id",status="200"} 2',
+    );
     expect(text).toContain('route="unmatched",status="404"');
     expect(text).not.toContain('/auth/sessions/abc');
     expect(text).not.toContain('/nowhere/123');
@@ -37,7 +39,10 @@ describe('http metrics and request id', () => {
     const kept = await request(app.callback()).get('/auth/sessions/1').set('x-request-id', 'req-123.abc').expect(200);
     expect(kept.headers['x-request-id']).toBe('req-123.abc');
     expect(kept.body.requestId).toBe('req-123.abc');
-    const replaced = await request(app.callback()).get('/auth/sessions/1').set('x-request-id', 'evil\tid {"level":"fatal"}').expect(200);
+    const replaced = await request(app.callback())
+      .get('/auth/sessions/1')
+      .set('x-request-id', 'evil\tid {"level":"fatal"}')
+      .expect(200);
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
@@ -61,7 +66,9 @@ describe('admin app', () => {
     const metrics = await request(server).get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.text).toContain('# TYPE process_cpu_user_seconds_total counter');
-    await request(server).get('/readyz').expect(200, { status: 'ready', checks: { database: 'up', slow: 'up' } });
+    await request(server)
+      .get('/readyz')
+      .expect(200, { status: 'ready', checks: { database: 'up', slow: 'up' } });
     databaseUp = false;
     const down = await request(server).get('/readyz').expect(503);
     expect(down.body).toEqual({ status: 'not ready', checks: { database: 'down', slow: 'up' } });
@@ -69,7 +76,13 @@ describe('admin app', () => {
   });
 
   it('reports a check that hangs as down after its timeout', async () => {
-    const admin = createAdminApp({ registry: createMetrics('svc').registry, timeoutMs: 50, checks: { redis: () => new Promise(() => {}) } });
-    await request(admin.callback()).get('/readyz').expect(503, { status: 'not ready', checks: { redis: 'down' } });
+    const admin = createAdminApp({
+      registry: createMetrics('svc').registry,
+      timeoutMs: 50,
+      checks: { redis: () => new Promise(() => {}) },
+    });
+    await request(admin.callback())
+      .get('/readyz')
+      .expect(503, { status: 'not ready', checks: { redis: 'down' } });
   });
 });

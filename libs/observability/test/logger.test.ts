@@ -30,16 +30,34 @@ describe('createLogger', () => {
       authorization: 'Bearer tok-abc',
     };
     logger.info({ user: { id: 'u1', ...secrets }, list: [{ previous_enrolled_at: 'prev-enrolled-2024' }] }, 'sign-in');
-    logger.info({ req: { method: 'GET', headers: { authorization: 'Bearer hdr-token-1', cookie: 'portcullis.sid=cookie-value-1' } } }, 'request');
+    logger.info(
+      {
+        req: {
+          method: 'GET',
+          headers: { authorization: 'Bearer hdr-token-1', cookie: 'portcullis.sid=cookie-value-1' },
+        },
+      },
+      'request',
+    );
     logger.info({ res: { headers: { 'set-cookie': 'portcullis.sid=cookie-value-2' } } }, 'response');
 
     const output = lines.join('\n');
     expect(lines).toHaveLength(3);
-    for (const value of [...Object.values(secrets).flat(), 'prev-enrolled-2024', 'hdr-token-1', 'cookie-value-1', 'cookie-value-2']) {
+    for (const value of [
+      ...Object.values(secrets).flat(),
+      'prev-enrolled-2024',
+      'hdr-token-1',
+      'cookie-value-1',
+      'cookie-value-2',
+    ]) {
       expect(output).not.toContain(value);
     }
     // What is not sensitive still arrives, so redaction is not just "drop everything".
-    expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'test', msg: 'sign-in', user: { id: 'u1', password: '[redacted]' } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      service: 'test',
+      msg: 'sign-in',
+      user: { id: 'u1', password: '[redacted]' },
+    });
     expect(JSON.parse(lines[1]!)).toMatchObject({ req: { method: 'GET', headers: { authorization: '[redacted]' } } });
   });
 
@@ -52,15 +70,29 @@ describe('createLogger', () => {
       body: '{"email":"a@example.com","password":"pw-Hunter-22',
       rawBody: 'pw-Hunter-22',
     });
-    const wrapped = new Error('request failed', { cause: Object.assign(new Error('insert failed'), { code: '23505', constraint: 'tenant_admins_email', parameters: ['pw-Param-33'] }) });
+    const wrapped = new Error('request failed', {
+      cause: Object.assign(new Error('insert failed'), {
+        code: '23505',
+        constraint: 'tenant_admins_email',
+        parameters: ['pw-Param-33'],
+      }),
+    });
     logger.error({ err: parseError }, 'parse');
     logger.error({ err: wrapped, nested: { error: parseError } }, 'nested');
 
     const output = lines.join('\n');
     for (const value of ['pw-Hunter-22', 'pw-Param-33']) expect(output).not.toContain(value);
-    expect(JSON.parse(lines[0]!).err).toMatchObject({ type: 'SyntaxError', message: 'Unexpected end of JSON input', status: 400 });
+    expect(JSON.parse(lines[0]!).err).toMatchObject({
+      type: 'SyntaxError',
+      message: 'Unexpected end of JSON input',
+      status: 400,
+    });
     expect(JSON.parse(lines[0]!).err.stack).toContain('SyntaxError');
-    expect(JSON.parse(lines[1]!).err.cause).toMatchObject({ message: 'insert failed', code: '23505', constraint: 'tenant_admins_email' });
+    expect(JSON.parse(lines[1]!).err.cause).toMatchObject({
+      message: 'insert failed',
+      code: '23505',
+      constraint: 'tenant_admins_email',
+    });
     expect(JSON.parse(lines[1]!).nested.error).toMatchObject({ type: 'SyntaxError', status: 400 });
   });
 

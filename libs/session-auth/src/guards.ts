@@ -52,8 +52,14 @@ export const LAST_SEEN_GRANULARITY_MS = 60_000;
 const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in first.');
 
 /** Where the sign-in goes on from a level-1 session (the auth-session pages, behind the same ingress). */
-export function signInStep(session: AdminSession): { next: 'verify-mfa' | 'enroll-mfa' | 'change-password' | 'done'; location: string } {
-  if (session.aal !== 2) return session.mustEnrollMfa ? { next: 'enroll-mfa', location: '/auth/mfa/enroll' } : { next: 'verify-mfa', location: '/auth/mfa' };
+export function signInStep(session: AdminSession): {
+  next: 'verify-mfa' | 'enroll-mfa' | 'change-password' | 'done';
+  location: string;
+} {
+  if (session.aal !== 2)
+    return session.mustEnrollMfa
+      ? { next: 'enroll-mfa', location: '/auth/mfa/enroll' }
+      : { next: 'verify-mfa', location: '/auth/mfa' };
   if (session.mustChangePassword) return { next: 'change-password', location: '/auth/password' };
   return { next: 'done', location: session.returnTo ?? '/auth/me' };
 }
@@ -97,7 +103,9 @@ export function requireSession(policy: SessionPolicy): Middleware {
     if (!kind || !adminId || !createdAt) return sendOnOrThrow(ctx, signInLocation(ctx), unauthenticated());
     const now = policy.clock.now();
     const idle = now - (session.lastSeenAt ?? createdAt) > policy.idleTimeoutMs;
-    const tooOld = now - (session.signedInAt ?? createdAt) > (session.aal === 2 ? policy.absoluteTimeoutMs : Math.min(policy.absoluteTimeoutMs, PENDING_SIGN_IN_TIMEOUT_MS));
+    const tooOld =
+      now - (session.signedInAt ?? createdAt) >
+      (session.aal === 2 ? policy.absoluteTimeoutMs : Math.min(policy.absoluteTimeoutMs, PENDING_SIGN_IN_TIMEOUT_MS));
     const cutOff = revocationCutOff(ctx);
     if (idle || tooOld || (cutOff !== null && createdAt < cutOff)) {
       ctx.session = null;
@@ -128,8 +136,18 @@ export const sessionEnded = () => new ApiError('auth.session_expired', 401, 'You
 export function requireAal2(): Middleware {
   return async (ctx, next) => {
     const session = sessionOf(ctx);
-    if (session.aal !== 2) return sendOnOrThrow(ctx, signInStep(session).location, new ApiError('auth.mfa_required', 403, 'Complete the second factor first.'));
-    if (session.mustChangePassword) return sendOnOrThrow(ctx, signInStep(session).location, new ApiError('auth.password_change_required', 403, 'Change your password first.'));
+    if (session.aal !== 2)
+      return sendOnOrThrow(
+        ctx,
+        signInStep(session).location,
+        new ApiError('auth.mfa_required', 403, 'Complete the second factor first.'),
+      );
+    if (session.mustChangePassword)
+      return sendOnOrThrow(
+        ctx,
+        signInStep(session).location,
+        new ApiError('auth.password_change_required', 403, 'Change your password first.'),
+      );
     await next();
   };
 }
@@ -171,7 +189,11 @@ export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
   return async (ctx: Context, next: Next) => {
     const authAt = sessionOf(ctx).authAt ?? 0;
     if (clock.now() - authAt > maxAgeMs) {
-      const error = new ApiError('auth.reauthentication_required', 403, 'Confirm your password and code again for this action (POST /auth/reauthenticate).');
+      const error = new ApiError(
+        'auth.reauthentication_required',
+        403,
+        'Confirm your password and code again for this action (POST /auth/reauthenticate).',
+      );
       if (ctx.method !== 'POST' || ctx.accepts('html', 'json') !== 'html' || !ctx.is('urlencoded')) throw error;
       const back = consoleReturnPath((ctx.request as { body?: { _return?: unknown } }).body?._return) ?? '/auth/me';
       ctx.status = 303;

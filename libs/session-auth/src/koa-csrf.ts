@@ -27,12 +27,20 @@ export function koaCsrf(): Middleware {
     const type = ctx.request.type;
     if (type === 'application/json') return next();
     if (type !== 'application/x-www-form-urlencoded') {
-      throw new ApiError('request.unsupported_media_type', 415, 'Send Content-Type: application/json (API clients) or an HTML form.');
+      throw new ApiError(
+        'request.unsupported_media_type',
+        415,
+        'Send Content-Type: application/json (API clients) or an HTML form.',
+      );
     }
     const sent = (ctx.request as { body?: Record<string, unknown> }).body?._csrf;
     const expected = sessionOf(ctx).csrf;
     if (typeof sent !== 'string' || !expected || !constantTimeEqual(sent, expected)) {
-      throw new ApiError('csrf.invalid', 403, 'The form expired or did not come from this site. Reload the page and try again.');
+      throw new ApiError(
+        'csrf.invalid',
+        403,
+        'The form expired or did not come from this site. Reload the page and try again.',
+      );
     }
     await next();
   };

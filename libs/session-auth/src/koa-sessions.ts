@@ -47,7 +47,11 @@ export function cookieKeys(secrets: readonly string[]) {
     }
     return -1;
   };
-  return { sign: (data: string) => sign(data, keys[0]!), index, verify: (data: string, digest: string) => index(data, digest) > -1 };
+  return {
+    sign: (data: string) => sign(data, keys[0]!),
+    index,
+    verify: (data: string, digest: string) => index(data, digest) > -1,
+  };
 }
 
 /** Fields koa-session added to stored sessions; read for compatibility, never written. */
@@ -110,7 +114,8 @@ class RequestSession {
   async commit(): Promise<void> {
     if (this.ended) {
       if (this.id) await this.options.store.destroy(this.id);
-      if (this.id || this.ctx.cookies.get(this.cookie.name)) this.ctx.cookies.set(this.cookie.name, '', { ...this.cookie.set, maxAge: undefined, expires: new Date(0) });
+      if (this.id || this.ctx.cookies.get(this.cookie.name))
+        this.ctx.cookies.set(this.cookie.name, '', { ...this.cookie.set, maxAge: undefined, expires: new Date(0) });
       return;
     }
     if (!this.data) return;
@@ -163,7 +168,15 @@ export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Mi
   });
   const cookie = {
     name: cookieNameFor(options.cookieName, options.production),
-    set: { maxAge: options.idleTimeoutMs, httpOnly: true, signed: true, sameSite: 'lax' as const, secure: options.production, overwrite: true, path: '/' },
+    set: {
+      maxAge: options.idleTimeoutMs,
+      httpOnly: true,
+      signed: true,
+      sameSite: 'lax' as const,
+      secure: options.production,
+      overwrite: true,
+      path: '/',
+    },
   };
   return async (ctx, next) => {
     const session = new RequestSession(ctx, options, cookie);

@@ -11,7 +11,9 @@ const SECRET = 'koa-sessions-test-secret-0123456789abcdefghij';
 function app() {
   const store = createSessionStore({ backend: createMemoryBackend(), hashers: [createSessionIdHasher(SECRET)] });
   const koa = new Koa();
-  koa.use(installSessions(koa, { store, secrets: [SECRET], cookieName: 'sid', production: false, idleTimeoutMs: 60_000 }));
+  koa.use(
+    installSessions(koa, { store, secrets: [SECRET], cookieName: 'sid', production: false, idleTimeoutMs: 60_000 }),
+  );
   koa.use((ctx) => {
     const session = sessionOf(ctx);
     if (ctx.path === '/write') session.returnTo = '/admin';
@@ -20,7 +22,8 @@ function app() {
   return { server: koa.callback(), store };
 }
 
-const idOf = (response: request.Response) => /(?:^|,\s*)sid=([^;]+)/.exec(([] as string[]).concat(response.headers['set-cookie'] ?? []).join(', '))?.[1];
+const idOf = (response: request.Response) =>
+  /(?:^|,\s*)sid=([^;]+)/.exec(([] as string[]).concat(response.headers['set-cookie'] ?? []).join(', '))?.[1];
 const signedCookie = (id: string) => `sid=${id}; sid.sig=${cookieKeys([SECRET]).sign(`sid=${id}`)}`;
 
 it('never adopts an id the store does not know: a session written then gets a fresh id', async () => {

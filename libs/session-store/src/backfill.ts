@@ -61,7 +61,13 @@ export class BackfillError extends Error {
   }
 }
 
-const STAT_KEYS = ['scanned', 'copied', 'skippedExpired', 'skippedNewer', 'removed'] as const satisfies readonly (keyof BackfillStats)[];
+const STAT_KEYS = [
+  'scanned',
+  'copied',
+  'skippedExpired',
+  'skippedNewer',
+  'removed',
+] as const satisfies readonly (keyof BackfillStats)[];
 
 type Outcome = 'copied' | 'skippedExpired' | 'skippedNewer' | 'removed';
 
@@ -72,7 +78,8 @@ async function inChunks<T, R>(items: T[], width: number, fn: (item: T) => Promis
   return results;
 }
 
-const sameRecord = (a: SessionRecord, b: SessionRecord) => a.expiresAt === b.expiresAt && a.data === b.data && a.userId === b.userId;
+const sameRecord = (a: SessionRecord, b: SessionRecord) =>
+  a.expiresAt === b.expiresAt && a.data === b.data && a.userId === b.userId;
 
 /**
  * Scans the source page by page and copies each live record with its exact expiry. Newer wins:
@@ -81,11 +88,23 @@ const sameRecord = (a: SessionRecord, b: SessionRecord) => a.expiresAt === b.exp
  * have written a renewed copy). Resumable: each batch ends with `onBatch` and a cursor.
  */
 export async function backfillSessions(options: BackfillOptions): Promise<BackfillProgress> {
-  const { source, target, batchSize = 500, ratePerSecond, maxRecords, signal, dryRun = false, concurrency = 16 } = options;
+  const {
+    source,
+    target,
+    batchSize = 500,
+    ratePerSecond,
+    maxRecords,
+    signal,
+    dryRun = false,
+    concurrency = 16,
+  } = options;
   // A stop signal cuts a rate-limit wait short: at a low --rate one wait can outlast the Job's grace period.
-  const { clock = systemClock, sleep = (ms: number) => delay(ms, undefined, { signal }).catch(() => undefined) } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, not ${batchSize}`);
-  if (ratePerSecond !== undefined && !(ratePerSecond > 0)) throw new Error(`ratePerSecond must be positive, not ${ratePerSecond}`);
+  const { clock = systemClock, sleep = (ms: number) => delay(ms, undefined, { signal }).catch(() => undefined) } =
+    options;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error(`batchSize must be a positive integer, not ${batchSize}`);
+  if (ratePerSecond !== undefined && !(ratePerSecond > 0))
+    throw new Error(`ratePerSecond must be positive, not ${ratePerSecond}`);
   // Only the counts: a checkpoint passed as `stats` also carries its old cursor and stores.
   const { scanned = 0, copied = 0, skippedExpired = 0, skippedNewer = 0, removed = 0 } = options.stats ?? {};
   const stats: BackfillStats = { scanned, copied, skippedExpired, skippedNewer, removed };
@@ -140,7 +159,8 @@ export async function backfillSessions(options: BackfillOptions): Promise<Backfi
       const message = error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error);
       throw new BackfillError(`batch after ${stats.scanned} records failed: ${message}`, progress, { cause: error });
     }
-    const progress: BackfillProgress = cursor === undefined ? { ...stats, done: true } : { ...stats, cursor, done: false };
+    const progress: BackfillProgress =
+      cursor === undefined ? { ...stats, done: true } : { ...stats, cursor, done: false };
     await options.onBatch?.(progress);
     if (progress.done) return progress;
   }
@@ -168,7 +188,12 @@ export async function readBackfillCheckpoint(path: string): Promise<BackfillChec
   const value: unknown = JSON.parse(text);
   const record = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
   const countsOk = STAT_KEYS.every((key) => isCount(record[key]));
-  const ok = countsOk && typeof record.from === 'string' && typeof record.to === 'string' && typeof record.done === 'boolean' && (record.cursor === undefined || typeof record.cursor === 'string');
+  const ok =
+    countsOk &&
+    typeof record.from === 'string' &&
+    typeof record.to === 'string' &&
+    typeof record.done === 'boolean' &&
+    (record.cursor === undefined || typeof record.cursor === 'string');
   if (!ok) throw new Error(`${path} is not a backfill checkpoint`);
   return record as unknown as BackfillCheckpoint;
 }

@@ -20,13 +20,24 @@ export interface ConsistencySamplerOptions {
   clock?: Clock;
 }
 
-export function startConsistencySampler(options: ConsistencySamplerOptions): { sampleNow(): Promise<void>; stop(): void } {
+export function startConsistencySampler(options: ConsistencySamplerOptions): {
+  sampleNow(): Promise<void>;
+  stop(): void;
+} {
   const { primary, secondary, metrics, sampleSize, intervalMs, secondaryMaxTtlMs, clock } = options;
   let running: Promise<void> | undefined;
 
   function sampleNow(): Promise<void> {
     // A slow round (a store timing out) is never overlapped by the next one.
-    running ??= compareSampledSessions({ primary, secondary, sampleSize, metrics, concurrency: 4, ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}), ...(clock ? { clock } : {}) })
+    running ??= compareSampledSessions({
+      primary,
+      secondary,
+      sampleSize,
+      metrics,
+      concurrency: 4,
+      ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}),
+      ...(clock ? { clock } : {}),
+    })
       .then(() => undefined)
       .catch(() => void metrics.operationErrors.inc({ store: 'dual', op: 'consistency_sample' }))
       .finally(() => {

@@ -72,29 +72,50 @@ function keyText(keys: TableDescription['KeySchema']): string {
 }
 
 /** Key schema and index: what no later step can fix without recreating or altering the table. */
-function checkStructure(table: TableDescription, tableName: string): { keySchemaOk: boolean; gsiOk: boolean; problems: string[] } {
+function checkStructure(
+  table: TableDescription,
+  tableName: string,
+): { keySchemaOk: boolean; gsiOk: boolean; problems: string[] } {
   const problems: string[] = [];
   const keySchemaOk = hasStringHashKey(table.KeySchema, table, DYNAMO_SCHEMA.hash);
   if (!keySchemaOk) {
-    problems.push(`Table "${tableName}" has key schema ${keyText(table.KeySchema)}; a session table needs only the partition key "${DYNAMO_SCHEMA.hash}" (S).`);
+    problems.push(
+      `Table "${tableName}" has key schema ${keyText(table.KeySchema)}; a session table needs only the partition key "${DYNAMO_SCHEMA.hash}" (S).`,
+    );
   }
   // Any projection works: the driver reads only the keys from the index and then fetches the items.
   const index = table.GlobalSecondaryIndexes?.find((candidate) => candidate.IndexName === DYNAMO_SCHEMA.userIndex);
   const gsiKeyOk = !!index && hasStringHashKey(index.KeySchema, table, DYNAMO_SCHEMA.userId);
   const gsiActive = !index?.IndexStatus || index.IndexStatus === 'ACTIVE';
-  if (!index) problems.push(`Table "${tableName}" has no global secondary index "${DYNAMO_SCHEMA.userIndex}" on "${DYNAMO_SCHEMA.userId}" (S).`);
-  else if (!gsiKeyOk) problems.push(`Index "${DYNAMO_SCHEMA.userIndex}" has key schema ${keyText(index.KeySchema)}; it needs only the partition key "${DYNAMO_SCHEMA.userId}" (S).`);
+  if (!index)
+    problems.push(
+      `Table "${tableName}" has no global secondary index "${DYNAMO_SCHEMA.userIndex}" on "${DYNAMO_SCHEMA.userId}" (S).`,
+    );
+  else if (!gsiKeyOk)
+    problems.push(
+      `Index "${DYNAMO_SCHEMA.userIndex}" has key schema ${keyText(index.KeySchema)}; it needs only the partition key "${DYNAMO_SCHEMA.userId}" (S).`,
+    );
   else if (!gsiActive) problems.push(`Index "${DYNAMO_SCHEMA.userIndex}" is ${index.IndexStatus}, not ACTIVE yet.`);
   return { keySchemaOk, gsiOk: gsiKeyOk && gsiActive, problems };
 }
 
 /** What preflight prints; every problem is a sentence naming what is wrong. */
-export async function describeDynamoSessionTable(client: DynamoDBClient, tableName: string): Promise<DynamoSessionTableDescription> {
+export async function describeDynamoSessionTable(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<DynamoSessionTableDescription> {
   const table = await describeTable(client, tableName);
   if (!table) {
     return {
-      exists: false, keySchemaOk: false, gsiOk: false, ttlEnabled: false, ttlAttribute: null, billingMode: null,
-      readCapacity: null, writeCapacity: null, itemCountEstimate: null,
+      exists: false,
+      keySchemaOk: false,
+      gsiOk: false,
+      ttlEnabled: false,
+      ttlAttribute: null,
+      billingMode: null,
+      readCapacity: null,
+      writeCapacity: null,
+      itemCountEstimate: null,
       problems: [`Table "${tableName}" does not exist: create it with createDynamoSessionTable.`],
     };
   }
@@ -103,8 +124,14 @@ export async function describeDynamoSessionTable(client: DynamoDBClient, tableNa
   const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }))).TimeToLiveDescription;
   const ttlEnabled = ttl?.TimeToLiveStatus === 'ENABLED' || ttl?.TimeToLiveStatus === 'ENABLING';
   const ttlAttribute = ttl?.AttributeName ?? null;
-  if (!ttlEnabled) problems.push(`Time to live is ${ttl?.TimeToLiveStatus ?? 'DISABLED'} on table "${tableName}": expired sessions would never be deleted; enable it on "${DYNAMO_SCHEMA.expiresAt}".`);
-  else if (ttlAttribute !== DYNAMO_SCHEMA.expiresAt) problems.push(`Time to live is on attribute "${ttlAttribute}"; it must be "${DYNAMO_SCHEMA.expiresAt}" (epoch seconds).`);
+  if (!ttlEnabled)
+    problems.push(
+      `Time to live is ${ttl?.TimeToLiveStatus ?? 'DISABLED'} on table "${tableName}": expired sessions would never be deleted; enable it on "${DYNAMO_SCHEMA.expiresAt}".`,
+    );
+  else if (ttlAttribute !== DYNAMO_SCHEMA.expiresAt)
+    problems.push(
+      `Time to live is on attribute "${ttlAttribute}"; it must be "${DYNAMO_SCHEMA.expiresAt}" (epoch seconds).`,
+    );
 
   // Tables created before on-demand existed carry no BillingModeSummary: they are provisioned.
   const billingMode = table.BillingModeSummary?.BillingMode === 'PAY_PER_REQUEST' ? 'PAY_PER_REQUEST' : 'PROVISIONED';
@@ -124,22 +151,41 @@ export async function describeDynamoSessionTable(client: DynamoDBClient, tableNa
 }
 
 function unusable(tableName: string, problems: string[]): Error {
-  return new Error(`Table "${tableName}" cannot hold sessions: ${problems.join(' ')} Use another table name or fix the table.`);
+  return new Error(
+    `Table "${tableName}" cannot hold sessions: ${problems.join(' ')} Use another table name or fix the table.`,
+  );
 }
 
-async function waitUntilActive(client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<TableDescription> {
+async function waitUntilActive(
+  client: DynamoDBClient,
+  tableName: string,
+  timeoutMs: number,
+): Promise<TableDescription> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const table = await describeTable(client, tableName);
-    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === undefined || index.IndexStatus === 'ACTIVE');
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === undefined || index.IndexStatus === 'ACTIVE',
+    );
     if (table?.TableStatus === 'ACTIVE' && indexesActive) return table;
-    if (Date.now() > deadline) throw new Error(`Table "${tableName}" is still ${table?.TableStatus ?? 'missing'} after ${timeoutMs} ms; check it in the AWS console and run again.`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Table "${tableName}" is still ${table?.TableStatus ?? 'missing'} after ${timeoutMs} ms; check it in the AWS console and run again.`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
-function createTableInput({ tableName, billingMode, readCapacity = 5, writeCapacity = 5 }: DynamoSessionTableOptions): CreateTableCommandInput {
-  const throughput = billingMode === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: readCapacity, WriteCapacityUnits: writeCapacity } } : {};
+function createTableInput({
+  tableName,
+  billingMode,
+  readCapacity = 5,
+  writeCapacity = 5,
+}: DynamoSessionTableOptions): CreateTableCommandInput {
+  const throughput =
+    billingMode === 'PROVISIONED'
+      ? { ProvisionedThroughput: { ReadCapacityUnits: readCapacity, WriteCapacityUnits: writeCapacity } }
+      : {};
   return {
     TableName: tableName,
     BillingMode: billingMode,
@@ -167,7 +213,10 @@ function createTableInput({ tableName, billingMode, readCapacity = 5, writeCapac
  * Idempotent: an existing correct table is kept as it is (billing settings included); an
  * existing table that cannot hold sessions is an error naming every problem.
  */
-export async function createDynamoSessionTable(client: DynamoDBClient, options: DynamoSessionTableOptions): Promise<DynamoSessionTableDescription> {
+export async function createDynamoSessionTable(
+  client: DynamoDBClient,
+  options: DynamoSessionTableOptions,
+): Promise<DynamoSessionTableDescription> {
   const { tableName, activeTimeoutMs = 5 * 60_000 } = options;
   if (!(await describeTable(client, tableName))) {
     try {
@@ -184,7 +233,12 @@ export async function createDynamoSessionTable(client: DynamoDBClient, options: 
   const ttl = (await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }))).TimeToLiveDescription;
   // AWS refuses to enable TTL twice ("TimeToLive is already enabled"), so only call it when off.
   if (!ttl?.TimeToLiveStatus || ttl.TimeToLiveStatus === 'DISABLED') {
-    await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { Enabled: true, AttributeName: DYNAMO_SCHEMA.expiresAt } }));
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: DYNAMO_SCHEMA.expiresAt },
+      }),
+    );
   }
 
   const description = await describeDynamoSessionTable(client, tableName);

@@ -46,9 +46,14 @@ export interface BuiltBackend {
   close(): Promise<void>;
 }
 
-export function createSingleBackend(driver: Driver, settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock } = {}): { backend: SessionBackend; close(): Promise<void> } {
+export function createSingleBackend(
+  driver: Driver,
+  settings: SessionStoreSettings,
+  options: { metrics?: SessionStoreMetrics; clock?: Clock } = {},
+): { backend: SessionBackend; close(): Promise<void> } {
   const clock = options.clock ?? systemClock;
-  const instrument = (backend: SessionBackend) => (options.metrics ? instrumentBackend(backend, options.metrics) : backend);
+  const instrument = (backend: SessionBackend) =>
+    options.metrics ? instrumentBackend(backend, options.metrics) : backend;
   switch (driver) {
     case 'memory': {
       const backend = instrument(createMemoryBackend({ clock }));
@@ -60,18 +65,44 @@ export function createSingleBackend(driver: Driver, settings: SessionStoreSettin
       // hang that long. Fail within seconds instead; dual mode then counts and repairs.
       // Auto-pipelining sends the commands of concurrent requests issued in one tick in one
       // write: under load, far fewer syscalls per request (docs/performance.md).
-      const client = new Redis(settings.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000, enableAutoPipelining: true });
+      const client = new Redis(settings.REDIS_URL, {
+        maxRetriesPerRequest: 1,
+        commandTimeout: 2000,
+        connectTimeout: 2000,
+        enableAutoPipelining: true,
+      });
       const backend = instrument(createRedisBackend({ client, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }));
-      return { backend, close: async () => { await backend.close(); client.disconnect(); } };
+      return {
+        backend,
+        close: async () => {
+          await backend.close();
+          client.disconnect();
+        },
+      };
     }
     case 'knex': {
-      const connection: Knex = knex({ client: settings.SESSION_KNEX_CLIENT, connection: settings.SESSION_DATABASE_URL ?? settings.DATABASE_URL, pool: { min: 0, max: 10 } });
-      const backend = instrument(createKnexBackend({ knex: connection, tableName: settings.SESSION_TABLE_NAME, clock }));
-      return { backend, close: async () => { await backend.close(); await connection.destroy(); } };
+      const connection: Knex = knex({
+        client: settings.SESSION_KNEX_CLIENT,
+        connection: settings.SESSION_DATABASE_URL ?? settings.DATABASE_URL,
+        pool: { min: 0, max: 10 },
+      });
+      const backend = instrument(
+        createKnexBackend({ knex: connection, tableName: settings.SESSION_TABLE_NAME, clock }),
+      );
+      return {
+        backend,
+        close: async () => {
+          await backend.close();
+          await connection.destroy();
+        },
+      };
     }
     case 'dynamodb': {
       options.metrics?.throttles.inc({ store: 'dynamodb' }, 0); // the series exists before the first throttle
-      const client = createDynamoClient({ region: settings.AWS_REGION, ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}) });
+      const client = createDynamoClient({
+        region: settings.AWS_REGION,
+        ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}),
+      });
       const backend = instrument(
         createDynamoBackend({
           client,
@@ -90,18 +121,39 @@ export function createSingleBackend(driver: Driver, settings: SessionStoreSettin
  * The dual backend's behaviour from the derived settings (SESSION_STORE_PHASE in libs/config):
  * one mapping, used by the services and by mixed-phase.test.ts, which proves each phase safe.
  */
-export function dualOptionsOf(settings: Pick<SessionStoreSettings, 'SESSION_DUAL_READ_REPAIR' | 'SESSION_DUAL_FALLBACK_ON_MISS' | 'SESSION_RETIRING_STORE_TTL_SECONDS'>): Pick<DualBackendOptions, 'readRepair' | 'fallbackOnMiss' | 'secondaryMaxTtlMs'> {
+export function dualOptionsOf(
+  settings: Pick<
+    SessionStoreSettings,
+    'SESSION_DUAL_READ_REPAIR' | 'SESSION_DUAL_FALLBACK_ON_MISS' | 'SESSION_RETIRING_STORE_TTL_SECONDS'
+  >,
+): Pick<DualBackendOptions, 'readRepair' | 'fallbackOnMiss' | 'secondaryMaxTtlMs'> {
   const ttl = settings.SESSION_RETIRING_STORE_TTL_SECONDS;
-  return { readRepair: settings.SESSION_DUAL_READ_REPAIR, fallbackOnMiss: settings.SESSION_DUAL_FALLBACK_ON_MISS, ...(ttl ? { secondaryMaxTtlMs: ttl * 1000 } : {}) };
+  return {
+    readRepair: settings.SESSION_DUAL_READ_REPAIR,
+    fallbackOnMiss: settings.SESSION_DUAL_FALLBACK_ON_MISS,
+    ...(ttl ? { secondaryMaxTtlMs: ttl * 1000 } : {}),
+  };
 }
 
 /** The backend SESSION_STORE_DRIVER names; `dual` joins SESSION_STORE_PRIMARY and _SECONDARY. */
-export function createBackendFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void } = {}): BuiltBackend {
+export function createBackendFromSettings(
+  settings: SessionStoreSettings,
+  options: {
+    metrics?: SessionStoreMetrics;
+    clock?: Clock;
+    onSecondaryFailure?: (op: string, error: unknown) => void;
+  } = {},
+): BuiltBackend {
   if (settings.SESSION_STORE_DRIVER !== 'dual') {
     const single = createSingleBackend(settings.SESSION_STORE_DRIVER, settings, options);
-    return { backend: single.backend, stores: { [settings.SESSION_STORE_DRIVER]: single.backend }, close: single.close };
+    return {
+      backend: single.backend,
+      stores: { [settings.SESSION_STORE_DRIVER]: single.backend },
+      close: single.close,
+    };
   }
-  if (!settings.SESSION_STORE_PRIMARY || !settings.SESSION_STORE_SECONDARY) throw new Error('dual needs SESSION_STORE_PRIMARY and SESSION_STORE_SECONDARY');
+  if (!settings.SESSION_STORE_PRIMARY || !settings.SESSION_STORE_SECONDARY)
+    throw new Error('dual needs SESSION_STORE_PRIMARY and SESSION_STORE_SECONDARY');
   const primary = createSingleBackend(settings.SESSION_STORE_PRIMARY, settings, options);
   const secondary = createSingleBackend(settings.SESSION_STORE_SECONDARY, settings, options);
   const dual = dualOptionsOf(settings);
@@ -114,20 +166,24 @@ export function createBackendFromSettings(settings: SessionStoreSettings, option
     ...dual,
     ...(options.onSecondaryFailure ? { onSecondaryFailure: options.onSecondaryFailure } : {}),
   });
-  const sampler = options.metrics && settings.SESSION_CONSISTENCY_SAMPLE_SECONDS > 0
-    ? startConsistencySampler({
-        primary: primary.backend,
-        secondary: secondary.backend,
-        metrics: options.metrics,
-        sampleSize: settings.SESSION_CONSISTENCY_SAMPLE_SIZE,
-        intervalMs: settings.SESSION_CONSISTENCY_SAMPLE_SECONDS * 1000,
-        ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}),
-        ...(options.clock ? { clock: options.clock } : {}),
-      })
-    : undefined;
+  const sampler =
+    options.metrics && settings.SESSION_CONSISTENCY_SAMPLE_SECONDS > 0
+      ? startConsistencySampler({
+          primary: primary.backend,
+          secondary: secondary.backend,
+          metrics: options.metrics,
+          sampleSize: settings.SESSION_CONSISTENCY_SAMPLE_SIZE,
+          intervalMs: settings.SESSION_CONSISTENCY_SAMPLE_SECONDS * 1000,
+          ...(secondaryMaxTtlMs !== undefined ? { secondaryMaxTtlMs } : {}),
+          ...(options.clock ? { clock: options.clock } : {}),
+        })
+      : undefined;
   return {
     backend,
-    stores: { [settings.SESSION_STORE_PRIMARY]: primary.backend, [settings.SESSION_STORE_SECONDARY]: secondary.backend },
+    stores: {
+      [settings.SESSION_STORE_PRIMARY]: primary.backend,
+      [settings.SESSION_STORE_SECONDARY]: secondary.backend,
+    },
     close: async () => {
       sampler?.stop();
       await backend.close();
@@ -140,7 +196,15 @@ export function createBackendFromSettings(settings: SessionStoreSettings, option
  * The koa-session store for a service: the configured backend and one id hasher per
  * SESSION_SECRET. With `phase` (sessionPhaseInfo(config)) and metrics, the pod exports its phase.
  */
-export function createSessionStoreFromSettings(settings: SessionStoreSettings, options: { metrics?: SessionStoreMetrics; clock?: Clock; onSecondaryFailure?: (op: string, error: unknown) => void; phase?: PhaseLabels } = {}) {
+export function createSessionStoreFromSettings(
+  settings: SessionStoreSettings,
+  options: {
+    metrics?: SessionStoreMetrics;
+    clock?: Clock;
+    onSecondaryFailure?: (op: string, error: unknown) => void;
+    phase?: PhaseLabels;
+  } = {},
+) {
   if (options.metrics && options.phase) exportSessionPhase(options.metrics, options.phase);
   const built = createBackendFromSettings(settings, options);
   const store = createSessionStore({

@@ -10,13 +10,25 @@ import type { JobName, JobFigures, JobRun } from './queries/job-runs.js';
 import { MISMATCH_KINDS, type VerifyReport } from './verify.js';
 
 /** What a sessions-cleanup run records. */
-export function cleanupFigures(result: CleanupResult, details: { batchSize: number; seconds: number; table: string }): JobFigures {
-  return { rows_removed: result.deleted, batches: result.batches, finished: result.finished, batch_size: details.batchSize, seconds: details.seconds, table: details.table };
+export function cleanupFigures(
+  result: CleanupResult,
+  details: { batchSize: number; seconds: number; table: string },
+): JobFigures {
+  return {
+    rows_removed: result.deleted,
+    batches: result.batches,
+    finished: result.finished,
+    batch_size: details.batchSize,
+    seconds: details.seconds,
+    table: details.table,
+  };
 }
 
 /** What a sessions-verify run records: the verdict and counts, never a session hash. */
 export function verifyFigures(report: VerifyReport, seconds: number): JobFigures {
-  const mismatches = Object.fromEntries(MISMATCH_KINDS.map((kind) => [kind, report.mismatches.filter((mismatch) => mismatch.kind === kind).length]));
+  const mismatches = Object.fromEntries(
+    MISMATCH_KINDS.map((kind) => [kind, report.mismatches.filter((mismatch) => mismatch.kind === kind).length]),
+  );
   return {
     go: report.go,
     primary: report.primary.name,
@@ -30,9 +42,15 @@ export function verifyFigures(report: VerifyReport, seconds: number): JobFigures
 }
 
 /** Which jobs apply to this deployment's store: cleanup when knex is one of the stores, verify while dual. */
-export function sessionJobsInUse(settings: { SESSION_STORE_DRIVER: string; SESSION_STORE_PRIMARY?: string | undefined; SESSION_STORE_SECONDARY?: string | undefined }): { cleanup: boolean; verify: boolean } {
+export function sessionJobsInUse(settings: {
+  SESSION_STORE_DRIVER: string;
+  SESSION_STORE_PRIMARY?: string | undefined;
+  SESSION_STORE_SECONDARY?: string | undefined;
+}): { cleanup: boolean; verify: boolean } {
   const dual = settings.SESSION_STORE_DRIVER === 'dual';
-  const stores = dual ? [settings.SESSION_STORE_PRIMARY, settings.SESSION_STORE_SECONDARY] : [settings.SESSION_STORE_DRIVER];
+  const stores = dual
+    ? [settings.SESSION_STORE_PRIMARY, settings.SESSION_STORE_SECONDARY]
+    : [settings.SESSION_STORE_DRIVER];
   return { cleanup: stores.includes('knex'), verify: dual };
 }
 
@@ -59,7 +77,11 @@ export function createJobRunMetrics(registry: Registry, options: JobRunMetricsOp
   const runs = (): Promise<JobRun[]> => {
     const now = Date.now();
     if (!cache || (!cache.pending && now - cache.at >= cacheMs)) {
-      const entry: { at: number; pending: boolean; runs: Promise<JobRun[]> } = { at: now, pending: true, runs: Promise.resolve([]) };
+      const entry: { at: number; pending: boolean; runs: Promise<JobRun[]> } = {
+        at: now,
+        pending: true,
+        runs: Promise.resolve([]),
+      };
       entry.runs = latest()
         .then(
           (rows) => (lastRead = rows.filter((run) => exported[run.job])),
@@ -75,7 +97,9 @@ export function createJobRunMetrics(registry: Registry, options: JobRunMetricsOp
   };
   /** The newest run of a job among the given outcomes. */
   const newest = (all: JobRun[], job: JobName, outcomes?: readonly string[]) =>
-    all.filter((run) => run.job === job && (!outcomes || outcomes.includes(run.outcome))).sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime())[0];
+    all
+      .filter((run) => run.job === job && (!outcomes || outcomes.includes(run.outcome)))
+      .sort((a, b) => b.finishedAt.getTime() - a.finishedAt.getTime())[0];
   const registers = [registry];
 
   new Gauge({
@@ -106,7 +130,10 @@ export function createJobRunMetrics(registry: Registry, options: JobRunMetricsOp
   }
   if (!options.verify) return;
   const verdict = async () => newest(await runs(), 'sessions-verify', ['success', 'no_go']);
-  const pair = (run: JobRun) => ({ primary: String(run.figures.primary ?? ''), secondary: String(run.figures.secondary ?? '') });
+  const pair = (run: JobRun) => ({
+    primary: String(run.figures.primary ?? ''),
+    secondary: String(run.figures.secondary ?? ''),
+  });
   new Gauge({
     name: 'portcullis_sessions_verify_ok',
     help: 'Verdict of the newest `portcullis sessions verify --record` that compared the stores: 1 go, 0 no-go',

@@ -20,7 +20,9 @@ export function sqlFlavour(knex: Knex): SqlFlavour {
  */
 export function assertTableName(tableName: string): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(tableName)) {
-    throw new Error(`Session table name "${tableName}" must be a plain identifier of at most 48 letters, digits or underscores`);
+    throw new Error(
+      `Session table name "${tableName}" must be a plain identifier of at most 48 letters, digits or underscores`,
+    );
   }
 }
 
@@ -34,13 +36,27 @@ function sessionTableBuilder(knex: Knex, tableName: string): Knex.SchemaBuilder 
     // Binary comparison on ASCII hex: 64-byte keys that compare with memcmp, and range scans
     // for sample() that need no collation rules.
     table
-      .specificType('hash', flavour === 'postgres' ? 'char(64) collate "C"' : 'char(64) character set ascii collate ascii_bin')
+      .specificType(
+        'hash',
+        flavour === 'postgres' ? 'char(64) collate "C"' : 'char(64) character set ascii collate ascii_bin',
+      )
       .primary()
       .comment('HMAC-SHA256 of the session id (hex); the id itself is never stored');
-    table.string('user_id', 255).nullable().index(`${tableName}_user_id_idx`).comment('Admin the session belongs to; null before sign-in');
+    table
+      .string('user_id', 255)
+      .nullable()
+      .index(`${tableName}_user_id_idx`)
+      .comment('Admin the session belongs to; null before sign-in');
     // MEDIUMTEXT (16 MiB) on MySQL: TEXT stops at 64 KiB, below the 1 MiB session cap.
-    table.specificType('data', flavour === 'postgres' ? 'text' : 'mediumtext').notNullable().comment('koa-session object as JSON');
-    table.bigInteger('expires_at').notNullable().index(`${tableName}_expires_at_idx`).comment('Epoch ms; rows past it are ignored by reads and deleted by cleanupExpiredSessions');
+    table
+      .specificType('data', flavour === 'postgres' ? 'text' : 'mediumtext')
+      .notNullable()
+      .comment('koa-session object as JSON');
+    table
+      .bigInteger('expires_at')
+      .notNullable()
+      .index(`${tableName}_expires_at_idx`)
+      .comment('Epoch ms; rows past it are ignored by reads and deleted by cleanupExpiredSessions');
     table.bigInteger('created_at').notNullable().comment('Epoch ms of the first write');
     table.bigInteger('updated_at').notNullable().comment('Epoch ms of the last write');
   });
@@ -113,7 +129,14 @@ function affectedRows(result: unknown): number {
 export async function runExpiredSessionCleanup(
   knex: Knex,
   tableName: string,
-  { clock = systemClock, batchSize = 1000, maxBatches = Number.POSITIVE_INFINITY, pauseMs = 0, signal, onBatch }: CleanupOptions = {},
+  {
+    clock = systemClock,
+    batchSize = 1000,
+    maxBatches = Number.POSITIVE_INFINITY,
+    pauseMs = 0,
+    signal,
+    onBatch,
+  }: CleanupOptions = {},
 ): Promise<CleanupResult> {
   assertTableName(tableName);
   const flavour = sqlFlavour(knex);
@@ -129,14 +152,15 @@ export async function runExpiredSessionCleanup(
       flavour === 'postgres'
         ? // PostgreSQL has no DELETE … LIMIT. The outer expires_at test re-checks each row
           // under its lock, so a row renewed since the subquery read it is kept.
-          await knex.raw('delete from ?? where hash in (select hash from ?? where expires_at < ? order by expires_at limit ?) and expires_at < ?', [
-            tableName,
+          await knex.raw(
+            'delete from ?? where hash in (select hash from ?? where expires_at < ? order by expires_at limit ?) and expires_at < ?',
+            [tableName, tableName, cutoff, batchSize, cutoff],
+          )
+        : await knex.raw('delete from ?? where expires_at < ? order by expires_at limit ?', [
             tableName,
             cutoff,
             batchSize,
-            cutoff,
-          ])
-        : await knex.raw('delete from ?? where expires_at < ? order by expires_at limit ?', [tableName, cutoff, batchSize]);
+          ]);
     const rows = affectedRows(result);
     progress.deleted += rows;
     progress.batches += 1;
@@ -147,6 +171,10 @@ export async function runExpiredSessionCleanup(
 }
 
 /** runExpiredSessionCleanup, returning only how many rows it deleted. */
-export async function cleanupExpiredSessions(knex: Knex, tableName: string, options: CleanupOptions = {}): Promise<number> {
+export async function cleanupExpiredSessions(
+  knex: Knex,
+  tableName: string,
+  options: CleanupOptions = {},
+): Promise<number> {
   return (await runExpiredSessionCleanup(knex, tableName, options)).deleted;
 }

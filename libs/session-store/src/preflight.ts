@@ -25,18 +25,28 @@ export interface PreflightCheck {
 const ok = (name: string, detail: string): PreflightCheck => ({ name, ok: true, detail });
 const fail = (name: string, detail: string): PreflightCheck => ({ name, ok: false, detail });
 // Duck-typed: errors from Node's own modules can come from another realm (jest's vm) than ours.
-const messageOf = (error: unknown) => (error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error)).replace(/\.$/, '');
+const messageOf = (error: unknown) =>
+  (error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error)).replace(/\.$/, '');
 
 /** Writes, reads back and deletes an anonymous session under a random hash no id maps to. */
 async function probe(name: string, backend: SessionBackend, clock: Clock): Promise<PreflightCheck> {
-  const record = { hash: randomBytes(32).toString('hex'), userId: null, data: JSON.stringify({ preflight: true }), expiresAt: clock.now() + 60_000 };
+  const record = {
+    hash: randomBytes(32).toString('hex'),
+    userId: null,
+    data: JSON.stringify({ preflight: true }),
+    expiresAt: clock.now() + 60_000,
+  };
   const started = Date.now();
   try {
     await backend.put(record);
     const read = await backend.get(record.hash);
     await backend.delete(record.hash);
     const after = await backend.get(record.hash);
-    if (!read || read.data !== record.data || read.expiresAt !== record.expiresAt) return fail(`${name} probe`, 'A probe session was written but did not read back unchanged: check the store and its settings.');
+    if (!read || read.data !== record.data || read.expiresAt !== record.expiresAt)
+      return fail(
+        `${name} probe`,
+        'A probe session was written but did not read back unchanged: check the store and its settings.',
+      );
     if (after) return fail(`${name} probe`, 'A probe session was still there after it was deleted.');
     return ok(`${name} probe`, `A probe session was written, read back and deleted in ${Date.now() - started} ms.`);
   } catch (error) {
@@ -78,13 +88,20 @@ async function indexColumns(db: Knex, table: string): Promise<Map<string, string
   const result = (await db.raw(sql, [table])) as { rows: IndexRow[] } | [IndexRow[]];
   const rows = Array.isArray(result) ? result[0] : result.rows;
   const indexes = new Map<string, string[]>();
-  for (const row of [...rows].sort((a, b) => Number(a.seq) - Number(b.seq))) indexes.set(row.index_name, [...(indexes.get(row.index_name) ?? []), row.column_name]);
+  for (const row of [...rows].sort((a, b) => Number(a.seq) - Number(b.seq)))
+    indexes.set(row.index_name, [...(indexes.get(row.index_name) ?? []), row.column_name]);
   return indexes;
 }
 type IndexRow = { index_name: string; column_name: string; seq: string | number };
 
 async function checkKnexTable(db: Knex, table: string, place: string): Promise<PreflightCheck[]> {
-  if (!(await db.schema.hasTable(table))) return [fail('knex table', `Table "${table}" does not exist in ${place}: run the migrations there before moving sessions to it.`)];
+  if (!(await db.schema.hasTable(table)))
+    return [
+      fail(
+        'knex table',
+        `Table "${table}" does not exist in ${place}: run the migrations there before moving sessions to it.`,
+      ),
+    ];
   const columns = await db(table).columnInfo();
   const wrong = Object.entries(EXPECTED_COLUMNS).flatMap(([column, fits]) => {
     const info = columns[column];
@@ -94,14 +111,24 @@ async function checkKnexTable(db: Knex, table: string, place: string): Promise<P
   const indexes = [...(await indexColumns(db, table))];
   const leading = (column: string) => indexes.some(([, list]) => list[0] === column);
   const primary = indexes.find(([name]) => name === 'primary')?.[1];
-  const missing = [primary?.join(',') === 'hash' ? '' : 'primary key (hash)', leading('user_id') ? '' : 'index on user_id', leading('expires_at') ? '' : 'index on expires_at'].filter(Boolean);
+  const missing = [
+    primary?.join(',') === 'hash' ? '' : 'primary key (hash)',
+    leading('user_id') ? '' : 'index on user_id',
+    leading('expires_at') ? '' : 'index on expires_at',
+  ].filter(Boolean);
   return [
     wrong.length === 0
       ? ok('knex columns', `Table "${table}" in ${place} has the columns the driver uses.`)
-      : fail('knex columns', `Table "${table}" in ${place} has unexpected or missing columns: ${wrong.join(', ')}; create it with the session-table migration.`),
+      : fail(
+          'knex columns',
+          `Table "${table}" in ${place} has unexpected or missing columns: ${wrong.join(', ')}; create it with the session-table migration.`,
+        ),
     missing.length === 0
       ? ok('knex indexes', `Table "${table}" has its primary key on hash and indexes on user_id and expires_at.`)
-      : fail('knex indexes', `Table "${table}" lacks: ${missing.join(', ')}; listByUser or the cleanup job would scan the whole table.`),
+      : fail(
+          'knex indexes',
+          `Table "${table}" lacks: ${missing.join(', ')}; listByUser or the cleanup job would scan the whole table.`,
+        ),
   ];
 }
 
@@ -129,10 +156,20 @@ const POSTGRES_SESSION_STATE = `
  * temporary tables); on MySQL, stored sessions large enough to exceed the 16 KB statement limit.
  * `db` must hold one connection, so the inspection sees the session the statements used.
  */
-export async function checkKnexThroughProxy(db: Knex, table: string, place: string, clock: Clock = systemClock): Promise<PreflightCheck[]> {
+export async function checkKnexThroughProxy(
+  db: Knex,
+  table: string,
+  place: string,
+  clock: Clock = systemClock,
+): Promise<PreflightCheck[]> {
   const backend = createKnexBackend({ knex: db, tableName: table, clock });
   const userId = `preflight-${randomBytes(8).toString('hex')}`;
-  const record = { hash: randomBytes(32).toString('hex'), userId, data: JSON.stringify({ preflight: true }), expiresAt: clock.now() + 60_000 };
+  const record = {
+    hash: randomBytes(32).toString('hex'),
+    userId,
+    data: JSON.stringify({ preflight: true }),
+    expiresAt: clock.now() + 60_000,
+  };
   const steps: [string, () => Promise<unknown>][] = [
     ['put', () => backend.put(record)],
     ['get', () => backend.get(record.hash)],
@@ -153,9 +190,22 @@ export async function checkKnexThroughProxy(db: Knex, table: string, place: stri
       return [fail('proxy statements', `The store's ${name} statement failed through ${place}: ${messageOf(error)}.`)];
     }
   }
-  const checks = [ok('proxy statements', `All ${steps.length} statements the store uses ran through ${place} in ${Date.now() - started} ms.`)];
+  const checks = [
+    ok(
+      'proxy statements',
+      `All ${steps.length} statements the store uses ran through ${place} in ${Date.now() - started} ms.`,
+    ),
+  ];
   if (sqlFlavour(db) === 'postgres') {
-    const { rows } = (await db.raw(POSTGRES_SESSION_STATE)) as { rows: { prepared: number; set_parameters: string; advisory_locks: number; listening: number; temp_tables: number }[] };
+    const { rows } = (await db.raw(POSTGRES_SESSION_STATE)) as {
+      rows: {
+        prepared: number;
+        set_parameters: string;
+        advisory_locks: number;
+        listening: number;
+        temp_tables: number;
+      }[];
+    };
     const state = rows[0]!;
     const found = [
       state.prepared > 0 ? `${state.prepared} named prepared statement(s)` : '',
@@ -166,33 +216,62 @@ export async function checkKnexThroughProxy(db: Knex, table: string, place: stri
     ].filter(Boolean);
     checks.push(
       found.length === 0
-        ? ok('proxy pinning', 'The statements left no session state RDS Proxy pins on (no SET, named prepared statement, advisory lock, LISTEN or temporary table).')
-        : fail('proxy pinning', `The connection holds ${found.join(', ')}: RDS Proxy would pin it to one database connection; move SET parameters to the proxy's initialization query.`),
+        ? ok(
+            'proxy pinning',
+            'The statements left no session state RDS Proxy pins on (no SET, named prepared statement, advisory lock, LISTEN or temporary table).',
+          )
+        : fail(
+            'proxy pinning',
+            `The connection holds ${found.join(', ')}: RDS Proxy would pin it to one database connection; move SET parameters to the proxy's initialization query.`,
+          ),
     );
     return checks;
   }
-  const [rows] = (await db.raw('select count(*) as n, coalesce(max(octet_length(data)), 0) as largest from ?? where octet_length(data) > ?', [table, MYSQL_PIN_DATA_BYTES])) as [{ n: number | string; largest: number | string }[]];
+  const [rows] = (await db.raw(
+    'select count(*) as n, coalesce(max(octet_length(data)), 0) as largest from ?? where octet_length(data) > ?',
+    [table, MYSQL_PIN_DATA_BYTES],
+  )) as [{ n: number | string; largest: number | string }[]];
   const above = Number(rows[0]!.n);
   checks.push(
     above === 0
-      ? ok('proxy pinning', `No stored session is large enough for its write to exceed RDS Proxy's 16 KB statement limit (data above ${MYSQL_PIN_DATA_BYTES} bytes).`)
-      : fail('proxy pinning', `${above} stored session(s) hold more than ${MYSQL_PIN_DATA_BYTES} bytes (largest ${Number(rows[0]!.largest)}): each of their writes exceeds 16 KB of statement text and pins an RDS Proxy connection; keep sessions small (docs/choosing-a-session-store.md).`),
+      ? ok(
+          'proxy pinning',
+          `No stored session is large enough for its write to exceed RDS Proxy's 16 KB statement limit (data above ${MYSQL_PIN_DATA_BYTES} bytes).`,
+        )
+      : fail(
+          'proxy pinning',
+          `${above} stored session(s) hold more than ${MYSQL_PIN_DATA_BYTES} bytes (largest ${Number(rows[0]!.largest)}): each of their writes exceeds 16 KB of statement text and pins an RDS Proxy connection; keep sessions small (docs/choosing-a-session-store.md).`,
+        ),
   );
   return checks;
 }
 
-async function checkKnex(settings: SessionStoreSettings, clock: Clock, throughProxy = false): Promise<PreflightCheck[]> {
+async function checkKnex(
+  settings: SessionStoreSettings,
+  clock: Clock,
+  throughProxy = false,
+): Promise<PreflightCheck[]> {
   const url = settings.SESSION_DATABASE_URL ?? settings.DATABASE_URL;
   const place = where(url);
   // The same client and URL as the services use (createSingleBackend): in production the RDS Proxy.
   // knex's own warning about a refused connection would repeat the failed check's sentence.
   // One connection through a proxy: the pinning check must inspect the session the statements used.
-  const db = knex({ client: settings.SESSION_KNEX_CLIENT, connection: url, pool: { min: 0, max: throughProxy ? 1 : 2 }, log: { warn: () => undefined } });
+  const db = knex({
+    client: settings.SESSION_KNEX_CLIENT,
+    connection: url,
+    pool: { min: 0, max: throughProxy ? 1 : 2 },
+    log: { warn: () => undefined },
+  });
   try {
     const table = await checkKnexTable(db, settings.SESSION_TABLE_NAME, place);
     if (table.some((check) => !check.ok)) return table;
-    const probed = [...table, await probe('knex', createKnexBackend({ knex: db, tableName: settings.SESSION_TABLE_NAME, clock }), clock)];
-    return throughProxy ? [...probed, ...(await checkKnexThroughProxy(db, settings.SESSION_TABLE_NAME, place, clock))] : probed;
+    const probed = [
+      ...table,
+      await probe('knex', createKnexBackend({ knex: db, tableName: settings.SESSION_TABLE_NAME, clock }), clock),
+    ];
+    return throughProxy
+      ? [...probed, ...(await checkKnexThroughProxy(db, settings.SESSION_TABLE_NAME, place, clock))]
+      : probed;
   } catch (error) {
     return [fail('knex connection', `Could not check ${place}: ${messageOf(error)}.`)];
   } finally {
@@ -206,7 +285,12 @@ const infoField = (info: string, field: string) => new RegExp(`^${field}:(.*)$`,
 async function checkRedis(settings: SessionStoreSettings, clock: Clock): Promise<PreflightCheck[]> {
   if (!settings.REDIS_URL) return [fail('redis connection', 'REDIS_URL is not set: the redis session store needs it.')];
   // No reconnect loop: an unreachable server must fail the check, not hang it.
-  const client = new Redis(settings.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+  const client = new Redis(settings.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5000,
+  });
   // connect() only says "Connection is closed"; the error event says why (ECONNREFUSED, auth…).
   let cause: Error | undefined;
   client.on('error', (error: Error) => void (cause = error));
@@ -224,9 +308,16 @@ async function checkRedis(settings: SessionStoreSettings, clock: Clock): Promise
         : fail('redis connection', `Redis ${version} answered ${pong}; the store needs Redis 7 or later (or Valkey).`),
       policy === 'noeviction'
         ? ok('redis eviction', 'maxmemory-policy is noeviction.')
-        : fail('redis eviction', `maxmemory-policy is ${policy}: Redis would evict sessions (random sign-outs); set it to noeviction.`),
+        : fail(
+            'redis eviction',
+            `maxmemory-policy is ${policy}: Redis would evict sessions (random sign-outs); set it to noeviction.`,
+          ),
       // Same key prefix as createSingleBackend, so the probe lands where the services write.
-      await probe('redis', createRedisBackend({ client, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }), clock),
+      await probe(
+        'redis',
+        createRedisBackend({ client, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }),
+        clock,
+      ),
     ];
   } catch (error) {
     return [fail('redis connection', `Could not reach Redis: ${messageOf(cause ?? error)}.`)];
@@ -238,21 +329,37 @@ async function checkRedis(settings: SessionStoreSettings, clock: Clock): Promise
 
 async function checkDynamo(settings: SessionStoreSettings, clock: Clock): Promise<PreflightCheck[]> {
   const tableName = `${settings.DYNAMODB_TABLE_PREFIX}${settings.DYNAMODB_SESSION_TABLE}`;
-  const client = createDynamoClient({ region: settings.AWS_REGION, ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}) });
+  const client = createDynamoClient({
+    region: settings.AWS_REGION,
+    ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}),
+  });
   try {
     const table = await describeDynamoSessionTable(client, tableName);
     if (!table.exists) return [fail('dynamodb table', table.problems.join(' '))];
     const structure = table.problems.filter((problem) => !problem.startsWith('Time to live'));
     const checks = [
-      structure.length === 0 ? ok('dynamodb table', `Table "${tableName}" has the partition key hash and the byUser index.`) : fail('dynamodb table', structure.join(' ')),
+      structure.length === 0
+        ? ok('dynamodb table', `Table "${tableName}" has the partition key hash and the byUser index.`)
+        : fail('dynamodb table', structure.join(' ')),
       table.ttlEnabled && table.ttlAttribute === 'expiresAt'
         ? ok('dynamodb ttl', 'Time to live is enabled on expiresAt.')
-        : fail('dynamodb ttl', table.problems.find((problem) => problem.startsWith('Time to live')) ?? 'Time to live is not enabled on expiresAt.'),
-      ok('dynamodb capacity', table.billingMode === 'PAY_PER_REQUEST' ? 'On-demand (PAY_PER_REQUEST).' : `PROVISIONED: ${table.readCapacity} RCU, ${table.writeCapacity} WCU.`),
+        : fail(
+            'dynamodb ttl',
+            table.problems.find((problem) => problem.startsWith('Time to live')) ??
+              'Time to live is not enabled on expiresAt.',
+          ),
+      ok(
+        'dynamodb capacity',
+        table.billingMode === 'PAY_PER_REQUEST'
+          ? 'On-demand (PAY_PER_REQUEST).'
+          : `PROVISIONED: ${table.readCapacity} RCU, ${table.writeCapacity} WCU.`,
+      ),
     ];
     if (structure.length > 0) return checks;
     // Not closed: close() would destroy the shared client, which `finally` does anyway.
-    checks.push(await probe('dynamodb', createDynamoBackend({ client, tableName, clock, consistentRead: true }), clock));
+    checks.push(
+      await probe('dynamodb', createDynamoBackend({ client, tableName, clock, consistentRead: true }), clock),
+    );
     return checks;
   } catch (error) {
     return [fail('dynamodb table', `Could not describe table "${tableName}": ${messageOf(error)}.`)];
@@ -265,16 +372,33 @@ async function checkDynamo(settings: SessionStoreSettings, clock: Clock): Promis
  * Readiness of one store as the given settings reach it. `throughProxy` adds, for the knex store,
  * every statement it uses and the RDS Proxy pinning checks (checkKnexThroughProxy).
  */
-export async function checkSessionStore(driver: DriverName, settings: SessionStoreSettings, { clock = systemClock, throughProxy = false }: { clock?: Clock; throughProxy?: boolean } = {}): Promise<PreflightCheck[]> {
+export async function checkSessionStore(
+  driver: DriverName,
+  settings: SessionStoreSettings,
+  { clock = systemClock, throughProxy = false }: { clock?: Clock; throughProxy?: boolean } = {},
+): Promise<PreflightCheck[]> {
   switch (driver) {
     case 'memory':
-      return [ok('memory', 'The memory store lives inside one process: nothing to check, and nothing another pod could share.')];
+      return [
+        ok(
+          'memory',
+          'The memory store lives inside one process: nothing to check, and nothing another pod could share.',
+        ),
+      ];
     case 'knex':
       return checkKnex(settings, clock, throughProxy);
     case 'redis':
     case 'dynamodb': {
       const checks = await (driver === 'redis' ? checkRedis(settings, clock) : checkDynamo(settings, clock));
-      return throughProxy ? [...checks, ok('proxy', `--through-proxy checks the knex store's statements; ${driver} is not reached through a database proxy.`)] : checks;
+      return throughProxy
+        ? [
+            ...checks,
+            ok(
+              'proxy',
+              `--through-proxy checks the knex store's statements; ${driver} is not reached through a database proxy.`,
+            ),
+          ]
+        : checks;
     }
   }
 }
@@ -303,20 +427,39 @@ export function compareSessionConfigs(here: SessionConfigView, other: SessionCon
   const sameSet = mine.length === theirs.length && mine.every((print) => theirs.includes(print));
   const secrets =
     mine.join() === theirs.join()
-      ? ok('config secrets', `Both list the same ${mine.length} SESSION_SECRET key(s) in the same order (${mine.join(', ')}).`)
+      ? ok(
+          'config secrets',
+          `Both list the same ${mine.length} SESSION_SECRET key(s) in the same order (${mine.join(', ')}).`,
+        )
       : fail(
           'config secrets',
           sameSet
             ? `Both list the same SESSION_SECRET keys but in another order (${mine.join(', ')} here, ${theirs.join(', ')} there): the first signs cookies and names new sessions, so put the same one first.`
             : `The SESSION_SECRET lists differ (${mine.join(', ')} here, ${theirs.join(', ')} there): one deployment could not find or verify the other's sessions; give both the same list.`,
         );
-  const cookie = (view: SessionConfigView) => `${view.NODE_ENV === 'production' ? '__Host-' : ''}${view.SESSION_COOKIE_NAME}`;
+  const cookie = (view: SessionConfigView) =>
+    `${view.NODE_ENV === 'production' ? '__Host-' : ''}${view.SESSION_COOKIE_NAME}`;
   const same = (name: string, label: string, a: string | number, b: string | number) =>
-    a === b ? ok(name, `Both use ${label} ${a}.`) : fail(name, `${label} differs: ${a} here, ${b} there; browsers would lose their session when the other deployment answers.`);
+    a === b
+      ? ok(name, `Both use ${label} ${a}.`)
+      : fail(
+          name,
+          `${label} differs: ${a} here, ${b} there; browsers would lose their session when the other deployment answers.`,
+        );
   return [
     secrets,
     same('config cookie', 'the session cookie name', cookie(here), cookie(other)),
-    same('config idle timeout', 'SESSION_IDLE_TIMEOUT_SECONDS', here.SESSION_IDLE_TIMEOUT_SECONDS, other.SESSION_IDLE_TIMEOUT_SECONDS),
-    same('config absolute timeout', 'SESSION_ABSOLUTE_TIMEOUT_SECONDS', here.SESSION_ABSOLUTE_TIMEOUT_SECONDS, other.SESSION_ABSOLUTE_TIMEOUT_SECONDS),
+    same(
+      'config idle timeout',
+      'SESSION_IDLE_TIMEOUT_SECONDS',
+      here.SESSION_IDLE_TIMEOUT_SECONDS,
+      other.SESSION_IDLE_TIMEOUT_SECONDS,
+    ),
+    same(
+      'config absolute timeout',
+      'SESSION_ABSOLUTE_TIMEOUT_SECONDS',
+      here.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+      other.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+    ),
   ];
 }

@@ -27,7 +27,13 @@ export interface RepairQueueOptions {
  * from the primary's current state, so a repair never writes stale data. In memory: a pod that
  * restarts forgets its queue, which `sessions verify` and `sessions backfill` then catch.
  */
-export function createRepairQueue({ primary, secondary, metrics, maxEntries = 100_000, toSecondary }: RepairQueueOptions) {
+export function createRepairQueue({
+  primary,
+  secondary,
+  metrics,
+  maxEntries = 100_000,
+  toSecondary,
+}: RepairQueueOptions) {
   const pending = new Map<string, Repair>();
   const updateDepth = () => metrics?.repairQueueDepth.set(pending.size);
   let running: Promise<number> | undefined;
@@ -55,7 +61,8 @@ export function createRepairQueue({ primary, secondary, metrics, maxEntries = 10
     // Every session the secondary lists for the admin is re-copied from the primary: the ones
     // the primary no longer holds go, and one made since the failure is written, never deleted.
     let settled = true;
-    for (const record of await secondary.listByUser(repair.userId)) settled = (await repairSession(record.hash)) && settled;
+    for (const record of await secondary.listByUser(repair.userId))
+      settled = (await repairSession(record.hash)) && settled;
     return settled;
   }
 

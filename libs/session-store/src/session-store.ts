@@ -53,15 +53,20 @@ function parse(record: SessionRecord): SessionData | undefined {
  * koa-session's external store interface (`get`, `set`, `destroy`), `read` for the session middleware, plus what the product needs, over
  * any backend. Reads never return an expired record, whatever the backend still holds.
  */
-export function createSessionStore({ backend, hashers, clock = systemClock, defaultTtlMs = 24 * 3600_000 }: SessionStoreOptions) {
+export function createSessionStore({
+  backend,
+  hashers,
+  clock = systemClock,
+  defaultTtlMs = 24 * 3600_000,
+}: SessionStoreOptions) {
   if (hashers.length === 0) throw new Error('createSessionStore needs at least one id hasher');
   const [primaryHash] = hashers as [(id: string) => string];
-  const isLive = (record: SessionRecord | undefined): record is SessionRecord => !!record && record.expiresAt > clock.now();
+  const isLive = (record: SessionRecord | undefined): record is SessionRecord =>
+    !!record && record.expiresAt > clock.now();
   const toStored = (record: SessionRecord): StoredSession | undefined => {
     const session = parse(record);
     return session ? { hash: record.hash, expiresAt: record.expiresAt, session } : undefined;
   };
-
 
   // Owner → marker key, so the check that an id names its owner's marker costs no SHA-256 per
   // request. Bounded: cleared when full (a pod sees far fewer admins than this).
@@ -101,7 +106,9 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
     async read(id: unknown): Promise<SessionRead> {
       if (!isValidId(id)) return { revokedBefore: null };
       const named = markerHashOfId(id);
-      let [record, marker] = named ? await backend.getMany([primaryHash(id), named]) : [await backend.get(primaryHash(id)), undefined];
+      let [record, marker] = named
+        ? await backend.getMany([primaryHash(id), named])
+        : [await backend.get(primaryHash(id)), undefined];
       record ??= await findUnderOldSecret(id);
       if (!isLive(record)) return { revokedBefore: null };
       const session = parse(record);
@@ -125,18 +132,34 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
       await backend.put(markerRecord(userId, Number.isFinite(revokedBefore) ? revokedBefore : cutOff, expiresAt));
     },
 
-    async get(id: unknown, _maxAge?: number | 'session', _options?: { rolling?: boolean; ctx?: unknown }): Promise<SessionData | undefined> {
+    async get(
+      id: unknown,
+      _maxAge?: number | 'session',
+      _options?: { rolling?: boolean; ctx?: unknown },
+    ): Promise<SessionData | undefined> {
       if (!isValidId(id)) return undefined;
       const record = (await backend.get(primaryHash(id))) ?? (await findUnderOldSecret(id));
       return isLive(record) ? parse(record) : undefined;
     },
 
-    async set(id: unknown, session: SessionData, maxAge?: number | 'session', _options?: { rolling?: boolean; changed?: boolean; ctx?: unknown }): Promise<void> {
-      if (!isValidId(id)) throw new SessionStoreError('session.invalid_id', `A session id must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`);
+    async set(
+      id: unknown,
+      session: SessionData,
+      maxAge?: number | 'session',
+      _options?: { rolling?: boolean; changed?: boolean; ctx?: unknown },
+    ): Promise<void> {
+      if (!isValidId(id))
+        throw new SessionStoreError(
+          'session.invalid_id',
+          `A session id must be a non-empty string of at most ${MAX_ID_LENGTH} characters.`,
+        );
       const data = JSON.stringify(session);
       const bytes = Buffer.byteLength(data);
       if (bytes > backend.maxDataBytes) {
-        throw new SessionStoreError('session.too_large', `The session is ${bytes} bytes; the ${backend.name} store holds at most ${backend.maxDataBytes}.`);
+        throw new SessionStoreError(
+          'session.too_large',
+          `The session is ${bytes} bytes; the ${backend.name} store holds at most ${backend.maxDataBytes}.`,
+        );
       }
       const ttlMs = typeof maxAge === 'number' ? maxAge : defaultTtlMs;
       const userId = typeof session.userId === 'string' ? session.userId : null;
@@ -159,7 +182,10 @@ export function createSessionStore({ backend, hashers, clock = systemClock, defa
 
     async listByUser(userId: string): Promise<StoredSession[]> {
       const records = await backend.listByUser(userId);
-      return records.filter(isLive).map(toStored).filter((stored): stored is StoredSession => !!stored);
+      return records
+        .filter(isLive)
+        .map(toStored)
+        .filter((stored): stored is StoredSession => !!stored);
     },
 
     destroyByUser(userId: string): Promise<number> {

@@ -55,7 +55,12 @@ export async function readSessionTableStats(knex: Knex, tableName: string): Prom
   const [rows] = (await knex.raw(MYSQL_STATS, [tableName])) as [Record<string, unknown>[]];
   const row = rows[0];
   if (!row) return undefined;
-  return { tableBytes: Number(row.table_bytes), indexBytes: Number(row.index_bytes), liveRows: Number(row.live_rows ?? 0), freeBytes: Number(row.free_bytes ?? 0) };
+  return {
+    tableBytes: Number(row.table_bytes),
+    indexBytes: Number(row.index_bytes),
+    liveRows: Number(row.live_rows ?? 0),
+    freeBytes: Number(row.free_bytes ?? 0),
+  };
 }
 
 export interface SessionTableMetricsOptions {
@@ -71,7 +76,10 @@ export interface SessionTableMetricsOptions {
  * answer, the gauges keep the last figures (the vacuum timestamp then ages, which the alert
  * watches); until a first read succeeds they export no series.
  */
-export function createSessionTableMetrics(registry: Registry, { knex, tableName, cacheMs = 60_000, onError }: SessionTableMetricsOptions): void {
+export function createSessionTableMetrics(
+  registry: Registry,
+  { knex, tableName, cacheMs = 60_000, onError }: SessionTableMetricsOptions,
+): void {
   assertTableName(tableName);
   let cache: { at: number; stats: Promise<SessionTableStats | undefined> } | undefined;
   let last: SessionTableStats | undefined;
@@ -104,10 +112,34 @@ export function createSessionTableMetrics(registry: Registry, { knex, tableName,
         if (value !== undefined && Number.isFinite(value)) this.set({ table: tableName }, value);
       },
     });
-  gauge('session_store_table_bytes', 'Bytes of the knex session table without its indexes (PostgreSQL pg_table_size, MySQL DATA_LENGTH)', (s) => s.tableBytes);
-  gauge('session_store_index_bytes', 'Bytes of the knex session table\'s indexes (PostgreSQL pg_indexes_size, MySQL INDEX_LENGTH)', (s) => s.indexBytes);
-  gauge('session_store_live_rows', 'Estimated live rows of the knex session table (statistics, not a count)', (s) => s.liveRows);
-  gauge('session_store_dead_rows', 'Dead rows of the knex session table waiting for vacuum (PostgreSQL n_dead_tup)', (s) => s.deadRows);
-  gauge('session_store_last_autovacuum_seconds', 'Epoch seconds of the newest vacuum of the knex session table, automatic or manual (PostgreSQL)', (s) => s.lastVacuumSeconds);
-  gauge('session_store_free_bytes', 'Bytes allocated to the knex session table but unused (MySQL DATA_FREE), its bloat', (s) => s.freeBytes);
+  gauge(
+    'session_store_table_bytes',
+    'Bytes of the knex session table without its indexes (PostgreSQL pg_table_size, MySQL DATA_LENGTH)',
+    (s) => s.tableBytes,
+  );
+  gauge(
+    'session_store_index_bytes',
+    "Bytes of the knex session table's indexes (PostgreSQL pg_indexes_size, MySQL INDEX_LENGTH)",
+    (s) => s.indexBytes,
+  );
+  gauge(
+    'session_store_live_rows',
+    'Estimated live rows of the knex session table (statistics, not a count)',
+    (s) => s.liveRows,
+  );
+  gauge(
+    'session_store_dead_rows',
+    'Dead rows of the knex session table waiting for vacuum (PostgreSQL n_dead_tup)',
+    (s) => s.deadRows,
+  );
+  gauge(
+    'session_store_last_autovacuum_seconds',
+    'Epoch seconds of the newest vacuum of the knex session table, automatic or manual (PostgreSQL)',
+    (s) => s.lastVacuumSeconds,
+  );
+  gauge(
+    'session_store_free_bytes',
+    'Bytes allocated to the knex session table but unused (MySQL DATA_FREE), its bloat',
+    (s) => s.freeBytes,
+  );
 }

@@ -69,25 +69,50 @@ const short = (hash: string) => `${hash.slice(0, 12)}…`;
  * Verdict on one session: undefined when the two sides agree. Sessions that expire within the
  * tolerance are left alone: one side may already treat them as gone.
  */
-function judge(primary: Side, secondary: Side, now: number, toleranceMs: number, retiring: boolean): Mismatch | undefined {
+function judge(
+  primary: Side,
+  secondary: Side,
+  now: number,
+  toleranceMs: number,
+  retiring: boolean,
+): Mismatch | undefined {
   const live = (record: Side): record is SessionRecord => !!record && record.expiresAt > now + toleranceMs;
   const gone = (record: Side) => !record || record.expiresAt <= now;
   const hash = (primary ?? secondary)?.hash ?? '';
   if (live(primary) && gone(secondary)) {
     // The retiring store legitimately lets sessions die early.
-    return !retiring ? { kind: 'missing_in_secondary', hash, detail: `${short(hash)} is live in the primary and missing in the secondary.` } : undefined;
+    return !retiring
+      ? {
+          kind: 'missing_in_secondary',
+          hash,
+          detail: `${short(hash)} is live in the primary and missing in the secondary.`,
+        }
+      : undefined;
   }
-  if (live(secondary) && gone(primary)) return { kind: 'missing_in_primary', hash, detail: `${short(hash)} is live in the secondary and missing in the primary.` };
+  if (live(secondary) && gone(primary))
+    return {
+      kind: 'missing_in_primary',
+      hash,
+      detail: `${short(hash)} is live in the secondary and missing in the primary.`,
+    };
   if (!primary || !secondary || gone(primary) || gone(secondary)) return undefined;
   if (primary.data !== secondary.data || primary.userId !== secondary.userId) {
-    return { kind: 'data', hash, detail: `${short(hash)} holds different ${primary.userId === secondary.userId ? 'data' : 'owners'} in the two stores.` };
+    return {
+      kind: 'data',
+      hash,
+      detail: `${short(hash)} holds different ${primary.userId === secondary.userId ? 'data' : 'owners'} in the two stores.`,
+    };
   }
   // Not `min(primary, now + TTL)`: copies written before the TTL was shortened keep their full
   // expiry until the next write, so only "never later than the primary" holds for every copy.
   const earliest = retiring ? Number.NEGATIVE_INFINITY : primary.expiresAt;
   if (secondary.expiresAt > primary.expiresAt + toleranceMs || secondary.expiresAt < earliest - toleranceMs) {
     const delta = secondary.expiresAt - primary.expiresAt;
-    return { kind: 'expiry', hash, detail: `${short(hash)} expires ${Math.abs(delta)} ms ${delta > 0 ? 'later' : 'earlier'} in the secondary than in the primary.` };
+    return {
+      kind: 'expiry',
+      hash,
+      detail: `${short(hash)} expires ${Math.abs(delta)} ms ${delta > 0 ? 'later' : 'earlier'} in the secondary than in the primary.`,
+    };
   }
   return undefined;
 }
@@ -119,8 +144,19 @@ export interface SampleComparison {
  * read again from both sides before it counts, so a write or logout landing between the two
  * reads is not reported. Counts into the consistency metrics when given them.
  */
-export async function compareSampledSessions(options: Omit<VerifyOptions, 'countTolerance'>): Promise<SampleComparison> {
-  const { primary, secondary, sampleSize = 1000, toleranceMs = 2000, secondaryMaxTtlMs, concurrency = 16, clock = systemClock, metrics } = options;
+export async function compareSampledSessions(
+  options: Omit<VerifyOptions, 'countTolerance'>,
+): Promise<SampleComparison> {
+  const {
+    primary,
+    secondary,
+    sampleSize = 1000,
+    toleranceMs = 2000,
+    secondaryMaxTtlMs,
+    concurrency = 16,
+    clock = systemClock,
+    metrics,
+  } = options;
   const retiring = secondaryMaxTtlMs !== undefined;
   const [fromPrimary, fromSecondary] = await Promise.all([primary.sample(sampleSize), secondary.sample(sampleSize)]);
 
@@ -149,7 +185,10 @@ export async function compareSampledSessions(options: Omit<VerifyOptions, 'count
  * Exact live and expired counts by one full scan (the backfill's iteration): every record is
  * read once, so its cost is that of a backfill's reads. For `verify --exact` only.
  */
-export async function exactCount(backend: SessionBackend, options: { clock?: Clock; pageSize?: number; signal?: AbortSignal } = {}): Promise<SessionCounts> {
+export async function exactCount(
+  backend: SessionBackend,
+  options: { clock?: Clock; pageSize?: number; signal?: AbortSignal } = {},
+): Promise<SessionCounts> {
   const { clock = systemClock, pageSize = 1000, signal } = options;
   const now = clock.now();
   let [live, expired] = [0, 0];
@@ -170,12 +209,24 @@ export async function exactCount(backend: SessionBackend, options: { clock?: Clo
 export async function verifyStores(options: VerifyOptions): Promise<VerifyReport> {
   const { primary, secondary, secondaryMaxTtlMs, countTolerance = 0.01, exactCounts = false } = options;
   const retiring = secondaryMaxTtlMs !== undefined;
-  const countOf = (backend: SessionBackend) => (exactCounts ? exactCount(backend, { ...(options.clock ? { clock: options.clock } : {}), ...(options.signal ? { signal: options.signal } : {}) }) : backend.count());
-  const [primaryCounts, secondaryCounts, { sampled, compared, mismatches }] = await Promise.all([countOf(primary), countOf(secondary), compareSampledSessions(options)]);
+  const countOf = (backend: SessionBackend) =>
+    exactCounts
+      ? exactCount(backend, {
+          ...(options.clock ? { clock: options.clock } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        })
+      : backend.count();
+  const [primaryCounts, secondaryCounts, { sampled, compared, mismatches }] = await Promise.all([
+    countOf(primary),
+    countOf(secondary),
+    compareSampledSessions(options),
+  ]);
 
   const reasons: string[] = [];
   if (mismatches.length > 0) {
-    const kinds = MISMATCH_KINDS.map((kind) => [kind, mismatches.filter((mismatch) => mismatch.kind === kind).length] as const)
+    const kinds = MISMATCH_KINDS.map(
+      (kind) => [kind, mismatches.filter((mismatch) => mismatch.kind === kind).length] as const,
+    )
       .filter(([, n]) => n > 0)
       .map(([kind, n]) => `${n} ${kind.replaceAll('_', ' ')}`)
       .join(', ');
@@ -187,7 +238,9 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
 
   const countsExact = primaryCounts.exact && secondaryCounts.exact;
   const gap = primaryCounts.live - secondaryCounts.live;
-  const estimated = [primaryCounts.exact ? '' : primary.name, secondaryCounts.exact ? '' : secondary.name].filter(Boolean);
+  const estimated = [primaryCounts.exact ? '' : primary.name, secondaryCounts.exact ? '' : secondary.name].filter(
+    Boolean,
+  );
   const countNote = retiring
     ? 'The counts were not compared: the retiring store holds fewer sessions by design.'
     : !countsExact
@@ -201,7 +254,10 @@ export async function verifyStores(options: VerifyOptions): Promise<VerifyReport
     reasons,
     go: reasons.length === 0,
     countsExact,
-    countDifference: { live: gap, share: primaryCounts.live > 0 ? gap / primaryCounts.live : secondaryCounts.live > 0 ? -1 : 0 },
+    countDifference: {
+      live: gap,
+      share: primaryCounts.live > 0 ? gap / primaryCounts.live : secondaryCounts.live > 0 ? -1 : 0,
+    },
     ...(countNote ? { countNote } : {}),
   };
 }

@@ -93,7 +93,8 @@ export async function dynamoStore(): Promise<RealStore> {
   }
   return {
     kind: 'dynamodb',
-    connect: (clock) => createDynamoBackend({ client: createDynamoClient(config), tableName, clock, consistentRead: true }),
+    connect: (clock) =>
+      createDynamoBackend({ client: createDynamoClient(config), tableName, clock, consistentRead: true }),
     drop: async () => {
       const client = createDynamoClient(config);
       try {

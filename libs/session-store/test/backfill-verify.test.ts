@@ -8,8 +8,23 @@ import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import createKnex, { type Knex } from 'knex';
 import { Registry } from 'prom-client';
 import {
-  backfillSessions, BackfillError, createDynamoBackend, createDynamoClient, createDynamoSessionTable, createKnexBackend, createMemoryBackend, createRedisBackend, createSessionStoreMetrics,
-  createSessionTable, readBackfillCheckpoint, verifyStores, writeBackfillCheckpoint, type BackfillProgress, type Clock, type SessionBackend, type SessionRecord,
+  backfillSessions,
+  BackfillError,
+  createDynamoBackend,
+  createDynamoClient,
+  createDynamoSessionTable,
+  createKnexBackend,
+  createMemoryBackend,
+  createRedisBackend,
+  createSessionStoreMetrics,
+  createSessionTable,
+  readBackfillCheckpoint,
+  verifyStores,
+  writeBackfillCheckpoint,
+  type BackfillProgress,
+  type Clock,
+  type SessionBackend,
+  type SessionRecord,
 } from '@portcullis/session-store';
 import { testDynamo, testMysql, testPostgres, testRedis, type TestDatabase } from '../../../test/support/index.js';
 import { dropPrefix } from './backends.js';
@@ -54,19 +69,25 @@ async function dynamoStore(clock: Clock): Promise<Store> {
   const client = createDynamoClient(config);
   await createDynamoSessionTable(client, { tableName, billingMode: 'PAY_PER_REQUEST' });
   const backend = createDynamoBackend({ client, tableName, clock, consistentRead: true });
-  return { backend, cleanup: async () => {
-    await client.send(new DeleteTableCommand({ TableName: tableName }));
-    await backend.close();
-  } };
+  return {
+    backend,
+    cleanup: async () => {
+      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      await backend.close();
+    },
+  };
 }
 
 function redisStore(clock: Clock): Store {
   const { url, prefix } = testRedis();
   const backend = createRedisBackend({ url, keyPrefix: prefix, clock });
-  return { backend, cleanup: async () => {
-    await dropPrefix(url, prefix);
-    await backend.close();
-  } };
+  return {
+    backend,
+    cleanup: async () => {
+      await dropPrefix(url, prefix);
+      await backend.close();
+    },
+  };
 }
 
 const pairs: [string, (clock: Clock) => Promise<[Store, Store]>][] = [
@@ -109,30 +130,61 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
     const result = await backfillSessions({ source, target, batchSize: 7, clock });
     expect(result).toEqual({ scanned: 35, copied: 29, skippedExpired: 5, skippedNewer: 1, removed: 0, done: true });
     const copies = await targetCopies();
-    for (const [i, copy] of copies.entries()) expect(copy).toEqual(i === 3 ? { ...newer, data: '{"renewed":true}', expiresAt: newer.expiresAt + 5000 } : live[i]);
+    for (const [i, copy] of copies.entries())
+      expect(copy).toEqual(
+        i === 3 ? { ...newer, data: '{"renewed":true}', expiresAt: newer.expiresAt + 5000 } : live[i],
+      );
     for (const r of expired) expect(await target.get(r.hash)).toBeUndefined();
     // Run again: everything is already there.
-    expect(await backfillSessions({ source, target, batchSize: 7, clock })).toMatchObject({ copied: 0, skippedNewer: 30, skippedExpired: 5 });
+    expect(await backfillSessions({ source, target, batchSize: 7, clock })).toMatchObject({
+      copied: 0,
+      skippedNewer: 30,
+      skippedExpired: 5,
+    });
   });
 
   it('resumes from the checkpoint of a stopped run without scanning a record twice', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'backfill-'));
     const path = join(dir, 'checkpoint.json');
     const scanned: string[] = [];
-    const counting: SessionBackend = { ...source, scan: async (cursor, limit) => {
-      const page = await source.scan(cursor, limit);
-      scanned.push(...page.records.map((r) => r.hash));
-      return page;
-    } };
-    const save = (progress: BackfillProgress) => writeBackfillCheckpoint(path, { ...progress, from: 'a', to: 'b', updatedAt: new Date(clock.now()).toISOString() });
-    const first = await backfillSessions({ source: counting, target, batchSize: 10, maxRecords: 20, clock, onBatch: save });
+    const counting: SessionBackend = {
+      ...source,
+      scan: async (cursor, limit) => {
+        const page = await source.scan(cursor, limit);
+        scanned.push(...page.records.map((r) => r.hash));
+        return page;
+      },
+    };
+    const save = (progress: BackfillProgress) =>
+      writeBackfillCheckpoint(path, {
+        ...progress,
+        from: 'a',
+        to: 'b',
+        updatedAt: new Date(clock.now()).toISOString(),
+      });
+    const first = await backfillSessions({
+      source: counting,
+      target,
+      batchSize: 10,
+      maxRecords: 20,
+      clock,
+      onBatch: save,
+    });
     expect(first).toMatchObject({ scanned: 20, done: false });
     expect(first.cursor).toEqual(expect.any(String));
 
     // A killed Job: the next one starts from the file alone.
     const saved = await readBackfillCheckpoint(path);
     expect(saved).toMatchObject({ scanned: 20, cursor: first.cursor, from: 'a', to: 'b', done: false });
-    const second = await backfillSessions({ source: counting, target, batchSize: 10, cursor: saved!.cursor!, stats: saved!, clock, onBatch: save });
+    const second = await backfillSessions({
+      source: counting,
+      target,
+      batchSize: 10,
+      cursor: saved!.cursor!,
+      stats: saved!,
+      clock,
+      onBatch: save,
+    });
     expect(second).toEqual({ scanned: 35, copied: 30, skippedExpired: 5, skippedNewer: 0, removed: 0, done: true });
     expect(scanned).toHaveLength(35);
     expect(new Set(scanned).size).toBe(35);
@@ -143,7 +195,14 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
 
   it('stops after the current batch when aborted and says where to go on', async () => {
     const abort = new AbortController();
-    const result = await backfillSessions({ source, target, batchSize: 10, clock, signal: abort.signal, onBatch: () => abort.abort() });
+    const result = await backfillSessions({
+      source,
+      target,
+      batchSize: 10,
+      clock,
+      signal: abort.signal,
+      onBatch: () => abort.abort(),
+    });
     expect(result).toMatchObject({ scanned: 10, done: false, cursor: expect.any(String) });
   });
 
@@ -155,7 +214,15 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
       slept.push(ms);
       clock.advance(ms);
     };
-    await backfillSessions({ source, target, batchSize: 5, ratePerSecond: 10, clock, sleep, onBatch: (p) => void seen.push({ scanned: p.scanned, at: clock.now() }) });
+    await backfillSessions({
+      source,
+      target,
+      batchSize: 5,
+      ratePerSecond: 10,
+      clock,
+      sleep,
+      onBatch: (p) => void seen.push({ scanned: p.scanned, at: clock.now() }),
+    });
     // 35 records in pages of 5 at 10/s: the first page at once, then one page per 500 ms.
     expect(slept.length).toBeGreaterThanOrEqual(6);
     expect(slept.slice(0, 6)).toEqual([500, 500, 500, 500, 500, 500]);
@@ -165,21 +232,37 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
 
   it('deletes a copy again when the source session was destroyed while it was being copied', async () => {
     const loggedOut = live[7]!;
-    const racing: SessionBackend = { ...source, get: async (hash) => (hash === loggedOut.hash ? undefined : source.get(hash)) };
+    const racing: SessionBackend = {
+      ...source,
+      get: async (hash) => (hash === loggedOut.hash ? undefined : source.get(hash)),
+    };
     const result = await backfillSessions({ source: racing, target, batchSize: 10, clock });
     expect(result).toMatchObject({ copied: 29, removed: 1 });
     expect(await target.get(loggedOut.hash)).toBeUndefined();
   });
 
   it('writes nothing in a dry run', async () => {
-    expect(await backfillSessions({ source, target, dryRun: true, clock })).toMatchObject({ copied: 30, skippedExpired: 5, done: true });
+    expect(await backfillSessions({ source, target, dryRun: true, clock })).toMatchObject({
+      copied: 30,
+      skippedExpired: 5,
+      done: true,
+    });
     expect((await targetCopies()).filter(Boolean)).toEqual([]);
   });
 
   it('reports a failed batch with the cursor of the last completed one', async () => {
     let batches = 0;
-    const failing: SessionBackend = { ...target, put: async (r) => (batches >= 1 ? Promise.reject(new Error('target unreachable')) : target.put(r)) };
-    const error = await backfillSessions({ source, target: failing, batchSize: 10, clock, onBatch: () => void (batches += 1) }).catch((caught: unknown) => caught);
+    const failing: SessionBackend = {
+      ...target,
+      put: async (r) => (batches >= 1 ? Promise.reject(new Error('target unreachable')) : target.put(r)),
+    };
+    const error = await backfillSessions({
+      source,
+      target: failing,
+      batchSize: 10,
+      clock,
+      onBatch: () => void (batches += 1),
+    }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(BackfillError);
     expect((error as BackfillError).message).toMatch(/batch after 10 records failed: target unreachable/);
     expect((error as BackfillError).progress).toMatchObject({ scanned: 10, done: false, cursor: expect.any(String) });
@@ -193,14 +276,20 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
       registry = new Registry();
       metrics = createSessionStoreMetrics(registry);
     });
-    const verify = (extra: { toleranceMs?: number; secondaryMaxTtlMs?: number } = {}) => verifyStores({ primary: source, secondary: target, sampleSize: 1000, clock, metrics, ...extra });
-    const mismatchCount = async (kind: string) => (await registry.getSingleMetric('session_store_consistency_mismatches_total')!.get()).values.find((v) => v.labels.kind === kind)?.value ?? 0;
+    const verify = (extra: { toleranceMs?: number; secondaryMaxTtlMs?: number } = {}) =>
+      verifyStores({ primary: source, secondary: target, sampleSize: 1000, clock, metrics, ...extra });
+    const mismatchCount = async (kind: string) =>
+      (await registry.getSingleMetric('session_store_consistency_mismatches_total')!.get()).values.find(
+        (v) => v.labels.kind === kind,
+      )?.value ?? 0;
 
     it('says go when both hold the same sessions, and counts the checks', async () => {
       const report = await verify();
       expect(report).toMatchObject({ go: true, reasons: [], mismatches: [], compared: 30 });
       expect(report.primary.counts).toMatchObject({ live: 30, expired: 5 });
-      expect((await registry.getSingleMetric('session_store_consistency_checks_total')!.get()).values[0]?.value).toBe(30);
+      expect((await registry.getSingleMetric('session_store_consistency_checks_total')!.get()).values[0]?.value).toBe(
+        30,
+      );
     });
 
     it('says no-go when a sampled session is missing on either side', async () => {
@@ -209,7 +298,12 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
       await target.put(extra);
       const report = await verify();
       expect(report.go).toBe(false);
-      expect(report.mismatches.map((m) => [m.kind, m.hash]).sort()).toEqual([['missing_in_primary', extra.hash], ['missing_in_secondary', live[0]!.hash]].sort());
+      expect(report.mismatches.map((m) => [m.kind, m.hash]).sort()).toEqual(
+        [
+          ['missing_in_primary', extra.hash],
+          ['missing_in_secondary', live[0]!.hash],
+        ].sort(),
+      );
       expect(report.reasons[0]).toMatch(/2 of 31 sampled sessions differ \(.*1 missing in secondary.*\)/);
       expect(await mismatchCount('missing_in_secondary')).toBe(1);
     });
@@ -238,13 +332,17 @@ describe.each(pairs)('backfill and verify %s', (_name, make) => {
       // Never later than the primary, never different.
       await target.put({ ...live[1]!, expiresAt: live[1]!.expiresAt + 60_000 });
       await target.put({ ...live[3]!, data: '{}', expiresAt: clock.now() + 600_000 });
-      expect((await verify({ secondaryMaxTtlMs: 600_000 })).mismatches.map((m) => m.kind).sort()).toEqual(['data', 'expiry']);
+      expect((await verify({ secondaryMaxTtlMs: 600_000 })).mismatches.map((m) => m.kind).sort()).toEqual([
+        'data',
+        'expiry',
+      ]);
     });
   });
 });
 
 describe('verify counts', () => {
-  const fill = async (backend: SessionBackend, records: SessionRecord[]) => Promise.all(records.map((r) => backend.put(r))).then(() => backend);
+  const fill = async (backend: SessionBackend, records: SessionRecord[]) =>
+    Promise.all(records.map((r) => backend.put(r))).then(() => backend);
 
   it('says no-go when two exact live counts differ beyond the tolerance, even if the sample agrees', async () => {
     const clock = new ManualClock();
@@ -255,7 +353,9 @@ describe('verify counts', () => {
     const secondary = await fill(createMemoryBackend({ clock }), [...shared, ...extra]);
     const report = await verifyStores({ primary, secondary, sampleSize: 1, clock });
     expect(report.mismatches).toEqual([]);
-    expect(report.reasons).toEqual(['The live counts differ by 5 (primary 100, secondary 105), more than 1% of the primary\'s.']);
+    expect(report.reasons).toEqual([
+      "The live counts differ by 5 (primary 100, secondary 105), more than 1% of the primary's.",
+    ]);
     expect((await verifyStores({ primary, secondary, sampleSize: 1, clock, countTolerance: 0.05 })).go).toBe(true);
   });
 });

@@ -4,7 +4,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import createKnex from 'knex';
 import { Registry } from 'prom-client';
-import { createBackendFromSettings, createSessionStoreMetrics, createSessionTable, startConsistencySampler, type SessionRecord } from '@portcullis/session-store';
+import {
+  createBackendFromSettings,
+  createSessionStoreMetrics,
+  createSessionTable,
+  startConsistencySampler,
+  type SessionRecord,
+} from '@portcullis/session-store';
 import { testPostgres, testRedis, type TestDatabase } from '../../../test/support/index.js';
 import { realStores, type RealStore } from './backends.js';
 import { TestClock } from './contract.js';
@@ -14,9 +20,16 @@ afterAll(() => stores.dispose());
 
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await registry.getSingleMetric(name)!.get();
-  return values.filter((value) => Object.entries(labels).every(([key, want]) => value.labels[key] === want)).reduce((sum, value) => sum + value.value, 0);
+  return values
+    .filter((value) => Object.entries(labels).every(([key, want]) => value.labels[key] === want))
+    .reduce((sum, value) => sum + value.value, 0);
 }
-const record = (hash: string, clock: TestClock, data = '{"userId":"admin-1"}'): SessionRecord => ({ hash, userId: 'platform:admin-1', data, expiresAt: clock.now() + 30 * 60_000 });
+const record = (hash: string, clock: TestClock, data = '{"userId":"admin-1"}'): SessionRecord => ({
+  hash,
+  userId: 'platform:admin-1',
+  data,
+  expiresAt: clock.now() + 30 * 60_000,
+});
 
 describe('startConsistencySampler', () => {
   let primary: RealStore;
@@ -33,17 +46,30 @@ describe('startConsistencySampler', () => {
     const [p, s] = [primary.connect(clock), secondary.connect(clock)];
     const registry = new Registry();
     const metrics = createSessionStoreMetrics(registry);
-    const sampler = startConsistencySampler({ primary: p, secondary: s, metrics, sampleSize: 50, intervalMs: 3_600_000, clock });
+    const sampler = startConsistencySampler({
+      primary: p,
+      secondary: s,
+      metrics,
+      sampleSize: 50,
+      intervalMs: 3_600_000,
+      clock,
+    });
     try {
-      for (const hash of ['a', 'b', 'c'].map((letter) => letter.repeat(64))) await Promise.all([p.put(record(hash, clock)), s.put(record(hash, clock))]);
+      for (const hash of ['a', 'b', 'c'].map((letter) => letter.repeat(64)))
+        await Promise.all([p.put(record(hash, clock)), s.put(record(hash, clock))]);
       await sampler.sampleNow();
       expect(await counter(registry, 'session_store_consistency_checks_total')).toBe(3);
       expect(await counter(registry, 'session_store_consistency_mismatches_total')).toBe(0);
 
       await p.put(record('d'.repeat(64), clock));
-      await Promise.all([p.put(record('e'.repeat(64), clock, '{"v":1}')), s.put(record('e'.repeat(64), clock, '{"v":2}'))]);
+      await Promise.all([
+        p.put(record('e'.repeat(64), clock, '{"v":1}')),
+        s.put(record('e'.repeat(64), clock, '{"v":2}')),
+      ]);
       await sampler.sampleNow();
-      expect(await counter(registry, 'session_store_consistency_mismatches_total', { kind: 'missing_in_secondary' })).toBe(1);
+      expect(
+        await counter(registry, 'session_store_consistency_mismatches_total', { kind: 'missing_in_secondary' }),
+      ).toBe(1);
       expect(await counter(registry, 'session_store_consistency_mismatches_total', { kind: 'data' })).toBe(1);
       expect(await counter(registry, 'session_store_consistency_checks_total')).toBe(3 + 5);
     } finally {
@@ -58,11 +84,20 @@ describe('startConsistencySampler', () => {
     const registry = new Registry();
     const metrics = createSessionStoreMetrics(registry);
     const broken = { ...s, sample: () => Promise.reject(new Error('secondary down')) };
-    const sampler = startConsistencySampler({ primary: p, secondary: broken, metrics, sampleSize: 10, intervalMs: 3_600_000, clock });
+    const sampler = startConsistencySampler({
+      primary: p,
+      secondary: broken,
+      metrics,
+      sampleSize: 10,
+      intervalMs: 3_600_000,
+      clock,
+    });
     try {
       await sampler.sampleNow();
       await sampler.sampleNow();
-      expect(await counter(registry, 'session_store_errors_total', { store: 'dual', op: 'consistency_sample' })).toBe(2);
+      expect(await counter(registry, 'session_store_errors_total', { store: 'dual', op: 'consistency_sample' })).toBe(
+        2,
+      );
     } finally {
       sampler.stop();
       await Promise.all([p.close(), s.close()]);
@@ -108,8 +143,15 @@ describe('a pod in dual mode (createBackendFromSettings)', () => {
     try {
       const clock = new TestClock();
       await built.stores.redis!.put(record('f'.repeat(64), clock));
-      for (let attempt = 0; attempt < 50 && (await counter(registry, 'session_store_consistency_mismatches_total')) === 0; attempt++) await sleep(100);
-      expect(await counter(registry, 'session_store_consistency_mismatches_total', { kind: 'missing_in_secondary' })).toBeGreaterThanOrEqual(1);
+      for (
+        let attempt = 0;
+        attempt < 50 && (await counter(registry, 'session_store_consistency_mismatches_total')) === 0;
+        attempt++
+      )
+        await sleep(100);
+      expect(
+        await counter(registry, 'session_store_consistency_mismatches_total', { kind: 'missing_in_secondary' }),
+      ).toBeGreaterThanOrEqual(1);
     } finally {
       await built.close();
     }

@@ -1,7 +1,15 @@
 // The one contract every driver passes, unchanged: `runSessionStoreContract(name, factory)`.
 // Each driver's test file calls it with a factory that builds the backend on a real server.
 import { randomBytes } from 'node:crypto';
-import { createSessionStore, newSessionId, revocationHashOf, SessionStoreError, type Clock, type SessionBackend, type SessionStore } from '@portcullis/session-store';
+import {
+  createSessionStore,
+  newSessionId,
+  revocationHashOf,
+  SessionStoreError,
+  type Clock,
+  type SessionBackend,
+  type SessionStore,
+} from '@portcullis/session-store';
 import { createSessionIdHasher } from '@portcullis/crypto';
 
 export interface ContractFixture {
@@ -114,7 +122,9 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
       for (const [index, owner] of owners.entries()) {
         await store.set(id, { userId: owner, n: index }, 60_000);
         for (const other of new Set(owners)) {
-          expect((await store.listByUser(other)).map((session) => session.hash)).toEqual(other === owner ? [store.hashOf(id)] : []);
+          expect((await store.listByUser(other)).map((session) => session.hash)).toEqual(
+            other === owner ? [store.hashOf(id)] : [],
+          );
         }
       }
       expect(await store.get(id)).toEqual({ userId: 'ää,"12', n: 5 });
@@ -156,10 +166,12 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
     it('treats ids that are not valid strings as no session, and refuses to store under them', async () => {
       for (const bad of ['', undefined, null, 42, {}, 'x'.repeat(513)]) {
         expect(await store.get(bad)).toBeUndefined();
-        await expect(store.set(bad, { userId: 'admin-1' }, 60_000)).rejects.toMatchObject({ code: 'session.invalid_id' });
+        await expect(store.set(bad, { userId: 'admin-1' }, 60_000)).rejects.toMatchObject({
+          code: 'session.invalid_id',
+        });
         await expect(store.destroy(bad)).resolves.toBeUndefined();
       }
-      const odd = 'ünïcode:/?#[]@!$&\'()*+,;= \u0000 id';
+      const odd = "ünïcode:/?#[]@!$&'()*+,;= \u0000 id";
       await store.set(odd, { userId: 'admin-1' }, 60_000);
       expect(await store.get(odd)).toEqual({ userId: 'admin-1' });
     });
@@ -188,7 +200,11 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
     it('keeps sessions readable when SESSION_SECRET rotates (new secret first, old one still listed)', async () => {
       const id = newId();
       await store.set(id, { userId: 'admin-1' }, 60_000);
-      const rotated = createSessionStore({ backend: fixture.backend, hashers: [createSessionIdHasher(secretB), createSessionIdHasher(secretA)], clock });
+      const rotated = createSessionStore({
+        backend: fixture.backend,
+        hashers: [createSessionIdHasher(secretB), createSessionIdHasher(secretA)],
+        clock,
+      });
       expect(await rotated.get(id)).toEqual({ userId: 'admin-1' });
       expect(await fixture.backend.get(rotated.hashOf(id))).toBeDefined();
       await rotated.destroy(id);
@@ -202,16 +218,27 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
       await store.set(b, { userId: 'admin-b' }, 60_000);
       const missing = store.hashOf(newId());
       const records = await fixture.backend.getMany([store.hashOf(b), missing, store.hashOf(a)]);
-      expect(records.map((record) => record && JSON.parse(record.data))).toEqual([{ userId: 'admin-b' }, undefined, { userId: 'admin-a' }]);
-      expect(await fixture.backend.getMany([store.hashOf(a), missing])).toEqual([await fixture.backend.get(store.hashOf(a)), undefined]);
+      expect(records.map((record) => record && JSON.parse(record.data))).toEqual([
+        { userId: 'admin-b' },
+        undefined,
+        { userId: 'admin-a' },
+      ]);
+      expect(await fixture.backend.getMany([store.hashOf(a), missing])).toEqual([
+        await fixture.backend.get(store.hashOf(a)),
+        undefined,
+      ]);
       expect(await fixture.backend.getMany([])).toEqual([]);
     });
 
-    it('reads a session with its owner\'s revocation cut-off, which only ever moves forward', async () => {
+    it("reads a session with its owner's revocation cut-off, which only ever moves forward", async () => {
       const id = newSessionId('tenant:admin-1');
       await store.set(id, { userId: 'tenant:admin-1', createdAt: clock.now() }, 60_000);
       const first = await store.read(id);
-      expect(first).toEqual({ session: { userId: 'tenant:admin-1', createdAt: expect.any(Number) }, raw: expect.any(String), revokedBefore: null });
+      expect(first).toEqual({
+        session: { userId: 'tenant:admin-1', createdAt: expect.any(Number) },
+        raw: expect.any(String),
+        revokedBefore: null,
+      });
       expect(JSON.parse(first.raw!)).toEqual(first.session);
       const cutOff = clock.now() + 5;
       await store.revoke('tenant:admin-1', cutOff, 60_000);

@@ -24,7 +24,9 @@ for (const [primaryKind, secondaryKind] of DUAL_PAIRS) {
 
 /** Both stores' copy of each hash, side by side. */
 async function copies(hashes: string[], primary: SessionBackend, secondary: SessionBackend) {
-  return Promise.all(hashes.map(async (hash) => ({ hash, primary: await primary.get(hash), secondary: await secondary.get(hash) })));
+  return Promise.all(
+    hashes.map(async (hash) => ({ hash, primary: await primary.get(hash), secondary: await secondary.get(hash) })),
+  );
 }
 
 describe.each(DUAL_PAIRS)('dual (%s primary, %s secondary) mirrors every write', (primaryKind, secondaryKind) => {
@@ -33,7 +35,11 @@ describe.each(DUAL_PAIRS)('dual (%s primary, %s secondary) mirrors every write',
     const [a, b] = await Promise.all([stores.create(primaryKind), stores.create(secondaryKind)]);
     const [primary, secondary] = [a.connect(clock), b.connect(clock)];
     const dual = createDualBackend({ primary: a.connect(clock), secondary: b.connect(clock), clock });
-    const store = createSessionStore({ backend: dual, hashers: [createSessionIdHasher('mirror-secret-0123456789abcdefghijklmnopq')], clock });
+    const store = createSessionStore({
+      backend: dual,
+      hashers: [createSessionIdHasher('mirror-secret-0123456789abcdefghijklmnopq')],
+      clock,
+    });
     try {
       const ids = Array.from({ length: 6 }, newId);
       for (const [i, id] of ids.entries()) await store.set(id, { userId: `admin-${i % 2}`, n: i }, 60_000);
@@ -41,7 +47,11 @@ describe.each(DUAL_PAIRS)('dual (%s primary, %s secondary) mirrors every write',
       await store.destroy(ids[2]!);
       expect(await store.destroyByUser('admin-1')).toBe(4);
 
-      const both = await copies(ids.map((id) => store.hashOf(id)), primary, secondary);
+      const both = await copies(
+        ids.map((id) => store.hashOf(id)),
+        primary,
+        secondary,
+      );
       for (const { primary: p, secondary: s } of both) expect(s).toEqual(p);
       expect(both.filter((copy) => copy.primary).map((copy) => copy.hash)).toEqual([store.hashOf(ids[4]!)]);
     } finally {

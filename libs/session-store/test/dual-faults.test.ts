@@ -2,7 +2,14 @@
 // ones, metrics read from a registry of the test's own.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
-import { createDualBackend, createSessionStore, createSessionStoreMetrics, instrumentBackend, type DualBackendOptions, type SessionBackend } from '@portcullis/session-store';
+import {
+  createDualBackend,
+  createSessionStore,
+  createSessionStoreMetrics,
+  instrumentBackend,
+  type DualBackendOptions,
+  type SessionBackend,
+} from '@portcullis/session-store';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import { startPostgres, startRedis, type ServerHandle } from '../../../test/support/index.js';
 import { realStores, redisStore, type RealStore, type StoreKind } from './backends.js';
@@ -28,11 +35,18 @@ async function metric(registry: Registry, name: string, labels: Record<string, s
   const found = registry.getSingleMetric(name);
   if (!found) throw new Error(`metric ${name} is not registered`);
   const { values } = await found.get();
-  return values.filter((value) => Object.entries(labels).every(([key, want]) => value.labels[key] === want)).reduce((sum, value) => sum + value.value, 0);
+  return values
+    .filter((value) => Object.entries(labels).every(([key, want]) => value.labels[key] === want))
+    .reduce((sum, value) => sum + value.value, 0);
 }
 
 /** Polls at most `tries` times, `intervalMs` apart. */
-async function waitUntil(condition: () => Promise<boolean>, what: string, tries = 100, intervalMs = 100): Promise<void> {
+async function waitUntil(
+  condition: () => Promise<boolean>,
+  what: string,
+  tries = 100,
+  intervalMs = 100,
+): Promise<void> {
   for (let attempt = 0; attempt < tries; attempt++) {
     if (await condition()) return;
     await sleep(intervalMs);
@@ -62,7 +76,10 @@ function pod(primary: RealStore, secondary: RealStore, clock: TestClock, options
 async function copies(primary: RealStore, secondary: RealStore, clock: TestClock, hashes: string[]) {
   const [p, s] = [primary.connect(clock), secondary.connect(clock)];
   try {
-    return { primary: await Promise.all(hashes.map((hash) => p.get(hash))), secondary: await Promise.all(hashes.map((hash) => s.get(hash))) };
+    return {
+      primary: await Promise.all(hashes.map((hash) => p.get(hash))),
+      secondary: await Promise.all(hashes.map((hash) => s.get(hash))),
+    };
   } finally {
     await Promise.all([p.close(), s.close()]);
   }
@@ -79,7 +96,8 @@ describe.each(dedicated)('dual (%s primary) while its %s secondary is down', (pr
     server = await start();
   });
   afterAll(() => server.dispose());
-  const onServer = (): Promise<RealStore> => (secondaryKind === 'redis' ? Promise.resolve(redisStore(server.url)) : stores.knexOn(server.url));
+  const onServer = (): Promise<RealStore> =>
+    secondaryKind === 'redis' ? Promise.resolve(redisStore(server.url)) : stores.knexOn(server.url);
 
   it('fails no request, counts every secondary failure, and repairs the secondary, deletes included, once it returns', async () => {
     const clock = new TestClock();
@@ -106,12 +124,16 @@ describe.each(dedicated)('dual (%s primary) while its %s secondary is down', (pr
     expect(await store.get(before[0]!)).toEqual({ userId: 'admin-0', n: 'rolled' });
     expect(await store.get(before[1]!)).toBeUndefined();
 
-    const failures = (op: string) => metric(registry, 'session_store_dual_write_failures_total', { store: secondaryKind, op });
+    const failures = (op: string) =>
+      metric(registry, 'session_store_dual_write_failures_total', { store: secondaryKind, op });
     expect([await failures('put'), await failures('delete'), await failures('deleteByUser')]).toEqual([6, 1, 1]);
     expect(await metric(registry, 'session_store_repair_queue_depth')).toBe(8);
 
     await server.restart();
-    await waitUntil(async () => (await metric(registry, 'session_store_repair_queue_depth')) === 0, 'the repair queue drained');
+    await waitUntil(
+      async () => (await metric(registry, 'session_store_repair_queue_depth')) === 0,
+      'the repair queue drained',
+    );
     expect(await metric(registry, 'session_store_repairs_total')).toBe(8);
 
     const hashes = [...before, ...created].map((id) => store.hashOf(id));
@@ -221,8 +243,16 @@ describe('the repair queue', () => {
         return record;
       },
     };
-    const flakySecondary: SessionBackend = { ...s, put: (record) => (failPuts ? Promise.reject(new Error('network blip')) : s.put(record)) };
-    const backend = createDualBackend({ primary: hookedPrimary, secondary: flakySecondary, clock, repairIntervalMs: 3_600_000 });
+    const flakySecondary: SessionBackend = {
+      ...s,
+      put: (record) => (failPuts ? Promise.reject(new Error('network blip')) : s.put(record)),
+    };
+    const backend = createDualBackend({
+      primary: hookedPrimary,
+      secondary: flakySecondary,
+      clock,
+      repairIntervalMs: 3_600_000,
+    });
     opened.push(() => backend.close());
     const store = createSessionStore({ backend, hashers, clock });
 

@@ -5,12 +5,21 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoBackend, createDynamoClient, createDynamoSessionTable, createSessionStore, newSessionId } from '@portcullis/session-store';
+import {
+  createDynamoBackend,
+  createDynamoClient,
+  createDynamoSessionTable,
+  createSessionStore,
+  newSessionId,
+} from '@portcullis/session-store';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import { testDynamo } from '../../../test/support/index.js';
 
 const dynamo = testDynamo();
-interface Recorded { operation: string; body: Record<string, unknown> }
+interface Recorded {
+  operation: string;
+  body: Record<string, unknown>;
+}
 let recorded: Recorded[] = [];
 let proxy: Server;
 let proxyUrl: string;
@@ -23,11 +32,23 @@ beforeAll(async () => {
     incoming.on('end', () => {
       const body = Buffer.concat(chunks);
       const target = String(incoming.headers['x-amz-target'] ?? '');
-      recorded.push({ operation: target.replace(/^DynamoDB_\d+\./, ''), body: JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown> });
-      const forward = request({ host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
+      recorded.push({
+        operation: target.replace(/^DynamoDB_\d+\./, ''),
+        body: JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>,
       });
+      const forward = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers: incoming.headers,
+        },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+        },
+      );
       forward.on('error', () => outgoing.destroy());
       forward.end(body);
     });
@@ -56,11 +77,17 @@ async function recordingBackend(consistentRead: boolean) {
 function flags(operation: string): unknown[] {
   return recorded
     .filter((entry) => entry.operation === operation)
-    .flatMap((entry) => (operation === 'BatchGetItem' ? Object.values(entry.body.RequestItems as Record<string, { ConsistentRead?: boolean }>).map((table) => table.ConsistentRead) : [entry.body.ConsistentRead]));
+    .flatMap((entry) =>
+      operation === 'BatchGetItem'
+        ? Object.values(entry.body.RequestItems as Record<string, { ConsistentRead?: boolean }>).map(
+            (table) => table.ConsistentRead,
+          )
+        : [entry.body.ConsistentRead],
+    );
 }
 
 describe.each([true, false])('DYNAMODB_CONSISTENT_READ=%s on the wire', (consistentRead) => {
-  it('every GetItem and table Scan carries it; the request path\'s BatchGetItem is always consistent; GSI queries never ask', async () => {
+  it("every GetItem and table Scan carries it; the request path's BatchGetItem is always consistent; GSI queries never ask", async () => {
     const { backend, cleanup } = await recordingBackend(consistentRead);
     try {
       const hash = randomBytes(32).toString('hex');
@@ -82,10 +109,14 @@ describe.each([true, false])('DYNAMODB_CONSISTENT_READ=%s on the wire', (consist
   });
 });
 
-it('a request\'s session read is one strongly consistent BatchGetItem (session + revocation marker), even with DYNAMODB_CONSISTENT_READ=false', async () => {
+it("a request's session read is one strongly consistent BatchGetItem (session + revocation marker), even with DYNAMODB_CONSISTENT_READ=false", async () => {
   const { backend, cleanup } = await recordingBackend(false);
   try {
-    const store = createSessionStore({ backend, hashers: [createSessionIdHasher('consistent-read-test-secret-0123456789')], defaultTtlMs: 60_000 });
+    const store = createSessionStore({
+      backend,
+      hashers: [createSessionIdHasher('consistent-read-test-secret-0123456789')],
+      defaultTtlMs: 60_000,
+    });
     const id = newSessionId('admin-1');
     await store.set(id, { userId: 'admin-1' }, 60_000, { rolling: false, changed: true });
     recorded = [];

@@ -1,8 +1,21 @@
 // The DynamoDB driver against moto's server (not DynamoDB Local: see docs/testing.md), one
 // table per test. Throttling is injected by an SDK middleware in front of the real server.
-import { DeleteTableCommand, DynamoDBServiceException, GetItemCommand, QueryCommand, type DeleteItemCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteTableCommand,
+  DynamoDBServiceException,
+  GetItemCommand,
+  QueryCommand,
+  type DeleteItemCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { createDynamoBackend, createDynamoClient, createDynamoSessionTable, DYNAMO_MAX_DATA_BYTES, type DynamoBackendOptions } from '@portcullis/session-store';
+import {
+  createDynamoBackend,
+  createDynamoClient,
+  createDynamoSessionTable,
+  DYNAMO_MAX_DATA_BYTES,
+  type DynamoBackendOptions,
+} from '@portcullis/session-store';
 import { testDynamo } from '../../../test/support/index.js';
 import { runSessionStoreContract, TestClock } from './contract.js';
 
@@ -32,7 +45,12 @@ function throttleNext(client: DynamoDBClient, k: number, name = 'ThrottlingExcep
     (next) => async (args) => {
       if (remaining > 0) {
         remaining -= 1;
-        throw new DynamoDBServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate of requests exceeds the allowed throughput.' });
+        throw new DynamoDBServiceException({
+          name,
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'Rate of requests exceeds the allowed throughput.',
+        });
       }
       return next(args);
     },
@@ -54,15 +72,23 @@ describe('dynamodb driver', () => {
   });
   afterEach(() => fixture.cleanup());
 
-  const record = (userId: string | null = 'admin-1', ttlMs = 60_000) => ({ hash: hashOf(), userId, data: '{"userId":"admin-1"}', expiresAt: clock.now() + ttlMs });
-
-  it.each(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'])('retries a request throttled with %s and counts every throttle', async (name) => {
-    const stored = record();
-    throttleNext(fixture.client, 2, name);
-    await fixture.backend.put(stored);
-    expect(throttles).toEqual(['put', 'put']);
-    expect(await fixture.backend.get(stored.hash)).toEqual(stored);
+  const record = (userId: string | null = 'admin-1', ttlMs = 60_000) => ({
+    hash: hashOf(),
+    userId,
+    data: '{"userId":"admin-1"}',
+    expiresAt: clock.now() + ttlMs,
   });
+
+  it.each(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded'])(
+    'retries a request throttled with %s and counts every throttle',
+    async (name) => {
+      const stored = record();
+      throttleNext(fixture.client, 2, name);
+      await fixture.backend.put(stored);
+      expect(throttles).toEqual(['put', 'put']);
+      expect(await fixture.backend.get(stored.hash)).toEqual(stored);
+    },
+  );
 
   it('surfaces the throttling error once maxAttempts attempts were throttled', async () => {
     throttleNext(fixture.client, 5);
@@ -72,8 +98,16 @@ describe('dynamodb driver', () => {
   });
 
   it('does not retry an error that retrying cannot fix', async () => {
-    const missing = createDynamoBackend({ client: createDynamoClient(clientConfig), tableName: `${dynamo.tablePrefix}missing`, onThrottle, maxAttempts: 3 });
-    await expect(missing.get(hashOf())).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { attempts: 1 } });
+    const missing = createDynamoBackend({
+      client: createDynamoClient(clientConfig),
+      tableName: `${dynamo.tablePrefix}missing`,
+      onThrottle,
+      maxAttempts: 3,
+    });
+    await expect(missing.get(hashOf())).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      $metadata: { attempts: 1 },
+    });
     expect(throttles).toEqual([]);
     await missing.close();
   });
@@ -87,7 +121,8 @@ describe('dynamodb driver', () => {
     fixture.client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as DeleteItemCommandInput;
-        if (context.commandName === 'DeleteItemCommand' && input.Key?.hash?.S === moves.hash) await fixture.backend.put({ ...moves, userId: 'admin-2' });
+        if (context.commandName === 'DeleteItemCommand' && input.Key?.hash?.S === moves.hash)
+          await fixture.backend.put({ ...moves, userId: 'admin-2' });
         return next(args);
       },
       { step: 'initialize', name: 'moveOwner' },
@@ -100,7 +135,9 @@ describe('dynamodb driver', () => {
   it('stores expiresAt in epoch seconds (rounded up) for TTL and the exact milliseconds beside it', async () => {
     const stored = { ...record(), expiresAt: 1_900_000_000_123 };
     await fixture.backend.put(stored);
-    const { Item } = await fixture.client.send(new GetItemCommand({ TableName: fixture.tableName, Key: { hash: { S: stored.hash } } }));
+    const { Item } = await fixture.client.send(
+      new GetItemCommand({ TableName: fixture.tableName, Key: { hash: { S: stored.hash } } }),
+    );
     expect(Item).toMatchObject({ expiresAt: { N: '1900000001' }, expiresAtMs: { N: '1900000000123' } });
     expect((await fixture.backend.get(stored.hash))?.expiresAt).toBe(1_900_000_000_123);
   });
@@ -109,15 +146,25 @@ describe('dynamodb driver', () => {
     const anonymous = record(null);
     await fixture.backend.put(anonymous);
     await fixture.backend.put({ ...record(), hash: hashOf() });
-    const { Items } = await fixture.client.send(new QueryCommand({
-      TableName: fixture.tableName, IndexName: 'byUser', KeyConditionExpression: 'userId = :u', ExpressionAttributeValues: { ':u': { S: 'admin-1' } },
-    }));
+    const { Items } = await fixture.client.send(
+      new QueryCommand({
+        TableName: fixture.tableName,
+        IndexName: 'byUser',
+        KeyConditionExpression: 'userId = :u',
+        ExpressionAttributeValues: { ':u': { S: 'admin-1' } },
+      }),
+    );
     expect(Items?.map((item) => item.hash?.S)).not.toContain(anonymous.hash);
     expect(await fixture.backend.get(anonymous.hash)).toEqual(anonymous);
   });
 
   it('counts from the DescribeTable estimate, marked inexact, past exactCountThreshold', async () => {
-    const small = createDynamoBackend({ client: fixture.client, tableName: fixture.tableName, clock, exactCountThreshold: 2 });
+    const small = createDynamoBackend({
+      client: fixture.client,
+      tableName: fixture.tableName,
+      clock,
+      exactCountThreshold: 2,
+    });
     for (const ttl of [60_000, 60_000, 1000]) await fixture.backend.put(record('admin-1', ttl));
     clock.advance(1500);
     const counts = await small.count();
@@ -144,7 +191,13 @@ describe('dynamodb driver', () => {
   });
 
   it('refuses a maxDataBytes past what a DynamoDB item can hold', () => {
-    expect(() => createDynamoBackend({ client: fixture.client, tableName: fixture.tableName, maxDataBytes: DYNAMO_MAX_DATA_BYTES + 1 })).toThrow(/maxDataBytes/);
+    expect(() =>
+      createDynamoBackend({
+        client: fixture.client,
+        tableName: fixture.tableName,
+        maxDataBytes: DYNAMO_MAX_DATA_BYTES + 1,
+      }),
+    ).toThrow(/maxDataBytes/);
     expect(DYNAMO_MAX_DATA_BYTES).toBe(398_836);
   });
 });

@@ -21,9 +21,15 @@ afterAll(async () => {
 beforeEach(() => knex('operational_job_runs').delete());
 
 const at = (iso: string) => new Date(iso);
-const run = (outcome: JobOutcome, finishedAt: string, rows = 0) => ({ job: 'sessions-cleanup' as const, startedAt: at(finishedAt), finishedAt: at(finishedAt), outcome, figures: { rows_removed: rows, table: 'sessions' } });
+const run = (outcome: JobOutcome, finishedAt: string, rows = 0) => ({
+  job: 'sessions-cleanup' as const,
+  startedAt: at(finishedAt),
+  finishedAt: at(finishedAt),
+  outcome,
+  figures: { rows_removed: rows, table: 'sessions' },
+});
 
-it('exports the newest run of each outcome and the newest run\'s figures', async () => {
+it("exports the newest run of each outcome and the newest run's figures", async () => {
   const queries = createJobRunQueries(knex);
   const now = Date.now();
   const iso = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
@@ -33,8 +39,12 @@ it('exports the newest run of each outcome and the newest run\'s figures', async
   const registry = new Registry();
   createJobRunMetrics(registry, { latest: queries.latest, cleanup: true, verify: true, cacheMs: 0 });
   const text = await registry.metrics();
-  expect(text).toContain(`portcullis_job_last_run_timestamp_seconds{job="sessions-cleanup",outcome="success"} ${(now - 60 * 60_000) / 1000}`);
-  expect(text).toContain(`portcullis_job_last_run_timestamp_seconds{job="sessions-cleanup",outcome="failure"} ${(now - 5 * 60_000) / 1000}`);
+  expect(text).toContain(
+    `portcullis_job_last_run_timestamp_seconds{job="sessions-cleanup",outcome="success"} ${(now - 60 * 60_000) / 1000}`,
+  );
+  expect(text).toContain(
+    `portcullis_job_last_run_timestamp_seconds{job="sessions-cleanup",outcome="failure"} ${(now - 5 * 60_000) / 1000}`,
+  );
   expect(text).toMatch(/^portcullis_session_cleanup_rows_removed\{table="sessions"\} 7$/m);
   // No verify run recorded: its gauges have no series yet.
   expect(text).not.toMatch(/^portcullis_sessions_verify_ok\{/m);
@@ -80,7 +90,7 @@ it('asks the database once per cache period however many gauges and scrapes, and
   expect(errors).toHaveLength(1);
 });
 
-it('prunes a job\'s rows past the retention except the newest of each outcome', async () => {
+it("prunes a job's rows past the retention except the newest of each outcome", async () => {
   const queries = createJobRunQueries(knex);
   const old = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
   await knex('operational_job_runs').insert([
@@ -91,8 +101,15 @@ it('prunes a job\'s rows past the retention except the newest of each outcome', 
     { job: 'sessions-verify', started_at: old(85), finished_at: old(85), outcome: 'success', figures: {} },
   ]);
   await queries.record(run('failure', old(0)));
-  const left = await knex('operational_job_runs').orderBy(['job', 'finished_at']).select('job', 'outcome', 'finished_at');
-  expect(left.map((row) => `${row.job} ${row.outcome} ${Math.round((Date.now() - new Date(row.finished_at).getTime()) / 86_400_000)}`)).toEqual([
+  const left = await knex('operational_job_runs')
+    .orderBy(['job', 'finished_at'])
+    .select('job', 'outcome', 'finished_at');
+  expect(
+    left.map(
+      (row) =>
+        `${row.job} ${row.outcome} ${Math.round((Date.now() - new Date(row.finished_at).getTime()) / 86_400_000)}`,
+    ),
+  ).toEqual([
     'sessions-cleanup success 80',
     'sessions-cleanup no_go 70',
     'sessions-cleanup failure 0',
@@ -105,6 +122,14 @@ it('prunes a job\'s rows past the retention except the newest of each outcome', 
 it('says which jobs apply to a store configuration', () => {
   expect(sessionJobsInUse({ SESSION_STORE_DRIVER: 'knex' })).toEqual({ cleanup: true, verify: false });
   expect(sessionJobsInUse({ SESSION_STORE_DRIVER: 'redis' })).toEqual({ cleanup: false, verify: false });
-  expect(sessionJobsInUse({ SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex' })).toEqual({ cleanup: true, verify: true });
-  expect(sessionJobsInUse({ SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'dynamodb' })).toEqual({ cleanup: false, verify: true });
+  expect(
+    sessionJobsInUse({ SESSION_STORE_DRIVER: 'dual', SESSION_STORE_PRIMARY: 'redis', SESSION_STORE_SECONDARY: 'knex' }),
+  ).toEqual({ cleanup: true, verify: true });
+  expect(
+    sessionJobsInUse({
+      SESSION_STORE_DRIVER: 'dual',
+      SESSION_STORE_PRIMARY: 'redis',
+      SESSION_STORE_SECONDARY: 'dynamodb',
+    }),
+  ).toEqual({ cleanup: false, verify: true });
 });

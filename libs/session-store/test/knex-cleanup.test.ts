@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import createKnex, { type Knex } from 'knex';
-import { cleanupExpiredSessions, createSessionTable, runExpiredSessionCleanup, type CleanupProgress } from '@portcullis/session-store';
+import {
+  cleanupExpiredSessions,
+  createSessionTable,
+  runExpiredSessionCleanup,
+  type CleanupProgress,
+} from '@portcullis/session-store';
 import { testMysql, testPostgres, type TestDatabase } from '../../../test/support/index.js';
 import { TestClock } from './contract.js';
 
@@ -32,8 +37,18 @@ describe.each(servers)('cleanupExpiredSessions on %s', (_name, createDatabase, c
   /** `expired` rows that expired 1..expired ms before the returned time, and `live` rows still valid. */
   async function seed(expired: number, live: number): Promise<number> {
     const now = clock.now();
-    const row = (i: number, expiresAt: number) => ({ hash: randomBytes(32).toString('hex'), user_id: `admin-${i % 7}`, data: '{}', expires_at: expiresAt, created_at: now, updated_at: now });
-    const rows = [...Array.from({ length: expired }, (_, i) => row(i, now - 1 - i)), ...Array.from({ length: live }, (_, i) => row(i, now + 60_000 + i))];
+    const row = (i: number, expiresAt: number) => ({
+      hash: randomBytes(32).toString('hex'),
+      user_id: `admin-${i % 7}`,
+      data: '{}',
+      expires_at: expiresAt,
+      created_at: now,
+      updated_at: now,
+    });
+    const rows = [
+      ...Array.from({ length: expired }, (_, i) => row(i, now - 1 - i)),
+      ...Array.from({ length: live }, (_, i) => row(i, now + 60_000 + i)),
+    ];
     await knex.batchInsert(tableName, rows, 500);
     return now;
   }
@@ -45,10 +60,16 @@ describe.each(servers)('cleanupExpiredSessions on %s', (_name, createDatabase, c
       if (query.sql.startsWith('delete from')) count += 1;
     };
     knex.on('query', listener);
-    return { get count() { return count; }, stop: () => knex.off('query', listener) };
+    return {
+      get count() {
+        return count;
+      },
+      stop: () => knex.off('query', listener),
+    };
   }
 
-  const remaining = async () => (await knex(tableName).select('expires_at')).map((row: { expires_at: string | number }) => Number(row.expires_at));
+  const remaining = async () =>
+    (await knex(tableName).select('expires_at')).map((row: { expires_at: string | number }) => Number(row.expires_at));
 
   it('deletes exactly the expired rows, in batches of batchSize, and leaves the live ones', async () => {
     await seed(2500, 300);
@@ -63,11 +84,15 @@ describe.each(servers)('cleanupExpiredSessions on %s', (_name, createDatabase, c
 
   it('stops after maxBatches, oldest first, and the next run finishes the job', async () => {
     const seededAt = await seed(250, 10);
-    expect(await cleanupExpiredSessions(knex, tableName, { clock, batchSize: 100, maxBatches: 2, pauseMs: 5 })).toBe(200);
+    expect(await cleanupExpiredSessions(knex, tableName, { clock, batchSize: 100, maxBatches: 2, pauseMs: 5 })).toBe(
+      200,
+    );
     const left = await remaining();
     expect(left).toHaveLength(60);
     // The 50 left expired most recently: batches go by expires_at, oldest first.
-    expect(left.filter((expiresAt) => expiresAt < seededAt).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => seededAt - 50 + i));
+    expect(left.filter((expiresAt) => expiresAt < seededAt).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => seededAt - 50 + i),
+    );
     expect(await cleanupExpiredSessions(knex, tableName, { clock, batchSize: 100 })).toBe(50);
     expect(await remaining()).toHaveLength(10);
   });
@@ -92,9 +117,18 @@ describe.each(servers)('cleanupExpiredSessions on %s', (_name, createDatabase, c
       },
     });
     expect(stopped).toMatchObject({ deleted: 200, batches: 2, finished: false });
-    expect(seen).toEqual([{ deleted: 100, batches: 1 }, { deleted: 200, batches: 2 }]);
-    expect(await runExpiredSessionCleanup(knex, tableName, { clock, batchSize: 100, signal: AbortSignal.abort() })).toMatchObject({ deleted: 0, batches: 0, finished: false });
-    expect(await runExpiredSessionCleanup(knex, tableName, { clock, batchSize: 100 })).toMatchObject({ deleted: 300, batches: 4, finished: true });
+    expect(seen).toEqual([
+      { deleted: 100, batches: 1 },
+      { deleted: 200, batches: 2 },
+    ]);
+    expect(
+      await runExpiredSessionCleanup(knex, tableName, { clock, batchSize: 100, signal: AbortSignal.abort() }),
+    ).toMatchObject({ deleted: 0, batches: 0, finished: false });
+    expect(await runExpiredSessionCleanup(knex, tableName, { clock, batchSize: 100 })).toMatchObject({
+      deleted: 300,
+      batches: 4,
+      finished: true,
+    });
     expect(await remaining()).toHaveLength(5);
   });
 });

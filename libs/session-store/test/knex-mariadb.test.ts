@@ -40,21 +40,28 @@ describe('knex driver on MariaDB', () => {
     await createSessionTable(knex, tableName);
   });
   afterEach(() => knex.schema.dropTableIfExists(tableName));
-  const record = (n: number, ttlMs: number): SessionRecord => ({ hash: hashOf(n), userId: `admin-${n % 3}`, data: '{}', expiresAt: clock.now() + ttlMs });
+  const record = (n: number, ttlMs: number): SessionRecord => ({
+    hash: hashOf(n),
+    userId: `admin-${n % 3}`,
+    data: '{}',
+    expiresAt: clock.now() + ttlMs,
+  });
 
   it('creates the table with a primary key on hash and indexes on user_id and expires_at', async () => {
     const [rows] = (await knex.raw(
       'select INDEX_NAME as name, COLUMN_NAME as col from information_schema.STATISTICS where TABLE_SCHEMA = database() and TABLE_NAME = ? order by INDEX_NAME',
       [tableName],
     )) as [{ name: string; col: string }[]];
-    expect(rows.map((row) => `${row.name}(${row.col})`).sort()).toEqual(['PRIMARY(hash)', `${tableName}_expires_at_idx(expires_at)`, `${tableName}_user_id_idx(user_id)`].sort());
+    expect(rows.map((row) => `${row.name}(${row.col})`).sort()).toEqual(
+      ['PRIMARY(hash)', `${tableName}_expires_at_idx(expires_at)`, `${tableName}_user_id_idx(user_id)`].sort(),
+    );
   });
 
   it('keeps sessions in MEDIUMTEXT utf8mb4: a 1 MiB session of 4-byte characters fits', async () => {
-    const [rows] = (await knex.raw('select DATA_TYPE as type, CHARACTER_SET_NAME as charset from information_schema.COLUMNS where TABLE_SCHEMA = database() and TABLE_NAME = ? and COLUMN_NAME = ?', [
-      tableName,
-      'data',
-    ])) as [{ type: string; charset: string }[]];
+    const [rows] = (await knex.raw(
+      'select DATA_TYPE as type, CHARACTER_SET_NAME as charset from information_schema.COLUMNS where TABLE_SCHEMA = database() and TABLE_NAME = ? and COLUMN_NAME = ?',
+      [tableName, 'data'],
+    )) as [{ type: string; charset: string }[]];
     expect(rows[0]).toEqual({ type: 'mediumtext', charset: 'utf8mb4' });
     const backend = createKnexBackend({ knex, tableName, clock });
     const data = JSON.stringify({ blob: '😀'.repeat(262_000) });

@@ -23,10 +23,13 @@ runSessionStoreContract('knex (PostgreSQL)', async (clock) => {
   const tableName = uniqueTable();
   await createSessionTable(knex, tableName);
   const backend = createKnexBackend({ knex, tableName, clock });
-  return { backend, cleanup: async () => {
-    await backend.close();
-    await knex.schema.dropTable(tableName);
-  } };
+  return {
+    backend,
+    cleanup: async () => {
+      await backend.close();
+      await knex.schema.dropTable(tableName);
+    },
+  };
 });
 
 describe('knex driver on PostgreSQL', () => {
@@ -38,13 +41,24 @@ describe('knex driver on PostgreSQL', () => {
     await createSessionTable(knex, tableName);
   });
   afterEach(() => knex.schema.dropTableIfExists(tableName));
-  const record = (n: number, ttlMs: number): SessionRecord => ({ hash: hashOf(n), userId: `admin-${n % 3}`, data: '{}', expiresAt: clock.now() + ttlMs });
+  const record = (n: number, ttlMs: number): SessionRecord => ({
+    hash: hashOf(n),
+    userId: `admin-${n % 3}`,
+    data: '{}',
+    expiresAt: clock.now() + ttlMs,
+  });
 
   it('creates the table with a primary key on hash and indexes on user_id and expires_at', async () => {
-    const { rows } = (await knex.raw('select indexdef from pg_indexes where tablename = ?', [tableName])) as { rows: { indexdef: string }[] };
+    const { rows } = (await knex.raw('select indexdef from pg_indexes where tablename = ?', [tableName])) as {
+      rows: { indexdef: string }[];
+    };
     const definitions = rows.map((row) => row.indexdef);
     expect(definitions).toEqual(
-      expect.arrayContaining([expect.stringMatching(/UNIQUE INDEX .* btree \(hash\)/), expect.stringMatching(/INDEX .* btree \(user_id\)/), expect.stringMatching(/INDEX .* btree \(expires_at\)/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/UNIQUE INDEX .* btree \(hash\)/),
+        expect.stringMatching(/INDEX .* btree \(user_id\)/),
+        expect.stringMatching(/INDEX .* btree \(expires_at\)/),
+      ]),
     );
   });
 

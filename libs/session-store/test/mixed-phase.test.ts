@@ -4,7 +4,17 @@
 // `portcullis sessions backfill` and `portcullis sessions verify`.
 // eslint-disable-next-line import-x/no-extraneous-dependencies -- test only: it proves safe the settings the config lib derives; the library itself does not depend on it
 import { settingsOfPhase, type SessionPhase } from '@portcullis/config';
-import { backfillSessions, createDualBackend, createSessionStore, dualOptionsOf, verifyStores, type DualBackendOptions, type SessionBackend, type SessionData, type SessionStore } from '@portcullis/session-store';
+import {
+  backfillSessions,
+  createDualBackend,
+  createSessionStore,
+  dualOptionsOf,
+  verifyStores,
+  type DualBackendOptions,
+  type SessionBackend,
+  type SessionData,
+  type SessionStore,
+} from '@portcullis/session-store';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import { realStores, type RealStore } from './backends.js';
 import { newId, TestClock } from './contract.js';
@@ -18,7 +28,8 @@ const IDLE = 30 * 60_000;
 type Phase = 'A' | 'dual(A→B)' | 'dual(B→A)' | 'B';
 type DualSettings = Pick<DualBackendOptions, 'fallbackOnMiss' | 'readRepair' | 'secondaryMaxTtlMs'>;
 /** The settings SESSION_STORE_PHASE derives for each dual phase, as the services apply them. */
-const settingsOf = (phase: SessionPhase): DualSettings => dualOptionsOf(settingsOfPhase({ phase, from: 'knex', to: 'dynamodb' }));
+const settingsOf = (phase: SessionPhase): DualSettings =>
+  dualOptionsOf(settingsOfPhase({ phase, from: 'knex', to: 'dynamodb' }));
 const FIRST_DUAL = settingsOf('dual-write');
 const CUTOVER = settingsOf('cutover');
 const RETIRING = settingsOf('retiring');
@@ -39,7 +50,15 @@ afterEach(async () => {
 /** One pod's session store in `phase`, with its own connections to A and B. */
 function pod(phase: Phase, settings: DualSettings = {}): SessionStore {
   const [first, second] = phase === 'A' || phase === 'dual(A→B)' ? [a, b] : [b, a];
-  const backend = phase.startsWith('dual') ? createDualBackend({ primary: first.connect(clock), secondary: second.connect(clock), clock, repairIntervalMs: 3_600_000, ...settings }) : first.connect(clock);
+  const backend = phase.startsWith('dual')
+    ? createDualBackend({
+        primary: first.connect(clock),
+        secondary: second.connect(clock),
+        clock,
+        repairIntervalMs: 3_600_000,
+        ...settings,
+      })
+    : first.connect(clock);
   opened.push(backend);
   return createSessionStore({ backend, hashers, clock, defaultTtlMs: IDLE });
 }
@@ -97,7 +116,11 @@ describe('A beside dual(A→B): the rollout into the first dual phase', () => {
   });
 
   it('lets the dual pod bring back a logout or revoke-all of the A pod when fallback on miss is on (why it is off here)', async () => {
-    const [single, withFallback, withoutFallback] = [pod('A'), pod('dual(A→B)', { fallbackOnMiss: true }), pod('dual(A→B)', FIRST_DUAL)];
+    const [single, withFallback, withoutFallback] = [
+      pod('A'),
+      pod('dual(A→B)', { fallbackOnMiss: true }),
+      pod('dual(A→B)', FIRST_DUAL),
+    ];
     const id = newId();
     await withFallback.set(id, { userId: 'admin-1' }, IDLE);
     const revoked = newId();
@@ -107,7 +130,9 @@ describe('A beside dual(A→B): the rollout into the first dual phase', () => {
     await single.destroyByUser('admin-2');
     expect(await withFallback.get(id)).toEqual({ userId: 'admin-1' });
     expect(await withFallback.get(revoked)).toEqual({ userId: 'admin-2' });
-    expect((await withFallback.listByUser('admin-2')).map((session) => session.hash)).toEqual([withFallback.hashOf(revoked)]);
+    expect((await withFallback.listByUser('admin-2')).map((session) => session.hash)).toEqual([
+      withFallback.hashOf(revoked),
+    ]);
     expect(await withoutFallback.get(id)).toBeUndefined();
     expect(await withoutFallback.get(revoked)).toBeUndefined();
     expect(await withoutFallback.listByUser('admin-2')).toEqual([]);

@@ -2,7 +2,11 @@
 // (session_store_phase_info) and which phases may run beside it (session_store_phase_compatible):
 // the dashboard's "pods per phase" and the non-adjacent-phases alert read these.
 import { Registry } from 'prom-client';
-import { createSessionStoreFromSettings, createSessionStoreMetrics, type SessionStoreSettings } from '@portcullis/session-store';
+import {
+  createSessionStoreFromSettings,
+  createSessionStoreMetrics,
+  type SessionStoreSettings,
+} from '@portcullis/session-store';
 
 const settings: SessionStoreSettings = {
   SESSION_SECRET: ['phase-metrics-secret-0123456789abcdefghij'],
@@ -24,7 +28,16 @@ const settings: SessionStoreSettings = {
 
 it('exports the phase with its config hash and the phases compatible with it', async () => {
   const registry = new Registry();
-  const phase = { phase: 'single', from: 'memory', to: '', configHash: 'abc123def456', compatible: [{ phase: 'single', from: 'memory', to: '' }, { phase: 'dual-write', from: 'memory', to: 'knex' }] };
+  const phase = {
+    phase: 'single',
+    from: 'memory',
+    to: '',
+    configHash: 'abc123def456',
+    compatible: [
+      { phase: 'single', from: 'memory', to: '' },
+      { phase: 'dual-write', from: 'memory', to: 'knex' },
+    ],
+  };
   const sessions = createSessionStoreFromSettings(settings, { metrics: createSessionStoreMetrics(registry), phase });
   const text = await registry.metrics();
   await sessions.close();

@@ -5,10 +5,24 @@ import { CreateTableCommand, DeleteTableCommand } from '@aws-sdk/client-dynamodb
 import { Redis } from 'ioredis';
 import createKnex, { type Knex } from 'knex';
 import {
-  checkSessionStore, compareSessionConfigs, createDynamoClient, createDynamoSessionTable, createSessionTable, secretFingerprint,
-  type PreflightCheck, type SessionConfigView, type SessionStoreSettings,
+  checkSessionStore,
+  compareSessionConfigs,
+  createDynamoClient,
+  createDynamoSessionTable,
+  createSessionTable,
+  secretFingerprint,
+  type PreflightCheck,
+  type SessionConfigView,
+  type SessionStoreSettings,
 } from '@portcullis/session-store';
-import { startRedis, testDynamo, testMysql, testPostgres, testRedis, type TestDatabase } from '../../../test/support/index.js';
+import {
+  startRedis,
+  testDynamo,
+  testMysql,
+  testPostgres,
+  testRedis,
+  type TestDatabase,
+} from '../../../test/support/index.js';
 
 const dynamo = testDynamo();
 // The driver takes credentials from the SDK's default chain, as pods do (IRSA); here, moto's.
@@ -57,18 +71,30 @@ describe('knex', () => {
     const name = table();
     const checks = await checkSessionStore('knex', settings({ SESSION_TABLE_NAME: name }));
     expect(verdicts(checks)).toEqual({ 'knex table': false });
-    expect(failures(checks)[0]).toMatch(new RegExp(`Table "${name}" does not exist in 127\\.0\\.0\\.1:\\d+/${pg.database}: run the migrations`));
+    expect(failures(checks)[0]).toMatch(
+      new RegExp(`Table "${name}" does not exist in 127\\.0\\.0\\.1:\\d+/${pg.database}: run the migrations`),
+    );
   });
 
-  it.each(['pg', 'mysql2'] as const)('passes on the migration\'s table (%s) and leaves no probe session behind', async (client) => {
-    const name = table();
-    const db = client === 'pg' ? knex : createKnex({ client, connection: maria.url });
-    await createSessionTable(db, name);
-    const checks = await checkSessionStore('knex', settings({ SESSION_TABLE_NAME: name, SESSION_KNEX_CLIENT: client, ...(client === 'mysql2' ? { SESSION_DATABASE_URL: maria.url } : {}) }));
-    expect(verdicts(checks)).toEqual({ 'knex columns': true, 'knex indexes': true, 'knex probe': true });
-    expect(await db(name).count({ n: '*' })).toEqual([{ n: client === 'pg' ? '0' : 0 }]);
-    if (db !== knex) await db.destroy();
-  });
+  it.each(['pg', 'mysql2'] as const)(
+    "passes on the migration's table (%s) and leaves no probe session behind",
+    async (client) => {
+      const name = table();
+      const db = client === 'pg' ? knex : createKnex({ client, connection: maria.url });
+      await createSessionTable(db, name);
+      const checks = await checkSessionStore(
+        'knex',
+        settings({
+          SESSION_TABLE_NAME: name,
+          SESSION_KNEX_CLIENT: client,
+          ...(client === 'mysql2' ? { SESSION_DATABASE_URL: maria.url } : {}),
+        }),
+      );
+      expect(verdicts(checks)).toEqual({ 'knex columns': true, 'knex indexes': true, 'knex probe': true });
+      expect(await db(name).count({ n: '*' })).toEqual([{ n: client === 'pg' ? '0' : 0 }]);
+      if (db !== knex) await db.destroy();
+    },
+  );
 
   it('fails on a hand-made table without the expires_at index and with a wrong column type', async () => {
     const name = table();
@@ -93,30 +119,63 @@ describe('knex', () => {
 });
 
 describe('dynamodb', () => {
-  const client = createDynamoClient({ endpoint: dynamo.endpoint, region: dynamo.region, credentials: dynamo.credentials });
+  const client = createDynamoClient({
+    endpoint: dynamo.endpoint,
+    region: dynamo.region,
+    credentials: dynamo.credentials,
+  });
   afterAll(() => client.destroy());
 
   it('passes on a table made by createDynamoSessionTable and prints its capacity', async () => {
     const name = table();
-    await createDynamoSessionTable(client, { tableName: `${dynamo.tablePrefix}${name}`, billingMode: 'PROVISIONED', readCapacity: 7, writeCapacity: 3 });
+    await createDynamoSessionTable(client, {
+      tableName: `${dynamo.tablePrefix}${name}`,
+      billingMode: 'PROVISIONED',
+      readCapacity: 7,
+      writeCapacity: 3,
+    });
     const checks = await checkSessionStore('dynamodb', settings({ DYNAMODB_SESSION_TABLE: name }));
-    expect(verdicts(checks)).toEqual({ 'dynamodb table': true, 'dynamodb ttl': true, 'dynamodb capacity': true, 'dynamodb probe': true });
+    expect(verdicts(checks)).toEqual({
+      'dynamodb table': true,
+      'dynamodb ttl': true,
+      'dynamodb capacity': true,
+      'dynamodb probe': true,
+    });
     expect(checks.find((check) => check.name === 'dynamodb capacity')?.detail).toBe('PROVISIONED: 7 RCU, 3 WCU.');
     await client.send(new DeleteTableCommand({ TableName: `${dynamo.tablePrefix}${name}` }));
   });
 
   it('fails on a table without time to live, and on a missing table', async () => {
     const name = table();
-    await client.send(new CreateTableCommand({
-      TableName: `${dynamo.tablePrefix}${name}`,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'hash', AttributeType: 'S' }, { AttributeName: 'userId', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'hash', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [{ IndexName: 'byUser', KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
-    }));
+    await client.send(
+      new CreateTableCommand({
+        TableName: `${dynamo.tablePrefix}${name}`,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'hash', AttributeType: 'S' },
+          { AttributeName: 'userId', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'hash', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'byUser',
+            KeySchema: [{ AttributeName: 'userId', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
+      }),
+    );
     const checks = await checkSessionStore('dynamodb', settings({ DYNAMODB_SESSION_TABLE: name }));
-    expect(verdicts(checks)).toMatchObject({ 'dynamodb table': true, 'dynamodb ttl': false, 'dynamodb capacity': true });
-    expect(failures(checks)).toEqual([expect.stringMatching(/^Time to live is DISABLED on table .*: expired sessions would never be deleted; enable it on "expiresAt"/)]);
+    expect(verdicts(checks)).toMatchObject({
+      'dynamodb table': true,
+      'dynamodb ttl': false,
+      'dynamodb capacity': true,
+    });
+    expect(failures(checks)).toEqual([
+      expect.stringMatching(
+        /^Time to live is DISABLED on table .*: expired sessions would never be deleted; enable it on "expiresAt"/,
+      ),
+    ]);
     expect(checks.find((check) => check.name === 'dynamodb capacity')?.detail).toBe('On-demand (PAY_PER_REQUEST).');
     await client.send(new DeleteTableCommand({ TableName: `${dynamo.tablePrefix}${name}` }));
 
@@ -139,7 +198,9 @@ describe('redis', () => {
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
       await admin.quit();
       const checks = await checkSessionStore('redis', settings({ REDIS_URL: server.url }));
-      expect(failures(checks)).toEqual(['maxmemory-policy is allkeys-lru: Redis would evict sessions (random sign-outs); set it to noeviction.']);
+      expect(failures(checks)).toEqual([
+        'maxmemory-policy is allkeys-lru: Redis would evict sessions (random sign-outs); set it to noeviction.',
+      ]);
       await server.stop();
       const down = await checkSessionStore('redis', settings({ REDIS_URL: server.url }));
       expect(failures(down)).toEqual([expect.stringMatching(/^Could not reach Redis: connect ECONNREFUSED/)]);
@@ -149,10 +210,15 @@ describe('redis', () => {
   });
 });
 
-describe('two deployments\' session settings', () => {
+describe("two deployments' session settings", () => {
   const [s1, s2] = ['first-secret-0123456789abcdefghijklmnop', 'second-secret-0123456789abcdefghijklmno'];
   const view = (overrides: Partial<SessionConfigView> = {}): SessionConfigView => ({
-    SESSION_SECRET: [s1, s2], SESSION_COOKIE_NAME: 'portcullis.sid', SESSION_IDLE_TIMEOUT_SECONDS: 1800, SESSION_ABSOLUTE_TIMEOUT_SECONDS: 43_200, NODE_ENV: 'production', ...overrides,
+    SESSION_SECRET: [s1, s2],
+    SESSION_COOKIE_NAME: 'portcullis.sid',
+    SESSION_IDLE_TIMEOUT_SECONDS: 1800,
+    SESSION_ABSOLUTE_TIMEOUT_SECONDS: 43_200,
+    NODE_ENV: 'production',
+    ...overrides,
   });
 
   it('passes when secrets, cookie and timeouts agree', () => {
@@ -168,8 +234,14 @@ describe('two deployments\' session settings', () => {
   });
 
   it('fails on the same secrets in another order, and on a different cookie or timeout', () => {
-    expect(failures(compareSessionConfigs(view(), view({ SESSION_SECRET: [s2, s1] })))).toEqual([expect.stringMatching(/same SESSION_SECRET keys but in another order.*put the same one first/)]);
-    expect(failures(compareSessionConfigs(view(), view({ NODE_ENV: 'development' })))).toEqual([expect.stringMatching(/the session cookie name differs: __Host-portcullis.sid here, portcullis.sid there/)]);
-    expect(failures(compareSessionConfigs(view(), view({ SESSION_IDLE_TIMEOUT_SECONDS: 900 })))).toEqual([expect.stringMatching(/SESSION_IDLE_TIMEOUT_SECONDS differs: 1800 here, 900 there/)]);
+    expect(failures(compareSessionConfigs(view(), view({ SESSION_SECRET: [s2, s1] })))).toEqual([
+      expect.stringMatching(/same SESSION_SECRET keys but in another order.*put the same one first/),
+    ]);
+    expect(failures(compareSessionConfigs(view(), view({ NODE_ENV: 'development' })))).toEqual([
+      expect.stringMatching(/the session cookie name differs: __Host-portcullis.sid here, portcullis.sid there/),
+    ]);
+    expect(failures(compareSessionConfigs(view(), view({ SESSION_IDLE_TIMEOUT_SECONDS: 900 })))).toEqual([
+      expect.stringMatching(/SESSION_IDLE_TIMEOUT_SECONDS differs: 1800 here, 900 there/),
+    ]);
   });
 });

@@ -40,10 +40,25 @@ async function startClusterNode(): Promise<ServerHandle> {
           const port = await freePort();
           const url = `redis://${LOOPBACK}:${port}`;
           const command = [...args, '--port', String(port), '--bind', LOOPBACK, '--dir', dir, '--logfile', ''];
-          return launchLocal({ name: 'redis-cluster', dir, port, url, command: binary, args: command, ready: probeRedis });
+          return launchLocal({
+            name: 'redis-cluster',
+            dir,
+            port,
+            url,
+            command: binary,
+            args: command,
+            ready: probeRedis,
+          });
         }
       : undefined,
-    container: { name: 'redis-cluster', image: 'redis:7-alpine', port: 6379, command: ['redis-server', ...args], url: (host, port) => `redis://${host}:${port}`, ready: probeRedis },
+    container: {
+      name: 'redis-cluster',
+      image: 'redis:7-alpine',
+      port: 6379,
+      command: ['redis-server', ...args],
+      url: (host, port) => `redis://${host}:${port}`,
+      ready: probeRedis,
+    },
     missing: 'Redis not found: run scripts/setup.sh',
   });
   const admin = new Redis(node.url);
@@ -86,12 +101,21 @@ describe('redis driver', () => {
     await dropPrefix(url, prefix);
     await redis.quit();
   });
-  const record = (hash: string, userId: string | null, ttlMs: number): SessionRecord => ({ hash, userId, data: '{}', expiresAt: clock.now() + ttlMs });
+  const record = (hash: string, userId: string | null, ttlMs: number): SessionRecord => ({
+    hash,
+    userId,
+    data: '{}',
+    expiresAt: clock.now() + ttlMs,
+  });
 
   it('keeps each record, the per-user index and by-expiry under the documented keys', async () => {
     const backend = createRedisBackend({ url, keyPrefix: prefix, clock });
     await backend.put(record('a'.repeat(64), 'admin-1', 60_000));
-    expect((await redis.keys(`${prefix}*`)).sort()).toEqual([`${prefix}by-expiry`, `${prefix}s:${'a'.repeat(64)}`, `${prefix}u:admin-1`]);
+    expect((await redis.keys(`${prefix}*`)).sort()).toEqual([
+      `${prefix}by-expiry`,
+      `${prefix}s:${'a'.repeat(64)}`,
+      `${prefix}u:admin-1`,
+    ]);
     const ttl = await redis.pttl(`${prefix}s:${'a'.repeat(64)}`);
     expect(ttl).toBeGreaterThan(55_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
@@ -125,13 +149,16 @@ describe('redis driver', () => {
     await backend.close();
   });
 
-
   it('moves the index entry even when the new owner id is a byte prefix of the old one (the same-owner shortcut compares whole headers)', async () => {
     const backend = createRedisBackend({ url, keyPrefix: prefix, clock });
     const hash = 'c'.repeat(64);
     const members = async (userId: string) => redis.zrange(`${prefix}u:${userId}`, '0', '-1');
     // Two-byte letters: a length counted in UTF-16 units instead of bytes would cut the header short.
-    for (const [from, to] of [['ää,"12', 'ää,"1'], ['ää,"1', 'ää,"1\\'], [null, 'null']] as const) {
+    for (const [from, to] of [
+      ['ää,"12', 'ää,"1'],
+      ['ää,"1', 'ää,"1\\'],
+      [null, 'null'],
+    ] as const) {
       await backend.put(record(hash, from, 60_000));
       await backend.put(record(hash, to, 60_000));
       if (from !== null) expect(await members(from)).toEqual([]);
@@ -163,7 +190,9 @@ describe('redis driver', () => {
 
   it('refuses a Redis Cluster client whose key prefix has no hash tag, and an ioredis keyPrefix', async () => {
     const cluster = new Cluster([{ host: LOOPBACK, port: 1 }], { lazyConnect: true });
-    expect(() => createRedisBackend({ client: cluster, keyPrefix: 'sessions:' })).toThrow(/hash tag such as "\{sessions\}:"/);
+    expect(() => createRedisBackend({ client: cluster, keyPrefix: 'sessions:' })).toThrow(
+      /hash tag such as "\{sessions\}:"/,
+    );
     expect(() => createRedisBackend({ client: cluster, keyPrefix: '{sessions}:' })).not.toThrow();
     cluster.disconnect();
     const prefixed = new Redis(url, { keyPrefix: 'x:', lazyConnect: true });

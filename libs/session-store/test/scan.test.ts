@@ -5,8 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import createKnex, { type Knex } from 'knex';
 import {
-  createDualBackend, createDynamoBackend, createDynamoClient, createDynamoSessionTable, createKnexBackend, createMemoryBackend, createRedisBackend, createSessionTable,
-  type Clock, type SessionBackend, type SessionRecord,
+  createDualBackend,
+  createDynamoBackend,
+  createDynamoClient,
+  createDynamoSessionTable,
+  createKnexBackend,
+  createMemoryBackend,
+  createRedisBackend,
+  createSessionTable,
+  type Clock,
+  type SessionBackend,
+  type SessionRecord,
 } from '@portcullis/session-store';
 import { testDynamo, testMysql, testPostgres, testRedis, type TestDatabase } from '../../../test/support/index.js';
 import { dropPrefix } from './backends.js';
@@ -37,7 +46,11 @@ async function knexFixture(kind: 'pg' | 'mysql2', clock: Clock): Promise<Fixture
   const knex = await pool(kind);
   const tableName = `sessions_${randomBytes(4).toString('hex')}`;
   await createSessionTable(knex, tableName);
-  return { backend: createKnexBackend({ knex, tableName, clock }), reopen: () => createKnexBackend({ knex, tableName, clock }), cleanup: () => knex.schema.dropTable(tableName) };
+  return {
+    backend: createKnexBackend({ knex, tableName, clock }),
+    reopen: () => createKnexBackend({ knex, tableName, clock }),
+    cleanup: () => knex.schema.dropTable(tableName),
+  };
 }
 
 function redisFixture(clock: Clock): Fixture {
@@ -100,10 +113,13 @@ async function dualFixture(clock: Clock): Promise<Fixture> {
 }
 
 const drivers: [string, (clock: Clock) => Promise<Fixture>][] = [
-  ['memory', async (clock) => {
-    const backend = createMemoryBackend({ clock });
-    return { backend, reopen: () => backend, cleanup: () => backend.close() };
-  }],
+  [
+    'memory',
+    async (clock) => {
+      const backend = createMemoryBackend({ clock });
+      return { backend, reopen: () => backend, cleanup: () => backend.close() };
+    },
+  ],
   ['redis', async (clock) => redisFixture(clock)],
   ['knex (PostgreSQL)', (clock) => knexFixture('pg', clock)],
   ['knex (MariaDB)', (clock) => knexFixture('mysql2', clock)],
@@ -127,14 +143,24 @@ describe.each(drivers)('scan on %s', (name, make) => {
     const records = new Map<string, SessionRecord>();
     const base = clock.now() + 3_600_000;
     for (let i = 0; i < n; i++) {
-      const record = { hash: hash(), userId: i % 3 === 0 ? null : `admin-${i % 7}`, data: JSON.stringify({ i }), expiresAt: base + Math.floor(i / 10) * 1000 };
+      const record = {
+        hash: hash(),
+        userId: i % 3 === 0 ? null : `admin-${i % 7}`,
+        data: JSON.stringify({ i }),
+        expiresAt: base + Math.floor(i / 10) * 1000,
+      };
       records.set(record.hash, record);
     }
     await Promise.all([...records.values()].map((record) => fixture.backend.put(record)));
     return records;
   }
 
-  async function scanAll(backend: SessionBackend, limit: number, cursor?: string, afterPage?: (seen: Map<string, number>) => Promise<void>) {
+  async function scanAll(
+    backend: SessionBackend,
+    limit: number,
+    cursor?: string,
+    afterPage?: (seen: Map<string, number>) => Promise<void>,
+  ) {
     const seen = new Map<string, number>();
     const records: SessionRecord[] = [];
     let next = cursor;
@@ -177,14 +203,19 @@ describe.each(drivers)('scan on %s', (name, make) => {
     const stored = await seed();
     const rewritten = new Set<string>();
     const deleted = new Set<string>();
-    const pick = (pool: Iterable<string>, seen: Map<string, number>, returned: boolean) => [...pool].find((h) => seen.has(h) === returned && !rewritten.has(h) && !deleted.has(h));
+    const pick = (pool: Iterable<string>, seen: Map<string, number>, returned: boolean) =>
+      [...pool].find((h) => seen.has(h) === returned && !rewritten.has(h) && !deleted.has(h));
     const { seen } = await scanAll(fixture.backend, 9, undefined, async (seenSoFar) => {
       // A rolling write on a record already returned and one not yet returned, a logout, a login.
       for (const returned of [true, false]) {
         const target = pick(stored.keys(), seenSoFar, returned);
         if (!target) continue;
         rewritten.add(target);
-        await fixture.backend.put({ ...stored.get(target)!, data: '{"renewed":true}', expiresAt: clock.now() + 7_200_000 });
+        await fixture.backend.put({
+          ...stored.get(target)!,
+          data: '{"renewed":true}',
+          expiresAt: clock.now() + 7_200_000,
+        });
       }
       const gone = pick(stored.keys(), seenSoFar, false);
       if (gone) {

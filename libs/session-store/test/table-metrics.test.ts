@@ -10,11 +10,20 @@ import { testMysql, testPostgres, type TestDatabase } from '../../../test/suppor
 /** The gauges' values on one scrape, by metric name (label table=<name>). */
 async function scrape(registry: Registry, table: string): Promise<Record<string, number>> {
   const text = await registry.metrics();
-  return Object.fromEntries([...text.matchAll(new RegExp(`^(session_store_\\w+)\\{table="${table}"\\} (\\S+)$`, 'gm'))].map((m) => [m[1]!, Number(m[2])]));
+  return Object.fromEntries(
+    [...text.matchAll(new RegExp(`^(session_store_\\w+)\\{table="${table}"\\} (\\S+)$`, 'gm'))].map((m) => [
+      m[1]!,
+      Number(m[2]),
+    ]),
+  );
 }
 
 /** Scrapes until `done` holds (statistics reach the catalogue asynchronously), at most 10 s. */
-async function scrapeUntil(registry: Registry, table: string, done: (values: Record<string, number>) => boolean): Promise<Record<string, number>> {
+async function scrapeUntil(
+  registry: Registry,
+  table: string,
+  done: (values: Record<string, number>) => boolean,
+): Promise<Record<string, number>> {
   const deadline = Date.now() + 10_000;
   let values = await scrape(registry, table);
   while (!done(values) && Date.now() < deadline) {
@@ -26,7 +35,14 @@ async function scrapeUntil(registry: Registry, table: string, done: (values: Rec
 
 async function seed(knex: Knex, table: string, rows: number): Promise<void> {
   const now = Date.now();
-  const row = () => ({ hash: randomBytes(32).toString('hex'), user_id: 'admin-1', data: JSON.stringify({ pad: 'x'.repeat(200) }), expires_at: now + 60_000, created_at: now, updated_at: now });
+  const row = () => ({
+    hash: randomBytes(32).toString('hex'),
+    user_id: 'admin-1',
+    data: JSON.stringify({ pad: 'x'.repeat(200) }),
+    expires_at: now + 60_000,
+    created_at: now,
+    updated_at: now,
+  });
   await knex.batchInsert(table, Array.from({ length: rows }, row), 500);
 }
 
@@ -54,7 +70,11 @@ describe('knex session table gauges on PostgreSQL', () => {
 
     // PostgreSQL's statistics arrive per backend (the inserts and the delete may have run on two
     // pool connections, flushed at different moments): wait for both figures.
-    const before = await scrapeUntil(registry, table, (v) => (v.session_store_dead_rows ?? 0) >= 600 && (v.session_store_live_rows ?? 0) >= 1400);
+    const before = await scrapeUntil(
+      registry,
+      table,
+      (v) => (v.session_store_dead_rows ?? 0) >= 600 && (v.session_store_live_rows ?? 0) >= 1400,
+    );
     expect(before.session_store_dead_rows).toBe(600);
     expect(before.session_store_live_rows).toBe(1400);
     expect(before.session_store_table_bytes).toBeGreaterThan(2000 * 200);
@@ -65,7 +85,11 @@ describe('knex session table gauges on PostgreSQL', () => {
 
     const vacuumedAt = Date.now() / 1000;
     await knex.raw('vacuum ??', [table]);
-    const after = await scrapeUntil(registry, table, (v) => v.session_store_last_autovacuum_seconds !== undefined && v.session_store_dead_rows === 0);
+    const after = await scrapeUntil(
+      registry,
+      table,
+      (v) => v.session_store_last_autovacuum_seconds !== undefined && v.session_store_dead_rows === 0,
+    );
     expect(after.session_store_dead_rows).toBe(0);
     expect(after.session_store_last_autovacuum_seconds).toBeGreaterThanOrEqual(Math.floor(vacuumedAt) - 1);
     expect(after.session_store_last_autovacuum_seconds).toBeLessThanOrEqual(Date.now() / 1000 + 1);
@@ -81,7 +105,12 @@ describe('knex session table gauges on PostgreSQL', () => {
     const flaky = createKnex({ client: 'pg', connection: db.url, pool: { min: 0, max: 1 } });
     const errors: unknown[] = [];
     const kept = new Registry();
-    createSessionTableMetrics(kept, { knex: flaky, tableName: table, cacheMs: 0, onError: (error) => errors.push(error) });
+    createSessionTableMetrics(kept, {
+      knex: flaky,
+      tableName: table,
+      cacheMs: 0,
+      onError: (error) => errors.push(error),
+    });
     const first = await scrape(kept, table);
     expect(first.session_store_table_bytes).toBeGreaterThan(0);
     await flaky.destroy();

@@ -7,26 +7,46 @@ const time = z.string().describe('ISO 8601 time');
 const tenantOrPlatform = z.union([z.literal('platform'), z.uuid()], { error: "must be a tenant id or 'platform'" });
 
 /** HTML forms send every field, empty ones as ''; an empty field means "no filter". */
-const blankless = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+const blankless = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 /** A date (2026-01-31), a time without offset (2026-01-31T09:00, what a datetime-local field sends) read as UTC, or a full ISO 8601 time. */
 const instant = z
   .string()
   .trim()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i, 'must be a date or an ISO 8601 time, such as 2026-01-31 or 2026-01-31T09:00Z')
-  .transform((value) => (value.length === 10 ? `${value}T00:00:00Z` : /(Z|[+-]\d{2}:\d{2})$/i.test(value) ? value : `${value}Z`))
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/i,
+    'must be a date or an ISO 8601 time, such as 2026-01-31 or 2026-01-31T09:00Z',
+  )
+  .transform((value) =>
+    value.length === 10 ? `${value}T00:00:00Z` : /(Z|[+-]\d{2}:\d{2})$/i.test(value) ? value : `${value}Z`,
+  )
   .refine((value) => !Number.isNaN(Date.parse(value)), 'must be a real date and time');
 
 export const eventsQuery = z.object({
-  tenant: blankless(tenantOrPlatform).describe("Tenant id, or 'platform' for platform-wide events; tenant admins see only their own tenant"),
+  tenant: blankless(tenantOrPlatform).describe(
+    "Tenant id, or 'platform' for platform-wide events; tenant admins see only their own tenant",
+  ),
   actor: blankless(z.string().max(64)).describe('Actor id'),
-  action: blankless(z.string().trim().regex(/^[a-z0-9_.]+(\.\*)?$/, 'must be an action such as mfa.reset, or a prefix such as mfa.*').max(100)),
+  action: blankless(
+    z
+      .string()
+      .trim()
+      .regex(/^[a-z0-9_.]+(\.\*)?$/, 'must be an action such as mfa.reset, or a prefix such as mfa.*')
+      .max(100),
+  ),
   from: blankless(instant).describe('Inclusive; a date or a time without offset is UTC'),
   to: blankless(instant).describe('Exclusive; a date or a time without offset is UTC'),
   cursor: z.string().max(200).optional().describe('nextCursor of the previous page'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
-export const exportRequest = eventsQuery.omit({ cursor: true, limit: true }).extend({ format: z.enum(['csv', 'json']).default('csv') });
-export const verifyQuery = z.object({ tenant: blankless(tenantOrPlatform).describe("Required for platform admins; tenant admins verify their own tenant's chain") });
+export const exportRequest = eventsQuery
+  .omit({ cursor: true, limit: true })
+  .extend({ format: z.enum(['csv', 'json']).default('csv') });
+export const verifyQuery = z.object({
+  tenant: blankless(tenantOrPlatform).describe(
+    "Required for platform admins; tenant admins verify their own tenant's chain",
+  ),
+});
 
 export const eventSchema = z.object({
   id: z.string(),
@@ -42,11 +62,22 @@ export const eventSchema = z.object({
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
   occurredAt: time,
-  details: z.record(z.string(), z.unknown()).describe("Sealed fields (reasons, tickets) are opened for readers; '[sealed]' when this service has no key for them"),
+  details: z
+    .record(z.string(), z.unknown())
+    .describe(
+      "Sealed fields (reasons, tickets) are opened for readers; '[sealed]' when this service has no key for them",
+    ),
   prevHash: z.string().describe('Hash of the previous event of the same chain (seq - 1)'),
-  hash: z.string().describe('This event\'s chain hash: HMAC under the audit key named by hashKeyId, or SHA-256 for events written before the chain was keyed'),
+  hash: z
+    .string()
+    .describe(
+      "This event's chain hash: HMAC under the audit key named by hashKeyId, or SHA-256 for events written before the chain was keyed",
+    ),
   hashKeyId: z.string().nullable(),
-  tenantSlug: z.string().nullable().describe('The tenant as it is named now (null: platform-wide, or the tenant is gone)'),
+  tenantSlug: z
+    .string()
+    .nullable()
+    .describe('The tenant as it is named now (null: platform-wide, or the tenant is gone)'),
   tenantName: z.string().nullable(),
   actorEmail: z.string().nullable().describe("The acting admin's current email"),
   targetLabel: z.string().nullable().describe("The target admin's email or the target tenant's slug"),
@@ -56,8 +87,19 @@ export const chainReportSchema = z.object({
   ok: z.boolean(),
   checked: z.number().int(),
   headSeq: z.number().int(),
-  signedHead: z.boolean().describe('The head carries a valid signature under the audit key (every chain written to since the chain was keyed)'),
-  firstBreak: z.object({ seq: z.number().int(), eventId: z.string().nullable(), reason: z.enum(CHAIN_BREAK_REASONS), message: z.string() }).optional(),
+  signedHead: z
+    .boolean()
+    .describe(
+      'The head carries a valid signature under the audit key (every chain written to since the chain was keyed)',
+    ),
+  firstBreak: z
+    .object({
+      seq: z.number().int(),
+      eventId: z.string().nullable(),
+      reason: z.enum(CHAIN_BREAK_REASONS),
+      message: z.string(),
+    })
+    .optional(),
 });
 
 export interface RouteSpec {
@@ -72,8 +114,27 @@ export interface RouteSpec {
 }
 
 export const api = {
-  listEvents: { method: 'get', path: '/audit/events', summary: 'Audit events, newest first (cursor pagination)', query: eventsQuery, response: z.object({ events: z.array(eventSchema), nextCursor: z.string().nullable() }) },
+  listEvents: {
+    method: 'get',
+    path: '/audit/events',
+    summary: 'Audit events, newest first (cursor pagination)',
+    query: eventsQuery,
+    response: z.object({ events: z.array(eventSchema), nextCursor: z.string().nullable() }),
+  },
   // A POST: the export is itself audited, and a GET with a side effect could be set off by a cross-site link.
-  exportEvents: { method: 'post', path: '/audit/events/export', summary: 'Every matching event as CSV or a JSON array (streamed); the export is recorded as audit.exported', body: exportRequest, response: z.array(eventSchema), produces: ['text/csv', 'application/json'] },
-  verifyChain: { method: 'get', path: '/audit/verify-chain', summary: "Walk a tenant's hash chain and report the first break (a deleted or edited event)", query: verifyQuery, response: chainReportSchema },
+  exportEvents: {
+    method: 'post',
+    path: '/audit/events/export',
+    summary: 'Every matching event as CSV or a JSON array (streamed); the export is recorded as audit.exported',
+    body: exportRequest,
+    response: z.array(eventSchema),
+    produces: ['text/csv', 'application/json'],
+  },
+  verifyChain: {
+    method: 'get',
+    path: '/audit/verify-chain',
+    summary: "Walk a tenant's hash chain and report the first break (a deleted or edited event)",
+    query: verifyQuery,
+    response: chainReportSchema,
+  },
 } satisfies Record<string, RouteSpec>;

@@ -15,7 +15,10 @@ export type { AppDependencies, AuditLogSettings } from './context.js';
 export function createApp(deps: AppDependencies): Koa {
   // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
   const security = securityCounters(deps.metrics.registry);
-  const c = createServiceContext({ ...deps, audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })) });
+  const c = createServiceContext({
+    ...deps,
+    audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
+  });
   const open = staticRoutes('/audit', { stylesheet, openApiDocument: openApiDocument() });
   open.get('/', (ctx) => ctx.redirect('/audit/events'));
   // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
@@ -29,8 +32,18 @@ export function createApp(deps: AppDependencies): Koa {
     routers: [healthRoutes('/audit'), open, router],
     // Reads are GETs; the one POST (export, itself audited) is a form or JSON, CSRF-checked.
     beforeRoutes: (app) => [
-      koaHtmlErrors({ stylesheetHref: '/audit/assets/style.css', siteName: 'Portcullis audit', onRefused: (code) => security.refusals.inc({ code }) }),
-      installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
+      koaHtmlErrors({
+        stylesheetHref: '/audit/assets/style.css',
+        siteName: 'Portcullis audit',
+        onRefused: (code) => security.refusals.inc({ code }),
+      }),
+      installSessions(app, {
+        store: deps.store,
+        secrets: deps.settings.secrets,
+        cookieName: deps.settings.cookieName,
+        production: deps.settings.production,
+        idleTimeoutMs: deps.settings.idleTimeoutMs,
+      }),
       koaBodyParser(),
       koaCsrf(),
     ],

@@ -35,8 +35,16 @@ export interface AppDependencies {
 export function createServiceContext(deps: AppDependencies) {
   const { db, clock } = deps;
   // Revocation is read with the session itself (libs/session-auth): no query per request.
-  const policy: SessionPolicy = { clock, idleTimeoutMs: deps.settings.idleTimeoutMs, absoluteTimeoutMs: deps.settings.absoluteTimeoutMs };
-  return { ...deps, policy, events: createEventLibrary({ queries: createEventQueries(db), detailsKeys: deps.detailsKeys }) };
+  const policy: SessionPolicy = {
+    clock,
+    idleTimeoutMs: deps.settings.idleTimeoutMs,
+    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
+  };
+  return {
+    ...deps,
+    policy,
+    events: createEventLibrary({ queries: createEventQueries(db), detailsKeys: deps.detailsKeys }),
+  };
 }
 
 export type ServiceContext = ReturnType<typeof createServiceContext>;

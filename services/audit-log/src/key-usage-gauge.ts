@@ -5,8 +5,21 @@ import { Gauge, type Registry } from 'prom-client';
 import type { KeyUsageRow } from '@portcullis/crypto';
 import type { Logger } from '@portcullis/observability';
 
-export function createKeyUsageGauge({ registry, count, logger }: { registry: Registry; count: () => Promise<{ rows: KeyUsageRow[] }>; logger: Logger }) {
-  const gauge = new Gauge({ name: 'mfa_reset_log_values', help: 'previous_* values of tenant_admin_mfa_reset_logs by key id and state (authenticated)', labelNames: ['key_id', 'state'] as const, registers: [registry] });
+export function createKeyUsageGauge({
+  registry,
+  count,
+  logger,
+}: {
+  registry: Registry;
+  count: () => Promise<{ rows: KeyUsageRow[] }>;
+  logger: Logger;
+}) {
+  const gauge = new Gauge({
+    name: 'mfa_reset_log_values',
+    help: 'previous_* values of tenant_admin_mfa_reset_logs by key id and state (authenticated)',
+    labelNames: ['key_id', 'state'] as const,
+    registers: [registry],
+  });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
@@ -25,7 +38,12 @@ export function createKeyUsageGauge({ registry, count, logger }: { registry: Reg
         if (busy) return;
         busy = true;
         running = refresh()
-          .catch((error: unknown) => logger.warn({ errorCode: error instanceof Error ? error.name : 'unknown' }, 'mfa_reset_log_values refresh failed'))
+          .catch((error: unknown) =>
+            logger.warn(
+              { errorCode: error instanceof Error ? error.name : 'unknown' },
+              'mfa_reset_log_values refresh failed',
+            ),
+          )
           .finally(() => (busy = false));
       };
       run();

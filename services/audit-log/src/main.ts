@@ -18,14 +18,24 @@ const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_P
 const metrics = createMetrics(name);
 const sessions = createSessionStoreFromSettings(config, {
   metrics: createSessionStoreMetrics(metrics.registry),
-  onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+  onSecondaryFailure: (op, error) =>
+    logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
   phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
 // Keys were checked by loadConfig; a missing one only narrows what this service can show.
 const detailsKeys = keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY');
-if (!detailsKeys) logger.warn('AUDIT_DETAILS_ENCRYPTION_KEY is not set: sealed audit details (reasons, tickets) are shown as [sealed] and keyed chains cannot be verified');
+if (!detailsKeys)
+  logger.warn(
+    'AUDIT_DETAILS_ENCRYPTION_KEY is not set: sealed audit details (reasons, tickets) are shown as [sealed] and keyed chains cannot be verified',
+  );
 const resetLogKeys = keyRingOf(config, 'MFA_RESET_LOG_ENCRYPTION_KEY');
-const gauge = resetLogKeys ? createKeyUsageGauge({ registry: metrics.registry, count: () => createResetLogJobs({ db, ring: resetLogKeys }).keyUsage(), logger }) : undefined;
+const gauge = resetLogKeys
+  ? createKeyUsageGauge({
+      registry: metrics.registry,
+      count: () => createResetLogJobs({ db, ring: resetLogKeys }).keyUsage(),
+      logger,
+    })
+  : undefined;
 gauge?.start(config.MFA_RESET_LOG_USAGE_REFRESH_SECONDS * 1000);
 
 const app = createApp({

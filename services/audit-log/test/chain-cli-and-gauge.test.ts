@@ -16,7 +16,11 @@ afterAll(() => s.close());
 async function cli(argv: string[], env: Record<string, string> = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { env: { DATABASE_URL: s.database.url, ...env }, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  const code = await runCli(argv, {
+    env: { DATABASE_URL: s.database.url, ...env },
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
   return { code, stdout, stderr };
 }
 
@@ -24,7 +28,8 @@ describe('portcullis audit verify-chain', () => {
   it('passes on intact chains and exits 1 naming the first break of an edited event', async () => {
     const audit = createAuditWriter({ db: s.db });
     const [intact, tampered] = [randomUUID(), randomUUID()];
-    for (const tenantId of [intact, tampered, intact, tampered, tampered]) await audit.record({ tenantId, actorType: 'system', action: 'test.event' });
+    for (const tenantId of [intact, tampered, intact, tampered, tampered])
+      await audit.record({ tenantId, actorType: 'system', action: 'test.event' });
     const ok = await cli(['audit', 'verify-chain', '--tenant', intact]);
     expect([ok.code, ok.stdout.split('\n')[0]]).toEqual([0, `${intact}: ok, 2 events`]);
 
@@ -36,7 +41,9 @@ describe('portcullis audit verify-chain', () => {
     expect(all.code).toBe(1);
     expect(all.stdout).toContain(`${tampered}: BROKEN at event 2 (hash_mismatch)`);
     expect(all.stdout).toContain(`${intact}: ok, 2 events`);
-    expect(all.stderr).toBe(`portcullis: 1 of 2 audit chains are broken (first: ${tampered} at event 2): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)\n`);
+    expect(all.stderr).toBe(
+      `portcullis: 1 of 2 audit chains are broken (first: ${tampered} at event 2): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)\n`,
+    );
   });
 });
 
@@ -46,7 +53,9 @@ describe('portcullis audit verify-chain on keyed chains', () => {
     const tenantId = randomUUID();
     const audit = createAuditWriter({ db: s.db, keys: ringOf(key) });
     for (let i = 0; i < 3; i++) await audit.record({ tenantId, actorType: 'system', action: 'test.keyed' });
-    const keyed = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], { AUDIT_DETAILS_ENCRYPTION_KEY: key });
+    const keyed = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], {
+      AUDIT_DETAILS_ENCRYPTION_KEY: key,
+    });
     expect([keyed.code, keyed.stdout.split('\n')[0]]).toEqual([0, `${tenantId}: ok, 3 events`]);
     const keyless = await cli(['audit', 'verify-chain', '--tenant', tenantId]);
     expect(keyless.code).toBe(1);
@@ -57,8 +66,12 @@ describe('portcullis audit verify-chain on keyed chains', () => {
   it('with --require-signed-head, counts a chain never written to since keying as broken', async () => {
     const tenantId = randomUUID();
     await createAuditWriter({ db: s.db }).record({ tenantId, actorType: 'system', action: 'test.legacy' });
-    expect((await cli(['audit', 'verify-chain', '--tenant', tenantId], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() })).code).toBe(0);
-    const strict = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() });
+    expect(
+      (await cli(['audit', 'verify-chain', '--tenant', tenantId], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() })).code,
+    ).toBe(0);
+    const strict = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], {
+      AUDIT_DETAILS_ENCRYPTION_KEY: newKey(),
+    });
     expect(strict.code).toBe(1);
     expect(strict.stdout).toContain('(head_unsigned)');
   });
@@ -71,11 +84,19 @@ describe('the mfa_reset_log_values gauge', () => {
     const values = seeded.flatMap((row) => Object.values(row.plain)).filter((value) => value !== null).length;
     const ring = ringOf(keyB, keyA);
     const metrics = createMetrics('audit-log');
-    const gauge = createKeyUsageGauge({ registry: metrics.registry, count: () => createResetLogJobs({ db: s.db, ring }).keyUsage(), logger: createLogger({ service: 'test', level: 'silent' }) });
+    const gauge = createKeyUsageGauge({
+      registry: metrics.registry,
+      count: () => createResetLogJobs({ db: s.db, ring }).keyUsage(),
+      logger: createLogger({ service: 'test', level: 'silent' }),
+    });
     await gauge.refresh();
     const text = await metrics.registry.metrics();
-    expect(text).toContain(`mfa_reset_log_values{key_id="${ring.primaryKeyId}",state="primary",service="audit-log"} ${values}`);
-    expect(text).toContain(`mfa_reset_log_values{key_id="${ringOf(keyA).primaryKeyId}",state="previous",service="audit-log"} 0`);
+    expect(text).toContain(
+      `mfa_reset_log_values{key_id="${ring.primaryKeyId}",state="primary",service="audit-log"} ${values}`,
+    );
+    expect(text).toContain(
+      `mfa_reset_log_values{key_id="${ringOf(keyA).primaryKeyId}",state="previous",service="audit-log"} 0`,
+    );
     await gauge.stop();
   });
 });

@@ -5,7 +5,16 @@ import { createLogger, createMetrics } from '@portcullis/observability';
 import type request from 'supertest';
 import { createApp } from '../src/app.js';
 import { defaultSettings, SESSION_SECRET } from '../../auth-session/test/harness.js';
-import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness, type Built, type SeededAdmin } from '../../mfa-admin/test/harness.js';
+import {
+  createAdminHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  signIn,
+  type AdminHarness,
+  type Built,
+  type SeededAdmin,
+} from '../../mfa-admin/test/harness.js';
 
 const html = { Accept: 'text/html' };
 let h: AdminHarness;
@@ -19,16 +28,33 @@ beforeAll(async () => {
   h = await createAdminHarness();
   built = h.build({
     extraApps: (store) => ({
-      '/audit': createApp({ db: h.db, store, audit: h.audit, detailsKeys: h.detailsKeys, logger: createLogger({ service: 'audit-log', level: 'silent' }), metrics: createMetrics('audit-log'), clock: h.clock, settings: { ...defaultSettings, secrets: [SESSION_SECRET] } }),
+      '/audit': createApp({
+        db: h.db,
+        store,
+        audit: h.audit,
+        detailsKeys: h.detailsKeys,
+        logger: createLogger({ service: 'audit-log', level: 'silent' }),
+        metrics: createMetrics('audit-log'),
+        clock: h.clock,
+        settings: { ...defaultSettings, secrets: [SESSION_SECRET] },
+      }),
     }),
   });
   platform = await h.seedPlatformAdmin();
   operator = await signIn(built.agent(), h.clock, platform);
   tenant = await createTenant(h.db);
   admin = (await createTenantAdmin(h, tenant.id)) as SeededAdmin & { id: string };
-  const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(200);
+  const reset = await operator
+    .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+    .set(json)
+    .send({ reason: 'Lost phone' })
+    .expect(200);
   h.clock.advance(1000);
-  await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).set(json).send({ reason: 'Found it' }).expect(200);
+  await operator
+    .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
+    .set(json)
+    .send({ reason: 'Found it' })
+    .expect(200);
 });
 afterAll(() => h.close());
 
@@ -37,7 +63,10 @@ describe('the filter form', () => {
     const page = await operator.get('/audit/events?tenant=&actor=&action=&from=&to=').set(html).expect(200);
     expect(page.text).toContain('mfa.reset_rolled_back');
     const api = await operator.get(`/audit/events?tenant=${tenant.id}&actor=&action=&from=&to=`).set(json).expect(200);
-    expect(api.body.events.map((event: { action: string }) => event.action)).toEqual(['mfa.reset_rolled_back', 'mfa.reset']);
+    expect(api.body.events.map((event: { action: string }) => event.action)).toEqual([
+      'mfa.reset_rolled_back',
+      'mfa.reset',
+    ]);
   });
 
   it('takes a plain date and a time without offset as UTC, and explains a wrong one on a page', async () => {
@@ -61,8 +90,15 @@ describe('the filter form', () => {
     expect(page.text).toMatch(new RegExp(`<option value="${tenant.id}" selected>${tenant.slug} \\(`));
     expect(page.text).toContain(`<option value="${admin.id}">${admin.email}</option>`);
     expect(page.text).toContain(`<option value="${platform.id}">${platform.email} (platform)</option>`);
-    const byActor = await operator.get(`/audit/events?tenant=${tenant.id}&actor=${platform.id}&action=mfa.*&from=&to=`).set(json).expect(200);
-    expect(byActor.body.events[0]).toMatchObject({ actorEmail: platform.email, targetLabel: admin.email, tenantSlug: tenant.slug });
+    const byActor = await operator
+      .get(`/audit/events?tenant=${tenant.id}&actor=${platform.id}&action=mfa.*&from=&to=`)
+      .set(json)
+      .expect(200);
+    expect(byActor.body.events[0]).toMatchObject({
+      actorEmail: platform.email,
+      targetLabel: admin.email,
+      tenantSlug: tenant.slug,
+    });
   });
 });
 
@@ -70,12 +106,28 @@ describe('exports', () => {
   it('carries each event’s hash and previous hash, linked in chain order', async () => {
     const page = await operator.get('/audit/events').set(html).expect(200);
     const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
-    const exported = await operator.post('/audit/events/export').type('form').send({ _csrf: token, tenant: tenant.id, actor: '', action: '', from: '', to: '', format: 'json' }).expect(200);
-    const events = (JSON.parse(exported.text) as { seq: number; hash: string; prevHash: string; chain: string }[]).sort((a, b) => a.seq - b.seq);
+    const exported = await operator
+      .post('/audit/events/export')
+      .type('form')
+      .send({ _csrf: token, tenant: tenant.id, actor: '', action: '', from: '', to: '', format: 'json' })
+      .expect(200);
+    const events = (JSON.parse(exported.text) as { seq: number; hash: string; prevHash: string; chain: string }[]).sort(
+      (a, b) => a.seq - b.seq,
+    );
     expect(events.length).toBeGreaterThanOrEqual(2);
-    for (const event of events) expect(event).toMatchObject({ chain: tenant.id, hash: expect.stringMatching(/^[0-9a-f]{64}$/), prevHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    for (let i = 1; i < events.length; i++) expect([events[i]!.seq, events[i]!.prevHash]).toEqual([events[i - 1]!.seq + 1, events[i - 1]!.hash]);
-    const csv = await operator.post('/audit/events/export').type('form').send({ _csrf: token, tenant: tenant.id, format: 'csv' }).expect(200);
+    for (const event of events)
+      expect(event).toMatchObject({
+        chain: tenant.id,
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        prevHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
+    for (let i = 1; i < events.length; i++)
+      expect([events[i]!.seq, events[i]!.prevHash]).toEqual([events[i - 1]!.seq + 1, events[i - 1]!.hash]);
+    const csv = await operator
+      .post('/audit/events/export')
+      .type('form')
+      .send({ _csrf: token, tenant: tenant.id, format: 'csv' })
+      .expect(200);
     expect(csv.text.split('\r\n')[0]).toContain(',prevHash,hash,hashKeyId');
   });
 });

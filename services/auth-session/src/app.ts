@@ -20,7 +20,10 @@ export type { AppDependencies, AuthSettings } from './context.js';
 export function createApp(deps: AppDependencies): Koa {
   // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
   const security = securityCounters(deps.metrics.registry);
-  const c = createServiceContext({ ...deps, audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })) });
+  const c = createServiceContext({
+    ...deps,
+    audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
+  });
   const open = staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() });
   // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
   open.get('/', (ctx) => ctx.redirect('/auth/me'));
@@ -37,8 +40,18 @@ export function createApp(deps: AppDependencies): Koa {
     trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/auth'), open, router],
     beforeRoutes: (app) => [
-      koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Portcullis', onRefused: (code) => security.refusals.inc({ code }) }),
-      installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
+      koaHtmlErrors({
+        stylesheetHref: '/auth/assets/style.css',
+        siteName: 'Portcullis',
+        onRefused: (code) => security.refusals.inc({ code }),
+      }),
+      installSessions(app, {
+        store: deps.store,
+        secrets: deps.settings.secrets,
+        cookieName: deps.settings.cookieName,
+        production: deps.settings.production,
+        idleTimeoutMs: deps.settings.idleTimeoutMs,
+      }),
       koaBodyParser(),
       koaCsrfWithSignIn(deps.settings),
     ],

@@ -54,12 +54,30 @@ export function createServiceContext(deps: AppDependencies) {
   const passwords = deps.passwords ?? createSignInPasswordHasher();
   const totp = createTotp(clock);
   // Locks are what a stranger guessing (or trying to lock an admin out) causes: alerted on.
-  const lockouts = new Counter({ name: 'auth_account_lockouts_total', help: 'Accounts locked after repeated failed sign-in factors', labelNames: ['kind'] as const, registers: [deps.metrics.registry] });
-  const signIn = createSignInLibrary({ admins, tenants, passwords, throttle, audit, clock, lockout: settings.lockout, onAccountLocked: (kind) => lockouts.inc({ kind }) });
+  const lockouts = new Counter({
+    name: 'auth_account_lockouts_total',
+    help: 'Accounts locked after repeated failed sign-in factors',
+    labelNames: ['kind'] as const,
+    registers: [deps.metrics.registry],
+  });
+  const signIn = createSignInLibrary({
+    admins,
+    tenants,
+    passwords,
+    throttle,
+    audit,
+    clock,
+    lockout: settings.lockout,
+    onAccountLocked: (kind) => lockouts.inc({ kind }),
+  });
   const revocation = createSessionRevocation({ store, absoluteTimeoutMs: settings.absoluteTimeoutMs, clock });
   const account = createAccountLibrary({ admins, passwords, audit, clock, signIn, revocation });
   // Revocation is read with the session itself (libs/session-auth): no query per request.
-  const policy: SessionPolicy = { clock, idleTimeoutMs: settings.idleTimeoutMs, absoluteTimeoutMs: settings.absoluteTimeoutMs };
+  const policy: SessionPolicy = {
+    clock,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    absoluteTimeoutMs: settings.absoluteTimeoutMs,
+  };
   return {
     ...deps,
     admins,
@@ -68,7 +86,14 @@ export function createServiceContext(deps: AppDependencies) {
     policy,
     secondFactor: createSecondFactorLibrary({ admins, totp, totpKeys, signIn, throttle, audit }),
     enrolment: createEnrolmentLibrary({ admins, totp, totpKeys, audit, clock }),
-    sessions: createSessionPolicyLibrary({ store, audit, revocation, clock, maxConcurrent: settings.maxConcurrent, mode: settings.concurrencyMode }),
+    sessions: createSessionPolicyLibrary({
+      store,
+      audit,
+      revocation,
+      clock,
+      maxConcurrent: settings.maxConcurrent,
+      mode: settings.concurrencyMode,
+    }),
   };
 }
 

@@ -5,7 +5,16 @@ import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, sessi
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
-import { createJobRunMetrics, createJobRunQueries, createSessionStoreFromSettings, createSessionStoreMetrics, createSessionTableMetrics, sessionJobsInUse, startItemCounter, type SessionBackend } from '@portcullis/session-store';
+import {
+  createJobRunMetrics,
+  createJobRunQueries,
+  createSessionStoreFromSettings,
+  createSessionStoreMetrics,
+  createSessionTableMetrics,
+  sessionJobsInUse,
+  startItemCounter,
+  type SessionBackend,
+} from '@portcullis/session-store';
 import { createApp } from './app.js';
 import { ensureDefaultPlatformAdmin } from './libraries/default-admin.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
@@ -15,13 +24,18 @@ import { sessionCookieSettings } from '@portcullis/session-auth';
 const name = 'auth-session';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
-const totpKeys = keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY') ?? exitOnConfigError(new ConfigError([{ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required by auth-session' }]));
+const totpKeys =
+  keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY') ??
+  exitOnConfigError(
+    new ConfigError([{ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required by auth-session' }]),
+  );
 const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
 const metrics = createMetrics(name);
 const storeMetrics = createSessionStoreMetrics(metrics.registry);
 const sessions = createSessionStoreFromSettings(config, {
   metrics: storeMetrics,
-  onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+  onSecondaryFailure: (op, error) =>
+    logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
   phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
 const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, storeMetrics);
@@ -30,26 +44,49 @@ const counter = startItemCounter(sessions.stores as Record<string, SessionBacken
 createJobRunMetrics(metrics.registry, {
   latest: createJobRunQueries(db).latest,
   ...sessionJobsInUse(config),
-  onError: (error) => logger.warn({ errorCode: (error as { code?: string }).code ?? 'unknown' }, 'operational_job_runs: job results not readable for /metrics'),
+  onError: (error) =>
+    logger.warn(
+      { errorCode: (error as { code?: string }).code ?? 'unknown' },
+      'operational_job_runs: job results not readable for /metrics',
+    ),
 });
 // The knex session table's size, dead rows and last vacuum (session_store_table_bytes, …): exported
 // by auth-session only, so one pod per scrape reads the catalogue (docs/choosing-a-session-store.md).
-const sessionDb = !sessionJobsInUse(config).cleanup ? undefined : config.SESSION_DATABASE_URL ? createDatabase({ url: config.SESSION_DATABASE_URL, client: config.SESSION_KNEX_CLIENT, poolMax: 1 }) : db;
+const sessionDb = !sessionJobsInUse(config).cleanup
+  ? undefined
+  : config.SESSION_DATABASE_URL
+    ? createDatabase({ url: config.SESSION_DATABASE_URL, client: config.SESSION_KNEX_CLIENT, poolMax: 1 })
+    : db;
 if (sessionDb) {
   createSessionTableMetrics(metrics.registry, {
     knex: sessionDb,
     tableName: config.SESSION_TABLE_NAME,
-    onError: (error) => logger.warn({ errorCode: (error as { code?: string }).code ?? 'unknown' }, 'session table statistics not readable for /metrics'),
+    onError: (error) =>
+      logger.warn(
+        { errorCode: (error as { code?: string }).code ?? 'unknown' },
+        'session table statistics not readable for /metrics',
+      ),
   });
 }
-const redis = config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL ? new Redis(config.REDIS_URL, { lazyConnect: false }) : undefined;
-const throttleStore: ThrottleStore = redis ? { redis } : config.RATE_LIMIT_STORE === 'postgres' ? { postgres: db } : { memory: true };
+const redis =
+  config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL
+    ? new Redis(config.REDIS_URL, { lazyConnect: false })
+    : undefined;
+const throttleStore: ThrottleStore = redis
+  ? { redis }
+  : config.RATE_LIMIT_STORE === 'postgres'
+    ? { postgres: db }
+    : { memory: true };
 // The audit key ring keys the hash chain (required in production by loadConfig).
 const audit = createAuditWriter({ db, keys: keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY') });
 const clock = { now: () => Date.now() };
 
 if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWORD) {
-  const outcome = await ensureDefaultPlatformAdmin({ db, passwords: createSignInPasswordHasher(), audit, clock }, config.DEFAULT_PLATFORM_ADMIN_EMAIL, config.DEFAULT_PLATFORM_ADMIN_PASSWORD);
+  const outcome = await ensureDefaultPlatformAdmin(
+    { db, passwords: createSignInPasswordHasher(), audit, clock },
+    config.DEFAULT_PLATFORM_ADMIN_EMAIL,
+    config.DEFAULT_PLATFORM_ADMIN_PASSWORD,
+  );
   logger.info({ outcome }, 'default platform admin');
 }
 
@@ -67,7 +104,11 @@ const app = createApp({
     ...sessionCookieSettings(config),
     maxConcurrent: config.SESSION_MAX_CONCURRENT,
     concurrencyMode: config.SESSION_CONCURRENCY_MODE,
-    lockout: { threshold: config.LOCKOUT_THRESHOLD, baseSeconds: config.LOCKOUT_BASE_SECONDS, maxSeconds: config.LOCKOUT_MAX_SECONDS },
+    lockout: {
+      threshold: config.LOCKOUT_THRESHOLD,
+      baseSeconds: config.LOCKOUT_BASE_SECONDS,
+      maxSeconds: config.LOCKOUT_MAX_SECONDS,
+    },
     reauthMaxAgeMs: config.REAUTH_MAX_AGE_SECONDS * 1000,
   },
 });
@@ -84,5 +125,13 @@ await runService({
     sessionStore: () => sessions.store.get('readiness-probe'),
     ...(redis ? { redis: () => redis.ping() } : {}),
   },
-  closers: [async () => counter.stop(), () => sessions.close(), async () => redis?.disconnect(), async () => { if (sessionDb && sessionDb !== db) await sessionDb.destroy(); }, () => db.destroy()],
+  closers: [
+    async () => counter.stop(),
+    () => sessions.close(),
+    async () => redis?.disconnect(),
+    async () => {
+      if (sessionDb && sessionDb !== db) await sessionDb.destroy();
+    },
+    () => db.destroy(),
+  ],
 });

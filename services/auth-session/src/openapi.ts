@@ -22,9 +22,7 @@ export function openApiDocument() {
         "`Content-Type: application/json`; HTML form posts carry the session's `_csrf` token. The session is a signed cookie " +
         '(`__Host-portcullis.sid` in production).',
     },
-    servers: [
-      { url: '/' },
-    ],
+    servers: [{ url: '/' }],
     components: {
       securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'portcullis.sid' } },
       schemas: {
@@ -35,20 +33,30 @@ export function openApiDocument() {
             code: { type: 'string', examples: ['auth.invalid_credentials'] },
             message: { type: 'string' },
             requestId: { type: 'string' },
-            fields: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+            fields: {
+              type: 'array',
+              items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+            },
             data: { type: 'object' },
           },
         },
         NextStep: {
           type: 'object',
           required: ['assurance', 'next'],
-          properties: { assurance: { type: 'integer', enum: [1, 2] }, next: { type: 'string', enum: ['verify-mfa', 'enroll-mfa', 'change-password', 'done'] } },
+          properties: {
+            assurance: { type: 'integer', enum: [1, 2] },
+            next: { type: 'string', enum: ['verify-mfa', 'enroll-mfa', 'change-password', 'done'] },
+          },
         },
         Session: {
           type: 'object',
           required: ['id', 'createdAt', 'lastSeenAt', 'assurance', 'current'],
           properties: {
-            id: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'HMAC of the session id (never the id itself)' },
+            id: {
+              type: 'string',
+              pattern: '^[0-9a-f]{64}$',
+              description: 'HMAC of the session id (never the id itself)',
+            },
             createdAt: { type: 'string', format: 'date-time' },
             lastSeenAt: { type: 'string', format: 'date-time' },
             ip: { type: ['string', 'null'] },
@@ -81,26 +89,40 @@ export function openApiDocument() {
     },
     paths: {
       '/auth': {
-        get: { summary: 'The service root: sends browsers on to the signed-in home', responses: { '302': { description: 'Redirect to /auth/me' } } },
+        get: {
+          summary: 'The service root: sends browsers on to the signed-in home',
+          responses: { '302': { description: 'Redirect to /auth/me' } },
+        },
       },
       '/auth/healthz': {
         get: {
           summary: 'Liveness through the ingress',
-          responses: { '200': { description: 'Alive', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' } } } } } } },
+          responses: {
+            '200': {
+              description: 'Alive',
+              content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' } } } } },
+            },
+          },
         },
       },
       '/auth/assets/style.css': {
-        get: { summary: "The pages' stylesheet", responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } },
+        get: {
+          summary: "The pages' stylesheet",
+          responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } },
+        },
       },
       '/auth/openapi.json': {
         get: {
           summary: 'This document',
-          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+          responses: {
+            '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } },
+          },
         },
       },
       '/auth/login': {
         get: {
-          summary: 'Sign-in page; writes no session. The sign-in form\'s CSRF token is also set in a signed cookie (double submit); JSON clients need no token',
+          summary:
+            "Sign-in page; writes no session. The sign-in form's CSRF token is also set in a signed cookie (double submit); JSON clients need no token",
           responses: {
             '200': {
               description: 'Page or token',
@@ -121,7 +143,12 @@ export function openApiDocument() {
                   type: 'object',
                   required: ['email', 'password'],
                   properties: {
-                    tenant: { type: 'string', maxLength: 63, pattern: '^([a-zA-Z0-9][a-zA-Z0-9-]*)?$', description: 'Tenant slug; omit for platform admins' },
+                    tenant: {
+                      type: 'string',
+                      maxLength: 63,
+                      pattern: '^([a-zA-Z0-9][a-zA-Z0-9-]*)?$',
+                      description: 'Tenant slug; omit for platform admins',
+                    },
                     email: { type: 'string', format: 'email', maxLength: 254 },
                     password: { type: 'string', minLength: 1, maxLength: 256 },
                   },
@@ -130,7 +157,10 @@ export function openApiDocument() {
             },
           },
           responses: {
-            '200': { description: 'Password accepted', content: { 'application/json': { schema: { $ref: '#/components/schemas/NextStep' } } } },
+            '200': {
+              description: 'Password accepted',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/NextStep' } } },
+            },
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': {
               description: 'Same answer for unknown account, wrong password and locked account',
@@ -146,7 +176,13 @@ export function openApiDocument() {
           summary: 'The sign-out page (the console nav links here; the form posts to this path)',
           security: signedIn,
           responses: {
-            '200': { description: 'Page, or for JSON clients that the session is live', content: { 'application/json': { schema: { type: 'object', properties: { signedIn: { const: true } } } }, 'text/html': { schema: { type: 'string' } } } },
+            '200': {
+              description: 'Page, or for JSON clients that the session is live',
+              content: {
+                'application/json': { schema: { type: 'object', properties: { signedIn: { const: true } } } },
+                'text/html': { schema: { type: 'string' } },
+              },
+            },
             '401': { $ref: '#/components/responses/Unauthenticated' },
           },
         },
@@ -154,7 +190,12 @@ export function openApiDocument() {
           summary: 'Ends this session',
           security: signedIn,
           responses: {
-            '200': { description: 'Signed out', content: { 'application/json': { schema: { type: 'object', properties: { signedOut: { const: true } } } } } },
+            '200': {
+              description: 'Signed out',
+              content: {
+                'application/json': { schema: { type: 'object', properties: { signedOut: { const: true } } } },
+              },
+            },
             '401': { $ref: '#/components/responses/Unauthenticated' },
           },
         },
@@ -164,7 +205,10 @@ export function openApiDocument() {
           summary: 'Second-factor page; JSON clients get the next step',
           security: signedIn,
           responses: {
-            '200': { description: 'Page or next step', content: { 'application/json': { schema: { type: 'object' } } } },
+            '200': {
+              description: 'Page or next step',
+              content: { 'application/json': { schema: { type: 'object' } } },
+            },
             '401': { $ref: '#/components/responses/Unauthenticated' },
           },
         },
@@ -176,7 +220,13 @@ export function openApiDocument() {
           requestBody: {
             required: true,
             content: {
-              'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string', minLength: 6, maxLength: 32 } } } },
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['code'],
+                  properties: { code: { type: 'string', minLength: 6, maxLength: 32 } },
+                },
+              },
             },
           },
           responses: {
@@ -189,7 +239,10 @@ export function openApiDocument() {
                       { $ref: '#/components/schemas/NextStep' },
                       {
                         type: 'object',
-                        properties: { method: { type: 'string', enum: ['totp', 'recovery_code'] }, remainingRecoveryCodes: { type: 'integer' } },
+                        properties: {
+                          method: { type: 'string', enum: ['totp', 'recovery_code'] },
+                          remainingRecoveryCodes: { type: 'integer' },
+                        },
                       },
                     ],
                   },
@@ -218,7 +271,11 @@ export function openApiDocument() {
                   schema: {
                     type: 'object',
                     required: ['otpauthUri', 'qrCodeDataUrl', 'secret'],
-                    properties: { otpauthUri: { type: 'string' }, qrCodeDataUrl: { type: 'string' }, secret: { type: 'string' } },
+                    properties: {
+                      otpauthUri: { type: 'string' },
+                      qrCodeDataUrl: { type: 'string' },
+                      secret: { type: 'string' },
+                    },
                   },
                 },
               },
@@ -233,7 +290,13 @@ export function openApiDocument() {
           requestBody: {
             required: true,
             content: {
-              'application/json': { schema: { type: 'object', required: ['code'], properties: { code: { type: 'string', minLength: 6, maxLength: 32 } } } },
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['code'],
+                  properties: { code: { type: 'string', minLength: 6, maxLength: 32 } },
+                },
+              },
             },
           },
           responses: {
@@ -247,7 +310,9 @@ export function openApiDocument() {
                       {
                         type: 'object',
                         required: ['recoveryCodes'],
-                        properties: { recoveryCodes: { type: 'array', items: { type: 'string' }, minItems: 10, maxItems: 10 } },
+                        properties: {
+                          recoveryCodes: { type: 'array', items: { type: 'string' }, minItems: 10, maxItems: 10 },
+                        },
                       },
                     ],
                   },
@@ -300,7 +365,11 @@ export function openApiDocument() {
           responses: {
             '200': {
               description: 'Page or whether a change is required',
-              content: { 'application/json': { schema: { type: 'object', properties: { mustChangePassword: { type: 'boolean' } } } } },
+              content: {
+                'application/json': {
+                  schema: { type: 'object', properties: { mustChangePassword: { type: 'boolean' } } },
+                },
+              },
             },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
@@ -316,7 +385,10 @@ export function openApiDocument() {
                 schema: {
                   type: 'object',
                   required: ['currentPassword', 'newPassword'],
-                  properties: { currentPassword: { type: 'string', minLength: 1, maxLength: 256 }, newPassword: { type: 'string', minLength: 12, maxLength: 256 } },
+                  properties: {
+                    currentPassword: { type: 'string', minLength: 1, maxLength: 256 },
+                    newPassword: { type: 'string', minLength: 12, maxLength: 256 },
+                  },
                 },
               },
             },
@@ -324,7 +396,14 @@ export function openApiDocument() {
           responses: {
             '200': {
               description: 'Changed',
-              content: { 'application/json': { schema: { type: 'object', properties: { passwordChanged: { const: true }, next: { type: 'string' } } } } },
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { passwordChanged: { const: true }, next: { type: 'string' } },
+                  },
+                },
+              },
             },
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
@@ -366,7 +445,10 @@ export function openApiDocument() {
                 schema: {
                   type: 'object',
                   required: ['password', 'code'],
-                  properties: { password: { type: 'string', minLength: 1, maxLength: 256 }, code: { type: 'string', minLength: 6, maxLength: 32 } },
+                  properties: {
+                    password: { type: 'string', minLength: 1, maxLength: 256 },
+                    code: { type: 'string', minLength: 6, maxLength: 32 },
+                  },
                 },
               },
             },
@@ -374,7 +456,14 @@ export function openApiDocument() {
           responses: {
             '200': {
               description: 'Re-authenticated',
-              content: { 'application/json': { schema: { type: 'object', properties: { reauthenticatedAt: { type: 'string', format: 'date-time' } } } } },
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { reauthenticatedAt: { type: 'string', format: 'date-time' } },
+                  },
+                },
+              },
             },
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
@@ -386,13 +475,18 @@ export function openApiDocument() {
       },
       '/auth/sessions': {
         get: {
-          summary: 'This admin\'s sessions',
+          summary: "This admin's sessions",
           security: signedIn,
           responses: {
             '200': {
               description: 'Sessions',
               content: {
-                'application/json': { schema: { type: 'object', properties: { sessions: { type: 'array', items: { $ref: '#/components/schemas/Session' } } } } },
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { sessions: { type: 'array', items: { $ref: '#/components/schemas/Session' } } },
+                  },
+                },
               },
             },
             '401': { $ref: '#/components/responses/Unauthenticated' },
@@ -402,7 +496,7 @@ export function openApiDocument() {
       },
       '/auth/sessions/{id}': {
         delete: {
-          summary: 'Ends one of this admin\'s sessions',
+          summary: "Ends one of this admin's sessions",
           security: signedIn,
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
@@ -412,7 +506,7 @@ export function openApiDocument() {
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
-            '404': { description: 'Not one of this admin\'s sessions', content: errorJson },
+            '404': { description: "Not one of this admin's sessions", content: errorJson },
           },
         },
       },
@@ -424,11 +518,14 @@ export function openApiDocument() {
             { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
           ],
           responses: {
-            '200': { description: 'Ended', content: { 'application/json': { schema: { type: 'object', properties: { revoked: { const: true } } } } } },
+            '200': {
+              description: 'Ended',
+              content: { 'application/json': { schema: { type: 'object', properties: { revoked: { const: true } } } } },
+            },
             '400': { $ref: '#/components/responses/BadRequest' },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
-            '404': { description: 'Not one of this admin\'s sessions', content: errorJson },
+            '404': { description: "Not one of this admin's sessions", content: errorJson },
           },
         },
       },
@@ -437,16 +534,34 @@ export function openApiDocument() {
           summary: 'How many unused recovery codes this admin has',
           security: signedIn,
           responses: {
-            '200': { description: 'Count (page for browsers)', content: { 'application/json': { schema: { type: 'object', properties: { remaining: { type: 'integer', minimum: 0 } } } } } },
+            '200': {
+              description: 'Count (page for browsers)',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', properties: { remaining: { type: 'integer', minimum: 0 } } },
+                },
+              },
+            },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
           },
         },
         post: {
-          summary: 'Replaces every recovery code with a new set, returned once; needs a recent re-authentication (POST /auth/reauthenticate)',
+          summary:
+            'Replaces every recovery code with a new set, returned once; needs a recent re-authentication (POST /auth/reauthenticate)',
           security: signedIn,
           responses: {
-            '200': { description: 'The new codes (not stored in clear; shown only now)', content: { 'application/json': { schema: { type: 'object', properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } } } } } },
+            '200': {
+              description: 'The new codes (not stored in clear; shown only now)',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { recoveryCodes: { type: 'array', items: { type: 'string' } } },
+                  },
+                },
+              },
+            },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
             '409': { description: 'No authenticator enrolled, or a code was spent meanwhile', content: errorJson },
@@ -458,7 +573,12 @@ export function openApiDocument() {
           summary: 'Ends every other session of this admin',
           security: signedIn,
           responses: {
-            '200': { description: 'Ended', content: { 'application/json': { schema: { type: 'object', properties: { revoked: { type: 'integer' } } } } } },
+            '200': {
+              description: 'Ended',
+              content: {
+                'application/json': { schema: { type: 'object', properties: { revoked: { type: 'integer' } } } },
+              },
+            },
             '401': { $ref: '#/components/responses/Unauthenticated' },
             '403': { $ref: '#/components/responses/Forbidden' },
           },
@@ -469,7 +589,8 @@ export function openApiDocument() {
   // The CSRF rule, stated once: an unsafe request from an API client is JSON, body or not.
   for (const item of Object.values(document.paths) as Record<string, { responses: Record<string, unknown> }>[]) {
     for (const [method, operation] of Object.entries(item)) {
-      if (UNSAFE_METHODS.has(method)) operation.responses['415'] = { $ref: '#/components/responses/UnsupportedMediaType' };
+      if (UNSAFE_METHODS.has(method))
+        operation.responses['415'] = { $ref: '#/components/responses/UnsupportedMediaType' };
     }
   }
   return document;

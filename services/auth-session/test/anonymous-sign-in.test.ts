@@ -16,7 +16,9 @@ describe('anonymous sign-in pages', () => {
     const { app, store } = h.build();
     const server = app.callback();
     for (let batch = 0; batch < 20; batch++) {
-      const views = await Promise.all(Array.from({ length: 50 }, () => request(server).get('/auth/login').set('Accept', 'text/html')));
+      const views = await Promise.all(
+        Array.from({ length: 50 }, () => request(server).get('/auth/login').set('Accept', 'text/html')),
+      );
       for (const view of views) expect(view.status).toBe(200);
     }
     const json = await request(server).get('/auth/login').set('Accept', 'application/json').expect(200);
@@ -24,7 +26,12 @@ describe('anonymous sign-in pages', () => {
     // A wrong password from the form re-renders it with a fresh token, still without a session.
     const agent = request.agent(server);
     const page = await agent.get('/auth/login').set('Accept', 'text/html').expect(200);
-    const refused = await agent.post('/auth/login').type('form').set('Accept', 'text/html').send({ _csrf: csrfIn(page.text), email: 'nobody@example.com', password: 'wrong password' }).expect(401);
+    const refused = await agent
+      .post('/auth/login')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send({ _csrf: csrfIn(page.text), email: 'nobody@example.com', password: 'wrong password' })
+      .expect(401);
     expect(refused.text).toContain('name="_csrf"');
     const cookies = ([] as string[]).concat(refused.headers['set-cookie'] ?? []);
     expect(cookies.filter((cookie) => cookie.startsWith('portcullis.sid='))).toEqual([]);
@@ -40,11 +47,29 @@ describe('anonymous sign-in pages', () => {
     const form = { tenant: tenant.slug, email: admin.email, password: admin.password };
     const victimPage = await victim.get('/auth/login').expect(200);
     const attackerPage = await attacker.get('/auth/login').expect(200);
-    await victim.post('/auth/login').type('form').send(form).expect(403, /did not come from this site/);
+    await victim
+      .post('/auth/login')
+      .type('form')
+      .send(form)
+      .expect(403, /did not come from this site/);
     // The attacker's own valid token does not match the victim's cookie (login CSRF).
-    await victim.post('/auth/login').type('form').send({ ...form, _csrf: csrfIn(attackerPage.text) }).expect(403);
+    await victim
+      .post('/auth/login')
+      .type('form')
+      .send({ ...form, _csrf: csrfIn(attackerPage.text) })
+      .expect(403);
     // Nor does a cookie that was not signed by the service.
-    await request(app.callback()).post('/auth/login').set('Cookie', `portcullis.sid.csrf=${csrfIn(attackerPage.text)}`).type('form').send({ ...form, _csrf: csrfIn(attackerPage.text) }).expect(403);
-    await victim.post('/auth/login').type('form').send({ ...form, _csrf: csrfIn(victimPage.text) }).expect(303).expect('location', '/auth/mfa');
+    await request(app.callback())
+      .post('/auth/login')
+      .set('Cookie', `portcullis.sid.csrf=${csrfIn(attackerPage.text)}`)
+      .type('form')
+      .send({ ...form, _csrf: csrfIn(attackerPage.text) })
+      .expect(403);
+    await victim
+      .post('/auth/login')
+      .type('form')
+      .send({ ...form, _csrf: csrfIn(victimPage.text) })
+      .expect(303)
+      .expect('location', '/auth/mfa');
   });
 });

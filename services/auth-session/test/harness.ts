@@ -47,7 +47,11 @@ export interface Harness {
   auditKeys: KeyRing;
   passwords: ReturnType<typeof createSignInPasswordHasher>;
   logLines: string[];
-  build(settings?: Partial<AuthSettings>): { app: ReturnType<typeof createApp>; store: SessionStore; metrics: ServiceMetrics };
+  build(settings?: Partial<AuthSettings>): {
+    app: ReturnType<typeof createApp>;
+    store: SessionStore;
+    metrics: ServiceMetrics;
+  };
   close(): Promise<void>;
 }
 
@@ -58,23 +62,43 @@ export async function createHarness(): Promise<Harness> {
   const { url, prefix } = testRedis();
   const redis = new Redis(url);
   const clock = new TestClock();
-  const totpKeys = createKeyRing({ primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
-  const auditKeys = createKeyRing({ primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') } });
+  const totpKeys = createKeyRing({
+    primary: { name: 'MFA_SECRET_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') },
+  });
+  const auditKeys = createKeyRing({
+    primary: { name: 'AUDIT_DETAILS_ENCRYPTION_KEY', value: randomBytes(32).toString('base64') },
+  });
   const passwords = createSignInPasswordHasher();
   const logLines: string[] = [];
   const destination = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
   const stores: SessionStore[] = [];
 
   return {
-    db, redis, clock, totpKeys, auditKeys, passwords, logLines,
+    db,
+    redis,
+    clock,
+    totpKeys,
+    auditKeys,
+    passwords,
+    logLines,
     build(overrides = {}) {
       const settings = { ...defaultSettings, ...overrides };
       const keyPrefix = `${prefix}${randomUUID().slice(0, 8)}:`;
-      const store = createSessionStore({ backend: createRedisBackend({ url, keyPrefix: `${keyPrefix}s:`, clock }), hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)), clock });
+      const store = createSessionStore({
+        backend: createRedisBackend({ url, keyPrefix: `${keyPrefix}s:`, clock }),
+        hashers: settings.secrets.map((secret) => createSessionIdHasher(secret)),
+        clock,
+      });
       stores.push(store);
       const metrics = createMetrics('auth-session');
       const app = createApp({
-        db, store, totpKeys, clock, settings, passwords, metrics,
+        db,
+        store,
+        totpKeys,
+        clock,
+        settings,
+        passwords,
+        metrics,
         audit: createAuditWriter({ db, clock, keys: auditKeys }),
         throttle: createLoginThrottle({ store: { redis }, keyPrefix }),
         logger: createLogger({ service: 'auth-session', destination }),
@@ -91,7 +115,10 @@ export async function createHarness(): Promise<Harness> {
   };
 }
 
-export async function createTenant(db: Knex, slug = `t-${randomUUID().slice(0, 8)}`): Promise<{ id: string; slug: string }> {
+export async function createTenant(
+  db: Knex,
+  slug = `t-${randomUUID().slice(0, 8)}`,
+): Promise<{ id: string; slug: string }> {
   const id = randomUUID();
   const now = new Date();
   await db('tenants').insert({ id, slug, name: slug, status: 'active', created_at: now, updated_at: now });
@@ -107,31 +134,65 @@ export interface SeededAdmin {
 }
 
 /** A tenant admin, optionally with TOTP enrolled (secret encrypted at rest as the service does it). */
-export async function createTenantAdmin(h: Harness, tenantId: string, options: { mfa?: boolean; recoveryCodes?: string[] } = {}): Promise<SeededAdmin> {
+export async function createTenantAdmin(
+  h: Harness,
+  tenantId: string,
+  options: { mfa?: boolean; recoveryCodes?: string[] } = {},
+): Promise<SeededAdmin> {
   const id = randomUUID();
   const email = `admin-${id.slice(0, 8)}@example.com`;
   const password = `Correct horse ${randomUUID()}`;
   const totpSecret = options.mfa === false ? undefined : 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
   const now = new Date();
   await h.db('tenant_admins').insert({
-    id, tenant_id: tenantId, email, password_hash: await h.passwords.hash(password),
-    totp_secret: totpSecret ? h.totpKeys.encrypt(totpSecret, { table: 'tenant_admins', column: 'totp_secret', rowId: id }) : null,
-    mfa_enabled: !!totpSecret, mfa_enrolled_at: totpSecret ? now : null,
+    id,
+    tenant_id: tenantId,
+    email,
+    password_hash: await h.passwords.hash(password),
+    totp_secret: totpSecret
+      ? h.totpKeys.encrypt(totpSecret, { table: 'tenant_admins', column: 'totp_secret', rowId: id })
+      : null,
+    mfa_enabled: !!totpSecret,
+    mfa_enrolled_at: totpSecret ? now : null,
     recovery_code_hashes: options.recoveryCodes ? JSON.stringify(options.recoveryCodes.map(hashRecoveryCode)) : null,
-    failed_attempts: 0, must_change_password: false, created_at: now, updated_at: now,
+    failed_attempts: 0,
+    must_change_password: false,
+    created_at: now,
+    updated_at: now,
   });
-  return { id, email, password, ...(totpSecret ? { totpSecret } : {}), ...(options.recoveryCodes ? { recoveryCodes: options.recoveryCodes } : {}) };
+  return {
+    id,
+    email,
+    password,
+    ...(totpSecret ? { totpSecret } : {}),
+    ...(options.recoveryCodes ? { recoveryCodes: options.recoveryCodes } : {}),
+  };
 }
 
 /** The code an authenticator app shows at the harness clock's time (optionally `steps` periods later). */
-export const totpCode = (secret: string, clock: TestClock, steps = 0) => generate({ secret, epoch: Math.floor(clock.now() / 1000) + steps * 30 });
+export const totpCode = (secret: string, clock: TestClock, steps = 0) =>
+  generate({ secret, epoch: Math.floor(clock.now() / 1000) + steps * 30 });
 
 export const json = { Accept: 'application/json', 'Content-Type': 'application/json' };
 
 /** Password + TOTP through the JSON API; returns the agent holding the level-2 session cookie. */
-export async function signInFully(app: ReturnType<typeof createApp>, clock: TestClock, tenant: string, admin: SeededAdmin, steps = 0) {
+export async function signInFully(
+  app: ReturnType<typeof createApp>,
+  clock: TestClock,
+  tenant: string,
+  admin: SeededAdmin,
+  steps = 0,
+) {
   const agent = request.agent(app.callback());
-  await agent.post('/auth/login').set(json).send({ tenant, email: admin.email, password: admin.password }).expect(200, { assurance: 1, next: 'verify-mfa' });
-  await agent.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, clock, steps) }).expect(200);
+  await agent
+    .post('/auth/login')
+    .set(json)
+    .send({ tenant, email: admin.email, password: admin.password })
+    .expect(200, { assurance: 1, next: 'verify-mfa' });
+  await agent
+    .post('/auth/mfa/verify')
+    .set(json)
+    .send({ code: await totpCode(admin.totpSecret!, clock, steps) })
+    .expect(200);
   return agent;
 }

@@ -16,10 +16,18 @@ describe('second-factor outcomes', () => {
     const admin = await createTenantAdmin(h, tenant.id);
     const { app } = h.build();
     const agent = request.agent(app.callback());
-    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await agent
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
     const until = new Date(h.clock.now() + 10 * 60_000);
     await h.db('tenant_admins').where({ id: admin.id }).update({ locked_until: until });
-    const refused = await agent.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, h.clock) }).expect(401);
+    const refused = await agent
+      .post('/auth/mfa/verify')
+      .set(json)
+      .send({ code: await totpCode(admin.totpSecret!, h.clock) })
+      .expect(401);
     expect(refused.body).toMatchObject({ code: 'auth.locked', data: { lockedUntil: until.toISOString() } });
     expect(refused.body.message).toContain(`locked until ${until.toISOString().slice(11, 16)} UTC`);
   });
@@ -29,15 +37,28 @@ describe('second-factor outcomes', () => {
     const admin = await createTenantAdmin(h, tenant.id, { recoveryCodes: ['abcd-efgh-jkmn', 'pqrs-tuvw-xyz2'] });
     const { app } = h.build();
     const first = request.agent(app.callback());
-    await first.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await first
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
     await first.post('/auth/mfa/verify').set(json).send({ code: 'abcd-efgh-jkmn' }).expect(200);
     const again = request.agent(app.callback());
-    await again.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await again
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
     const refused = await again.post('/auth/mfa/verify').set(json).send({ code: 'abcd-efgh-jkmn' }).expect(401);
     expect(refused.body.code).toBe('auth.invalid_recovery_code');
     const page = await again.get('/auth/mfa').set('Accept', 'text/html').expect(200);
     const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
-    const shown = await again.post('/auth/mfa/verify').type('form').set('Accept', 'text/html').send({ _csrf: token, code: 'abcd-efgh-jkmn' }).expect(401);
+    const shown = await again
+      .post('/auth/mfa/verify')
+      .type('form')
+      .set('Accept', 'text/html')
+      .send({ _csrf: token, code: 'abcd-efgh-jkmn' })
+      .expect(401);
     expect(shown.text).toContain('has been used already');
     expect(shown.text).not.toContain('wait for the next one');
   });

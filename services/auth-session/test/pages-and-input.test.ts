@@ -20,16 +20,39 @@ describe('browser pages', () => {
     expect(page.headers['content-security-policy']).toContain("default-src 'none'");
     const form = { tenant: tenant.slug, email: admin.email, password: admin.password };
 
-    await agent.post('/auth/login').type('form').send(form).expect(403, /did not come from this site/);
-    await agent.post('/auth/login').type('form').send({ ...form, _csrf: 'forged' }).expect(403);
-    await agent.post('/auth/login').type('form').send({ ...form, _csrf: csrfIn(page.text) }).expect(303).expect('location', '/auth/mfa');
+    await agent
+      .post('/auth/login')
+      .type('form')
+      .send(form)
+      .expect(403, /did not come from this site/);
+    await agent
+      .post('/auth/login')
+      .type('form')
+      .send({ ...form, _csrf: 'forged' })
+      .expect(403);
+    await agent
+      .post('/auth/login')
+      .type('form')
+      .send({ ...form, _csrf: csrfIn(page.text) })
+      .expect(303)
+      .expect('location', '/auth/mfa');
 
     const challenge = await agent.get('/auth/mfa').expect(200);
-    await agent.post('/auth/mfa/verify').type('form').send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) }).expect(303).expect('location', '/auth/me');
+    await agent
+      .post('/auth/mfa/verify')
+      .type('form')
+      .send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) })
+      .expect(303)
+      .expect('location', '/auth/me');
     const home = await agent.get('/auth/me').expect(200);
     expect(home.text).toContain(admin.email);
     await agent.post('/auth/logout').type('form').send({}).expect(403);
-    await agent.post('/auth/logout').type('form').send({ _csrf: csrfIn(home.text) }).expect(303).expect('location', '/auth/login');
+    await agent
+      .post('/auth/logout')
+      .type('form')
+      .send({ _csrf: csrfIn(home.text) })
+      .expect(303)
+      .expect('location', '/auth/login');
     await agent.get('/auth/me').set('Accept', 'application/json').expect(401);
   });
 
@@ -40,10 +63,20 @@ describe('browser pages', () => {
     const agent = request.agent(app.callback());
     const html = { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
     await agent.get('/auth/me').set(html).expect(303).expect('location', '/auth/login');
-    await agent.get('/auth/me').set(json).expect(401, /auth.unauthenticated/);
-    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await agent
+      .get('/auth/me')
+      .set(json)
+      .expect(401, /auth.unauthenticated/);
+    await agent
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
     await agent.get('/auth/me').set(html).expect(303).expect('location', '/auth/mfa');
-    await agent.get('/auth/me').set(json).expect(403, /auth.mfa_required/);
+    await agent
+      .get('/auth/me')
+      .set(json)
+      .expect(403, /auth.mfa_required/);
     // A form post is never turned into a redirect: the browser shows what was refused.
     await agent.post('/auth/sessions/revoke-others').type('form').set(html).send({}).expect(403);
   });
@@ -57,23 +90,54 @@ describe('browser pages', () => {
     await agent.get('/auth/sessions').set(html).expect(303).expect('location', '/auth/login?next=%2Fauth%2Fsessions');
     const login = await agent.get('/auth/login?next=%2Fauth%2Fsessions').set(html).expect(200);
     expect(login.text).toContain('name="next" value="/auth/sessions"');
-    expect((await agent.get('/auth/login?next=%2F%2Fevil.example').set(html).expect(200)).text).not.toContain('name="next"');
-    await agent.post('/auth/login').type('form').set(html).send({ _csrf: csrfIn(login.text), next: '/auth/sessions', tenant: tenant.slug, email: admin.email, password: admin.password })
-      .expect(303).expect('location', '/auth/mfa');
+    expect((await agent.get('/auth/login?next=%2F%2Fevil.example').set(html).expect(200)).text).not.toContain(
+      'name="next"',
+    );
+    await agent
+      .post('/auth/login')
+      .type('form')
+      .set(html)
+      .send({
+        _csrf: csrfIn(login.text),
+        next: '/auth/sessions',
+        tenant: tenant.slug,
+        email: admin.email,
+        password: admin.password,
+      })
+      .expect(303)
+      .expect('location', '/auth/mfa');
     const challenge = await agent.get('/auth/mfa').set(html).expect(200);
-    await agent.post('/auth/mfa/verify').type('form').set(html).send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) })
-      .expect(303).expect('location', '/auth/sessions');
+    await agent
+      .post('/auth/mfa/verify')
+      .type('form')
+      .set(html)
+      .send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) })
+      .expect(303)
+      .expect('location', '/auth/sessions');
     // Used once: the next completed step goes home.
     const password = await agent.get('/auth/password').set(html).expect(200);
-    await agent.post('/auth/password').type('form').set(html).send({ _csrf: csrfIn(password.text), currentPassword: admin.password, newPassword: 'another long passphrase 42' })
-      .expect(303).expect('location', '/auth/me');
+    await agent
+      .post('/auth/password')
+      .type('form')
+      .set(html)
+      .send({
+        _csrf: csrfIn(password.text),
+        currentPassword: admin.password,
+        newPassword: 'another long passphrase 42',
+      })
+      .expect(303)
+      .expect('location', '/auth/me');
   });
 
   it('shows a refused form again with the message instead of a JSON error', async () => {
     const { app } = h.build();
     const agent = request.agent(app.callback());
     const page = await agent.get('/auth/login').expect(200);
-    const refused = await agent.post('/auth/login').type('form').send({ email: 'someone@example.com', password: 'wrong-password!', _csrf: csrfIn(page.text) }).expect(401);
+    const refused = await agent
+      .post('/auth/login')
+      .type('form')
+      .send({ email: 'someone@example.com', password: 'wrong-password!', _csrf: csrfIn(page.text) })
+      .expect(401);
     expect(refused.text).toContain('role="alert"');
     expect(refused.text).toContain('value="someone@example.com"');
     expect(refused.text).not.toContain('wrong-password!');
@@ -90,10 +154,25 @@ describe('bad input gets a 400 with a clear message, never a 500', () => {
   const cases: [string, string, unknown, RegExp][] = [
     ['missing fields', '/auth/login', {}, /email: is required/],
     ['wrong types', '/auth/login', { email: 42, password: ['x'] }, /email/],
-    ['a zero-width space in the email', '/auth/login', { email: 'ad\u200bmin@example.com', password: 'x' }, /plain ASCII/],
+    [
+      'a zero-width space in the email',
+      '/auth/login',
+      { email: 'ad\u200bmin@example.com', password: 'x' },
+      /plain ASCII/,
+    ],
     ['a fullwidth lookalike email', '/auth/login', { email: 'ａdmin@example.com', password: 'x' }, /plain ASCII/],
-    ['a right-to-left override in the email', '/auth/login', { email: 'admin\u202e@example.com', password: 'x' }, /plain ASCII/],
-    ['a tenant that is not a slug', '/auth/login', { tenant: '../etc', email: 'a@example.com', password: 'x' }, /tenant slug/],
+    [
+      'a right-to-left override in the email',
+      '/auth/login',
+      { email: 'admin\u202e@example.com', password: 'x' },
+      /plain ASCII/,
+    ],
+    [
+      'a tenant that is not a slug',
+      '/auth/login',
+      { tenant: '../etc', email: 'a@example.com', password: 'x' },
+      /tenant slug/,
+    ],
     ['an overlong password', '/auth/login', { email: 'a@example.com', password: 'x'.repeat(300) }, /at most 256/],
     ['invalid JSON', '/auth/login', '{"email":', /./],
     ['an oversized body', '/auth/login', { email: 'a@example.com', password: 'x'.repeat(20_000) }, /too large|larger/],
@@ -101,7 +180,10 @@ describe('bad input gets a 400 with a clear message, never a 500', () => {
 
   it.each(cases)('%s', async (_name, path, body, message) => {
     const { app } = h.build();
-    const response = await request(app.callback()).post(path).set(json).send(body as object);
+    const response = await request(app.callback())
+      .post(path)
+      .set(json)
+      .send(body as object);
     expect(response.status).toBe(400);
     expect(response.body.message).toMatch(message);
   });
@@ -111,7 +193,11 @@ describe('bad input gets a 400 with a clear message, never a 500', () => {
     const admin = await createTenantAdmin(h, tenant.id);
     const { app } = h.build();
     const agent = request.agent(app.callback());
-    await agent.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await agent
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
     for (const code of [undefined, 123456, '12', 'x'.repeat(40)]) {
       const response = await agent.post('/auth/mfa/verify').set(json).send({ code });
       expect(response.status).toBe(400);

@@ -11,7 +11,11 @@ describe('password work queue', () => {
     const stored = await hasher.hash('correct horse battery staple');
     const burst = Array.from({ length: 5 }, () => hasher.verify(stored, 'correct horse battery staple'));
     const outcomes = await Promise.allSettled(burst);
-    expect(outcomes.slice(0, 3).map((outcome) => outcome.status === 'fulfilled' && outcome.value)).toEqual([true, true, true]);
+    expect(outcomes.slice(0, 3).map((outcome) => outcome.status === 'fulfilled' && outcome.value)).toEqual([
+      true,
+      true,
+      true,
+    ]);
     for (const refused of outcomes.slice(3)) {
       expect(refused.status).toBe('rejected');
       const error = (refused as PromiseRejectedResult).reason as ApiError;

@@ -1,7 +1,15 @@
 // Self-service recovery codes: the count on the account, and a new set that replaces every old
 // code, only after a recent password + code confirmation, audited.
 import request from 'supertest';
-import { createHarness, createTenant, createTenantAdmin, json, signInFully, totpCode, type Harness } from './harness.js';
+import {
+  createHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  signInFully,
+  totpCode,
+  type Harness,
+} from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -21,17 +29,30 @@ describe('recovery codes', () => {
 
     // Later than the re-authentication window: a stolen session alone cannot swap the codes.
     h.clock.advance(10 * 60_000);
-    await agent.post('/auth/recovery-codes').set(json).expect(403, /auth.reauthentication_required/);
-    await agent.post('/auth/reauthenticate').set(json).send({ password: admin.password, code: await totpCode(admin.totpSecret!, h.clock) }).expect(200);
+    await agent
+      .post('/auth/recovery-codes')
+      .set(json)
+      .expect(403, /auth.reauthentication_required/);
+    await agent
+      .post('/auth/reauthenticate')
+      .set(json)
+      .send({ password: admin.password, code: await totpCode(admin.totpSecret!, h.clock) })
+      .expect(200);
     const fresh = await agent.post('/auth/recovery-codes').set(json).expect(200);
     expect(fresh.headers['cache-control']).toBe('no-store');
     const codes = fresh.body.recoveryCodes as string[];
     expect(codes).toHaveLength(10);
     expect((await agent.get('/auth/recovery-codes').set(json).expect(200)).body).toEqual({ remaining: 10 });
-    expect(await h.db('audit_events').where({ action: 'auth.recovery_codes_regenerated', actor_id: admin.id })).toHaveLength(1);
+    expect(
+      await h.db('audit_events').where({ action: 'auth.recovery_codes_regenerated', actor_id: admin.id }),
+    ).toHaveLength(1);
 
     const old = request.agent(app.callback());
-    await old.post('/auth/login').set(json).send({ tenant: tenant.slug, email: admin.email, password: admin.password }).expect(200);
+    await old
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
     await old.post('/auth/mfa/verify').set(json).send({ code: 'abcd-efgh-jkmn' }).expect(401);
     await old.post('/auth/mfa/verify').set(json).send({ code: codes[0] }).expect(200);
   });

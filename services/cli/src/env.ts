@@ -40,7 +40,10 @@ export function readKeyRing(env: Environment, variable: KeyRingVariable): KeyRin
 export async function resolveEnvironment(env: Environment): Promise<Environment> {
   if (readVariable(env, 'SECRETS_SOURCE') !== 'aws') return env;
   if (!env.AWS_SECRETS_MANAGER_SECRET_ID && !env.AWS_SSM_PARAMETER_PATH) {
-    throw new CliError('SECRETS_SOURCE is aws but neither AWS_SECRETS_MANAGER_SECRET_ID nor AWS_SSM_PARAMETER_PATH is set: set one, as for the services.', EXIT.usage);
+    throw new CliError(
+      'SECRETS_SOURCE is aws but neither AWS_SECRETS_MANAGER_SECRET_ID nor AWS_SSM_PARAMETER_PATH is set: set one, as for the services.',
+      EXIT.usage,
+    );
   }
   return { ...(await resolveSecretSources(env)), SECRETS_SOURCE: 'env' };
 }

@@ -5,7 +5,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Writes `<dir>/<name>-<started at>.json` (readable by owner and group only) and returns its path. */
-export async function writeEvidence(dir: string, name: string, startedAt: string, evidence: Record<string, unknown>): Promise<string> {
+export async function writeEvidence(
+  dir: string,
+  name: string,
+  startedAt: string,
+  evidence: Record<string, unknown>,
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${name}-${startedAt.replace(/[:.]/g, '-')}.json`);
   await writeFile(file, `${JSON.stringify(evidence, null, 2)}\n`, { mode: 0o640 });

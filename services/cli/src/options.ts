@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 
 export function wholeNumber(min: number) {
   return (value: string): number => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`It must be a whole number of at least ${min}.`);
+    if (!/^\d+$/.test(value) || Number(value) < min)
+      throw new InvalidArgumentError(`It must be a whole number of at least ${min}.`);
     return Number(value);
   };
 }

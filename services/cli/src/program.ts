@@ -24,7 +24,10 @@ export function buildProgram(context: CliContext = processContext()): Command {
   const program = new Command('portcullis')
     .description('Portcullis operations: migrations, session stores, MFA reset logs, keys')
     .showHelpAfterError()
-    .configureOutput({ writeOut: (text) => void context.stdout.write(text), writeErr: (text) => void context.stderr.write(text) })
+    .configureOutput({
+      writeOut: (text) => void context.stdout.write(text),
+      writeErr: (text) => void context.stderr.write(text),
+    })
     .exitOverride()
     // Before any command runs (not for --help): SECRETS_SOURCE=aws loads secrets as the services do.
     .hook('preAction', async () => void (context.env = await resolveEnvironment(context.env)));

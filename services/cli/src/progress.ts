@@ -3,7 +3,11 @@
 import type { CliContext } from './program.js';
 
 /** Returns `print(render, last?)`: writes render() when `everyMs` passed since the last line, or when last. */
-export function progressWriter(context: Pick<CliContext, 'stderr'>, everyMs: number, options: { quietFirstInterval?: boolean } = {}) {
+export function progressWriter(
+  context: Pick<CliContext, 'stderr'>,
+  everyMs: number,
+  options: { quietFirstInterval?: boolean } = {},
+) {
   let printedAt = options.quietFirstInterval ? Date.now() : 0;
   return (render: () => string, last = false): void => {
     const now = Date.now();
@@ -17,4 +21,5 @@ export function progressWriter(context: Pick<CliContext, 'stderr'>, everyMs: num
 export const formatCount = (value: number) => Math.round(value).toLocaleString('en-US');
 
 /** Elapsed time for humans: "4.2 s", "3m12s". */
-export const formatDuration = (ms: number) => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`);
+export const formatDuration = (ms: number) =>
+  ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;

@@ -21,11 +21,26 @@ const SECRETS = { target: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', approver: 'GEZDGNB
 const ids = { target: randomUUID(), approver: randomUUID(), disabled: randomUUID() };
 const nowCode = (secret: string) => totpCode(secret, Math.floor(Date.now() / 30_000));
 
-async function insertAdmin(id: string, email: string, secret: string, extra: Record<string, unknown> = {}): Promise<void> {
+async function insertAdmin(
+  id: string,
+  email: string,
+  secret: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const now = new Date();
   await db('platform_admins').insert({
-    id, email, password_hash: 'x', totp_secret: ring.encrypt(secret, { table: 'platform_admins', column: 'totp_secret', rowId: id }),
-    mfa_enabled: true, mfa_enrolled_at: now, recovery_code_hashes: '["h"]', failed_attempts: 0, must_change_password: false, created_at: now, updated_at: now, ...extra,
+    id,
+    email,
+    password_hash: 'x',
+    totp_secret: ring.encrypt(secret, { table: 'platform_admins', column: 'totp_secret', rowId: id }),
+    mfa_enabled: true,
+    mfa_enrolled_at: now,
+    recovery_code_hashes: '["h"]',
+    failed_attempts: 0,
+    must_change_password: false,
+    created_at: now,
+    updated_at: now,
+    ...extra,
   });
 }
 
@@ -36,7 +51,12 @@ beforeAll(async () => {
   await insertAdmin(ids.target, 'lost@example.com', SECRETS.target);
   await insertAdmin(ids.approver, 'second@example.com', SECRETS.approver);
   await insertAdmin(ids.disabled, 'gone@example.com', SECRETS.approver, { disabled_at: new Date() });
-  env = { ...setup.env, SESSION_STORE_DRIVER: 'knex', MFA_SECRET_ENCRYPTION_KEY: totpKey, AUDIT_DETAILS_ENCRYPTION_KEY: generateKey() };
+  env = {
+    ...setup.env,
+    SESSION_STORE_DRIVER: 'knex',
+    MFA_SECRET_ENCRYPTION_KEY: totpKey,
+    AUDIT_DETAILS_ENCRYPTION_KEY: generateKey(),
+  };
 });
 afterAll(async () => {
   await db.destroy();
@@ -44,7 +64,14 @@ afterAll(async () => {
 });
 
 const reset = (overrides: Record<string, string> = {}) => {
-  const flags = { '--email': 'lost@example.com', '--approver': 'second@example.com', '--approval-code': nowCode(SECRETS.approver), '--reason': 'phone lost, identity checked on a video call', '--ticket': 'INC-4711', ...overrides };
+  const flags = {
+    '--email': 'lost@example.com',
+    '--approver': 'second@example.com',
+    '--approval-code': nowCode(SECRETS.approver),
+    '--reason': 'phone lost, identity checked on a video call',
+    '--ticket': 'INC-4711',
+    ...overrides,
+  };
   return cli(env, 'platform-admins', 'reset-mfa', ...Object.entries(flags).flat());
 };
 
@@ -58,30 +85,52 @@ it('matches codes as an authenticator shows them, within one step either side', 
 });
 
 it('refuses self-approval, a disabled approver and a wrong code, changing nothing', async () => {
-  expect(await reset({ '--approver': 'lost@example.com' })).toMatchObject({ code: 2, stderr: expect.stringContaining('a second platform admin must approve') });
-  expect(await reset({ '--approver': 'gone@example.com', '--approval-code': nowCode(SECRETS.approver) })).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot approve') });
+  expect(await reset({ '--approver': 'lost@example.com' })).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('a second platform admin must approve'),
+  });
+  expect(await reset({ '--approver': 'gone@example.com', '--approval-code': nowCode(SECRETS.approver) })).toMatchObject(
+    { code: 2, stderr: expect.stringContaining('cannot approve') },
+  );
   const wrong = String((Number(nowCode(SECRETS.approver)) + 1) % 1_000_000).padStart(6, '0');
-  expect(await reset({ '--approval-code': wrong })).toMatchObject({ code: 2, stderr: expect.stringContaining('is not second@example.com\'s current code') });
+  expect(await reset({ '--approval-code': wrong })).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining("is not second@example.com's current code"),
+  });
   expect(await db('platform_admins').where({ id: ids.target }).first()).toMatchObject({ mfa_enabled: true });
   expect(await db('audit_events').where({ action: 'platform_admin.mfa_break_glass_reset' })).toEqual([]);
 });
 
-it('resets the admin\'s factor, audits who approved, revokes their sessions, and accepts a code once', async () => {
+it("resets the admin's factor, audits who approved, revokes their sessions, and accepts a code once", async () => {
   const config = loadConfig(env);
   const sessions = createSessionStoreFromSettings(config);
   try {
     const id = newSessionId(userIdOf('platform', ids.target));
-    await sessions.store.set(id, { userId: userIdOf('platform', ids.target), kind: 'platform', adminId: ids.target }, 60_000, { rolling: false, changed: true });
+    await sessions.store.set(
+      id,
+      { userId: userIdOf('platform', ids.target), kind: 'platform', adminId: ids.target },
+      60_000,
+      { rolling: false, changed: true },
+    );
     expect((await sessions.store.read(id)).session).toBeDefined();
     const code = nowCode(SECRETS.approver);
 
     const startedAt = Date.now();
     const run = await reset({ '--approval-code': code });
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ reset: ids.target, approved_by: ids.approver, audit_action: 'platform_admin.mfa_break_glass_reset' });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      reset: ids.target,
+      approved_by: ids.approver,
+      audit_action: 'platform_admin.mfa_break_glass_reset',
+    });
     expect(run.stdout).not.toContain(SECRETS.target);
 
-    expect(await db('platform_admins').where({ id: ids.target }).first()).toMatchObject({ mfa_enabled: false, totp_secret: null, recovery_code_hashes: null, totp_last_used_step: null });
+    expect(await db('platform_admins').where({ id: ids.target }).first()).toMatchObject({
+      mfa_enabled: false,
+      totp_secret: null,
+      recovery_code_hashes: null,
+      totp_last_used_step: null,
+    });
     const [event] = await db('audit_events').where({ action: 'platform_admin.mfa_break_glass_reset' });
     expect(event).toMatchObject({ target_id: ids.target, actor_type: 'system' });
     const details = JSON.stringify(event.details);
@@ -93,7 +142,12 @@ it('resets the admin\'s factor, audits who approved, revokes their sessions, and
 
     // The session is gone, and a copy of it would be refused by the revocation marker.
     expect((await sessions.store.read(id)).session).toBeUndefined();
-    await sessions.store.set(id, { userId: userIdOf('platform', ids.target), kind: 'platform', adminId: ids.target }, 60_000, { rolling: false, changed: true });
+    await sessions.store.set(
+      id,
+      { userId: userIdOf('platform', ids.target), kind: 'platform', adminId: ids.target },
+      60_000,
+      { rolling: false, changed: true },
+    );
     expect((await sessions.store.read(id)).revokedBefore).toBeGreaterThanOrEqual(startedAt);
 
     // The same code cannot approve a second time.

@@ -3,7 +3,13 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli } from '../src/program.js';
-import { legacyValues, newKey, ringOf, seedDatabase, type Seeded } from '../../../libs/mfa-reset-log/test/reset-log-seed.js';
+import {
+  legacyValues,
+  newKey,
+  ringOf,
+  seedDatabase,
+  type Seeded,
+} from '../../../libs/mfa-reset-log/test/reset-log-seed.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -16,12 +22,19 @@ afterEach(() => s.close());
 async function cli(argv: string[], env: Record<string, string>) {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, { env: { DATABASE_URL: s.database.url, ...env }, stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) } });
+  const code = await runCli(argv, {
+    env: { DATABASE_URL: s.database.url, ...env },
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+  });
   const last = stdout.trim().split('\n').at(-1) ?? '';
   return { code, stdout, stderr, result: (last.startsWith('{') ? JSON.parse(last) : null) as Record<string, unknown> };
 }
 
-const keys = (primary: string, ...previous: string[]) => ({ MFA_RESET_LOG_ENCRYPTION_KEY: primary, MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: previous.join(',') });
+const keys = (primary: string, ...previous: string[]) => ({
+  MFA_RESET_LOG_ENCRYPTION_KEY: primary,
+  MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: previous.join(','),
+});
 
 describe('portcullis mfa-logs', () => {
   it('encrypt-legacy encrypts every plaintext value and reports the counts before and after', async () => {
@@ -44,7 +57,10 @@ describe('portcullis mfa-logs', () => {
     expect(before.stdout).toContain('# TYPE mfa_reset_log_values gauge');
     expect(before.stdout).toMatch(new RegExp(`mfa_reset_log_values\\{key_id="${idA}",state="previous"\\} [1-9]\\d*`));
 
-    expect((await cli(['mfa-logs', 'rewrap', '--batch-size', '4'], keys(keyB, keyA))).result).toMatchObject({ rows: 9, rows_written: 9 });
+    expect((await cli(['mfa-logs', 'rewrap', '--batch-size', '4'], keys(keyB, keyA))).result).toMatchObject({
+      rows: 9,
+      rows_written: 9,
+    });
     const after = await cli(['mfa-logs', 'key-usage'], keys(keyB, keyA));
     expect(after.result).toMatchObject({ remaining: 0 });
     expect(after.stdout).toMatch(new RegExp(`${idA}\\s+previous\\s+0\\n`));
@@ -58,14 +74,19 @@ describe('portcullis mfa-logs', () => {
     await s.insertSealed(3, ringOf(keyA));
     const run = await cli(['mfa-logs', 'verify-decrypt'], keys(keyB));
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^portcullis: \d+ of \d+ values cannot be decrypted with the configured keys \(first: row \d+ previous_totp_secret, unknown_key_id, key id [0-9a-f]{12}\): put a missing key back/m);
+    expect(run.stderr).toMatch(
+      /^portcullis: \d+ of \d+ values cannot be decrypted with the configured keys \(first: row \d+ previous_totp_secret, unknown_key_id, key id [0-9a-f]{12}\): put a missing key back/m,
+    );
     // The rewrap with the same (incomplete) ring writes nothing.
     expect((await cli(['mfa-logs', 'rewrap'], keys(keyB))).result).toMatchObject({ rows_written: 0 });
   });
 
   it('refuses to start without a usable key, naming the variable and never the value', async () => {
     const missing = await cli(['mfa-logs', 'rewrap'], {});
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('MFA_RESET_LOG_ENCRYPTION_KEY is not set')]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      expect.stringContaining('MFA_RESET_LOG_ENCRYPTION_KEY is not set'),
+    ]);
     const weak = await cli(['mfa-logs', 'rewrap'], keys(newKey(), 'c2hvcnQta2V5'));
     expect(weak.code).toBe(2);
     expect(weak.stderr).toContain('MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS (entry 1)');
@@ -76,18 +97,44 @@ describe('portcullis mfa-logs', () => {
   it('splits a rewrap over processes with --parallel, each a shard', async () => {
     const [keyA, keyB] = [newKey(), newKey()];
     await s.insertSealed(8, ringOf(keyA));
-    const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', join(root, 'services/cli/src/main.ts'), 'mfa-logs', 'rewrap', '--parallel', '2', '--batch-size', '3', '--chunk', '4'], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: s.database.url, ...keys(keyB, keyA) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        join(root, 'services/cli/src/main.ts'),
+        'mfa-logs',
+        'rewrap',
+        '--parallel',
+        '2',
+        '--batch-size',
+        '3',
+        '--chunk',
+        '4',
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: s.database.url, ...keys(keyB, keyA) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     // Chunks of 4 ids: 1–3 and 8 → shard 0, 4–7 → shard 1; a shard prints progress only for rows it wrote.
-    expect([code, stderr.includes('[shard 0] rewrap: 3/8 rows'), stderr.includes('[shard 1] rewrap: 3/8 rows')]).toEqual([0, true, true]);
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ job: 'rewrap', rows: 8, rows_written: 8, shards: 2 });
+    expect([
+      code,
+      stderr.includes('[shard 0] rewrap: 3/8 rows'),
+      stderr.includes('[shard 1] rewrap: 3/8 rows'),
+    ]).toEqual([0, true, true]);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      job: 'rewrap',
+      rows: 8,
+      rows_written: 8,
+      shards: 2,
+    });
     expect((await cli(['mfa-logs', 'key-usage'], keys(keyB))).result).toMatchObject({ remaining: 0 });
   });
 });

@@ -43,35 +43,66 @@ beforeAll(async () => {
   s = await seedDatabase();
   await s.insertSealed(3, ringOf(key));
   // The key in Secrets Manager, the database URL in Parameter Store: both sources in one run.
-  await awsCall('secretsmanager', 'secretsmanager.CreateSecret', { Name: secretId, SecretString: JSON.stringify({ MFA_RESET_LOG_ENCRYPTION_KEY: key }) });
-  await awsCall('ssm', 'AmazonSSM.PutParameter', { Name: `${path}/DATABASE_URL`, Value: s.database.url, Type: 'SecureString' });
+  await awsCall('secretsmanager', 'secretsmanager.CreateSecret', {
+    Name: secretId,
+    SecretString: JSON.stringify({ MFA_RESET_LOG_ENCRYPTION_KEY: key }),
+  });
+  await awsCall('ssm', 'AmazonSSM.PutParameter', {
+    Name: `${path}/DATABASE_URL`,
+    Value: s.database.url,
+    Type: 'SecureString',
+  });
 });
 afterAll(() => s.close());
 
 describe('SECRETS_SOURCE=aws in the CLI', () => {
   it('runs mfa-logs verify-decrypt with the key and database URL from Secrets Manager and SSM only', async () => {
-    const run = await cli({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: secretId, AWS_SSM_PARAMETER_PATH: path }, 'mfa-logs', 'verify-decrypt');
+    const run = await cli(
+      { ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: secretId, AWS_SSM_PARAMETER_PATH: path },
+      'mfa-logs',
+      'verify-decrypt',
+    );
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/verify-decrypt: all \d+ values of 3 rows decrypt\n$/);
     expect(JSON.parse(run.stdout)).toMatchObject({ checked: 3, failed: 0 });
   });
 
   it('without SECRETS_SOURCE=aws the same command finds no database, as before', async () => {
-    const run = await cli({ ...awsEnv, SECRETS_SOURCE: 'env', AWS_SECRETS_MANAGER_SECRET_ID: secretId, AWS_SSM_PARAMETER_PATH: path }, 'mfa-logs', 'verify-decrypt');
+    const run = await cli(
+      { ...awsEnv, SECRETS_SOURCE: 'env', AWS_SECRETS_MANAGER_SECRET_ID: secretId, AWS_SSM_PARAMETER_PATH: path },
+      'mfa-logs',
+      'verify-decrypt',
+    );
     expect(run).toMatchObject({ code: 2, stderr: 'portcullis: DATABASE_URL is required: set it in the environment\n' });
   });
 
   it('names the source that failed, never a value, and asks for a source when none is set', async () => {
-    const missing = await cli({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: `missing/${unique()}` }, 'audit', 'verify-chain');
+    const missing = await cli(
+      { ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: `missing/${unique()}` },
+      'audit',
+      'verify-chain',
+    );
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('AWS_SECRETS_MANAGER_SECRET_ID: the Secrets Manager secret could not be loaded (ResourceNotFoundException)');
+    expect(missing.stderr).toContain(
+      'AWS_SECRETS_MANAGER_SECRET_ID: the Secrets Manager secret could not be loaded (ResourceNotFoundException)',
+    );
     expect(missing.stderr).not.toContain(aws.credentials.secretAccessKey);
     const none = await cli(awsEnv, 'mfa-logs', 'key-usage');
-    expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining('SECRETS_SOURCE is aws but neither AWS_SECRETS_MANAGER_SECRET_ID nor AWS_SSM_PARAMETER_PATH is set') });
+    expect(none).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining(
+        'SECRETS_SOURCE is aws but neither AWS_SECRETS_MANAGER_SECRET_ID nor AWS_SSM_PARAMETER_PATH is set',
+      ),
+    });
   });
 
   it('does not call AWS for --help', async () => {
-    const help = await cli({ ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: `missing/${unique()}` }, 'mfa-logs', 'verify-decrypt', '--help');
+    const help = await cli(
+      { ...awsEnv, AWS_SECRETS_MANAGER_SECRET_ID: `missing/${unique()}` },
+      'mfa-logs',
+      'verify-decrypt',
+      '--help',
+    );
     expect(help).toMatchObject({ code: 0, stderr: '' });
   });
 });

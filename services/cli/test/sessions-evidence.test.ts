@@ -2,7 +2,12 @@
 // object, and `verify --exact` counts by scan after saying what that costs (redis → knex here).
 import { randomBytes } from 'node:crypto';
 import createKnex, { type Knex } from 'knex';
-import { createKnexBackend, createRedisBackend, createSessionTable, type SessionBackend } from '@portcullis/session-store';
+import {
+  createKnexBackend,
+  createRedisBackend,
+  createSessionTable,
+  type SessionBackend,
+} from '@portcullis/session-store';
 import { Redis } from 'ioredis';
 import { cli, testEnvironment, type Environment } from './sessions-support.js';
 
@@ -20,7 +25,13 @@ beforeAll(async () => {
   redis = new Redis(setup.redis.url);
   redisStore = createRedisBackend({ client: redis, keyPrefix: `${setup.redis.prefix}sess:` });
   const now = Date.now();
-  for (let n = 0; n < 12; n++) await redisStore.put({ hash: randomBytes(32).toString('hex'), userId: `admin-${n % 3}`, data: JSON.stringify({ n }), expiresAt: now + 3_600_000 });
+  for (let n = 0; n < 12; n++)
+    await redisStore.put({
+      hash: randomBytes(32).toString('hex'),
+      userId: `admin-${n % 3}`,
+      data: JSON.stringify({ n }),
+      expiresAt: now + 3_600_000,
+    });
 });
 afterAll(async () => {
   redis.disconnect();
@@ -34,22 +45,54 @@ it('backfill --json: one object with the figures', async () => {
   const { code, stdout } = await cli(setup.env, 'sessions', 'backfill', '--from', 'redis', '--to', 'knex', '--json');
   expect(code).toBe(0);
   expect(stdout.trim().split('\n')).toHaveLength(1);
-  expect(lastJson(stdout)).toMatchObject({ command: 'sessions backfill', from: 'redis', to: 'knex', done: true, dryRun: false, scanned: 12, copied: 12 });
+  expect(lastJson(stdout)).toMatchObject({
+    command: 'sessions backfill',
+    from: 'redis',
+    to: 'knex',
+    done: true,
+    dryRun: false,
+    scanned: 12,
+    copied: 12,
+  });
 });
 
 it('verify --json: the verdict, both counts and whether they were exact', async () => {
   const { code, stdout } = await cli(setup.env, 'sessions', 'verify', '--from', 'redis', '--to', 'knex', '--json');
   expect(code).toBe(0);
-  expect(lastJson(stdout)).toMatchObject({ command: 'sessions verify', go: true, countsExact: true, countDifference: { live: 0, share: 0 }, compared: 12, mismatches: [], reasons: [], primary: { name: 'redis', counts: { live: 12, exact: true } } });
+  expect(lastJson(stdout)).toMatchObject({
+    command: 'sessions verify',
+    go: true,
+    countsExact: true,
+    countDifference: { live: 0, share: 0 },
+    compared: 12,
+    mismatches: [],
+    reasons: [],
+    primary: { name: 'redis', counts: { live: 12, exact: true } },
+  });
 });
 
 it('verify --exact: says what the scan reads, then counts exactly; a NO-GO in JSON still exits 3', async () => {
   const deleted = (await knexStore.sample(1))[0]!;
   await knexStore.delete(deleted.hash);
-  const { code, stdout, stderr } = await cli(setup.env, 'sessions', 'verify', '--from', 'redis', '--to', 'knex', '--exact', '--json');
+  const { code, stdout, stderr } = await cli(
+    setup.env,
+    'sessions',
+    'verify',
+    '--from',
+    'redis',
+    '--to',
+    'knex',
+    '--exact',
+    '--json',
+  );
   expect(stderr).toMatch(/^exact count: a full scan of redis ~12 records and knex ~11 records \(1 pages of 1000\)\n/);
   expect(code).toBe(3);
-  expect(lastJson(stdout)).toMatchObject({ go: false, exactRequested: true, countsExact: true, countDifference: { live: 1 } });
+  expect(lastJson(stdout)).toMatchObject({
+    go: false,
+    exactRequested: true,
+    countsExact: true,
+    countDifference: { live: 1 },
+  });
   await knexStore.put(deleted);
 });
 

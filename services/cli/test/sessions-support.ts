@@ -32,7 +32,10 @@ export async function testEnvironment(): Promise<Environment> {
 }
 
 /** Runs `portcullis …args` in this process; returns the exit code and what it printed. */
-export async function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function cli(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {

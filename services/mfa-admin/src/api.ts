@@ -26,29 +26,53 @@ export const TICKET_MAX = 100;
 
 export const tenantParams = z.object({ tenant: uuid });
 export const adminParams = z.object({ tenant: uuid, id: uuid });
-export const sessionParams = z.object({ tenant: uuid, session: z.string().regex(/^[0-9a-f]{64}$/, 'must be a session id from the sessions list') });
+export const sessionParams = z.object({
+  tenant: uuid,
+  session: z.string().regex(/^[0-9a-f]{64}$/, 'must be a session id from the sessions list'),
+});
 export const logParams = z.object({ logId: z.string().regex(/^\d{1,18}$/, 'must be a reset id') });
 export const pageQuery = z.object({
-  before: z.string().regex(/^\d{1,18}$/, 'must be a reset id').optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,18}$/, 'must be a reset id')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
 export const createTenantBody = z.object({
-  slug: z.string({ error: 'is required' }).trim().toLowerCase().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 letters, digits or dashes, starting with a letter or digit'),
+  slug: z
+    .string({ error: 'is required' })
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'must be 2–63 letters, digits or dashes, starting with a letter or digit'),
   name: text(200),
 });
 export const renameTenantBody = createTenantBody.pick({ name: true });
 export const createAdminBody = z.object({
-  email: z.string({ error: 'is required' }).trim().max(254).regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces').pipe(z.email({ error: 'must be an email address' }))
+  email: z
+    .string({ error: 'is required' })
+    .trim()
+    .max(254)
+    .regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces')
+    .pipe(z.email({ error: 'must be an email address' }))
     // The document shows the input side of a pipe only: name the format the output side checks.
     .meta({ format: 'email' }),
 });
 export const resetBody = z.object({ reason: text(REASON_MAX), ticket: optionalText(TICKET_MAX) });
 export const rollbackBody = z
   .object({ reason: text(REASON_MAX), force: checkbox.default(false), forceReason: optionalText(REASON_MAX) })
-  .refine((body) => !body.force || !!body.forceReason, { path: ['forceReason'], message: 'is required when force is set' });
+  .refine((body) => !body.force || !!body.forceReason, {
+    path: ['forceReason'],
+    message: 'is required when force is set',
+  });
 
-export const tenantSchema = z.object({ id: z.string(), slug: z.string(), name: z.string(), status: z.enum(['active', 'suspended']), createdAt: time });
+export const tenantSchema = z.object({
+  id: z.string(),
+  slug: z.string(),
+  name: z.string(),
+  status: z.enum(['active', 'suspended']),
+  createdAt: time,
+});
 export const tenantSummarySchema = tenantSchema.extend({ adminCount: z.number().int() });
 export const adminSchema = z.object({
   id: z.string(),
@@ -79,7 +103,11 @@ export const resetSchema = z.object({
   rollbackForced: z.boolean(),
   rollbackForceReason: z.string().nullable(),
 });
-const revokeState = z.enum(['done', 'pending']).describe("'pending': the session store did not answer; the revoke is retried, and the sessions are refused meanwhile");
+const revokeState = z
+  .enum(['done', 'pending'])
+  .describe(
+    "'pending': the session store did not answer; the revoke is retried, and the sessions are refused meanwhile",
+  );
 export const resetResultSchema = z.object({ reset: resetSchema, sessionsRevoked: revokeState });
 
 export const liveSessionSchema = z.object({
@@ -94,7 +122,14 @@ export const liveSessionSchema = z.object({
 });
 
 export const platformAdminParams = z.object({ id: uuid });
-export const platformAdminSchema = z.object({ id: z.string(), email: z.string(), mfaEnrolled: z.boolean(), mustChangePassword: z.boolean(), disabled: z.boolean(), createdAt: time });
+export const platformAdminSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  mfaEnrolled: z.boolean(),
+  mustChangePassword: z.boolean(),
+  disabled: z.boolean(),
+  createdAt: time,
+});
 
 export interface RouteSpec {
   method: 'get' | 'post';
@@ -109,11 +144,40 @@ export interface RouteSpec {
 }
 
 export const api = {
-  listTenants: { method: 'get', path: '/admin/tenants', summary: 'List tenants', response: z.object({ tenants: z.array(tenantSummarySchema) }) },
-  createTenant: { method: 'post', path: '/admin/tenants', summary: 'Create a tenant', body: createTenantBody, response: z.object({ tenant: tenantSchema }) },
-  getTenant: { method: 'get', path: '/admin/tenants/:tenant', summary: 'A tenant and its admins', params: tenantParams, response: z.object({ tenant: tenantSchema, admins: z.array(adminSchema) }) },
-  suspendTenant: { method: 'post', path: '/admin/tenants/:tenant/suspend', summary: 'Suspend a tenant (its admins are signed out)', params: tenantParams, response: z.object({ tenant: tenantSchema, sessionsRevoked: revokeState }) },
-  listAdmins: { method: 'get', path: '/admin/tenants/:tenant/admins', summary: "List a tenant's admins", params: tenantParams, response: z.object({ admins: z.array(adminSchema) }) },
+  listTenants: {
+    method: 'get',
+    path: '/admin/tenants',
+    summary: 'List tenants',
+    response: z.object({ tenants: z.array(tenantSummarySchema) }),
+  },
+  createTenant: {
+    method: 'post',
+    path: '/admin/tenants',
+    summary: 'Create a tenant',
+    body: createTenantBody,
+    response: z.object({ tenant: tenantSchema }),
+  },
+  getTenant: {
+    method: 'get',
+    path: '/admin/tenants/:tenant',
+    summary: 'A tenant and its admins',
+    params: tenantParams,
+    response: z.object({ tenant: tenantSchema, admins: z.array(adminSchema) }),
+  },
+  suspendTenant: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/suspend',
+    summary: 'Suspend a tenant (its admins are signed out)',
+    params: tenantParams,
+    response: z.object({ tenant: tenantSchema, sessionsRevoked: revokeState }),
+  },
+  listAdmins: {
+    method: 'get',
+    path: '/admin/tenants/:tenant/admins',
+    summary: "List a tenant's admins",
+    params: tenantParams,
+    response: z.object({ admins: z.array(adminSchema) }),
+  },
   createAdmin: {
     method: 'post',
     path: '/admin/tenants/:tenant/admins',
@@ -122,34 +186,126 @@ export const api = {
     body: createAdminBody,
     response: z.object({ admin: adminSchema, temporaryPassword: z.string() }),
   },
-  disableAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/disable', summary: 'Disable a tenant admin (signed out everywhere)', params: adminParams, response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }) },
-  enableAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/enable', summary: 'Re-enable a disabled tenant admin (same account, factor and email; they sign in again)', params: adminParams, response: z.object({ admin: adminSchema }) },
-  signOutAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/sign-out', summary: "End every session of a tenant admin without disabling the account", params: adminParams, response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }) },
-  unlockAdmin: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/unlock', summary: 'Lift a tenant admin\'s sign-in lockout now', params: adminParams, response: z.object({ admin: adminSchema }) },
+  disableAdmin: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins/:id/disable',
+    summary: 'Disable a tenant admin (signed out everywhere)',
+    params: adminParams,
+    response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }),
+  },
+  enableAdmin: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins/:id/enable',
+    summary: 'Re-enable a disabled tenant admin (same account, factor and email; they sign in again)',
+    params: adminParams,
+    response: z.object({ admin: adminSchema }),
+  },
+  signOutAdmin: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins/:id/sign-out',
+    summary: 'End every session of a tenant admin without disabling the account',
+    params: adminParams,
+    response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }),
+  },
+  unlockAdmin: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins/:id/unlock',
+    summary: "Lift a tenant admin's sign-in lockout now",
+    params: adminParams,
+    response: z.object({ admin: adminSchema }),
+  },
   resetAdminPassword: {
     method: 'post',
     path: '/admin/tenants/:tenant/admins/:id/password-reset',
-    summary: 'Give a tenant admin a temporary password (returned once, changed at the next sign-in); their sessions end, the authenticator stays',
+    summary:
+      'Give a tenant admin a temporary password (returned once, changed at the next sign-in); their sessions end, the authenticator stays',
     params: adminParams,
     response: z.object({ admin: adminSchema, temporaryPassword: z.string(), sessionsRevoked: revokeState }),
   },
-  renameTenant: { method: 'post', path: '/admin/tenants/:tenant/rename', summary: "Rename a tenant (its display name; the sign-in slug stays)", params: tenantParams, body: renameTenantBody, response: z.object({ tenant: tenantSchema }) },
-  unsuspendTenant: { method: 'post', path: '/admin/tenants/:tenant/unsuspend', summary: 'Unsuspend a tenant (its admins sign in again)', params: tenantParams, response: z.object({ tenant: tenantSchema }) },
-  listSessions: { method: 'get', path: '/admin/tenants/:tenant/sessions', summary: "Who is signed in: the tenant's live sessions, most recently seen first", params: tenantParams, response: z.object({ sessions: z.array(liveSessionSchema) }) },
-  endSession: { method: 'post', path: '/admin/tenants/:tenant/sessions/:session/end', summary: "End one live session of one of the tenant's admins", params: sessionParams, response: z.object({ ended: liveSessionSchema }) },
-  listPlatformAdmins: { method: 'get', path: '/admin/platform-admins', summary: 'List platform admins', response: z.object({ platformAdmins: z.array(platformAdminSchema) }) },
+  renameTenant: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/rename',
+    summary: 'Rename a tenant (its display name; the sign-in slug stays)',
+    params: tenantParams,
+    body: renameTenantBody,
+    response: z.object({ tenant: tenantSchema }),
+  },
+  unsuspendTenant: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/unsuspend',
+    summary: 'Unsuspend a tenant (its admins sign in again)',
+    params: tenantParams,
+    response: z.object({ tenant: tenantSchema }),
+  },
+  listSessions: {
+    method: 'get',
+    path: '/admin/tenants/:tenant/sessions',
+    summary: "Who is signed in: the tenant's live sessions, most recently seen first",
+    params: tenantParams,
+    response: z.object({ sessions: z.array(liveSessionSchema) }),
+  },
+  endSession: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/sessions/:session/end',
+    summary: "End one live session of one of the tenant's admins",
+    params: sessionParams,
+    response: z.object({ ended: liveSessionSchema }),
+  },
+  listPlatformAdmins: {
+    method: 'get',
+    path: '/admin/platform-admins',
+    summary: 'List platform admins',
+    response: z.object({ platformAdmins: z.array(platformAdminSchema) }),
+  },
   createPlatformAdmin: {
     method: 'post',
     path: '/admin/platform-admins',
-    summary: 'Create another platform admin; the temporary password is returned once (they change it and enrol at first sign-in)',
+    summary:
+      'Create another platform admin; the temporary password is returned once (they change it and enrol at first sign-in)',
     body: createAdminBody,
     response: z.object({ platformAdmin: platformAdminSchema, temporaryPassword: z.string() }),
   },
-  disablePlatformAdmin: { method: 'post', path: '/admin/platform-admins/:id/disable', summary: 'Disable another platform admin (signed out everywhere); never yourself or the last active one', params: platformAdminParams, response: z.object({ platformAdmin: platformAdminSchema, sessionsRevoked: revokeState }) },
-  resetMfa: { method: 'post', path: '/admin/tenants/:tenant/admins/:id/mfa/reset', summary: "Reset a tenant admin's MFA (they must enrol again)", params: adminParams, body: resetBody, response: resetResultSchema, recentAuth: true },
-  rollbackReset: { method: 'post', path: '/admin/mfa-resets/:logId/rollback', summary: 'Roll an MFA reset back: the previous authenticator works again', params: logParams, body: rollbackBody, response: resetResultSchema, recentAuth: true },
-  tenantHistory: { method: 'get', path: '/admin/tenants/:tenant/mfa-resets', summary: 'MFA resets of a tenant, newest first', params: tenantParams, query: pageQuery, response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }) },
-  adminHistory: { method: 'get', path: '/admin/tenants/:tenant/admins/:id/mfa-resets', summary: 'MFA resets of one tenant admin, newest first', params: adminParams, query: pageQuery, response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }) },
+  disablePlatformAdmin: {
+    method: 'post',
+    path: '/admin/platform-admins/:id/disable',
+    summary: 'Disable another platform admin (signed out everywhere); never yourself or the last active one',
+    params: platformAdminParams,
+    response: z.object({ platformAdmin: platformAdminSchema, sessionsRevoked: revokeState }),
+  },
+  resetMfa: {
+    method: 'post',
+    path: '/admin/tenants/:tenant/admins/:id/mfa/reset',
+    summary: "Reset a tenant admin's MFA (they must enrol again)",
+    params: adminParams,
+    body: resetBody,
+    response: resetResultSchema,
+    recentAuth: true,
+  },
+  rollbackReset: {
+    method: 'post',
+    path: '/admin/mfa-resets/:logId/rollback',
+    summary: 'Roll an MFA reset back: the previous authenticator works again',
+    params: logParams,
+    body: rollbackBody,
+    response: resetResultSchema,
+    recentAuth: true,
+  },
+  tenantHistory: {
+    method: 'get',
+    path: '/admin/tenants/:tenant/mfa-resets',
+    summary: 'MFA resets of a tenant, newest first',
+    params: tenantParams,
+    query: pageQuery,
+    response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }),
+  },
+  adminHistory: {
+    method: 'get',
+    path: '/admin/tenants/:tenant/admins/:id/mfa-resets',
+    summary: 'MFA resets of one tenant admin, newest first',
+    params: adminParams,
+    query: pageQuery,
+    response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }),
+  },
 } satisfies Record<string, RouteSpec>;
 
 export type ApiName = keyof typeof api;

@@ -3,7 +3,14 @@ import type Koa from 'koa';
 import { countedAuditWriter } from '@portcullis/audit';
 import { securityCounters } from '@portcullis/observability';
 import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
-import { installSessions, koaCsrf, requireAal2, requireRecentAuth, requireRole, requireSession } from '@portcullis/session-auth';
+import {
+  installSessions,
+  koaCsrf,
+  requireAal2,
+  requireRecentAuth,
+  requireRole,
+  requireSession,
+} from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
@@ -29,7 +36,10 @@ export function createAdminRouter(c: ServiceContext): Router {
 export function createApp(deps: AppDependencies): Koa {
   // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
   const security = securityCounters(deps.metrics.registry);
-  const c = createServiceContext({ ...deps, audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })) });
+  const c = createServiceContext({
+    ...deps,
+    audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
+  });
   const open = staticRoutes('/admin', { stylesheet, openApiDocument: openApiDocument() });
   open.get('/', (ctx) => ctx.redirect('/admin/tenants'));
 
@@ -39,8 +49,18 @@ export function createApp(deps: AppDependencies): Koa {
     trustedProxyHops: deps.trustedProxyHops ?? 0,
     routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
     beforeRoutes: (app) => [
-      koaHtmlErrors({ stylesheetHref: '/admin/assets/style.css', siteName: 'Portcullis admin', onRefused: (code) => security.refusals.inc({ code }) }),
-      installSessions(app, { store: deps.store, secrets: deps.settings.secrets, cookieName: deps.settings.cookieName, production: deps.settings.production, idleTimeoutMs: deps.settings.idleTimeoutMs }),
+      koaHtmlErrors({
+        stylesheetHref: '/admin/assets/style.css',
+        siteName: 'Portcullis admin',
+        onRefused: (code) => security.refusals.inc({ code }),
+      }),
+      installSessions(app, {
+        store: deps.store,
+        secrets: deps.settings.secrets,
+        cookieName: deps.settings.cookieName,
+        production: deps.settings.production,
+        idleTimeoutMs: deps.settings.idleTimeoutMs,
+      }),
       koaBodyParser(),
       koaCsrf(),
     ],

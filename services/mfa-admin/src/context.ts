@@ -50,7 +50,11 @@ export function createServiceContext(deps: AppDependencies) {
   const admins = createTenantAdminQueries(db);
   const logs = createResetLogQueries(db);
   // Revocation is read with the session itself (libs/session-auth): no query per request.
-  const policy: SessionPolicy = { clock, idleTimeoutMs: deps.settings.idleTimeoutMs, absoluteTimeoutMs: deps.settings.absoluteTimeoutMs };
+  const policy: SessionPolicy = {
+    clock,
+    idleTimeoutMs: deps.settings.idleTimeoutMs,
+    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
+  };
   return {
     ...deps,
     policy,

@@ -1,7 +1,14 @@
 // config → dependencies → app → listen; SIGTERM drains requests, stops the revoke retries, then
 // closes the session store and the pool.
 import { createAuditWriter } from '@portcullis/audit';
-import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, type KeyRingVariable, sessionPhaseInfo } from '@portcullis/config';
+import {
+  ConfigError,
+  exitOnConfigError,
+  keyRingOf,
+  loadConfigWithSecrets,
+  type KeyRingVariable,
+  sessionPhaseInfo,
+} from '@portcullis/config';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
@@ -16,9 +23,21 @@ const name = 'mfa-admin';
 const config = await loadConfigWithSecrets().catch(exitOnConfigError);
 const logger = createLogger({ service: name, level: config.LOG_LEVEL });
 
-const required: KeyRingVariable[] = ['MFA_SECRET_ENCRYPTION_KEY', 'MFA_RESET_LOG_ENCRYPTION_KEY', 'AUDIT_DETAILS_ENCRYPTION_KEY'];
+const required: KeyRingVariable[] = [
+  'MFA_SECRET_ENCRYPTION_KEY',
+  'MFA_RESET_LOG_ENCRYPTION_KEY',
+  'AUDIT_DETAILS_ENCRYPTION_KEY',
+];
 const missing = required.filter((variable) => !config[variable]);
-if (missing.length > 0) exitOnConfigError(new ConfigError(missing.map((variable) => ({ variable, message: `is required by ${name} (generate one with \`portcullis keys generate\`)` }))));
+if (missing.length > 0)
+  exitOnConfigError(
+    new ConfigError(
+      missing.map((variable) => ({
+        variable,
+        message: `is required by ${name} (generate one with \`portcullis keys generate\`)`,
+      })),
+    ),
+  );
 // The keys were checked by loadConfig and are all set: this cannot throw or miss any more.
 const ring = (primary: KeyRingVariable) => keyRingOf(config, primary)!;
 
@@ -27,10 +46,17 @@ const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_P
 const metrics = createMetrics(name);
 const sessions = createSessionStoreFromSettings(config, {
   metrics: createSessionStoreMetrics(metrics.registry),
-  onSecondaryFailure: (op, error) => logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
+  onSecondaryFailure: (op, error) =>
+    logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
   phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
 });
-const revoker = createSessionRevoker({ queries: createRevocationQueries(db), store: sessions.store, clock, logger, absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000 });
+const revoker = createSessionRevoker({
+  queries: createRevocationQueries(db),
+  store: sessions.store,
+  clock,
+  logger,
+  absoluteTimeoutMs: config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000,
+});
 revoker.start(config.SESSION_REVOKE_RETRY_SECONDS * 1000);
 
 const app = createApp({

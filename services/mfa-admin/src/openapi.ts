@@ -3,13 +3,22 @@
 import { z } from 'zod';
 import { api, type RouteSpec } from './api.js';
 
-const json = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' });
+const json = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' });
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 
 function parameters(spec: RouteSpec) {
   const from = (object: z.ZodObject | undefined, where: 'path' | 'query') =>
-    Object.entries(object?.shape ?? {}).map(([name, schema]) => ({ name, in: where, required: where === 'path', schema: json(schema as z.ZodType, 'input') }));
+    Object.entries(object?.shape ?? {}).map(([name, schema]) => ({
+      name,
+      in: where,
+      required: where === 'path',
+      schema: json(schema as z.ZodType, 'input'),
+    }));
   return [...from(spec.params, 'path'), ...from(spec.query, 'query')];
 }
 
@@ -17,9 +26,16 @@ function operation(name: string, spec: RouteSpec) {
   return {
     operationId: name,
     summary: spec.summary,
-    ...(spec.recentAuth ? { description: 'Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate), else 403 auth.reauthentication_required.' } : {}),
+    ...(spec.recentAuth
+      ? {
+          description:
+            'Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate), else 403 auth.reauthentication_required.',
+        }
+      : {}),
     parameters: parameters(spec),
-    ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: json(spec.body, 'input') } } } } : {}),
+    ...(spec.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: json(spec.body, 'input') } } } }
+      : {}),
     responses: {
       200: { description: 'OK', content: { 'application/json': { schema: json(spec.response, 'output') } } },
       400: errorResponse('Invalid request (fields listed)'),
@@ -41,16 +57,36 @@ export function openApiDocument(specs: Record<string, RouteSpec> = api, title = 
   }
   return {
     openapi: '3.0.3',
-    info: { title, version: '0.1.0', description: 'Platform-admin console API: tenants, tenant admins, MFA reset and rollback. Platform admins at assurance level 2 only. Send `Accept: application/json` and `Content-Type: application/json`.' },
+    info: {
+      title,
+      version: '0.1.0',
+      description:
+        'Platform-admin console API: tenants, tenant admins, MFA reset and rollback. Platform admins at assurance level 2 only. Send `Accept: application/json` and `Content-Type: application/json`.',
+    },
     security: [{ session: [] }],
     paths,
     components: {
-      securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'portcullis.sid', description: 'The session cookie set by /auth/login (shared by all services)' } },
+      securitySchemes: {
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'portcullis.sid',
+          description: 'The session cookie set by /auth/login (shared by all services)',
+        },
+      },
       schemas: {
         Error: {
           type: 'object',
           required: ['code', 'message'],
-          properties: { code: { type: 'string' }, message: { type: 'string' }, requestId: { type: 'string' }, fields: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } } },
+          properties: {
+            code: { type: 'string' },
+            message: { type: 'string' },
+            requestId: { type: 'string' },
+            fields: {
+              type: 'array',
+              items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
+            },
+          },
         },
       },
     },

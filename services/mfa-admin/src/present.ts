@@ -7,8 +7,17 @@ import type { TenantRow, TenantSummary } from './queries/tenants.js';
 
 const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
 
-export const tenantView = (row: TenantRow): TenantView => ({ id: row.id, slug: row.slug, name: row.name, status: row.status, createdAt: iso(row.created_at)! });
-export const tenantSummaryView = (row: TenantSummary): TenantSummaryView => ({ ...tenantView(row), adminCount: row.admin_count });
+export const tenantView = (row: TenantRow): TenantView => ({
+  id: row.id,
+  slug: row.slug,
+  name: row.name,
+  status: row.status,
+  createdAt: iso(row.created_at)!,
+});
+export const tenantSummaryView = (row: TenantSummary): TenantSummaryView => ({
+  ...tenantView(row),
+  adminCount: row.admin_count,
+});
 
 export const adminView = (row: TenantAdminSummary): AdminView => ({
   id: row.id,

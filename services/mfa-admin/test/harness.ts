@@ -15,12 +15,25 @@ import type { SessionStore } from '@portcullis/session-store';
 import { createApp } from '../src/app.js';
 import { createSessionRevoker, type SessionRevoker } from '../src/libraries/session-revoker.js';
 import { createRevocationQueries } from '../src/queries/revocations.js';
-import { createHarness, createTenantAdmin as createAuthTenantAdmin, defaultSettings, json, SESSION_SECRET, totpCode, type Harness, type SeededAdmin } from '../../auth-session/test/harness.js';
+import {
+  createHarness,
+  createTenantAdmin as createAuthTenantAdmin,
+  defaultSettings,
+  json,
+  SESSION_SECRET,
+  totpCode,
+  type Harness,
+  type SeededAdmin,
+} from '../../auth-session/test/harness.js';
 
 export { createTenant, json, totpCode, type SeededAdmin } from '../../auth-session/test/harness.js';
 
 /** auth-session's seeded tenant admin: a real TOTP secret, encrypted at rest as the service stores it. */
-export const createTenantAdmin = (h: AdminHarness, tenantId: string, options: { mfa?: boolean; recoveryCodes?: string[] } = {}) => createAuthTenantAdmin(h.auth, tenantId, options);
+export const createTenantAdmin = (
+  h: AdminHarness,
+  tenantId: string,
+  options: { mfa?: boolean; recoveryCodes?: string[] } = {},
+) => createAuthTenantAdmin(h.auth, tenantId, options);
 
 export const newKey = () => randomBytes(32).toString('base64');
 
@@ -61,7 +74,9 @@ export function gateway(apps: Record<string, Koa>): Server {
   const handlers = Object.entries(apps).map(([prefix, app]) => [prefix, app.callback()] as const);
   return createServer((incoming, outgoing) => {
     const url = incoming.url ?? '';
-    const match = handlers.find(([prefix]) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`));
+    const match = handlers.find(
+      ([prefix]) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`),
+    );
     if (!match) return void outgoing.writeHead(404).end();
     void match[1](incoming, outgoing);
   });
@@ -101,7 +116,9 @@ export async function createAdminHarness(): Promise<AdminHarness> {
         audit: options.audit ?? audit,
         revoker,
         // Cheap argon2 for tests; production uses auth-session's parameters.
-        passwords: createPasswordHasher({ parameters: { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 } }),
+        passwords: createPasswordHasher({
+          parameters: { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 },
+        }),
         logger: createLogger({ service: 'mfa-admin', destination: logSink(base.logLines) }),
         metrics: options.metrics ?? createMetrics('mfa-admin'),
         clock: base.clock,
@@ -119,9 +136,16 @@ export async function createAdminHarness(): Promise<AdminHarness> {
       const totpSecret = generateSecret({ length: 20 });
       const now = new Date(base.clock.now());
       await base.db('platform_admins').insert({
-        id, email, password_hash: await base.passwords.hash(password),
+        id,
+        email,
+        password_hash: await base.passwords.hash(password),
         totp_secret: base.totpKeys.encrypt(totpSecret, { table: 'platform_admins', column: 'totp_secret', rowId: id }),
-        mfa_enabled: true, mfa_enrolled_at: now, failed_attempts: 0, must_change_password: false, created_at: now, updated_at: now,
+        mfa_enabled: true,
+        mfa_enrolled_at: now,
+        failed_attempts: 0,
+        must_change_password: false,
+        created_at: now,
+        updated_at: now,
       });
       return { id, email, password, totpSecret };
     },
@@ -137,11 +161,25 @@ export async function createAdminHarness(): Promise<AdminHarness> {
   return harness;
 }
 
-const logSink = (lines: string[]) => new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) });
+const logSink = (lines: string[]) =>
+  new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) });
 
 /** Password + TOTP at /auth (no tenant: a platform admin, or `tenant` for a tenant admin); the agent then holds a level-2 session. */
-export async function signIn(agent: ReturnType<typeof request.agent>, clock: Harness['clock'], admin: SeededAdmin, tenant?: string) {
-  await agent.post('/auth/login').set(json).send({ ...(tenant ? { tenant } : {}), email: admin.email, password: admin.password }).expect(200);
-  await agent.post('/auth/mfa/verify').set(json).send({ code: await totpCode(admin.totpSecret!, clock) }).expect(200);
+export async function signIn(
+  agent: ReturnType<typeof request.agent>,
+  clock: Harness['clock'],
+  admin: SeededAdmin,
+  tenant?: string,
+) {
+  await agent
+    .post('/auth/login')
+    .set(json)
+    .send({ ...(tenant ? { tenant } : {}), email: admin.email, password: admin.password })
+    .expect(200);
+  await agent
+    .post('/auth/mfa/verify')
+    .set(json)
+    .send({ code: await totpCode(admin.totpSecret!, clock) })
+    .expect(200);
   return agent;
 }

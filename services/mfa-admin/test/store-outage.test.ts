@@ -8,7 +8,13 @@ import { createAuditWriter } from '@portcullis/audit';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import { createLogger } from '@portcullis/observability';
 import { userIdOf } from '@portcullis/session-auth';
-import { createDualBackend, createMemoryBackend, createRedisBackend, createSessionStore, type SessionStore } from '@portcullis/session-store';
+import {
+  createDualBackend,
+  createMemoryBackend,
+  createRedisBackend,
+  createSessionStore,
+  type SessionStore,
+} from '@portcullis/session-store';
 import { createSessionRevoker } from '../src/libraries/session-revoker.js';
 import { createRevocationQueries } from '../src/queries/revocations.js';
 import { startRedis, type ServerHandle } from '../../../test/support/index.js';
@@ -51,7 +57,11 @@ describe('a reset while the session store is down', () => {
     const operator = await signIn(built.agent(), h.clock, platform);
     const victim = await signIn(built.agent(), h.clock, admin, tenant.slug);
 
-    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(503);
+    const reset = await operator
+      .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+      .set(json)
+      .send({ reason: 'Lost phone' })
+      .expect(503);
     expect(reset.body.code).toBe('service.unavailable');
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(true);
     expect(await h.db('tenant_admin_mfa_reset_logs').where({ tenant_admin_id: admin.id })).toEqual([]);
@@ -68,7 +78,11 @@ describe('a reset while the session store is down', () => {
     const operator = await signIn(built.agent(), h.clock, platform);
     const victim = await signIn(built.agent(), h.clock, admin, tenant.slug);
 
-    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(200);
+    const reset = await operator
+      .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+      .set(json)
+      .send({ reason: 'Lost phone' })
+      .expect(200);
     expect(reset.body.sessionsRevoked).toBe('pending');
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(false);
     await victim.get('/auth/me').set(json).expect(401);
@@ -93,10 +107,18 @@ describe('a reset while the session store is down', () => {
     fault.state.down = false;
     const built = h.build({ revokeStore: fault.wrap });
     const operator = await signIn(built.agent(), h.clock, platform);
-    const reset = await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(200);
+    const reset = await operator
+      .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+      .set(json)
+      .send({ reason: 'Lost phone' })
+      .expect(200);
     expect(reset.body.sessionsRevoked).toBe('done');
     fault.state.down = true;
-    const rolled = await operator.post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`).set(json).send({ reason: 'Mistake' }).expect(200);
+    const rolled = await operator
+      .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
+      .set(json)
+      .send({ reason: 'Mistake' })
+      .expect(200);
     expect(rolled.body).toMatchObject({ sessionsRevoked: 'pending', reset: { rolledBack: true } });
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(true);
     fault.state.down = false;
@@ -111,9 +133,19 @@ describe('a reset while the session store is down', () => {
     const calls: string[] = [];
     // An audit writer without the details key refuses the sealed reason: the audit event is the
     // transaction's last write, so the log row and the cleared factor must roll back with it.
-    const built = h.build({ audit: createAuditWriter({ db: h.db, clock: h.clock }), revokeStore: (store) => ({ destroyByUser: (userId) => (calls.push(userId), store.destroyByUser(userId)), revoke: (...args) => store.revoke(...args) }) });
+    const built = h.build({
+      audit: createAuditWriter({ db: h.db, clock: h.clock }),
+      revokeStore: (store) => ({
+        destroyByUser: (userId) => (calls.push(userId), store.destroyByUser(userId)),
+        revoke: (...args) => store.revoke(...args),
+      }),
+    });
     const operator = await signIn(built.agent(), h.clock, platform);
-    await operator.post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`).set(json).send({ reason: 'Lost phone' }).expect(500);
+    await operator
+      .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
+      .set(json)
+      .send({ reason: 'Lost phone' })
+      .expect(500);
     expect(calls).toEqual([]);
     expect(await h.db('tenant_admin_mfa_reset_logs').where({ tenant_admin_id: admin.id })).toEqual([]);
     expect(await h.db('session_revocations').where({ admin_id: admin.id })).toEqual([]);
@@ -125,15 +157,30 @@ describe('a reset while the session store is down', () => {
 describe('suspending a tenant while the session store is down', () => {
   it('stops calling the store after the first failure and leaves every admin’s revoke pending for the retries', async () => {
     const tenant = await createTenant(h.db);
-    const admins = [await createTenantAdmin(h, tenant.id), await createTenantAdmin(h, tenant.id), await createTenantAdmin(h, tenant.id)];
+    const admins = [
+      await createTenantAdmin(h, tenant.id),
+      await createTenantAdmin(h, tenant.id),
+      await createTenantAdmin(h, tenant.id),
+    ];
     const platform = await h.seedPlatformAdmin();
     const calls: string[] = [];
-    const built = h.build({ revokeStore: (store) => ({ destroyByUser: async (userId) => (calls.push(userId), Promise.reject(new Error('down'))), revoke: (...args) => store.revoke(...args) }) });
+    const built = h.build({
+      revokeStore: (store) => ({
+        destroyByUser: async (userId) => (calls.push(userId), Promise.reject(new Error('down'))),
+        revoke: (...args) => store.revoke(...args),
+      }),
+    });
     const operator = await signIn(built.agent(), h.clock, platform);
     const suspended = await operator.post(`/admin/tenants/${tenant.id}/suspend`).set(json).expect(200);
     expect(suspended.body).toMatchObject({ tenant: { status: 'suspended' }, sessionsRevoked: 'pending' });
     expect(calls).toHaveLength(2); // the first marker's two quick attempts, then the timer's job
-    const pending = await h.db('session_revocations').whereIn('admin_id', admins.map((admin) => admin.id)).whereNull('done_at');
+    const pending = await h
+      .db('session_revocations')
+      .whereIn(
+        'admin_id',
+        admins.map((admin) => admin.id),
+      )
+      .whereNull('done_at');
     expect(pending.map((row) => row.cause)).toEqual(['tenant_suspended', 'tenant_suspended', 'tenant_suspended']);
   });
 });
@@ -148,11 +195,24 @@ describe('the revoke retry against a real Redis outage', () => {
   it('stays pending while Redis is stopped and deletes the sessions once it is back', async () => {
     const adminId = randomUUID();
     const hasher = createSessionIdHasher(`outage-secret-${'x'.repeat(32)}`);
-    const store = createSessionStore({ backend: createRedisBackend({ url: redis.url, keyPrefix: `outage:${adminId}:` }), hashers: [hasher] });
+    const store = createSessionStore({
+      backend: createRedisBackend({ url: redis.url, keyPrefix: `outage:${adminId}:` }),
+      hashers: [hasher],
+    });
     await store.set(`sid-${randomUUID()}`, { userId: userIdOf('tenant', adminId) }, 600_000);
     const queries = createRevocationQueries(h.db);
-    const revoker = createSessionRevoker({ queries, store, clock: h.clock, logger: silent, storeTimeoutMs: 300, attemptDelaysMs: [0, 10], absoluteTimeoutMs: 3600_000 });
-    const markers = await h.db.transaction((trx) => queries.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], new Date(h.clock.now())));
+    const revoker = createSessionRevoker({
+      queries,
+      store,
+      clock: h.clock,
+      logger: silent,
+      storeTimeoutMs: 300,
+      attemptDelaysMs: [0, 10],
+      absoluteTimeoutMs: 3600_000,
+    });
+    const markers = await h.db.transaction((trx) =>
+      queries.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], new Date(h.clock.now())),
+    );
 
     await redis.stop();
     expect(await revoker.revokeCommitted(markers)).toBe('pending');
@@ -174,11 +234,22 @@ describe('the revoke retry against a real Redis outage', () => {
     const adminId = randomUUID();
     const primary = createMemoryBackend();
     const secondary = createRedisBackend({ url: redis.url, keyPrefix: `dual:${adminId}:` });
-    const store = createSessionStore({ backend: createDualBackend({ primary, secondary }), hashers: [createSessionIdHasher(`dual-secret-${'x'.repeat(32)}`)] });
+    const store = createSessionStore({
+      backend: createDualBackend({ primary, secondary }),
+      hashers: [createSessionIdHasher(`dual-secret-${'x'.repeat(32)}`)],
+    });
     await store.set(`sid-${randomUUID()}`, { userId: userIdOf('tenant', adminId) }, 600_000);
     const queries = createRevocationQueries(h.db);
-    const revoker = createSessionRevoker({ queries, store, clock: h.clock, logger: silent, absoluteTimeoutMs: 3600_000 });
-    const markers = await h.db.transaction((trx) => queries.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], new Date(h.clock.now())));
+    const revoker = createSessionRevoker({
+      queries,
+      store,
+      clock: h.clock,
+      logger: silent,
+      absoluteTimeoutMs: 3600_000,
+    });
+    const markers = await h.db.transaction((trx) =>
+      queries.insert(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], new Date(h.clock.now())),
+    );
     expect(await revoker.revokeCommitted(markers)).toBe('done');
     expect(await primary.listByUser(userIdOf('tenant', adminId))).toEqual([]);
     expect(await secondary.listByUser(userIdOf('tenant', adminId))).toEqual([]);

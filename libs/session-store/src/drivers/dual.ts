@@ -36,13 +36,23 @@ export interface DualBackendOptions {
  * it is counted and queued for repair.
  */
 export function createDualBackend(options: DualBackendOptions) {
-  const { primary, secondary, metrics, clock = systemClock, readRepair = false, fallbackOnMiss = true, secondaryMaxTtlMs } = options;
+  const {
+    primary,
+    secondary,
+    metrics,
+    clock = systemClock,
+    readRepair = false,
+    fallbackOnMiss = true,
+    secondaryMaxTtlMs,
+  } = options;
   const toSecondary = (record: SessionRecord): SessionRecord =>
     secondaryMaxTtlMs ? { ...record, expiresAt: Math.min(record.expiresAt, clock.now() + secondaryMaxTtlMs) } : record;
   const repairs = createRepairQueue({ primary, secondary, metrics, toSecondary });
-  const isLive = (record: SessionRecord | undefined): record is SessionRecord => !!record && record.expiresAt > clock.now();
+  const isLive = (record: SessionRecord | undefined): record is SessionRecord =>
+    !!record && record.expiresAt > clock.now();
   /** A secondary copy worth serving: live, and not left stale by a failed write this pod has yet to repair. */
-  const isServable = (record: SessionRecord | undefined): record is SessionRecord => isLive(record) && !repairs.covers(record);
+  const isServable = (record: SessionRecord | undefined): record is SessionRecord =>
+    isLive(record) && !repairs.covers(record);
   const timeoutMs = options.secondaryTimeoutMs ?? 1000;
 
   /** The secondary's answer, or a failure once it is late. */
@@ -52,7 +62,16 @@ export function createDualBackend(options: DualBackendOptions) {
       return await Promise.race([
         call(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new SessionStoreError('session.store_unavailable', `The ${secondary.name} session store did not answer within ${timeoutMs} ms.`)), timeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new SessionStoreError(
+                  'session.store_unavailable',
+                  `The ${secondary.name} session store did not answer within ${timeoutMs} ms.`,
+                ),
+              ),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {
@@ -61,7 +80,12 @@ export function createDualBackend(options: DualBackendOptions) {
   }
 
   /** Runs the write on both; the primary's failure is the caller's, the secondary's is queued. */
-  async function writeBoth<T>(op: string, primaryWrite: Promise<T>, secondaryWrite: Promise<unknown>, repair: Repair): Promise<T> {
+  async function writeBoth<T>(
+    op: string,
+    primaryWrite: Promise<T>,
+    secondaryWrite: Promise<unknown>,
+    repair: Repair,
+  ): Promise<T> {
     const [primaryResult, secondaryResult] = await Promise.allSettled([primaryWrite, secondaryWrite]);
     if (secondaryResult.status === 'rejected') {
       metrics?.dualWriteFailures.inc({ store: secondary.name, op });
@@ -138,9 +162,27 @@ export function createDualBackend(options: DualBackendOptions) {
     repairs,
     get,
     getMany,
-    put: (record) => writeBoth('put', primary.put(record), onSecondary(() => secondary.put(toSecondary(record))), { kind: 'session', hash: record.hash }),
-    delete: (hash) => writeBoth('delete', primary.delete(hash), onSecondary(() => secondary.delete(hash)), { kind: 'session', hash }),
-    deleteByUser: (userId) => writeBoth('deleteByUser', primary.deleteByUser(userId), onSecondary(() => secondary.deleteByUser(userId)), { kind: 'user', userId }),
+    put: (record) =>
+      writeBoth(
+        'put',
+        primary.put(record),
+        onSecondary(() => secondary.put(toSecondary(record))),
+        { kind: 'session', hash: record.hash },
+      ),
+    delete: (hash) =>
+      writeBoth(
+        'delete',
+        primary.delete(hash),
+        onSecondary(() => secondary.delete(hash)),
+        { kind: 'session', hash },
+      ),
+    deleteByUser: (userId) =>
+      writeBoth(
+        'deleteByUser',
+        primary.deleteByUser(userId),
+        onSecondary(() => secondary.deleteByUser(userId)),
+        { kind: 'user', userId },
+      ),
     async listByUser(userId) {
       const [fromPrimary, fromSecondary] = await Promise.all([
         primary.listByUser(userId),

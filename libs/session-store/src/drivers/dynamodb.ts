@@ -24,7 +24,16 @@ type Item = Record<string, AttributeValue>;
 // minus every other attribute at its largest (userId allowed up to 1 KiB): 1,164 bytes.
 const ITEM_BUDGET_BYTES = 400_000;
 const MAX_USER_ID_BYTES = 1024;
-const OTHER_ATTRIBUTES_BYTES = S.hash.length + 64 + S.userId.length + MAX_USER_ID_BYTES + S.data.length + S.expiresAt.length + 21 + S.expiresAtMs.length + 21;
+const OTHER_ATTRIBUTES_BYTES =
+  S.hash.length +
+  64 +
+  S.userId.length +
+  MAX_USER_ID_BYTES +
+  S.data.length +
+  S.expiresAt.length +
+  21 +
+  S.expiresAtMs.length +
+  21;
 /** 398,836 bytes of session JSON. */
 export const DYNAMO_MAX_DATA_BYTES = ITEM_BUDGET_BYTES - OTHER_ATTRIBUTES_BYTES;
 
@@ -85,7 +94,8 @@ function fromItem(item: Item): SessionRecord | undefined {
 
 type SdkError = Parameters<typeof isThrottlingError>[0];
 /** The SDK's error classifiers follow `cause` too, so they want it to be an Error when present. */
-const isSdkError = (error: unknown): error is SdkError => error instanceof Error && (error.cause === undefined || error.cause instanceof Error);
+const isSdkError = (error: unknown): error is SdkError =>
+  error instanceof Error && (error.cause === undefined || error.cause instanceof Error);
 
 /** An ExclusiveStartKey at a random point of the key space: a scan from it reads a random window. */
 const randomStartKey = (): Item => ({ [S.hash]: { S: randomBytes(32).toString('hex') } });
@@ -106,9 +116,16 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 
 export function createDynamoBackend(options: DynamoBackendOptions): SessionBackend {
   const { client, tableName: TableName, consistentRead = false, clock = systemClock, onThrottle } = options;
-  const { maxAttempts = 5, retryBaseMs = 50, maxDataBytes = DYNAMO_MAX_DATA_BYTES, exactCountThreshold = 100_000 } = options;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, not ${maxAttempts}`);
-  if (maxDataBytes > DYNAMO_MAX_DATA_BYTES || maxDataBytes < 1) throw new Error(`maxDataBytes must be between 1 and ${DYNAMO_MAX_DATA_BYTES} (DynamoDB's item limit)`);
+  const {
+    maxAttempts = 5,
+    retryBaseMs = 50,
+    maxDataBytes = DYNAMO_MAX_DATA_BYTES,
+    exactCountThreshold = 100_000,
+  } = options;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1)
+    throw new Error(`maxAttempts must be a positive integer, not ${maxAttempts}`);
+  if (maxDataBytes > DYNAMO_MAX_DATA_BYTES || maxDataBytes < 1)
+    throw new Error(`maxDataBytes must be between 1 and ${DYNAMO_MAX_DATA_BYTES} (DynamoDB's item limit)`);
 
   /** One request with retries: throttles (counted) and transient or 5xx failures, full jitter. */
   async function call<T>(operation: string, request: () => Promise<T>): Promise<T> {
@@ -127,7 +144,9 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
   }
 
   async function get(hash: string, operation = 'get'): Promise<SessionRecord | undefined> {
-    const { Item } = await call(operation, () => client.send(new GetItemCommand({ TableName, Key: { [S.hash]: { S: hash } }, ConsistentRead: consistentRead })));
+    const { Item } = await call(operation, () =>
+      client.send(new GetItemCommand({ TableName, Key: { [S.hash]: { S: hash } }, ConsistentRead: consistentRead })),
+    );
     return Item && fromItem(Item);
   }
 
@@ -141,7 +160,9 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
     let pending = [...new Set(hashes)].map((hash): Item => ({ [S.hash]: { S: hash } }));
     for (let attempt = 1; pending.length > 0; attempt++) {
       const keys = pending;
-      const { Responses, UnprocessedKeys } = await call('getMany', () => client.send(new BatchGetItemCommand({ RequestItems: { [TableName]: { Keys: keys, ConsistentRead: true } } })));
+      const { Responses, UnprocessedKeys } = await call('getMany', () =>
+        client.send(new BatchGetItemCommand({ RequestItems: { [TableName]: { Keys: keys, ConsistentRead: true } } })),
+      );
       for (const item of Responses?.[TableName] ?? []) {
         const record = fromItem(item);
         if (record) found.set(record.hash, record);
@@ -149,8 +170,13 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
       pending = UnprocessedKeys?.[TableName]?.Keys ?? [];
       if (pending.length === 0) break;
       onThrottle?.('getMany');
-      if (attempt >= maxAttempts) throw new Error(`DynamoDB left ${pending.length} key(s) of a BatchGetItem unprocessed after ${attempt} attempts`);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(RETRY_CAP_MS, retryBaseMs * 2 ** (attempt - 1))));
+      if (attempt >= maxAttempts)
+        throw new Error(
+          `DynamoDB left ${pending.length} key(s) of a BatchGetItem unprocessed after ${attempt} attempts`,
+        );
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(RETRY_CAP_MS, retryBaseMs * 2 ** (attempt - 1))),
+      );
     }
     return hashes.map((hash) => found.get(hash));
   }
@@ -161,14 +187,16 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
     let start: Item | undefined;
     do {
       const page = await call(operation, () =>
-        client.send(new QueryCommand({
-          TableName,
-          IndexName: S.userIndex,
-          KeyConditionExpression: '#user = :user',
-          ExpressionAttributeNames: { '#user': S.userId },
-          ExpressionAttributeValues: { ':user': { S: userId } },
-          ExclusiveStartKey: start,
-        })),
+        client.send(
+          new QueryCommand({
+            TableName,
+            IndexName: S.userIndex,
+            KeyConditionExpression: '#user = :user',
+            ExpressionAttributeNames: { '#user': S.userId },
+            ExpressionAttributeValues: { ':user': { S: userId } },
+            ExclusiveStartKey: start,
+          }),
+        ),
       );
       for (const item of page.Items ?? []) {
         const hash = item[S.hash]?.S;
@@ -187,15 +215,17 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
     let start: Item | undefined;
     do {
       const page = await call('count', () =>
-        client.send(new ScanCommand({
-          TableName,
-          Select: 'COUNT',
-          // Count = items passing the filter (live), ScannedCount = items read (all).
-          FilterExpression: '#expiresAtMs > :now',
-          ExpressionAttributeNames: { '#expiresAtMs': S.expiresAtMs },
-          ExpressionAttributeValues: { ':now': { N: String(now) } },
-          ExclusiveStartKey: start,
-        })),
+        client.send(
+          new ScanCommand({
+            TableName,
+            Select: 'COUNT',
+            // Count = items passing the filter (live), ScannedCount = items read (all).
+            FilterExpression: '#expiresAtMs > :now',
+            ExpressionAttributeNames: { '#expiresAtMs': S.expiresAtMs },
+            ExpressionAttributeValues: { ':now': { N: String(now) } },
+            ExclusiveStartKey: start,
+          }),
+        ),
       );
       live += page.Count ?? 0;
       scanned += page.ScannedCount ?? 0;
@@ -208,15 +238,17 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
   /** The estimate split by the live share of one small page read from a random point. */
   async function estimateCount(estimate: number): Promise<SessionCounts> {
     const page = await call('count', () =>
-      client.send(new ScanCommand({
-        TableName,
-        Select: 'COUNT',
-        Limit: SPLIT_SAMPLE_ITEMS,
-        FilterExpression: '#expiresAtMs > :now',
-        ExpressionAttributeNames: { '#expiresAtMs': S.expiresAtMs },
-        ExpressionAttributeValues: { ':now': { N: String(clock.now()) } },
-        ExclusiveStartKey: randomStartKey(),
-      })),
+      client.send(
+        new ScanCommand({
+          TableName,
+          Select: 'COUNT',
+          Limit: SPLIT_SAMPLE_ITEMS,
+          FilterExpression: '#expiresAtMs > :now',
+          ExpressionAttributeNames: { '#expiresAtMs': S.expiresAtMs },
+          ExpressionAttributeValues: { ':now': { N: String(clock.now()) } },
+          ExclusiveStartKey: randomStartKey(),
+        }),
+      ),
     );
     const liveShare = page.ScannedCount ? (page.Count ?? 0) / page.ScannedCount : 1;
     const live = Math.round(estimate * liveShare);
@@ -241,7 +273,9 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
     async listByUser(userId) {
       // The index may still list a session that has since moved to another admin: keep only
       // items that, read from the table itself, still belong to this one.
-      const records = await mapLimit(await hashesOf(userId, 'listByUser'), PER_USER_CONCURRENCY, (hash) => get(hash, 'listByUser'));
+      const records = await mapLimit(await hashesOf(userId, 'listByUser'), PER_USER_CONCURRENCY, (hash) =>
+        get(hash, 'listByUser'),
+      );
       return records.filter((record): record is SessionRecord => record?.userId === userId);
     },
 
@@ -250,13 +284,15 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
         try {
           // Conditional, for the same reason as in listByUser: never revoke another admin's session.
           await call('deleteByUser', () =>
-            client.send(new DeleteItemCommand({
-              TableName,
-              Key: { [S.hash]: { S: hash } },
-              ConditionExpression: '#user = :user',
-              ExpressionAttributeNames: { '#user': S.userId },
-              ExpressionAttributeValues: { ':user': { S: userId } },
-            })),
+            client.send(
+              new DeleteItemCommand({
+                TableName,
+                Key: { [S.hash]: { S: hash } },
+                ConditionExpression: '#user = :user',
+                ExpressionAttributeNames: { '#user': S.userId },
+                ExpressionAttributeValues: { ':user': { S: userId } },
+              }),
+            ),
           );
           return 1;
         } catch (error) {
@@ -282,7 +318,9 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
       let wrapped = false;
       // From a random point to the end of the table, then once more from its beginning.
       while (records.size < n) {
-        const page = await call('sample', () => client.send(new ScanCommand({ TableName, Limit: n - records.size, ExclusiveStartKey: start })));
+        const page = await call('sample', () =>
+          client.send(new ScanCommand({ TableName, Limit: n - records.size, ExclusiveStartKey: start })),
+        );
         for (const item of page.Items ?? []) {
           const record = fromItem(item);
           if (record && records.size < n) records.set(record.hash, record);
@@ -304,7 +342,9 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
       if (cursor !== undefined) {
         let key: unknown;
         try {
-          key = cursor.startsWith('dynamodb:') ? JSON.parse(Buffer.from(cursor.slice('dynamodb:'.length), 'base64url').toString('utf8')) : undefined;
+          key = cursor.startsWith('dynamodb:')
+            ? JSON.parse(Buffer.from(cursor.slice('dynamodb:'.length), 'base64url').toString('utf8'))
+            : undefined;
         } catch {
           key = undefined;
         }
@@ -312,12 +352,21 @@ export function createDynamoBackend(options: DynamoBackendOptions): SessionBacke
         if (typeof hash !== 'string') throw new Error('This cursor does not come from a dynamodb store scan.');
         start = { [S.hash]: { S: hash } };
       }
-      const page = await call('scan', () => client.send(new ScanCommand({ TableName, Limit: limit, ExclusiveStartKey: start, ConsistentRead: consistentRead })));
+      const page = await call('scan', () =>
+        client.send(
+          new ScanCommand({ TableName, Limit: limit, ExclusiveStartKey: start, ConsistentRead: consistentRead }),
+        ),
+      );
       const records = (page.Items ?? []).map(fromItem).filter((record): record is SessionRecord => !!record);
       const next = page.LastEvaluatedKey?.[S.hash]?.S;
       // DynamoDB may hand back a key with the last full page although nothing follows: the next
       // call then returns an empty page without a cursor.
-      return next === undefined ? { records } : { records, cursor: `dynamodb:${Buffer.from(JSON.stringify({ [S.hash]: { S: next } })).toString('base64url')}` };
+      return next === undefined
+        ? { records }
+        : {
+            records,
+            cursor: `dynamodb:${Buffer.from(JSON.stringify({ [S.hash]: { S: next } })).toString('base64url')}`,
+          };
     },
 
     async close() {

@@ -45,7 +45,12 @@ interface Prepared {
 
 function prepare(builder: Knex.QueryBuilder): Prepared {
   const { sql, bindings } = builder.toSQL().toNative();
-  return { sql, order: bindings.map((binding) => (typeof binding === 'string' && binding.startsWith(':') ? binding.slice(1) : { constant: binding })) };
+  return {
+    sql,
+    order: bindings.map((binding) =>
+      typeof binding === 'string' && binding.startsWith(':') ? binding.slice(1) : { constant: binding },
+    ),
+  };
 }
 
 interface PooledConnection {
@@ -54,35 +59,66 @@ interface PooledConnection {
 
 /** Runs a prepared statement on a connection of knex's pool (pg answers a promise, mysql2 a callback). */
 function statementRunner(knex: Knex, flavour: 'postgres' | 'mysql') {
-  const client = knex.client as { acquireConnection(): Promise<PooledConnection>; releaseConnection(connection: PooledConnection): Promise<void> };
+  const client = knex.client as {
+    acquireConnection(): Promise<PooledConnection>;
+    releaseConnection(connection: PooledConnection): Promise<void>;
+  };
   return async <R>(statement: Prepared, values: Record<string, unknown>): Promise<R[]> => {
     const args = statement.order.map((name) => (typeof name === 'string' ? values[name] : name.constant));
     const connection = await client.acquireConnection();
     try {
       if (flavour === 'postgres') return ((await connection.query(statement.sql, args)) as { rows: R[] }).rows;
-      return await new Promise<R[]>((resolve, reject) => connection.query(statement.sql, args, (error, rows) => (error ? reject(error) : resolve(rows as R[]))));
+      return await new Promise<R[]>((resolve, reject) =>
+        connection.query(statement.sql, args, (error, rows) => (error ? reject(error) : resolve(rows as R[]))),
+      );
     } finally {
       await client.releaseConnection(connection);
     }
   };
 }
 
-const toRecord = (row: Pick<Row, (typeof COLUMNS)[number]>): SessionRecord => ({ hash: row.hash, userId: row.user_id, data: row.data, expiresAt: Number(row.expires_at) });
+const toRecord = (row: Pick<Row, (typeof COLUMNS)[number]>): SessionRecord => ({
+  hash: row.hash,
+  userId: row.user_id,
+  data: row.data,
+  expiresAt: Number(row.expires_at),
+});
 
 /**
  * Every method is one plain statement: no transaction, session-level SET, advisory lock or
  * named prepared statement, so RDS Proxy keeps multiplexing (see docs/session-store.md).
  */
-export function createKnexBackend({ knex, tableName, clock = systemClock, maxDataBytes = 1024 * 1024, exactCountThreshold = 100_000 }: KnexBackendOptions): SessionBackend {
+export function createKnexBackend({
+  knex,
+  tableName,
+  clock = systemClock,
+  maxDataBytes = 1024 * 1024,
+  exactCountThreshold = 100_000,
+}: KnexBackendOptions): SessionBackend {
   assertTableName(tableName);
   const flavour = sqlFlavour(knex);
   const table = () => knex<Row>(tableName);
   const run = statementRunner(knex, flavour);
-  const getOne = prepare(table().first(...COLUMNS).where({ hash: ':hash' }));
-  const getTwo = prepare(table().select(...COLUMNS).whereIn('hash', [':first', ':second']));
+  const getOne = prepare(
+    table()
+      .first(...COLUMNS)
+      .where({ hash: ':hash' }),
+  );
+  const getTwo = prepare(
+    table()
+      .select(...COLUMNS)
+      .whereIn('hash', [':first', ':second']),
+  );
   const upsert = prepare(
     table()
-      .insert({ hash: ':hash', user_id: ':userId', data: ':data', expires_at: ':expiresAt', created_at: ':now', updated_at: ':now' } as never)
+      .insert({
+        hash: ':hash',
+        user_id: ':userId',
+        data: ':data',
+        expires_at: ':expiresAt',
+        created_at: ':now',
+        updated_at: ':now',
+      } as never)
       .onConflict('hash')
       .merge(['user_id', 'data', 'expires_at', 'updated_at']),
   );
@@ -91,10 +127,16 @@ export function createKnexBackend({ knex, tableName, clock = systemClock, maxDat
   async function estimatedRows(): Promise<number | undefined> {
     let n: string | number | null | undefined;
     if (flavour === 'postgres') {
-      const result = (await knex.raw('select reltuples::bigint as n from pg_class where oid = to_regclass(quote_ident(?))', [tableName])) as { rows: { n: string | null }[] };
+      const result = (await knex.raw(
+        'select reltuples::bigint as n from pg_class where oid = to_regclass(quote_ident(?))',
+        [tableName],
+      )) as { rows: { n: string | null }[] };
       n = result.rows[0]?.n;
     } else {
-      const [rows] = (await knex.raw('select TABLE_ROWS as n from information_schema.TABLES where TABLE_SCHEMA = database() and TABLE_NAME = ?', [tableName])) as [{ n: number | null }[]];
+      const [rows] = (await knex.raw(
+        'select TABLE_ROWS as n from information_schema.TABLES where TABLE_SCHEMA = database() and TABLE_NAME = ?',
+        [tableName],
+      )) as [{ n: number | null }[]];
       n = rows[0]?.n;
     }
     // PostgreSQL says -1 for a table never analysed: unknown, not empty.
@@ -104,11 +146,16 @@ export function createKnexBackend({ knex, tableName, clock = systemClock, maxDat
   /** Counts at most `limit` rows (plus one, to tell "exactly limit" from "more"), never a full scan. */
   async function boundedCount(limit: number, expiredBefore?: number): Promise<{ total: number; live: number }> {
     const now = clock.now();
-    const inner = table().select('expires_at').limit(limit + 1);
+    const inner = table()
+      .select('expires_at')
+      .limit(limit + 1);
     if (expiredBefore !== undefined) inner.where('expires_at', '<=', expiredBefore);
     const row = (await knex
       .from(inner.as('bounded'))
-      .select(knex.raw('count(*) as total'), knex.raw('coalesce(sum(case when expires_at > ? then 1 else 0 end), 0) as live', [now]))
+      .select(
+        knex.raw('count(*) as total'),
+        knex.raw('coalesce(sum(case when expires_at > ? then 1 else 0 end), 0) as live', [now]),
+      )
       .first()) as { total: string | number; live: string | number } | undefined;
     return { total: Number(row?.total ?? 0), live: Number(row?.live ?? 0) };
   }
@@ -123,18 +170,33 @@ export function createKnexBackend({ knex, tableName, clock = systemClock, maxDat
     async getMany(hashes) {
       // The request path asks for two (a session and its owner's revocation marker): one
       // prepared statement. Other sizes are rare (tests, tools) and go through the builder.
-      const rows = hashes.length === 2 ? await run<Row>(getTwo, { first: hashes[0], second: hashes[1] }) : hashes.length === 0 ? [] : await table().select(...COLUMNS).whereIn('hash', [...hashes]);
+      const rows =
+        hashes.length === 2
+          ? await run<Row>(getTwo, { first: hashes[0], second: hashes[1] })
+          : hashes.length === 0
+            ? []
+            : await table()
+                .select(...COLUMNS)
+                .whereIn('hash', [...hashes]);
       const byHash = new Map(rows.map((row) => [row.hash, toRecord(row)]));
       return hashes.map((hash) => byHash.get(hash));
     },
     async put(record) {
-      await run(upsert, { hash: record.hash, userId: record.userId, data: record.data, expiresAt: record.expiresAt, now: clock.now() });
+      await run(upsert, {
+        hash: record.hash,
+        userId: record.userId,
+        data: record.data,
+        expiresAt: record.expiresAt,
+        now: clock.now(),
+      });
     },
     async delete(hash) {
       await table().where({ hash }).delete();
     },
     async listByUser(userId) {
-      const rows = await table().select(...COLUMNS).where({ user_id: userId });
+      const rows = await table()
+        .select(...COLUMNS)
+        .where({ user_id: userId });
       return rows.map(toRecord);
     },
     async deleteByUser(userId) {
@@ -160,17 +222,32 @@ export function createKnexBackend({ knex, tableName, clock = systemClock, maxDat
       // scans of n rows. Rows after a gap in the key space are picked more often; good enough
       // for consistency checks, which need spread, not uniformity.
       const start = randomBytes(32).toString('hex');
-      const after = await table().select(...COLUMNS).where('hash', '>=', start).orderBy('hash').limit(n);
-      const before = after.length < n ? await table().select(...COLUMNS).where('hash', '<', start).orderBy('hash').limit(n - after.length) : [];
+      const after = await table()
+        .select(...COLUMNS)
+        .where('hash', '>=', start)
+        .orderBy('hash')
+        .limit(n);
+      const before =
+        after.length < n
+          ? await table()
+              .select(...COLUMNS)
+              .where('hash', '<', start)
+              .orderBy('hash')
+              .limit(n - after.length)
+          : [];
       return [...after, ...before].map(toRecord);
     },
     async scan(cursor, limit) {
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`scan limit must be a positive integer, not ${limit}`);
-      if (cursor !== undefined && !cursor.startsWith('knex:')) throw new Error('This cursor does not come from a knex store scan.');
+      if (cursor !== undefined && !cursor.startsWith('knex:'))
+        throw new Error('This cursor does not come from a knex store scan.');
       // Keyset on the primary key: each page is one index range scan however deep the scan is
       // (no OFFSET), and a cursor stays valid whatever happens to the table in between. One
       // extra row tells whether another page exists, so the last page needs no empty round trip.
-      const query = table().select(...COLUMNS).orderBy('hash').limit(limit + 1);
+      const query = table()
+        .select(...COLUMNS)
+        .orderBy('hash')
+        .limit(limit + 1);
       if (cursor !== undefined) query.where('hash', '>', cursor.slice('knex:'.length));
       const rows = await query;
       const records = rows.slice(0, limit).map(toRecord);

@@ -3,7 +3,10 @@ import type { Clock } from '../session-store.js';
 import { systemClock } from '../session-store.js';
 
 /** Development only (refused in production by libs/config). Expired records stay until read or swept. */
-export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 * 1024 }: { clock?: Clock; maxDataBytes?: number } = {}): SessionBackend {
+export function createMemoryBackend({
+  clock = systemClock,
+  maxDataBytes = 1024 * 1024,
+}: { clock?: Clock; maxDataBytes?: number } = {}): SessionBackend {
   const records = new Map<string, SessionRecord>();
   let writes = 0;
   const sweep = () => {
@@ -50,7 +53,8 @@ export function createMemoryBackend({ clock = systemClock, maxDataBytes = 1024 *
     },
     async scan(cursor, limit) {
       if (!Number.isInteger(limit) || limit < 1) throw new Error(`scan limit must be a positive integer, not ${limit}`);
-      if (cursor !== undefined && !cursor.startsWith('memory:')) throw new Error('This cursor does not come from a memory store scan.');
+      if (cursor !== undefined && !cursor.startsWith('memory:'))
+        throw new Error('This cursor does not come from a memory store scan.');
       // Keyset by hash, like knex: sorting every call is O(n log n), fine for a development store.
       const after = cursor?.slice('memory:'.length);
       const hashes = [...records.keys()].filter((hash) => after === undefined || hash > after).sort();

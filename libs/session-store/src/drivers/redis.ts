@@ -167,7 +167,9 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
     throw new Error('createRedisBackend: pass keyPrefix to the backend, not to the ioredis client');
   }
   if (client.isCluster && !hasHashTag(prefix)) {
-    throw new Error(`createRedisBackend: on Redis Cluster keyPrefix must contain a hash tag such as "{sessions}:" (got "${prefix}")`);
+    throw new Error(
+      `createRedisBackend: on Redis Cluster keyPrefix must contain a hash tag such as "{sessions}:" (got "${prefix}")`,
+    );
   }
   const recordKey = (hash: string) => `${prefix}s:${hash}`;
   const userKey = (userId: string) => `${prefix}u:${userId}`;
@@ -178,7 +180,8 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
     const values = hashes.length === 0 ? [] : await client.mget(hashes.map(recordKey));
     return hashes.map((hash, i) => decode(hash, values[i] ?? null));
   }
-  const fetch = async (hashes: string[]): Promise<SessionRecord[]> => (await getMany(hashes)).filter((record): record is SessionRecord => !!record);
+  const fetch = async (hashes: string[]): Promise<SessionRecord[]> =>
+    (await getMany(hashes)).filter((record): record is SessionRecord => !!record);
 
   const backend: SessionBackend = {
     name: 'redis',
@@ -193,7 +196,16 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
       // Already dead: storing it would need a non-positive PX, which Redis rejects.
       if (ttl <= 0) return backend.delete(record.hash);
       const keys = [recordKey(record.hash), byExpiry];
-      const args: (string | number)[] = [encode(record), ttl, record.expiresAt, now, record.hash, prefix, sweepBatch, ownerHeaderLength(record.userId)];
+      const args: (string | number)[] = [
+        encode(record),
+        ttl,
+        record.expiresAt,
+        now,
+        record.hash,
+        prefix,
+        sweepBatch,
+        ownerHeaderLength(record.userId),
+      ];
       if (record.userId !== null) {
         keys.push(userKey(record.userId));
         args.push(record.userId);
@@ -213,7 +225,10 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
     async count() {
       // Two O(log n) ZCOUNTs on by-expiry: ~0.2 ms at 1M members, no scan at any size.
       const now = clock.now();
-      const [live, expired] = await Promise.all([client.zcount(byExpiry, `(${now}`, '+inf'), client.zcount(byExpiry, '-inf', now)]);
+      const [live, expired] = await Promise.all([
+        client.zcount(byExpiry, `(${now}`, '+inf'),
+        client.zcount(byExpiry, '-inf', now),
+      ]);
       return { live, expired, exact: true };
     },
     async sample(n) {
@@ -228,13 +243,24 @@ export function createRedisBackend(options: RedisBackendOptions): SessionBackend
       // price: a rewrite that moves a record's expiry past the cursor makes it come again.
       const match = cursor === undefined ? undefined : /^redis:([^:]+):(.+)$/.exec(cursor);
       const afterScore = match ? Number(match[1]) : undefined;
-      if (cursor !== undefined && !Number.isFinite(afterScore)) throw new Error('This cursor does not come from a redis store scan.');
+      if (cursor !== undefined && !Number.isFinite(afterScore))
+        throw new Error('This cursor does not come from a redis store scan.');
       const afterHash = match?.[2] ?? '';
-      const isAfter = (hash: string, score: number) => afterScore === undefined || score > afterScore || (score === afterScore && hash > afterHash);
+      const isAfter = (hash: string, score: number) =>
+        afterScore === undefined || score > afterScore || (score === afterScore && hash > afterHash);
       const entries: { hash: string; score: number }[] = [];
       // Members sharing the cursor's score sort by hash and may precede it; skip past them.
       for (let offset = 0; entries.length <= limit; offset += limit + 1) {
-        const reply = await client.zrange(byExpiry, afterScore === undefined ? '-inf' : String(afterScore), '+inf', 'BYSCORE', 'LIMIT', offset, limit + 1, 'WITHSCORES');
+        const reply = await client.zrange(
+          byExpiry,
+          afterScore === undefined ? '-inf' : String(afterScore),
+          '+inf',
+          'BYSCORE',
+          'LIMIT',
+          offset,
+          limit + 1,
+          'WITHSCORES',
+        );
         for (let i = 0; i + 1 < reply.length; i += 2) {
           const hash = reply[i] as string;
           const score = Number(reply[i + 1]);

@@ -31,14 +31,26 @@ export interface JobRun {
 /** Rows older than this are pruned when a job records, except the newest of each outcome. */
 export const JOB_RUN_RETENTION_DAYS = 30;
 
-interface Row { job: JobName; started_at: Date; finished_at: Date; outcome: JobOutcome; figures: JobFigures }
+interface Row {
+  job: JobName;
+  started_at: Date;
+  finished_at: Date;
+  outcome: JobOutcome;
+  figures: JobFigures;
+}
 
 export function createJobRunQueries(db: Knex) {
   return {
     /** Inserts the run and prunes the job's old rows in one transaction. */
     async record(run: JobRun): Promise<void> {
       await db.transaction(async (trx) => {
-        await trx(JOB_RUNS_TABLE).insert({ job: run.job, started_at: run.startedAt, finished_at: run.finishedAt, outcome: run.outcome, figures: JSON.stringify(run.figures) });
+        await trx(JOB_RUNS_TABLE).insert({
+          job: run.job,
+          started_at: run.startedAt,
+          finished_at: run.finishedAt,
+          outcome: run.outcome,
+          figures: JSON.stringify(run.figures),
+        });
         // The newest row of each outcome stays whatever its age, so "last success" never vanishes.
         await trx.raw(
           `delete from ?? where job = ? and finished_at < now() - make_interval(days => ?)
@@ -53,7 +65,13 @@ export function createJobRunQueries(db: Knex) {
         'select distinct on (job, outcome) job, started_at, finished_at, outcome, figures from ?? order by job, outcome, finished_at desc',
         [JOB_RUNS_TABLE],
       );
-      return result.rows.map((row) => ({ job: row.job, startedAt: row.started_at, finishedAt: row.finished_at, outcome: row.outcome, figures: row.figures }));
+      return result.rows.map((row) => ({
+        job: row.job,
+        startedAt: row.started_at,
+        finishedAt: row.finished_at,
+        outcome: row.outcome,
+        figures: row.figures,
+      }));
     },
   };
 }

@@ -40,7 +40,8 @@ export interface RequestedFilter extends Omit<EventFilter, 'tenantId'> {
 
 const notFound = () => new ApiError('auth.not_found', 404, 'No such tenant.');
 
-export const encodeCursor = (row: EventRow) => Buffer.from(JSON.stringify([row.occurred_at.toISOString(), String(row.id)])).toString('base64url');
+export const encodeCursor = (row: EventRow) =>
+  Buffer.from(JSON.stringify([row.occurred_at.toISOString(), String(row.id)])).toString('base64url');
 
 export function decodeCursor(cursor: string): EventPosition {
   try {
@@ -53,7 +54,13 @@ export function decodeCursor(cursor: string): EventPosition {
   }
 }
 
-export function createEventLibrary({ queries, detailsKeys }: { queries: EventQueries; detailsKeys?: KeyRing | undefined }) {
+export function createEventLibrary({
+  queries,
+  detailsKeys,
+}: {
+  queries: EventQueries;
+  detailsKeys?: KeyRing | undefined;
+}) {
   const view = (row: EventRow): EventView => ({
     id: String(row.id),
     chain: row.chain_key,
@@ -82,7 +89,11 @@ export function createEventLibrary({ queries, detailsKeys }: { queries: EventQue
     /** The filter this reader may run: a tenant admin is held to their own tenant (another one is 404). */
     scope(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, requested: RequestedFilter): EventFilter {
       const { tenant, ...rest } = requested;
-      if (session.kind === 'platform') return { ...rest, ...(tenant === undefined ? {} : { tenantId: tenant === 'platform' ? null : tenant.toLowerCase() }) };
+      if (session.kind === 'platform')
+        return {
+          ...rest,
+          ...(tenant === undefined ? {} : { tenantId: tenant === 'platform' ? null : tenant.toLowerCase() }),
+        };
       const own = session.tenantId?.toLowerCase();
       if (!own || (tenant !== undefined && tenant.toLowerCase() !== own)) throw notFound();
       return { ...rest, tenantId: own };
@@ -91,7 +102,12 @@ export function createEventLibrary({ queries, detailsKeys }: { queries: EventQue
     /** The chain a reader may verify: their own tenant's, or for platform admins any ('platform' included). */
     chainFor(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): string {
       if (session.kind === 'platform') {
-        if (!tenant) throw new ApiError('request.invalid', 400, "Invalid request: tenant: is required (a tenant id, or 'platform')");
+        if (!tenant)
+          throw new ApiError(
+            'request.invalid',
+            400,
+            "Invalid request: tenant: is required (a tenant id, or 'platform')",
+          );
         return tenant.toLowerCase();
       }
       const own = session.tenantId?.toLowerCase();
@@ -100,14 +116,22 @@ export function createEventLibrary({ queries, detailsKeys }: { queries: EventQue
     },
 
     /** What the filter form offers this reader: tenants (platform readers) and the admins of the tenant in view. */
-    async pickers(reader: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): Promise<{ tenants: PickerOption[]; actors: PickerOption[] }> {
-      if (reader.kind !== 'platform') return { tenants: [], actors: await queries.actorOptions(reader.tenantId, false) };
+    async pickers(
+      reader: Pick<SignedInAdmin, 'kind' | 'tenantId'>,
+      tenant: string | undefined,
+    ): Promise<{ tenants: PickerOption[]; actors: PickerOption[] }> {
+      if (reader.kind !== 'platform')
+        return { tenants: [], actors: await queries.actorOptions(reader.tenantId, false) };
       const inView = tenant && tenant !== 'platform' ? tenant.toLowerCase() : null;
       const [tenants, actors] = await Promise.all([queries.tenantOptions(), queries.actorOptions(inView, true)]);
       return { tenants, actors };
     },
 
-    async page(filter: EventFilter, cursor: string | undefined, limit: number): Promise<{ events: EventView[]; nextCursor: string | null }> {
+    async page(
+      filter: EventFilter,
+      cursor: string | undefined,
+      limit: number,
+    ): Promise<{ events: EventView[]; nextCursor: string | null }> {
       const rows = await queries.list(filter, cursor ? decodeCursor(cursor) : undefined, limit);
       return { events: rows.map(view), nextCursor: rows.length === limit ? encodeCursor(rows.at(-1)!) : null };
     },

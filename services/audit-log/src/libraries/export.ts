@@ -4,10 +4,32 @@
 import { Readable } from 'node:stream';
 import type { EventView } from './events.js';
 
-export const CSV_COLUMNS = ['id', 'occurredAt', 'tenantId', 'tenantSlug', 'chain', 'seq', 'actorType', 'actorId', 'actorEmail', 'action', 'targetType', 'targetId', 'targetLabel', 'requestId', 'ip', 'userAgent', 'details', 'prevHash', 'hash', 'hashKeyId'] as const;
+export const CSV_COLUMNS = [
+  'id',
+  'occurredAt',
+  'tenantId',
+  'tenantSlug',
+  'chain',
+  'seq',
+  'actorType',
+  'actorId',
+  'actorEmail',
+  'action',
+  'targetType',
+  'targetId',
+  'targetLabel',
+  'requestId',
+  'ip',
+  'userAgent',
+  'details',
+  'prevHash',
+  'hash',
+  'hashKeyId',
+] as const;
 
 export function csvCell(value: unknown): string {
-  let text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  let text =
+    value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -7,4 +7,11 @@ export const stylesheet = consoleStylesheet;
 
 /** Tenant admins read the log too: their nav has no tenant list. */
 export const layout = (title: string, body: SafeHtml, error?: string, kind: 'platform' | 'tenant' = 'platform') =>
-  renderPage({ title, body, error, stylesheetHref: '/audit/assets/style.css', siteName: 'Portcullis audit', nav: consoleNavFor(kind) });
+  renderPage({
+    title,
+    body,
+    error,
+    stylesheetHref: '/audit/assets/style.css',
+    siteName: 'Portcullis audit',
+    nav: consoleNavFor(kind),
+  });

@@ -48,7 +48,25 @@ export interface EventPosition {
   id: string;
 }
 
-const COLUMNS = ['id', 'chain_key', 'seq', 'tenant_id', 'actor_type', 'actor_id', 'action', 'target_type', 'target_id', 'request_id', 'ip', 'user_agent', 'occurred_at', 'details', 'prev_hash', 'hash', 'hash_key_id'].map((column) => `e.${column}`);
+const COLUMNS = [
+  'id',
+  'chain_key',
+  'seq',
+  'tenant_id',
+  'actor_type',
+  'actor_id',
+  'action',
+  'target_type',
+  'target_id',
+  'request_id',
+  'ip',
+  'user_agent',
+  'occurred_at',
+  'details',
+  'prev_hash',
+  'hash',
+  'hash_key_id',
+].map((column) => `e.${column}`);
 
 // Admin ids are uuids, actor and target ids text (a session hash, 'system'…): compared as text.
 const LABEL_JOINS = `left join tenants t on t.id = e.tenant_id
@@ -64,18 +82,28 @@ export function createEventQueries(db: Knex) {
     list(filter: EventFilter, position: EventPosition | undefined, limit: number): Promise<EventRow[]> {
       const query = db('audit_events as e')
         .select(COLUMNS)
-        .select({ tenant_slug: 't.slug', tenant_name: 't.name', actor_email: db.raw('coalesce(pa.email, ta.email)'), target_label: db.raw('coalesce(tta.email, tpa.email, tt.slug)') })
+        .select({
+          tenant_slug: 't.slug',
+          tenant_name: 't.name',
+          actor_email: db.raw('coalesce(pa.email, ta.email)'),
+          target_label: db.raw('coalesce(tta.email, tpa.email, tt.slug)'),
+        })
         .joinRaw(LABEL_JOINS)
-        .orderBy([{ column: 'e.occurred_at', order: 'desc' }, { column: 'e.id', order: 'desc' }])
+        .orderBy([
+          { column: 'e.occurred_at', order: 'desc' },
+          { column: 'e.id', order: 'desc' },
+        ])
         .limit(limit);
       if (filter.tenantId === null) query.whereNull('e.tenant_id');
       else if (filter.tenantId !== undefined) query.where('e.tenant_id', filter.tenantId);
       if (filter.actorId) query.where('e.actor_id', filter.actorId);
-      if (filter.action?.endsWith('.*')) query.where('e.action', 'like', `${filter.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
+      if (filter.action?.endsWith('.*'))
+        query.where('e.action', 'like', `${filter.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`);
       else if (filter.action) query.where('e.action', filter.action);
       if (filter.from) query.where('e.occurred_at', '>=', filter.from);
       if (filter.to) query.where('e.occurred_at', '<', filter.to);
-      if (position) query.whereRaw('(e.occurred_at, e.id) < (?::timestamptz, ?::bigint)', [position.occurredAt, position.id]);
+      if (position)
+        query.whereRaw('(e.occurred_at, e.id) < (?::timestamptz, ?::bigint)', [position.occurredAt, position.id]);
       return query as unknown as Promise<EventRow[]>;
     },
 
@@ -85,9 +113,24 @@ export function createEventQueries(db: Knex) {
     },
 
     /** The admins a reader may filter by: one tenant's, and platform admins for platform readers. */
-    async actorOptions(tenantId: string | null | undefined, withPlatform: boolean, limit = 1000): Promise<PickerOption[]> {
-      const tenantAdmins = tenantId ? await db('tenant_admins').where({ tenant_id: tenantId }).select('id', 'email as label').orderBy('email').limit(limit) : [];
-      const platformAdmins = withPlatform ? await db('platform_admins').select('id', db.raw(`email || ' (platform)' as label`)).orderBy('email').limit(limit) : [];
+    async actorOptions(
+      tenantId: string | null | undefined,
+      withPlatform: boolean,
+      limit = 1000,
+    ): Promise<PickerOption[]> {
+      const tenantAdmins = tenantId
+        ? await db('tenant_admins')
+            .where({ tenant_id: tenantId })
+            .select('id', 'email as label')
+            .orderBy('email')
+            .limit(limit)
+        : [];
+      const platformAdmins = withPlatform
+        ? await db('platform_admins')
+            .select('id', db.raw(`email || ' (platform)' as label`))
+            .orderBy('email')
+            .limit(limit)
+        : [];
       return [...tenantAdmins, ...platformAdmins] as PickerOption[];
     },
   };

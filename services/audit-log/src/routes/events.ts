@@ -11,7 +11,13 @@ import { eventsPage, verifyPage } from '../pages/audit-pages.js';
 /** API clients send `Accept: application/json`; browsers get pages. */
 const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
 
-const requested = (query: { tenant?: string | undefined; actor?: string | undefined; action?: string | undefined; from?: string | undefined; to?: string | undefined }): RequestedFilter => ({
+const requested = (query: {
+  tenant?: string | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+}): RequestedFilter => ({
   ...(query.tenant ? { tenant: query.tenant } : {}),
   ...(query.actor ? { actorId: query.actor } : {}),
   ...(query.action ? { action: query.action } : {}),
@@ -31,7 +37,13 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
     const { limit: _limit, ...filters } = query;
     const pickers = await c.events.pickers(session, query.tenant);
     ctx.type = 'html';
-    ctx.body = eventsPage({ ...page, ...pickers, filters: { ...filters, limit: String(query.limit) }, platform: session.kind === 'platform', csrf: csrfTokenFor(ctx) });
+    ctx.body = eventsPage({
+      ...page,
+      ...pickers,
+      filters: { ...filters, limit: String(query.limit) },
+      platform: session.kind === 'platform',
+      csrf: csrfTokenFor(ctx),
+    });
   });
 
   router.post(api.exportEvents.path, ...guards, async (ctx) => {
@@ -47,7 +59,14 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
       requestId: ctx.requestId,
       ip: ctx.ip,
       userAgent: ctx.get('user-agent').slice(0, 256),
-      details: { format: query.format, tenant: query.tenant ?? null, actor: query.actor ?? null, action: query.action ?? null, from: query.from ?? null, to: query.to ?? null },
+      details: {
+        format: query.format,
+        tenant: query.tenant ?? null,
+        actor: query.actor ?? null,
+        action: query.action ?? null,
+        from: query.from ?? null,
+        to: query.to ?? null,
+      },
     });
     const stamp = new Date(c.clock.now()).toISOString().replace(/[:.]/g, '-');
     ctx.set('content-disposition', `attachment; filename="audit-events-${stamp}.${query.format}"`);

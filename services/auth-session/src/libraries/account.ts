@@ -6,7 +6,14 @@ import type { PasswordHasher } from '@portcullis/crypto';
 import { passwordProblems } from './passwords.js';
 import type { RequestInfo, SignInLibrary } from './sign-in.js';
 
-export function createAccountLibrary(deps: { admins: AdminQueries; passwords: PasswordHasher; audit: AuditWriter; clock: { now(): number }; signIn: Pick<SignInLibrary, 'verifyPasswordOf'>; revocation: SessionRevocation }) {
+export function createAccountLibrary(deps: {
+  admins: AdminQueries;
+  passwords: PasswordHasher;
+  audit: AuditWriter;
+  clock: { now(): number };
+  signIn: Pick<SignInLibrary, 'verifyPasswordOf'>;
+  revocation: SessionRevocation;
+}) {
   const { admins, passwords, audit, clock, signIn, revocation } = deps;
 
   return {
@@ -17,10 +24,17 @@ export function createAccountLibrary(deps: { admins: AdminQueries; passwords: Pa
      * written before the new hash so a store outage changes nothing); the caller gives this
      * browser a fresh session.
      */
-    async changePassword(kind: AdminKind, adminId: string, current: string, next: string, request: RequestInfo): Promise<Date> {
+    async changePassword(
+      kind: AdminKind,
+      adminId: string,
+      current: string,
+      next: string,
+      request: RequestInfo,
+    ): Promise<Date> {
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw sessionEnded();
-      if (!(await signIn.verifyPasswordOf(kind, admin, current, request))) throw new ApiError('auth.invalid_credentials', 401, 'The current password is not right.');
+      if (!(await signIn.verifyPasswordOf(kind, admin, current, request)))
+        throw new ApiError('auth.invalid_credentials', 401, 'The current password is not right.');
       const problems = passwordProblems(next, admin.email);
       if (next === current) problems.push('The new password must differ from the current one.');
       if (problems.length > 0) throw new ApiError('password.rejected', 400, problems.join(' '), { problems });
@@ -29,7 +43,17 @@ export function createAccountLibrary(deps: { admins: AdminQueries; passwords: Pa
       await revocation.revokeAll(kind, adminId, now.getTime());
       await admins.changePassword(kind, adminId, hash, now);
       await revocation.revokeAll(kind, adminId);
-      await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: adminId, action: 'auth.password_changed', targetType: `${kind}_admin`, targetId: adminId, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId });
+      await audit.record({
+        tenantId: admin.tenant_id,
+        actorType: `${kind}_admin`,
+        actorId: adminId,
+        action: 'auth.password_changed',
+        targetType: `${kind}_admin`,
+        targetId: adminId,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        requestId: request.requestId,
+      });
       return now;
     },
 

@@ -15,9 +15,23 @@ export async function ensureDefaultPlatformAdmin(
   password: string,
 ): Promise<'created' | 'exists'> {
   const problems = passwordProblems(password, email);
-  if (problems.length > 0) throw new ApiError('config.default_admin_password', 500, `DEFAULT_PLATFORM_ADMIN_PASSWORD is refused by the password policy: ${problems.join(' ')}`);
-  const id = await insertFirstPlatformAdmin(deps.db, { email, passwordHash: await deps.passwords.hash(password), now: new Date(deps.clock.now()) });
+  if (problems.length > 0)
+    throw new ApiError(
+      'config.default_admin_password',
+      500,
+      `DEFAULT_PLATFORM_ADMIN_PASSWORD is refused by the password policy: ${problems.join(' ')}`,
+    );
+  const id = await insertFirstPlatformAdmin(deps.db, {
+    email,
+    passwordHash: await deps.passwords.hash(password),
+    now: new Date(deps.clock.now()),
+  });
   if (!id) return 'exists';
-  await deps.audit.record({ actorType: 'system', action: 'platform_admin.bootstrapped', targetType: 'platform_admin', targetId: id });
+  await deps.audit.record({
+    actorType: 'system',
+    action: 'platform_admin.bootstrapped',
+    targetType: 'platform_admin',
+    targetId: id,
+  });
   return 'created';
 }

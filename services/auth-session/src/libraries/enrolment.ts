@@ -19,7 +19,13 @@ export interface EnrolmentOffer {
   pendingSecret: string;
 }
 
-export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp; totpKeys: KeyRing; audit: AuditWriter; clock: { now(): number } }) {
+export function createEnrolmentLibrary(deps: {
+  admins: AdminQueries;
+  totp: Totp;
+  totpKeys: KeyRing;
+  audit: AuditWriter;
+  clock: { now(): number };
+}) {
   const { admins, totp, totpKeys, audit, clock } = deps;
 
   async function offerFor(adminId: string, email: string, secret: string): Promise<EnrolmentOffer> {
@@ -37,20 +43,46 @@ export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp;
     async offer(kind: AdminKind, adminId: string, pendingSecret: string | undefined): Promise<EnrolmentOffer> {
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
-      if (admin.mfa_enabled) throw new ApiError('mfa.already_enrolled', 409, 'An authenticator is already enrolled. A platform admin can reset it.');
+      if (admin.mfa_enabled)
+        throw new ApiError(
+          'mfa.already_enrolled',
+          409,
+          'An authenticator is already enrolled. A platform admin can reset it.',
+        );
       const secret = pendingSecret ? totpKeys.decrypt(pendingSecret, pendingContext(adminId)) : totp.newSecret();
       return offerFor(adminId, admin.email, secret);
     },
 
     /** Activates the pending secret with a valid code; returns the recovery codes, shown once. */
-    async activate(kind: AdminKind, adminId: string, pendingSecret: string | undefined, code: string, request: RequestInfo): Promise<string[]> {
-      if (!pendingSecret) throw new ApiError('mfa.no_enrolment', 409, 'Start the enrolment first: open the authenticator set-up page again.');
+    async activate(
+      kind: AdminKind,
+      adminId: string,
+      pendingSecret: string | undefined,
+      code: string,
+      request: RequestInfo,
+    ): Promise<string[]> {
+      if (!pendingSecret)
+        throw new ApiError(
+          'mfa.no_enrolment',
+          409,
+          'Start the enrolment first: open the authenticator set-up page again.',
+        );
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
-      if (admin.mfa_enabled) throw new ApiError('mfa.already_enrolled', 409, 'An authenticator is already enrolled. A platform admin can reset it.');
+      if (admin.mfa_enabled)
+        throw new ApiError(
+          'mfa.already_enrolled',
+          409,
+          'An authenticator is already enrolled. A platform admin can reset it.',
+        );
       const secret = totpKeys.decrypt(pendingSecret, pendingContext(adminId));
       const step = await totp.matchStep(secret, code.replace(/\s+/g, ''));
-      if (step === null) throw new ApiError('auth.invalid_code', 401, 'That code is not valid. Check the clock of your phone and try the next code.');
+      if (step === null)
+        throw new ApiError(
+          'auth.invalid_code',
+          401,
+          'That code is not valid. Check the clock of your phone and try the next code.',
+        );
       const recoveryCodes = generateRecoveryCodes();
       await admins.activateTotp(kind, adminId, {
         secret: totpKeys.encrypt(secret, { table: tableOf(kind), column: 'totp_secret', rowId: adminId }),
@@ -58,7 +90,17 @@ export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp;
         now: new Date(clock.now()),
         step,
       });
-      await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: adminId, action: 'auth.mfa_enrolled', targetType: `${kind}_admin`, targetId: adminId, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId });
+      await audit.record({
+        tenantId: admin.tenant_id,
+        actorType: `${kind}_admin`,
+        actorId: adminId,
+        action: 'auth.mfa_enrolled',
+        targetType: `${kind}_admin`,
+        targetId: adminId,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        requestId: request.requestId,
+      });
       return recoveryCodes;
     },
 
@@ -73,12 +115,35 @@ export function createEnrolmentLibrary(deps: { admins: AdminQueries; totp: Totp;
     async regenerateRecoveryCodes(kind: AdminKind, adminId: string, request: RequestInfo): Promise<string[]> {
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
-      if (!admin.mfa_enabled) throw new ApiError('mfa.not_enrolled', 409, 'Set up an authenticator first: recovery codes belong to it.');
+      if (!admin.mfa_enabled)
+        throw new ApiError('mfa.not_enrolled', 409, 'Set up an authenticator first: recovery codes belong to it.');
       const recoveryCodes = generateRecoveryCodes();
-      if (!(await admins.replaceRecoveryCodes(kind, adminId, admin.recovery_code_hashes, JSON.stringify(recoveryCodes.map(hashRecoveryCode))))) {
-        throw new ApiError('mfa.recovery_codes_changed', 409, 'Your recovery codes changed meanwhile (one was used). Try again.');
+      if (
+        !(await admins.replaceRecoveryCodes(
+          kind,
+          adminId,
+          admin.recovery_code_hashes,
+          JSON.stringify(recoveryCodes.map(hashRecoveryCode)),
+        ))
+      ) {
+        throw new ApiError(
+          'mfa.recovery_codes_changed',
+          409,
+          'Your recovery codes changed meanwhile (one was used). Try again.',
+        );
       }
-      await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: adminId, action: 'auth.recovery_codes_regenerated', targetType: `${kind}_admin`, targetId: adminId, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId, details: { count: recoveryCodes.length } });
+      await audit.record({
+        tenantId: admin.tenant_id,
+        actorType: `${kind}_admin`,
+        actorId: adminId,
+        action: 'auth.recovery_codes_regenerated',
+        targetType: `${kind}_admin`,
+        targetId: adminId,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        requestId: request.requestId,
+        details: { count: recoveryCodes.length },
+      });
       return recoveryCodes;
     },
   };

@@ -1,5 +1,10 @@
-import type { RateLimiterRes} from 'rate-limiter-flexible';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRedis,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { ApiError } from '@portcullis/http';
@@ -23,16 +28,41 @@ export const DEFAULT_LIMITS: Record<Factor, ThrottleLimits> = {
  */
 export type ThrottleStore = { redis: Redis } | { postgres: Knex } | { memory: true };
 
-export function createLoginThrottle({ store, keyPrefix = 'portcullis:', limits = DEFAULT_LIMITS }: { store: ThrottleStore; keyPrefix?: string; limits?: Record<Factor, ThrottleLimits> }) {
-  const limiter = (name: string, { points, durationSeconds }: { points: number; durationSeconds: number }): RateLimiterAbstract => {
+export function createLoginThrottle({
+  store,
+  keyPrefix = 'portcullis:',
+  limits = DEFAULT_LIMITS,
+}: {
+  store: ThrottleStore;
+  keyPrefix?: string;
+  limits?: Record<Factor, ThrottleLimits>;
+}) {
+  const limiter = (
+    name: string,
+    { points, durationSeconds }: { points: number; durationSeconds: number },
+  ): RateLimiterAbstract => {
     const common = { keyPrefix: `${keyPrefix}rl:${name}`, points, duration: durationSeconds };
     if ('redis' in store) return new RateLimiterRedis({ ...common, storeClient: store.redis, useRedisPackage: false });
     // The table comes from a migration (tableCreated), so the service needs no DDL rights.
-    if ('postgres' in store) return new RateLimiterPostgres({ ...common, storeClient: store.postgres, storeType: 'knex', tableName: 'rate_limits', tableCreated: true, clearExpiredByTimeout: true });
+    if ('postgres' in store)
+      return new RateLimiterPostgres({
+        ...common,
+        storeClient: store.postgres,
+        storeType: 'knex',
+        tableName: 'rate_limits',
+        tableCreated: true,
+        clearExpiredByTimeout: true,
+      });
     return new RateLimiterMemory(common);
   };
   const limiters = Object.fromEntries(
-    (Object.keys(limits) as Factor[]).map((factor) => [factor, { ip: limiter(`${factor}:ip`, limits[factor].perIp), account: limiter(`${factor}:acct`, limits[factor].perAccount) }]),
+    (Object.keys(limits) as Factor[]).map((factor) => [
+      factor,
+      {
+        ip: limiter(`${factor}:ip`, limits[factor].perIp),
+        account: limiter(`${factor}:acct`, limits[factor].perAccount),
+      },
+    ]),
   ) as Record<Factor, { ip: RateLimiterAbstract; account: RateLimiterAbstract }>;
 
   const exhausted = (result: RateLimiterRes | null, points: number) => !!result && result.consumedPoints >= points;
@@ -42,10 +72,15 @@ export function createLoginThrottle({ store, keyPrefix = 'portcullis:', limits =
     async assertAllowed(factor: Factor, account: string, ip: string): Promise<void> {
       const { ip: byIp, account: byAccount } = limiters[factor];
       const [ipState, accountState] = await Promise.all([byIp.get(ip), byAccount.get(account)]);
-      const blocked = [exhausted(ipState, limits[factor].perIp.points) && ipState, exhausted(accountState, limits[factor].perAccount.points) && accountState].filter(Boolean) as RateLimiterRes[];
+      const blocked = [
+        exhausted(ipState, limits[factor].perIp.points) && ipState,
+        exhausted(accountState, limits[factor].perAccount.points) && accountState,
+      ].filter(Boolean) as RateLimiterRes[];
       if (blocked.length === 0) return;
       const retryAfter = Math.ceil(Math.max(...blocked.map((state) => state.msBeforeNext)) / 1000);
-      throw new ApiError('auth.too_many_attempts', 429, `Too many attempts. Try again in ${retryAfter} seconds.`, { retryAfterSeconds: retryAfter });
+      throw new ApiError('auth.too_many_attempts', 429, `Too many attempts. Try again in ${retryAfter} seconds.`, {
+        retryAfterSeconds: retryAfter,
+      });
     },
 
     async recordFailure(factor: Factor, account: string, ip: string): Promise<void> {

@@ -35,7 +35,16 @@ export function passwordProblems(password: string, email?: string): string[] {
 export const PASSWORD_WORK_LIMITS = { concurrency: 1, maxWaiting: 32, retryAfterSeconds: 2 };
 
 /** The hasher of sign-ins and password changes: argon2 work queued, 503 auth.busy past the queue. */
-export function createSignInPasswordHasher(parameters: Argon2Parameters = ARGON2_PARAMETERS, limits = PASSWORD_WORK_LIMITS) {
-  const busy = () => new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, { retryAfterSeconds: limits.retryAfterSeconds });
-  return createPasswordHasher({ parameters, limits: { concurrency: limits.concurrency, maxWaiting: limits.maxWaiting, busy } });
+export function createSignInPasswordHasher(
+  parameters: Argon2Parameters = ARGON2_PARAMETERS,
+  limits = PASSWORD_WORK_LIMITS,
+) {
+  const busy = () =>
+    new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, {
+      retryAfterSeconds: limits.retryAfterSeconds,
+    });
+  return createPasswordHasher({
+    parameters,
+    limits: { concurrency: limits.concurrency, maxWaiting: limits.maxWaiting, busy },
+  });
 }

@@ -8,15 +8,25 @@ import type { LoginThrottle } from './login-throttle.js';
 import { failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.js';
 import type { Totp } from './totp.js';
 
-const wrongCode = () => new ApiError('auth.invalid_code', 401, 'That code is not valid. Codes are single-use; wait for the next one.');
+const wrongCode = () =>
+  new ApiError('auth.invalid_code', 401, 'That code is not valid. Codes are single-use; wait for the next one.');
 const usedRecoveryCode = () =>
-  new ApiError('auth.invalid_recovery_code', 401, 'That recovery code is not valid or has been used already: each one works once. Use another recovery code, or a code from your authenticator app.');
+  new ApiError(
+    'auth.invalid_recovery_code',
+    401,
+    'That recovery code is not valid or has been used already: each one works once. Use another recovery code, or a code from your authenticator app.',
+  );
 /**
  * Told only after the password was right (this is the second step), so it reveals nothing to
  * someone guessing passwords; a correct code during a lockout used to read as a wrong one.
  */
 const locked = (until: Date) =>
-  new ApiError('auth.locked', 401, `Too many wrong attempts: this account is locked until ${until.toISOString().slice(11, 16)} UTC (${until.toISOString()}). Try again then, or ask a platform admin.`, { lockedUntil: until.toISOString() });
+  new ApiError(
+    'auth.locked',
+    401,
+    `Too many wrong attempts: this account is locked until ${until.toISOString().slice(11, 16)} UTC (${until.toISOString()}). Try again then, or ask a platform admin.`,
+    { lockedUntil: until.toISOString() },
+  );
 
 /** TOTP secrets are encrypted at rest, bound to their row; legacy plaintext rows still work. */
 export function readTotpSecret(ring: KeyRing, kind: AdminKind, admin: AdminRow): string | null {
@@ -27,7 +37,14 @@ export function readTotpSecret(ring: KeyRing, kind: AdminKind, admin: AdminRow):
   return ring.decrypt(admin.totp_secret, context);
 }
 
-export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: Totp; totpKeys: KeyRing; signIn: SignInLibrary; throttle: LoginThrottle; audit: AuditWriter }) {
+export function createSecondFactorLibrary(deps: {
+  admins: AdminQueries;
+  totp: Totp;
+  totpKeys: KeyRing;
+  signIn: SignInLibrary;
+  throttle: LoginThrottle;
+  audit: AuditWriter;
+}) {
   const { admins, totp, totpKeys, signIn, audit } = deps;
 
   return {
@@ -35,12 +52,28 @@ export function createSecondFactorLibrary(deps: { admins: AdminQueries; totp: To
      * Checks a TOTP code (each time-step accepted once, across replicas) or a recovery code
      * (each used once). Failures count towards the same lockout as passwords.
      */
-    async verify(kind: AdminKind, adminId: string, code: string, account: string, request: RequestInfo): Promise<{ method: 'totp' | 'recovery_code'; remainingRecoveryCodes?: number }> {
+    async verify(
+      kind: AdminKind,
+      adminId: string,
+      code: string,
+      account: string,
+      request: RequestInfo,
+    ): Promise<{ method: 'totp' | 'recovery_code'; remainingRecoveryCodes?: number }> {
       const admin = await admins.findById(kind, adminId);
-      if (!admin || admin.disabled_at || !admin.mfa_enabled) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin || admin.disabled_at || !admin.mfa_enabled)
+        throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
       const budget = failureBudget(account, kind, admin, request.device);
       await deps.throttle.assertAllowed('totp', budget.key, request.ip);
-      const base = { tenantId: admin.tenant_id, actorType: `${kind}_admin` as const, actorId: admin.id, targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId };
+      const base = {
+        tenantId: admin.tenant_id,
+        actorType: `${kind}_admin` as const,
+        actorId: admin.id,
+        targetType: `${kind}_admin`,
+        targetId: admin.id,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        requestId: request.requestId,
+      };
       if (signIn.isLocked(admin) && !budget.knownDevice) throw locked(admin.locked_until!);
 
       const trimmed = code.replace(/\s+/g, '');

@@ -25,7 +25,14 @@ const oldestFirst = (sessions: StoredSession[]) => sessions.sort((a, b) => creat
  */
 export const MAX_PENDING_SIGN_INS = 3;
 
-export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: AuditWriter; revocation: SessionRevocation; clock: { now(): number }; maxConcurrent: number; mode: ConcurrencyMode }) {
+export function createSessionPolicyLibrary(deps: {
+  store: SessionStore;
+  audit: AuditWriter;
+  revocation: SessionRevocation;
+  clock: { now(): number };
+  maxConcurrent: number;
+  mode: ConcurrencyMode;
+}) {
   const { store, audit, revocation, clock, maxConcurrent, mode } = deps;
 
   return {
@@ -34,23 +41,40 @@ export function createSessionPolicyLibrary(deps: { store: SessionStore; audit: A
      * the oldest level-2 sessions (evict-oldest) once the admin already has `maxConcurrent`.
      * Level-1 sessions do not count: a password alone must not push out or lock out a full one.
      */
-    async makeRoom(userId: string, exceptHash: string | undefined, actor: { tenantId: string | null; actorType: 'platform_admin' | 'tenant_admin'; actorId: string }): Promise<void> {
-      const others = oldestFirst((await store.listByUser(userId)).filter((stored) => stored.hash !== exceptHash && isFullySignedIn(stored)));
+    async makeRoom(
+      userId: string,
+      exceptHash: string | undefined,
+      actor: { tenantId: string | null; actorType: 'platform_admin' | 'tenant_admin'; actorId: string },
+    ): Promise<void> {
+      const others = oldestFirst(
+        (await store.listByUser(userId)).filter((stored) => stored.hash !== exceptHash && isFullySignedIn(stored)),
+      );
       const excess = others.length - (maxConcurrent - 1);
       if (excess <= 0) return;
       if (mode === 'reject') {
-        throw new ApiError('session.limit_reached', 409, `You already have ${others.length} active sessions (the limit is ${maxConcurrent}). Sign out elsewhere first.`);
+        throw new ApiError(
+          'session.limit_reached',
+          409,
+          `You already have ${others.length} active sessions (the limit is ${maxConcurrent}). Sign out elsewhere first.`,
+        );
       }
       for (const oldest of others.slice(0, excess)) {
         await store.destroyByHash(oldest.hash);
-        await audit.record({ ...actor, action: 'session.evicted', targetType: 'session', targetId: oldest.hash.slice(0, 16), details: { reason: 'concurrent_session_limit' } });
+        await audit.record({
+          ...actor,
+          action: 'session.evicted',
+          targetType: 'session',
+          targetId: oldest.hash.slice(0, 16),
+          details: { reason: 'concurrent_session_limit' },
+        });
       }
     },
 
     /** Makes room for one more pending (level-1) sign-in by ending the oldest pending ones. */
     async makeRoomForPendingSignIn(userId: string): Promise<void> {
       const pending = oldestFirst((await store.listByUser(userId)).filter((stored) => !isFullySignedIn(stored)));
-      for (const oldest of pending.slice(0, Math.max(0, pending.length - (MAX_PENDING_SIGN_INS - 1)))) await store.destroyByHash(oldest.hash);
+      for (const oldest of pending.slice(0, Math.max(0, pending.length - (MAX_PENDING_SIGN_INS - 1))))
+        await store.destroyByHash(oldest.hash);
     },
 
     async list(userId: string, currentHash: string | undefined): Promise<SessionSummary[]> {

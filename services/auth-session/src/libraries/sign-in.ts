@@ -32,8 +32,14 @@ export interface KnownDevice {
  * keeps a budget of its own and is not held by the account lock, so a stranger who knows the
  * email cannot lock the admin out; the stranger is still locked (docs/security.md).
  */
-export function failureBudget(account: string, kind: AdminKind, admin: AdminRow | undefined, device: KnownDevice | undefined): { key: string; knownDevice: boolean } {
-  if (admin && device && device.userId === userIdOf(kind, admin.id)) return { key: `device:${device.id}`, knownDevice: true };
+export function failureBudget(
+  account: string,
+  kind: AdminKind,
+  admin: AdminRow | undefined,
+  device: KnownDevice | undefined,
+): { key: string; knownDevice: boolean } {
+  if (admin && device && device.userId === userIdOf(kind, admin.id))
+    return { key: `device:${device.id}`, knownDevice: true };
   return { key: account, knownDevice: false };
 }
 
@@ -43,7 +49,12 @@ export interface SignedIn {
 }
 
 /** One answer for unknown account, wrong password and locked account: nothing to enumerate. */
-export const invalidCredentials = () => new ApiError('auth.invalid_credentials', 401, 'The email, password or tenant is not right, or the account is locked.');
+export const invalidCredentials = () =>
+  new ApiError(
+    'auth.invalid_credentials',
+    401,
+    'The email, password or tenant is not right, or the account is locked.',
+  );
 
 export function lockDurationSeconds(failures: number, policy: LockoutPolicy): number {
   if (failures < policy.threshold || failures % policy.threshold !== 0) return 0;
@@ -64,7 +75,10 @@ export function createSignInLibrary(deps: {
 }) {
   const { admins, tenants, passwords, throttle, audit, clock, lockout } = deps;
 
-  async function findAccount(tenant: string | undefined, email: string): Promise<{ kind: AdminKind; tenantId: string | null; admin?: AdminRow }> {
+  async function findAccount(
+    tenant: string | undefined,
+    email: string,
+  ): Promise<{ kind: AdminKind; tenantId: string | null; admin?: AdminRow }> {
     if (!tenant) return { kind: 'platform', tenantId: null, admin: await admins.findByEmail('platform', null, email) };
     const row = await tenants.findBySlug(tenant);
     if (!row || row.status !== 'active') return { kind: 'tenant', tenantId: null };
@@ -75,13 +89,35 @@ export function createSignInLibrary(deps: {
    * Records a failed factor: throttle budgets, progressive lockout, audit. A known device's
    * failures spend its own budget only (429 once spent) and never lock the account.
    */
-  async function recordFailure(kind: AdminKind, admin: AdminRow | undefined, factor: 'password' | 'totp', budget: { key: string; knownDevice: boolean }, request: RequestInfo): Promise<void> {
+  async function recordFailure(
+    kind: AdminKind,
+    admin: AdminRow | undefined,
+    factor: 'password' | 'totp',
+    budget: { key: string; knownDevice: boolean },
+    request: RequestInfo,
+  ): Promise<void> {
     await throttle.recordFailure(factor, budget.key, request.ip);
     if (!admin) {
-      await audit.record({ action: 'auth.sign_in_failed', actorType: 'anonymous', ip: request.ip, userAgent: request.userAgent, requestId: request.requestId, details: { reason: 'unknown_account' } });
+      await audit.record({
+        action: 'auth.sign_in_failed',
+        actorType: 'anonymous',
+        ip: request.ip,
+        userAgent: request.userAgent,
+        requestId: request.requestId,
+        details: { reason: 'unknown_account' },
+      });
       return;
     }
-    const base = { tenantId: admin.tenant_id, actorType: `${kind}_admin` as const, actorId: admin.id, targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, userAgent: request.userAgent, requestId: request.requestId };
+    const base = {
+      tenantId: admin.tenant_id,
+      actorType: `${kind}_admin` as const,
+      actorId: admin.id,
+      targetType: `${kind}_admin`,
+      targetId: admin.id,
+      ip: request.ip,
+      userAgent: request.userAgent,
+      requestId: request.requestId,
+    };
     const action = factor === 'password' ? 'auth.sign_in_failed' : 'auth.mfa_verify_failed';
     if (budget.knownDevice) {
       await audit.record({ ...base, action, details: { knownDevice: true } });
@@ -101,18 +137,34 @@ export function createSignInLibrary(deps: {
    * The whole sign-in succeeded (second factor or enrolment): clear counters, note an unlock. A
    * known device clears its own budget only: the account's lock stays for everyone else.
    */
-  async function recordSuccess(kind: AdminKind, admin: AdminRow, budget: { key: string; knownDevice: boolean }, request: RequestInfo): Promise<void> {
+  async function recordSuccess(
+    kind: AdminKind,
+    admin: AdminRow,
+    budget: { key: string; knownDevice: boolean },
+    request: RequestInfo,
+  ): Promise<void> {
     await throttle.recordSuccess('totp', budget.key);
     if (budget.knownDevice) return;
     if (admin.failed_attempts === 0 && !admin.locked_until) return;
     await admins.clearFailures(kind, admin.id);
     if (admin.locked_until) {
-      await audit.record({ tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: admin.id, action: 'auth.account_unlocked', targetType: `${kind}_admin`, targetId: admin.id, ip: request.ip, requestId: request.requestId, details: { reason: 'lock_expired' } });
+      await audit.record({
+        tenantId: admin.tenant_id,
+        actorType: `${kind}_admin`,
+        actorId: admin.id,
+        action: 'auth.account_unlocked',
+        targetType: `${kind}_admin`,
+        targetId: admin.id,
+        ip: request.ip,
+        requestId: request.requestId,
+        details: { reason: 'lock_expired' },
+      });
     }
   }
 
   const isLocked = (admin: AdminRow) => !!admin.locked_until && admin.locked_until.getTime() > clock.now();
-  const accountKey = (tenant: string | undefined, email: string) => `${tenant?.toLowerCase() ?? 'platform'}:${email.toLowerCase()}`;
+  const accountKey = (tenant: string | undefined, email: string) =>
+    `${tenant?.toLowerCase() ?? 'platform'}:${email.toLowerCase()}`;
 
   return {
     accountKey,
@@ -133,7 +185,10 @@ export function createSignInLibrary(deps: {
     },
 
     /** The password step. Unknown, wrong and locked all take an argon2 verification and fail alike. */
-    async verifyPassword(input: { tenant?: string; email: string; password: string }, request: RequestInfo): Promise<SignedIn> {
+    async verifyPassword(
+      input: { tenant?: string; email: string; password: string },
+      request: RequestInfo,
+    ): Promise<SignedIn> {
       passwords.admit();
       const { kind, admin } = await findAccount(input.tenant, input.email);
       const usable = admin && !admin.disabled_at ? admin : undefined;

@@ -8,4 +8,5 @@ button{font:inherit;margin-top:1rem;padding:.5rem 1rem}.error{color:#a00;border-
 code{font-size:1.1em}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem;border-bottom:1px solid #ddd}`;
 
 /** Signed-in pages pass the console's nav; the sign-in steps have none (nothing else is open yet). */
-export const layout = (title: string, body: SafeHtml, error?: string, nav?: SafeHtml) => renderPage({ title, body, error, stylesheetHref: '/auth/assets/style.css', ...(nav ? { nav } : {}) });
+export const layout = (title: string, body: SafeHtml, error?: string, nav?: SafeHtml) =>
+  renderPage({ title, body, error, stylesheetHref: '/auth/assets/style.css', ...(nav ? { nav } : {}) });

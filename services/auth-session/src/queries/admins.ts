@@ -63,19 +63,27 @@ export function createAdminQueries(db: Knex) {
 
     /** Compare-and-set, so one recovery code cannot be spent twice by two parallel requests. */
     async replaceRecoveryCodes(kind: AdminKind, id: string, expected: string | null, next: string): Promise<boolean> {
-      const updated = await table(kind).where({ id, recovery_code_hashes: expected }).update({ recovery_code_hashes: next });
+      const updated = await table(kind)
+        .where({ id, recovery_code_hashes: expected })
+        .update({ recovery_code_hashes: next });
       return updated === 1;
     },
 
-    async activateTotp(kind: AdminKind, id: string, fields: { secret: string; recoveryCodeHashes: string; now: Date; step: number }): Promise<void> {
-      await table(kind).where({ id }).update({
-        totp_secret: fields.secret,
-        mfa_enabled: true,
-        mfa_enrolled_at: fields.now,
-        totp_last_used_step: String(fields.step),
-        recovery_code_hashes: fields.recoveryCodeHashes,
-        updated_at: fields.now,
-      });
+    async activateTotp(
+      kind: AdminKind,
+      id: string,
+      fields: { secret: string; recoveryCodeHashes: string; now: Date; step: number },
+    ): Promise<void> {
+      await table(kind)
+        .where({ id })
+        .update({
+          totp_secret: fields.secret,
+          mfa_enabled: true,
+          mfa_enrolled_at: fields.now,
+          totp_last_used_step: String(fields.step),
+          recovery_code_hashes: fields.recoveryCodeHashes,
+          updated_at: fields.now,
+        });
     },
 
     /** New password; every session created before `now` becomes void (the caller gets a fresh one). */

@@ -8,7 +8,10 @@ const BOOTSTRAP_LOCK = 7_215_004_117;
  * Inserts the first platform admin when none exists. The transaction-scoped advisory lock makes
  * replicas that start together take turns, so exactly one inserts; the others see the row.
  */
-export async function insertFirstPlatformAdmin(db: Knex, fields: { email: string; passwordHash: string; now: Date }): Promise<string | null> {
+export async function insertFirstPlatformAdmin(
+  db: Knex,
+  fields: { email: string; passwordHash: string; now: Date },
+): Promise<string | null> {
   return db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(?)', [BOOTSTRAP_LOCK]);
     const existing = await trx('platform_admins').first('id');

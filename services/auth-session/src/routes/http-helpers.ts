@@ -4,25 +4,42 @@ import type { Context } from 'koa';
 export type RouteContext = Context & { params: Record<string, string> };
 import { ZodError, z } from 'zod';
 import { ApiError } from '@portcullis/http';
-import { cookieNameFor, csrfTokenFor, regenerateSession, sessionOf, signedInAdmin, signInStep, userIdOf, type AdminSession } from '@portcullis/session-auth';
+import {
+  cookieNameFor,
+  csrfTokenFor,
+  regenerateSession,
+  sessionOf,
+  signedInAdmin,
+  signInStep,
+  userIdOf,
+  type AdminSession,
+} from '@portcullis/session-auth';
 import type { ServiceContext } from '../context.js';
 import type { KnownDevice, RequestInfo, SignedIn } from '../libraries/sign-in.js';
 
 /** API clients send `Accept: application/json`; browsers get pages. */
 export const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
 
-export const requestInfo = (ctx: Context): RequestInfo => ({ ip: ctx.ip, userAgent: ctx.get('user-agent').slice(0, 256), requestId: ctx.requestId });
+export const requestInfo = (ctx: Context): RequestInfo => ({
+  ip: ctx.ip,
+  userAgent: ctx.get('user-agent').slice(0, 256),
+  requestId: ctx.requestId,
+});
 
 /**
  * The sign-in steps also read the known-device cookie. Checks inside a signed-in session
  * (re-authentication, password change) do not: there the session may be what was stolen.
  */
-export const signInRequestInfo = (ctx: Context, c: ServiceContext): RequestInfo => ({ ...requestInfo(ctx), device: knownDeviceOf(ctx, c) });
+export const signInRequestInfo = (ctx: Context, c: ServiceContext): RequestInfo => ({
+  ...requestInfo(ctx),
+  device: knownDeviceOf(ctx, c),
+});
 
 // The known-device cookie (failureBudget in libraries/sign-in.ts): signed with SESSION_SECRET,
 // set when a browser completes a full sign-in, naming the admin it signed in.
 const KNOWN_DEVICE_MAX_AGE_MS = 180 * 24 * 60 * 60_000;
-const knownDeviceCookie = (c: ServiceContext) => cookieNameFor(`${c.settings.cookieName}.device`, c.settings.production);
+const knownDeviceCookie = (c: ServiceContext) =>
+  cookieNameFor(`${c.settings.cookieName}.device`, c.settings.production);
 
 function knownDeviceOf(ctx: Context, c: ServiceContext): KnownDevice | undefined {
   const [id, userId] = ctx.cookies.get(knownDeviceCookie(c), { signed: true })?.split('|') ?? [];
@@ -32,11 +49,17 @@ function knownDeviceOf(ctx: Context, c: ServiceContext): KnownDevice | undefined
 function rememberDevice(ctx: Context, c: ServiceContext, userId: string): void {
   if (knownDeviceOf(ctx, c)?.userId === userId) return;
   ctx.cookies.set(knownDeviceCookie(c), `${randomBytes(16).toString('base64url')}|${userId}`, {
-    signed: true, httpOnly: true, sameSite: 'lax', secure: c.settings.production, maxAge: KNOWN_DEVICE_MAX_AGE_MS, overwrite: true,
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: c.settings.production,
+    maxAge: KNOWN_DEVICE_MAX_AGE_MS,
+    overwrite: true,
   });
 }
 
-export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse((ctx.request as { body?: unknown }).body ?? {});
+export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> =>
+  schema.parse((ctx.request as { body?: unknown }).body ?? {});
 
 /** Plain ASCII, no spaces or invisible characters: lookalike and zero-width tricks are refused, not normalised. */
 export const emailField = z
@@ -46,13 +69,21 @@ export const emailField = z
   .regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces or invisible characters')
   .pipe(z.email({ error: 'must be an email address' }));
 
-export const codeField = z.string({ error: 'is required' }).trim().min(6, 'must have at least 6 characters').max(32, 'must have at most 32 characters');
+export const codeField = z
+  .string({ error: 'is required' })
+  .trim()
+  .min(6, 'must have at least 6 characters')
+  .max(32, 'must have at most 32 characters');
 
 /**
  * Runs a form handler for browsers: a refused input re-renders the page with the message and
  * the right status instead of a JSON error. API clients get the error middleware's JSON.
  */
-export async function withFormErrors(ctx: Context, render: (message: string) => string, handler: () => Promise<void>): Promise<void> {
+export async function withFormErrors(
+  ctx: Context,
+  render: (message: string) => string,
+  handler: () => Promise<void>,
+): Promise<void> {
   if (wantsJson(ctx)) return handler();
   try {
     await handler();
@@ -65,7 +96,11 @@ export async function withFormErrors(ctx: Context, render: (message: string) => 
       throw error;
     }
     ctx.type = 'html';
-    ctx.body = render(error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ') : error.message);
+    ctx.body = render(
+      error instanceof ZodError
+        ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ')
+        : error.message,
+    );
   }
 }
 
@@ -99,9 +134,19 @@ export function redirectOrJson(ctx: Context, json: Record<string, unknown>, loca
  * A new session for the admin: a fresh id (the pre-login id dies: no fixation), room made under
  * the limit of its level (pending sign-ins have their own small cap), assurance level as given.
  */
-export async function startAdminSession(ctx: Context, c: ServiceContext, { kind, admin }: SignedIn, aal: 1 | 2): Promise<AdminSession> {
+export async function startAdminSession(
+  ctx: Context,
+  c: ServiceContext,
+  { kind, admin }: SignedIn,
+  aal: 1 | 2,
+): Promise<AdminSession> {
   const userId = userIdOf(kind, admin.id);
-  if (aal === 2) await c.sessions.makeRoom(userId, undefined, { tenantId: admin.tenant_id, actorType: `${kind}_admin`, actorId: admin.id });
+  if (aal === 2)
+    await c.sessions.makeRoom(userId, undefined, {
+      tenantId: admin.tenant_id,
+      actorType: `${kind}_admin`,
+      actorId: admin.id,
+    });
   else await c.sessions.makeRoomForPendingSignIn(userId);
   const now = c.clock.now();
   const fresh: AdminSession = {
@@ -130,10 +175,18 @@ export async function startAdminSession(ctx: Context, c: ServiceContext, { kind,
  * Raises an existing session to level 2 under a new id (step-up regenerates the id too). The
  * first time, room is made under the concurrent-session limit: only now is it a full session.
  */
-export async function stepUp(ctx: Context, c: ServiceContext, changes: Partial<AdminSession> = {}): Promise<AdminSession> {
+export async function stepUp(
+  ctx: Context,
+  c: ServiceContext,
+  changes: Partial<AdminSession> = {},
+): Promise<AdminSession> {
   const admin = signedInAdmin(ctx);
   if (admin.assurance !== 2) {
-    await c.sessions.makeRoom(admin.userId, currentSessionHash(ctx, c), { tenantId: admin.tenantId, actorType: `${admin.kind}_admin`, actorId: admin.id });
+    await c.sessions.makeRoom(admin.userId, currentSessionHash(ctx, c), {
+      tenantId: admin.tenantId,
+      actorType: `${admin.kind}_admin`,
+      actorId: admin.id,
+    });
     rememberDevice(ctx, c, admin.userId);
   }
   const now = c.clock.now();
@@ -147,7 +200,12 @@ export async function stepUp(ctx: Context, c: ServiceContext, changes: Partial<A
  */
 export async function reissueSession(ctx: Context, changes: Partial<AdminSession>): Promise<AdminSession> {
   const session = sessionOf(ctx);
-  ctx.session = { ...session, signedInAt: session.signedInAt ?? session.createdAt, ...changes, csrf: undefined } as unknown as typeof ctx.session;
+  ctx.session = {
+    ...session,
+    signedInAt: session.signedInAt ?? session.createdAt,
+    ...changes,
+    csrf: undefined,
+  } as unknown as typeof ctx.session;
   await regenerateSession(ctx);
   csrfTokenFor(ctx);
   return sessionOf(ctx);

@@ -27,7 +27,14 @@ const cookieOf = (settings: CookieSettings) => cookieNameFor(`${settings.cookieN
 export function loginCsrfToken(ctx: Context, settings: CookieSettings): string {
   const current = ctx.cookies.get(cookieOf(settings), { signed: true });
   const token = current && TOKEN.test(current) ? current : randomBytes(24).toString('base64url');
-  ctx.cookies.set(cookieOf(settings), token, { signed: true, httpOnly: true, sameSite: 'strict', secure: settings.production, maxAge: LOGIN_CSRF_MAX_AGE_MS, overwrite: true });
+  ctx.cookies.set(cookieOf(settings), token, {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: settings.production,
+    maxAge: LOGIN_CSRF_MAX_AGE_MS,
+    overwrite: true,
+  });
   return token;
 }
 
@@ -35,11 +42,16 @@ export function loginCsrfToken(ctx: Context, settings: CookieSettings): string {
 export function koaCsrfWithSignIn(settings: CookieSettings): Middleware {
   const sessionCsrf = koaCsrf();
   return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== LOGIN_PATH || ctx.request.type !== 'application/x-www-form-urlencoded') return sessionCsrf(ctx, next);
+    if (ctx.method !== 'POST' || ctx.path !== LOGIN_PATH || ctx.request.type !== 'application/x-www-form-urlencoded')
+      return sessionCsrf(ctx, next);
     const sent = (ctx.request as { body?: Record<string, unknown> }).body?._csrf;
     const expected = ctx.cookies.get(cookieOf(settings), { signed: true });
     if (typeof sent !== 'string' || !expected || !TOKEN.test(expected) || !constantTimeEqual(sent, expected)) {
-      throw new ApiError('csrf.invalid', 403, 'The form expired or did not come from this site. Reload the page and try again.');
+      throw new ApiError(
+        'csrf.invalid',
+        403,
+        'The form expired or did not come from this site. Reload the page and try again.',
+      );
     }
     await next();
   };

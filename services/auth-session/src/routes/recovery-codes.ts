@@ -19,9 +19,13 @@ export default function recoveryCodeRoutes(router: Router, c: ServiceContext): v
     const admin = signedInAdmin(ctx);
     // Computed first: the error page renders synchronously.
     const remaining = await c.enrolment.recoveryCodesLeft(admin.kind, admin.id);
-    await withFormErrors(ctx, (message) => recoveryStatusPage(csrfTokenFor(ctx), remaining, admin.kind, message), async () => {
-      const recoveryCodes = await c.enrolment.regenerateRecoveryCodes(admin.kind, admin.id, requestInfo(ctx));
-      respond(ctx, { recoveryCodes }, () => recoveryCodesPage(recoveryCodes, '/auth/recovery-codes'));
-    });
+    await withFormErrors(
+      ctx,
+      (message) => recoveryStatusPage(csrfTokenFor(ctx), remaining, admin.kind, message),
+      async () => {
+        const recoveryCodes = await c.enrolment.regenerateRecoveryCodes(admin.kind, admin.id, requestInfo(ctx));
+        respond(ctx, { recoveryCodes }, () => recoveryCodesPage(recoveryCodes, '/auth/recovery-codes'));
+      },
+    );
   });
 }

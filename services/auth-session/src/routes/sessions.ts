@@ -20,7 +20,16 @@ export default function sessionRoutes(router: Router, c: ServiceContext): void {
     const { id } = sessionId.parse(ctx.params);
     const admin = signedInAdmin(ctx);
     await c.sessions.revoke(admin.userId, id);
-    await c.audit.record({ tenantId: admin.tenantId, actorType: `${admin.kind}_admin`, actorId: admin.id, action: 'session.revoked', targetType: 'session', targetId: id.slice(0, 16), ip: ctx.ip, requestId: ctx.requestId });
+    await c.audit.record({
+      tenantId: admin.tenantId,
+      actorType: `${admin.kind}_admin`,
+      actorId: admin.id,
+      action: 'session.revoked',
+      targetType: 'session',
+      targetId: id.slice(0, 16),
+      ip: ctx.ip,
+      requestId: ctx.requestId,
+    });
     if (id === currentSessionHash(ctx, c)) ctx.session = null;
   };
 
@@ -40,7 +49,15 @@ export default function sessionRoutes(router: Router, c: ServiceContext): void {
     const { revoked, cutOff } = await c.sessions.revokeOthers(admin, currentSessionHash(ctx, c));
     // This browser goes on under a new id created after the cut-off.
     await reissueSession(ctx, { createdAt: cutOff });
-    await c.audit.record({ tenantId: admin.tenantId, actorType: `${admin.kind}_admin`, actorId: admin.id, action: 'session.revoked_others', ip: ctx.ip, requestId: ctx.requestId, details: { revoked } });
+    await c.audit.record({
+      tenantId: admin.tenantId,
+      actorType: `${admin.kind}_admin`,
+      actorId: admin.id,
+      action: 'session.revoked_others',
+      ip: ctx.ip,
+      requestId: ctx.requestId,
+      details: { revoked },
+    });
     redirectOrJson(ctx, { revoked }, '/auth/sessions');
   });
 }

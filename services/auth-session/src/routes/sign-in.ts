@@ -4,7 +4,16 @@ import { consoleReturnPath, csrfTokenFor, requireSession, signedInAdmin } from '
 import type { ServiceContext } from '../context.js';
 import { loginPage, signOutPage } from '../pages/auth-pages.js';
 import { loginCsrfToken } from './login-csrf.js';
-import { bodyOf, emailField, nextStepOf, redirectOrJson, respond, signInRequestInfo, startAdminSession, withFormErrors } from './http-helpers.js';
+import {
+  bodyOf,
+  emailField,
+  nextStepOf,
+  redirectOrJson,
+  respond,
+  signInRequestInfo,
+  startAdminSession,
+  withFormErrors,
+} from './http-helpers.js';
 
 const loginBody = z.object({
   tenant: z
@@ -29,15 +38,20 @@ export default function signInRoutes(router: Router, c: ServiceContext): void {
   router.post('/login', async (ctx) => {
     const typed = (ctx.request as { body?: { tenant?: string; email?: string; next?: unknown } }).body ?? {};
     const returnTo = consoleReturnPath(typed.next);
-    await withFormErrors(ctx, (message) => loginPage(loginCsrfToken(ctx, c.settings), message, { tenant: typed.tenant, email: typed.email, returnTo }), async () => {
-      const input = bodyOf(ctx, loginBody);
-      const signedIn = await c.signIn.verifyPassword(input, signInRequestInfo(ctx, c));
-      const session = await startAdminSession(ctx, c, signedIn, 1);
-      if (returnTo) session.returnTo = returnTo;
-      const { next, location } = nextStepOf(ctx, session);
-      ctx.log.info({ adminId: signedIn.admin.id, adminKind: signedIn.kind, next }, 'password accepted');
-      redirectOrJson(ctx, { assurance: 1, next }, location);
-    });
+    await withFormErrors(
+      ctx,
+      (message) =>
+        loginPage(loginCsrfToken(ctx, c.settings), message, { tenant: typed.tenant, email: typed.email, returnTo }),
+      async () => {
+        const input = bodyOf(ctx, loginBody);
+        const signedIn = await c.signIn.verifyPassword(input, signInRequestInfo(ctx, c));
+        const session = await startAdminSession(ctx, c, signedIn, 1);
+        if (returnTo) session.returnTo = returnTo;
+        const { next, location } = nextStepOf(ctx, session);
+        ctx.log.info({ adminId: signedIn.admin.id, adminKind: signedIn.kind, next }, 'password accepted');
+        redirectOrJson(ctx, { assurance: 1, next }, location);
+      },
+    );
   });
 
   router.get('/logout', requireSession(c.policy), (ctx) => {
@@ -46,7 +60,14 @@ export default function signInRoutes(router: Router, c: ServiceContext): void {
 
   router.post('/logout', requireSession(c.policy), async (ctx) => {
     const admin = signedInAdmin(ctx);
-    await c.audit.record({ tenantId: admin.tenantId, actorType: `${admin.kind}_admin`, actorId: admin.id, action: 'auth.logout', ip: ctx.ip, requestId: ctx.requestId });
+    await c.audit.record({
+      tenantId: admin.tenantId,
+      actorType: `${admin.kind}_admin`,
+      actorId: admin.id,
+      action: 'auth.logout',
+      ip: ctx.ip,
+      requestId: ctx.requestId,
+    });
     ctx.session = null;
     redirectOrJson(ctx, { signedOut: true }, '/auth/login');
   });

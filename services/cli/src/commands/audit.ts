@@ -15,7 +15,10 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
     .command('verify-chain')
     .description("Check one tenant's chain (--tenant ID, or 'platform'), or every chain (default)")
     .option('--tenant <id>', "a tenant id, or 'platform' for platform-wide events")
-    .option('--require-signed-head', 'count a chain whose head carries no signature as broken (every chain written to since the upgrade that keyed the chains has one)')
+    .option(
+      '--require-signed-head',
+      'count a chain whose head carries no signature as broken (every chain written to since the upgrade that keyed the chains has one)',
+    )
     .action(async (flags: { tenant?: string; requireSignedHead?: boolean }) => {
       const url = readVariable(context.env, 'DATABASE_URL');
       const keys = readKeyRing(context.env, 'AUDIT_DETAILS_ENCRYPTION_KEY');
@@ -25,11 +28,23 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
         const chains = flags.tenant ? [flags.tenant.toLowerCase()] : await listChainKeys(db);
         for (const chain of chains) {
           const verified = await verifyChain(db, chain, { keys });
-          const report: ChainReport = flags.requireSignedHead && verified.ok && !verified.signedHead
-            ? { ...verified, ok: false, firstBreak: { seq: verified.headSeq, eventId: null, reason: 'head_unsigned', message: `The head of chain ${chain} carries no signature (--require-signed-head).` } }
-            : verified;
+          const report: ChainReport =
+            flags.requireSignedHead && verified.ok && !verified.signedHead
+              ? {
+                  ...verified,
+                  ok: false,
+                  firstBreak: {
+                    seq: verified.headSeq,
+                    eventId: null,
+                    reason: 'head_unsigned',
+                    message: `The head of chain ${chain} carries no signature (--require-signed-head).`,
+                  },
+                }
+              : verified;
           reports.push(report);
-          context.stdout.write(`${chain}: ${report.ok ? `ok, ${report.checked} events` : `BROKEN at event ${report.firstBreak!.seq} (${report.firstBreak!.reason}): ${report.firstBreak!.message}`}\n`);
+          context.stdout.write(
+            `${chain}: ${report.ok ? `ok, ${report.checked} events` : `BROKEN at event ${report.firstBreak!.seq} (${report.firstBreak!.reason}): ${report.firstBreak!.message}`}\n`,
+          );
         }
       } finally {
         await db.destroy();
@@ -37,8 +52,9 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
       const broken = reports.filter((report) => !report.ok);
       context.stdout.write(`${JSON.stringify({ chains: reports.length, broken: broken.length, reports })}\n`);
       if (broken.length > 0) {
-        throw new CliError(`${broken.length} of ${reports.length} audit chains are broken (first: ${broken[0]!.chainKey} at event ${broken[0]!.firstBreak!.seq}): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)`);
+        throw new CliError(
+          `${broken.length} of ${reports.length} audit chains are broken (first: ${broken[0]!.chainKey} at event ${broken[0]!.firstBreak!.seq}): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)`,
+        );
       }
     });
 }
-

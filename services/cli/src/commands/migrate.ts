@@ -34,7 +34,10 @@ interface Flags {
 const seconds = (value: number) => (value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`);
 
 function readEnv(env: CliContext['env']): { url: string; sessionTableName: string } {
-  return { url: readVariable(env, 'DATABASE_URL', 'docs/db-migration.md'), sessionTableName: readVariable(env, 'SESSION_TABLE_NAME', 'docs/db-migration.md') };
+  return {
+    url: readVariable(env, 'DATABASE_URL', 'docs/db-migration.md'),
+    sessionTableName: readVariable(env, 'SESSION_TABLE_NAME', 'docs/db-migration.md'),
+  };
 }
 
 /** One line per event; batch lines at most every 2 s per table, so a 10M-row table stays readable. */
@@ -47,16 +50,24 @@ function eventPrinter(out: (line: string) => void): (event: MigrationEvent) => v
       case 'migration-start':
         return out(`${event.direction === 'up' ? '→' : '←'} ${event.name}`);
       case 'migration-done':
-        return out(`✓ ${event.name} ${event.direction === 'up' ? 'applied' : 'rolled back'} in ${seconds(event.ms / 1000)}`);
+        return out(
+          `✓ ${event.name} ${event.direction === 'up' ? 'applied' : 'rolled back'} in ${seconds(event.ms / 1000)}`,
+        );
       case 'gated':
-        return out(`Stopped before ${event.name}: a contract migration; after verifying, run \`portcullis migrate latest --contract\``);
+        return out(
+          `Stopped before ${event.name}: a contract migration; after verifying, run \`portcullis migrate latest --contract\``,
+        );
       case 'step':
         tables.delete(event.table);
         return out(`  ${event.table}: ${event.step}`);
       case 'lock-retry':
-        return out(`  lock busy (${event.what}), attempt ${event.attempt}${event.blockers ? `, held by ${event.blockers}` : ''}: retrying`);
+        return out(
+          `  lock busy (${event.what}), attempt ${event.attempt}${event.blockers ? `, held by ${event.blockers}` : ''}: retrying`,
+        );
       case 'backup':
-        return out(`Backup: ${event.location}\nTo get the original text back after the contract migration, roll back past 20261124000200 and run:\n${event.restore}`);
+        return out(
+          `Backup: ${event.location}\nTo get the original text back after the contract migration, roll back past 20261124000200 and run:\n${event.restore}`,
+        );
       case 'backup-skipped':
         return out(`Backup: none (${event.reason})`);
       case 'batch': {
@@ -65,9 +76,12 @@ function eventPrinter(out: (line: string) => void): (event: MigrationEvent) => v
         tables.set(event.table, table);
         if (now - table.printedAt < 2000 && event.rowsDone < event.rowsTotal) return;
         table.printedAt = now;
-        const percent = event.rowsTotal > 0 ? ` (${Math.min(100, Math.round((100 * event.rowsDone) / event.rowsTotal))}%)` : '';
+        const percent =
+          event.rowsTotal > 0 ? ` (${Math.min(100, Math.round((100 * event.rowsDone) / event.rowsTotal))}%)` : '';
         const rate = (1000 * event.rowsDone) / Math.max(1, now - table.startedAt);
-        return out(`  ${event.table}: ${number(event.rowsDone)}/${number(event.rowsTotal)} rows${percent}, ${number(rate)} rows/s, batch of ${number(event.batchRows)} in ${Math.round(event.batchMs)} ms`);
+        return out(
+          `  ${event.table}: ${number(event.rowsDone)}/${number(event.rowsTotal)} rows${percent}, ${number(rate)} rows/s, batch of ${number(event.batchRows)} in ${Math.round(event.batchMs)} ms`,
+        );
       }
     }
   };
@@ -99,7 +113,17 @@ function planEvidence(planned: PlannedMigration[], url: string, startedAt: strin
   const measured = steps.flatMap((step) => {
     const match = /([\d,]+) rows at ([\d,]+) rows\/s \(measured on ([\d,]+) rows\)/.exec(step.detail);
     const figure = (text: string) => Number(text.replace(/,/g, ''));
-    return match ? [{ migration: step.migration, step: step.step, rows: figure(match[1]!), rows_per_second: figure(match[2]!), sample_rows: figure(match[3]!) }] : [];
+    return match
+      ? [
+          {
+            migration: step.migration,
+            step: step.step,
+            rows: figure(match[1]!),
+            rows_per_second: figure(match[2]!),
+            sample_rows: figure(match[3]!),
+          },
+        ]
+      : [];
   });
   return {
     evidence: 'migrate-plan',
@@ -113,13 +137,24 @@ function planEvidence(planned: PlannedMigration[], url: string, startedAt: strin
 }
 
 /** Socket and server codes that mean "never got a working connection" (wrong host, password or database). */
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET', '28P01', '28000', '3D000']);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  '28P01',
+  '28000',
+  '3D000',
+]);
 
 /** Turns the runner's failures into one sentence and an exit code; the full list of bad values goes first. */
 function asCliError(error: unknown, err: (line: string) => void): unknown {
   if (error instanceof UnparseableTimestampsError) {
-    for (const value of error.values) err(`  ${value.table} id=${value.id} ${value.column}=${JSON.stringify(value.raw)}`);
-    if (error.total > error.values.length) err(`  … and ${number(error.total - error.values.length)} more (the query is in docs/db-migration.md)`);
+    for (const value of error.values)
+      err(`  ${value.table} id=${value.id} ${value.column}=${JSON.stringify(value.raw)}`);
+    if (error.total > error.values.length)
+      err(`  … and ${number(error.total - error.values.length)} more (the query is in docs/db-migration.md)`);
     return new CliError(error.message, EXIT.unparseable);
   }
   if (error instanceof RunnerLockTimeoutError) return new CliError(error.message, EXIT.runnerLocked);
@@ -128,25 +163,54 @@ function asCliError(error: unknown, err: (line: string) => void): unknown {
   const reason = messageOf(error);
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
   if (CONNECTION_ERRORS.has(code)) {
-    return new CliError(`Could not connect to the database in DATABASE_URL (${reason}): check the URL, the network and the credentials`, EXIT.failure);
+    return new CliError(
+      `Could not connect to the database in DATABASE_URL (${reason}): check the URL, the network and the credentials`,
+      EXIT.failure,
+    );
   }
-  return new CliError(`Migration failed (${reason}): every finished step is kept; fix the cause and run the same command again to continue`, EXIT.failure);
+  return new CliError(
+    `Migration failed (${reason}): every finished step is kept; fix the cause and run the same command again to continue`,
+    EXIT.failure,
+  );
 }
 
 function addSettings(command: Command, which: { zone?: boolean; backup?: boolean; batches?: boolean }): Command {
   if (which.zone) {
-    command.option('--legacy-time-zone <zone>', 'IANA zone of legacy values written without offset', defaultSettings.legacyTimeZone);
+    command.option(
+      '--legacy-time-zone <zone>',
+      'IANA zone of legacy values written without offset',
+      defaultSettings.legacyTimeZone,
+    );
   }
-  command.option('--lock-timeout-ms <ms>', 'lock_timeout of every step that could make writers wait', wholeNumber(0), defaultSettings.lockTimeoutMs);
+  command.option(
+    '--lock-timeout-ms <ms>',
+    'lock_timeout of every step that could make writers wait',
+    wholeNumber(0),
+    defaultSettings.lockTimeoutMs,
+  );
   if (which.batches) {
     command
       .option('--wait-seconds <s>', 'how long to wait for another runner (0: no limit)', wholeNumber(0), 900)
-      .option('--lock-retry-seconds <s>', 'keep retrying a busy lock this long before failing', wholeNumber(0), defaultSettings.lockRetryForMs / 1000)
-      .option('--batch-ms <ms>', 'target duration of one backfill batch (bounds row-lock waits)', wholeNumber(0), defaultSettings.batchTargetMs);
+      .option(
+        '--lock-retry-seconds <s>',
+        'keep retrying a busy lock this long before failing',
+        wholeNumber(0),
+        defaultSettings.lockRetryForMs / 1000,
+      )
+      .option(
+        '--batch-ms <ms>',
+        'target duration of one backfill batch (bounds row-lock waits)',
+        wholeNumber(0),
+        defaultSettings.batchTargetMs,
+      );
   }
   if (which.backup) {
     command
-      .addOption(new Option('--backup <mode>', 'copy of the tables taken before a conversion').choices(['schema', 'pg_dump', 'none']).default(defaultSettings.backup))
+      .addOption(
+        new Option('--backup <mode>', 'copy of the tables taken before a conversion')
+          .choices(['schema', 'pg_dump', 'none'])
+          .default(defaultSettings.backup),
+      )
       .option('--backup-dir <dir>', 'directory of pg_dump backups', defaultSettings.backupDirectory);
   }
   return command;
@@ -185,7 +249,9 @@ export function registerMigrateCommands(program: Command, context: CliContext): 
     .description('Database migrations: the same runner as the Helm pre-upgrade Job (docs/db-migration.md)')
     .option('--plan', 'print the plan and estimated time (same as `migrate plan`)')
     .allowExcessArguments(false) // `migrate sideways` is a usage error, not the help
-    .action((flags: { plan?: boolean }) => (flags.plan ? run({}, async (migrator) => printPlan(await migrator.plan(), out)) : migrate.help()));
+    .action((flags: { plan?: boolean }) =>
+      flags.plan ? run({}, async (migrator) => printPlan(await migrator.plan(), out)) : migrate.help(),
+    );
 
   addSettings(
     migrate
@@ -198,7 +264,11 @@ export function registerMigrateCommands(program: Command, context: CliContext): 
     run(flags, async (migrator) => {
       if (flags.dryRun) return printPlan(await migrator.plan({ contract: flags.contract }), out);
       const ran = await migrator.latest({ contract: flags.contract });
-      out(ran.length === 0 ? 'Nothing to migrate: the database is up to date.' : `Done: ${ran.length} migration${ran.length === 1 ? '' : 's'} applied.`);
+      out(
+        ran.length === 0
+          ? 'Nothing to migrate: the database is up to date.'
+          : `Done: ${ran.length} migration${ran.length === 1 ? '' : 's'} applied.`,
+      );
     }),
   );
 
@@ -216,7 +286,9 @@ export function registerMigrateCommands(program: Command, context: CliContext): 
     }),
   );
 
-  addSettings(migrate.command('down').description('undo the last migration (a half-done conversion first)'), { batches: true }).action((flags: Flags) =>
+  addSettings(migrate.command('down').description('undo the last migration (a half-done conversion first)'), {
+    batches: true,
+  }).action((flags: Flags) =>
     run(flags, async (migrator) => {
       out((await migrator.down()) ? 'Done.' : 'Nothing to roll back.');
     }),
@@ -228,7 +300,9 @@ export function registerMigrateCommands(program: Command, context: CliContext): 
     .action(() =>
       run({}, async (migrator) => {
         for (const migration of await migrator.status()) {
-          out(`${migration.name.padEnd(50)} ${migration.state.padEnd(16)} ${migration.ranAt?.toISOString() ?? ''}`.trimEnd());
+          out(
+            `${migration.name.padEnd(50)} ${migration.state.padEnd(16)} ${migration.ranAt?.toISOString() ?? ''}`.trimEnd(),
+          );
           for (const line of migration.progress) out(`    ${line}`);
         }
       }),
@@ -239,14 +313,20 @@ export function registerMigrateCommands(program: Command, context: CliContext): 
       .command('plan')
       .description('print what `latest` would do and its estimated time, measured on this database; changes nothing')
       .option('--contract', 'include contract migrations')
-      .option('--evidence <dir>', 'also write the plan, its measured rates and the total estimate as JSON evidence (staging timing)'),
+      .option(
+        '--evidence <dir>',
+        'also write the plan, its measured rates and the total estimate as JSON evidence (staging timing)',
+      ),
     { zone: true },
   ).action((flags: Flags & { evidence?: string }) =>
     run(flags, async (migrator) => {
       const startedAt = new Date().toISOString();
       const planned = await migrator.plan({ contract: flags.contract });
       printPlan(planned, out);
-      if (flags.evidence) out(`Evidence: ${await writeEvidence(flags.evidence, 'migrate-plan', startedAt, planEvidence(planned, readEnv(context.env).url, startedAt))}`);
+      if (flags.evidence)
+        out(
+          `Evidence: ${await writeEvidence(flags.evidence, 'migrate-plan', startedAt, planEvidence(planned, readEnv(context.env).url, startedAt))}`,
+        );
     }),
   );
 }

@@ -55,7 +55,9 @@ export function capacityPlan(input: CapacityInput) {
   // writes one KEYS_ONLY index entry under 1 KB, and delete of the old one, priced by its size),
   // the concurrency check (Query on byUser, never consistent, then one GetItem per session).
   const signIn = {
-    rcu: readUnits(64 * input.maxConcurrentSessions, false) + input.maxConcurrentSessions * readUnits(size, consistentRead),
+    rcu:
+      readUnits(64 * input.maxConcurrentSessions, false) +
+      input.maxConcurrentSessions * readUnits(size, consistentRead),
     wcu: 3 * writeUnits(size) + 1,
   };
   // Scan reads round the summed size of the items read, eventually consistent.
@@ -65,28 +67,59 @@ export function capacityPlan(input: CapacityInput) {
     rcu: input.requestsPerSecond * request.rcu + input.signInsPerSecond * signIn.rcu + counterRcu,
     wcu: input.requestsPerSecond * request.wcu + input.signInsPerSecond * signIn.wcu,
   };
-  const provisioned = { rcu: Math.max(1, Math.ceil(peak.rcu / input.targetUtilization)), wcu: Math.max(1, Math.ceil(peak.wcu / input.targetUtilization)) };
+  const provisioned = {
+    rcu: Math.max(1, Math.ceil(peak.rcu / input.targetUtilization)),
+    wcu: Math.max(1, Math.ceil(peak.wcu / input.targetUtilization)),
+  };
   // The KEYS_ONLY byUser index has capacity of its own when PROVISIONED: the sign-in's Query,
   // and one entry written per sign-in plus one removed per explicit sign-out (TTL deletes are free).
-  const indexPeak = { rcu: input.signInsPerSecond * readUnits(64 * input.maxConcurrentSessions, false), wcu: input.signInsPerSecond * 2 };
-  const index = { rcu: Math.max(1, Math.ceil(indexPeak.rcu / input.targetUtilization)), wcu: Math.max(1, Math.ceil(indexPeak.wcu / input.targetUtilization)) };
+  const indexPeak = {
+    rcu: input.signInsPerSecond * readUnits(64 * input.maxConcurrentSessions, false),
+    wcu: input.signInsPerSecond * 2,
+  };
+  const index = {
+    rcu: Math.max(1, Math.ceil(indexPeak.rcu / input.targetUtilization)),
+    wcu: Math.max(1, Math.ceil(indexPeak.wcu / input.targetUtilization)),
+  };
   const storageGb = (input.sessions * (size + ITEM_OVERHEAD_BYTES)) / 1e9;
   const storage = storageGb * PRICES.storageGbMonth;
-  const onDemandMonth = (((peak.rcu + indexPeak.rcu) * PRICES.onDemandReadPerMillion + (peak.wcu + indexPeak.wcu) * PRICES.onDemandWritePerMillion) * SECONDS_PER_MONTH) / 1e6 + storage;
-  const provisionedMonth = ((provisioned.rcu + index.rcu) * PRICES.provisionedRcuHour + (provisioned.wcu + index.wcu) * PRICES.provisionedWcuHour) * HOURS_PER_MONTH + storage;
+  const onDemandMonth =
+    (((peak.rcu + indexPeak.rcu) * PRICES.onDemandReadPerMillion +
+      (peak.wcu + indexPeak.wcu) * PRICES.onDemandWritePerMillion) *
+      SECONDS_PER_MONTH) /
+      1e6 +
+    storage;
+  const provisionedMonth =
+    ((provisioned.rcu + index.rcu) * PRICES.provisionedRcuHour +
+      (provisioned.wcu + index.wcu) * PRICES.provisionedWcuHour) *
+      HOURS_PER_MONTH +
+    storage;
   // Auto scaling keeps the peak at the target; a quarter of it is what a quiet night needs, four times it a burst.
-  const bounds = (units: number) => ({ min: Math.max(1, Math.ceil(units / 4)), max: units * 4, target_utilization_percent: Math.round(input.targetUtilization * 100) });
+  const bounds = (units: number) => ({
+    min: Math.max(1, Math.ceil(units / 4)),
+    max: units * 4,
+    target_utilization_percent: Math.round(input.targetUtilization * 100),
+  });
   const perMillion = (month: number) => (input.sessions > 0 ? round((month * 1e6) / input.sessions) : null);
   return {
     input,
     factors,
     per_operation: { request, sign_in: signIn, item_counter_rcu_per_s: round(counterRcu) },
-    peak: { rcu: round(peak.rcu), wcu: round(peak.wcu), index_rcu: round(indexPeak.rcu), index_wcu: round(indexPeak.wcu) },
+    peak: {
+      rcu: round(peak.rcu),
+      wcu: round(peak.wcu),
+      index_rcu: round(indexPeak.rcu),
+      index_wcu: round(indexPeak.wcu),
+    },
     provisioned: {
       ...provisioned,
       index: { ...index, auto_scaling: { read: bounds(index.rcu), write: bounds(index.wcu) } },
       auto_scaling: { read: bounds(provisioned.rcu), write: bounds(provisioned.wcu) },
-      env: { DYNAMODB_BILLING_MODE: 'PROVISIONED', DYNAMODB_READ_CAPACITY: String(provisioned.rcu), DYNAMODB_WRITE_CAPACITY: String(provisioned.wcu) },
+      env: {
+        DYNAMODB_BILLING_MODE: 'PROVISIONED',
+        DYNAMODB_READ_CAPACITY: String(provisioned.rcu),
+        DYNAMODB_WRITE_CAPACITY: String(provisioned.wcu),
+      },
       usd_per_month: round(provisionedMonth),
       usd_per_million_sessions_month: perMillion(provisionedMonth),
     },
@@ -103,11 +136,21 @@ export function capacityPlan(input: CapacityInput) {
 
 const fraction = (value: string): number => {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0.1 || n > 0.9) throw new InvalidArgumentError('It must be a fraction from 0.1 to 0.9 (auto scaling accepts 20–90 %).');
+  if (!Number.isFinite(n) || n <= 0.1 || n > 0.9)
+    throw new InvalidArgumentError('It must be a fraction from 0.1 to 0.9 (auto scaling accepts 20–90 %).');
   return n;
 };
 
-interface PlanFlags { signInsPerS: number; requestsPerS: number; sessions: number; itemBytes: number; pods: number; targetUtilization: number; exactCountThreshold: number; json?: boolean }
+interface PlanFlags {
+  signInsPerS: number;
+  requestsPerS: number;
+  sessions: number;
+  itemBytes: number;
+  pods: number;
+  targetUtilization: number;
+  exactCountThreshold: number;
+  json?: boolean;
+}
 
 function plan(context: CliContext, flags: PlanFlags): void {
   const result = capacityPlan({
@@ -131,7 +174,9 @@ function plan(context: CliContext, flags: PlanFlags): void {
       `peak: ${result.peak.rcu} RCU/s, ${result.peak.wcu} WCU/s`,
       `provisioned at ${Math.round(flags.targetUtilization * 100)} % target: ${p.rcu} RCU, ${p.wcu} WCU (auto scaling read ${p.auto_scaling.read.min}–${p.auto_scaling.read.max}, write ${p.auto_scaling.write.min}–${p.auto_scaling.write.max}); byUser index ${p.index.rcu} RCU, ${p.index.wcu} WCU; $${p.usd_per_month}/month`,
       `on-demand: ${d.read_request_units_per_s} RRU/s, ${d.write_request_units_per_s} WRU/s; $${d.usd_per_month_at_peak}/month if the peak lasted all month`,
-      `set: ${Object.entries(p.env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+      `set: ${Object.entries(p.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
     ].join('\n') + '\n',
   );
 }
@@ -139,14 +184,21 @@ function plan(context: CliContext, flags: PlanFlags): void {
 export function registerCapacityPlanCommand(sessions: Command, context: CliContext): void {
   sessions
     .command('capacity-plan')
-    .description('RCU/WCU and monthly cost of the DynamoDB session table, provisioned (with auto-scaling bounds) and on-demand; see docs/choosing-a-session-store.md')
+    .description(
+      'RCU/WCU and monthly cost of the DynamoDB session table, provisioned (with auto-scaling bounds) and on-demand; see docs/choosing-a-session-store.md',
+    )
     .requiredOption('--sign-ins-per-s <n>', 'peak sign-ins per second', positiveNumber)
     .requiredOption('--requests-per-s <n>', 'peak authenticated requests per second, all services', positiveNumber)
     .requiredOption('--sessions <n>', 'live sessions at peak', wholeNumber(0))
     .option('--item-bytes <n>', 'average session item size', wholeNumber(1), 1024)
     .option('--pods <n>', 'pods running the item counter (all replicas of the three services)', wholeNumber(1), 6)
     .option('--target-utilization <fraction>', 'auto scaling target', fraction, 0.7)
-    .option('--exact-count-threshold <n>', 'the driver counts exactly below this many items (0 = DescribeTable plus one sample page)', wholeNumber(0), 100_000)
+    .option(
+      '--exact-count-threshold <n>',
+      'the driver counts exactly below this many items (0 = DescribeTable plus one sample page)',
+      wholeNumber(0),
+      100_000,
+    )
     .option('--json', 'print the plan as JSON')
     .action((flags: PlanFlags) => plan(context, flags));
 }

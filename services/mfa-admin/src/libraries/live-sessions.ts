@@ -20,7 +20,15 @@ export interface LiveSession {
   assurance: number;
 }
 
-export function createLiveSessionLibrary({ store, admins, audit }: { store: Pick<SessionStore, 'listByUser' | 'destroyByHash'>; admins: TenantAdminQueries; audit: AuditWriter }) {
+export function createLiveSessionLibrary({
+  store,
+  admins,
+  audit,
+}: {
+  store: Pick<SessionStore, 'listByUser' | 'destroyByHash'>;
+  admins: TenantAdminQueries;
+  audit: AuditWriter;
+}) {
   async function listForTenant(tenantId: string): Promise<LiveSession[]> {
     const rows = await admins.list(tenantId);
     const perAdmin = await Promise.all(
@@ -51,7 +59,13 @@ export function createLiveSessionLibrary({ store, admins, audit }: { store: Pick
       const session = (await listForTenant(tenantId)).find((candidate) => candidate.id === sessionId);
       if (!session) throw new ApiError('session.not_found', 404, 'No such session (it may have ended already).');
       await store.destroyByHash(sessionId);
-      await audit.record({ ...auditBase(actor, tenantId), action: 'session.ended_by_platform_admin', targetType: 'tenant_admin', targetId: session.adminId, details: { session: sessionId.slice(0, 16) } });
+      await audit.record({
+        ...auditBase(actor, tenantId),
+        action: 'session.ended_by_platform_admin',
+        targetType: 'tenant_admin',
+        targetId: session.adminId,
+        details: { session: sessionId.slice(0, 16) },
+      });
       return session;
     },
   };

@@ -36,13 +36,22 @@ export function createMfaResetLibrary(deps: {
   const { db, tenants, admins, logs, revoker, resetLogKeys, audit, clock } = deps;
 
   return {
-    async reset(actor: Actor, tenantId: string, adminId: string, input: { reason: string; ticket?: string | undefined }): Promise<ResetResult> {
+    async reset(
+      actor: Actor,
+      tenantId: string,
+      adminId: string,
+      input: { reason: string; ticket?: string | undefined },
+    ): Promise<ResetResult> {
       const now = new Date(clock.now());
       const { logId, markers } = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
         if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
         if (!admin.mfa_enabled && admin.totp_secret === null) {
-          throw new ApiError('mfa.not_enrolled', 409, 'This admin has no authenticator to reset; they enrol one at their next sign-in.');
+          throw new ApiError(
+            'mfa.not_enrolled',
+            409,
+            'This admin has no authenticator to reset; they enrol one at their next sign-in.',
+          );
         }
         const id = await logs.nextId(trx);
         await logs.insert(trx, {
@@ -58,7 +67,14 @@ export function createMfaResetLibrary(deps: {
         await admins.clearFactor(trx, adminId, now);
         const rows = await revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'mfa_reset' }], now);
         await audit.record(
-          { ...auditBase(actor, tenantId), action: 'mfa.reset', targetType: 'tenant_admin', targetId: adminId, details: { logId: id }, sealed: { reason: input.reason, ...(input.ticket ? { ticket: input.ticket } : {}) } },
+          {
+            ...auditBase(actor, tenantId),
+            action: 'mfa.reset',
+            targetType: 'tenant_admin',
+            targetId: adminId,
+            details: { logId: id },
+            sealed: { reason: input.reason, ...(input.ticket ? { ticket: input.ticket } : {}) },
+          },
           trx,
         );
         return { logId: id, markers: rows };
@@ -74,10 +90,20 @@ export function createMfaResetLibrary(deps: {
     },
 
     /** Newest first; `before` is the last id of the previous page. */
-    async history(filter: { tenantId: string; adminId?: string | undefined; before?: string | undefined; limit: number }): Promise<{ resets: HistoryRow[]; nextBefore: string | null }> {
+    async history(filter: {
+      tenantId: string;
+      adminId?: string | undefined;
+      before?: string | undefined;
+      limit: number;
+    }): Promise<{ resets: HistoryRow[]; nextBefore: string | null }> {
       if (!(await tenants.findById(filter.tenantId))) throw tenantNotFound();
       if (filter.adminId && !(await admins.findSummary(filter.tenantId, filter.adminId))) throw adminNotFound();
-      const resets = await logs.history({ tenantId: filter.tenantId, limit: filter.limit, ...(filter.adminId ? { adminId: filter.adminId } : {}), ...(filter.before ? { beforeId: filter.before } : {}) });
+      const resets = await logs.history({
+        tenantId: filter.tenantId,
+        limit: filter.limit,
+        ...(filter.adminId ? { adminId: filter.adminId } : {}),
+        ...(filter.before ? { beforeId: filter.before } : {}),
+      });
       return { resets, nextBefore: resets.length === filter.limit ? resets.at(-1)!.id : null };
     },
   };

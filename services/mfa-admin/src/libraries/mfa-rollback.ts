@@ -20,7 +20,8 @@ export interface RollbackInput {
   force?: { reason: string } | undefined;
 }
 
-const alreadyRolledBack = () => new ApiError('mfa.reset_already_rolled_back', 409, 'This reset has already been rolled back.');
+const alreadyRolledBack = () =>
+  new ApiError('mfa.reset_already_rolled_back', 409, 'This reset has already been rolled back.');
 
 export function createMfaRollbackLibrary(deps: {
   db: Knex;
@@ -44,7 +45,11 @@ export function createMfaRollbackLibrary(deps: {
         const admin = await admins.findForUpdate(trx, log.tenant_admin_id);
         if (!admin) throw adminNotFound();
         if (await logs.newerResetExists(trx, admin.id, log.id)) {
-          throw new ApiError('mfa.reset_superseded', 409, 'A newer MFA reset of this admin exists: roll that one back first.');
+          throw new ApiError(
+            'mfa.reset_superseded',
+            409,
+            'A newer MFA reset of this admin exists: roll that one back first.',
+          );
         }
         const enrolledSince = admin.mfa_enabled || admin.totp_secret !== null;
         if (enrolledSince && !input.force) {
@@ -56,7 +61,13 @@ export function createMfaRollbackLibrary(deps: {
         }
         const forced = enrolledSince && !!input.force;
         const factor = factorColumns(totpKeys, admin.id, openPrevious(resetLogKeys, log.id, log));
-        const marked = await logs.markRolledBack(trx, log.id, { at: now, by: actor.adminId, reason: input.reason, forced, forceReason: forced ? input.force!.reason : null });
+        const marked = await logs.markRolledBack(trx, log.id, {
+          at: now,
+          by: actor.adminId,
+          reason: input.reason,
+          forced,
+          forceReason: forced ? input.force!.reason : null,
+        });
         if (!marked) throw alreadyRolledBack();
         await admins.restoreFactor(trx, admin.id, factor, now);
         const rows = await revoker.record(trx, [{ kind: 'tenant', adminId: admin.id, cause: 'mfa_rollback' }], now);

@@ -11,32 +11,75 @@ import { auditBase, type Actor } from './actor.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
 import type { PasswordHashing } from './tenants.js';
 
-export function createPlatformAdminLibrary({ db, queries, revoker, passwords, audit, clock }: { db: Knex; queries: PlatformAdminQueries; revoker: SessionRevoker; passwords: PasswordHashing; audit: AuditWriter; clock: { now(): number } }) {
+export function createPlatformAdminLibrary({
+  db,
+  queries,
+  revoker,
+  passwords,
+  audit,
+  clock,
+}: {
+  db: Knex;
+  queries: PlatformAdminQueries;
+  revoker: SessionRevoker;
+  passwords: PasswordHashing;
+  audit: AuditWriter;
+  clock: { now(): number };
+}) {
   return {
     list: () => queries.list(),
 
-    async create(actor: Actor, input: { email: string }): Promise<{ admin: PlatformAdminSummary; temporaryPassword: string }> {
+    async create(
+      actor: Actor,
+      input: { email: string },
+    ): Promise<{ admin: PlatformAdminSummary; temporaryPassword: string }> {
       const temporaryPassword = randomBytes(15).toString('base64url');
       const passwordHash = await passwords.hash(temporaryPassword);
       const admin = await db.transaction(async (trx) => {
-        const created = await queries.insert({ id: randomUUID(), email: input.email, password_hash: passwordHash }, new Date(clock.now()), trx);
-        await audit.record({ ...auditBase(actor, null), action: 'platform_admin.created', targetType: 'platform_admin', targetId: created.id, sealed: { email: input.email } }, trx);
+        const created = await queries.insert(
+          { id: randomUUID(), email: input.email, password_hash: passwordHash },
+          new Date(clock.now()),
+          trx,
+        );
+        await audit.record(
+          {
+            ...auditBase(actor, null),
+            action: 'platform_admin.created',
+            targetType: 'platform_admin',
+            targetId: created.id,
+            sealed: { email: input.email },
+          },
+          trx,
+        );
         return created;
       });
       return { admin, temporaryPassword };
     },
 
-    async disable(actor: Actor, adminId: string): Promise<{ admin: PlatformAdminSummary; sessionsRevoked: RevokeOutcome }> {
-      if (adminId === actor.adminId) throw new ApiError('platform_admin.self', 409, 'You cannot disable yourself: ask another platform admin.');
+    async disable(
+      actor: Actor,
+      adminId: string,
+    ): Promise<{ admin: PlatformAdminSummary; sessionsRevoked: RevokeOutcome }> {
+      if (adminId === actor.adminId)
+        throw new ApiError('platform_admin.self', 409, 'You cannot disable yourself: ask another platform admin.');
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const all = await queries.lockAll(trx);
         const target = all.find((admin) => admin.id === adminId);
         if (!target) throw new ApiError('auth.not_found', 404, 'No such platform admin.');
         if (target.disabled_at) return [];
-        if (!all.some((admin) => admin.id !== adminId && !admin.disabled_at)) throw new ApiError('platform_admin.last', 409, 'This is the last active platform admin.');
+        if (!all.some((admin) => admin.id !== adminId && !admin.disabled_at))
+          throw new ApiError('platform_admin.last', 409, 'This is the last active platform admin.');
         await queries.disable(trx, adminId, now);
-        await audit.record({ ...auditBase(actor, null), action: 'platform_admin.disabled', targetType: 'platform_admin', targetId: adminId }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, null),
+            action: 'platform_admin.disabled',
+            targetType: 'platform_admin',
+            targetId: adminId,
+          },
+          trx,
+        );
         return revoker.record(trx, [{ kind: 'platform', adminId, cause: 'admin_disabled' }], now);
       });
       const admin = (await queries.list()).find((candidate) => candidate.id === adminId)!;

@@ -5,7 +5,11 @@
 // may hold it in plaintext.
 import { ApiError } from '@portcullis/http';
 import { EnvelopeError, type KeyRing } from '@portcullis/crypto';
-import { openPrevious as openSealed, UnreadablePreviousValueError, type PreviousValues } from '@portcullis/mfa-reset-log';
+import {
+  openPrevious as openSealed,
+  UnreadablePreviousValueError,
+  type PreviousValues,
+} from '@portcullis/mfa-reset-log';
 import type { FactorColumns, TenantAdminRow } from '../queries/tenant-admins.js';
 
 const liveSecretContext = (adminId: string) => ({ table: 'tenant_admins', column: 'totp_secret', rowId: adminId });
@@ -24,7 +28,11 @@ export function previousTexts(admin: TenantAdminRow): PreviousValues {
 }
 
 const unreadable = (detail: string) =>
-  new ApiError('mfa.previous_factor_unreadable', 409, `The previous factor of this reset cannot be decrypted (${detail}); nothing was changed. See docs/key-rotation.md.`);
+  new ApiError(
+    'mfa.previous_factor_unreadable',
+    409,
+    `The previous factor of this reset cannot be decrypted (${detail}); nothing was changed. See docs/key-rotation.md.`,
+  );
 
 /** Decrypts previous_*; legacy plaintext (from before encryption) is read as it is. */
 export function openPrevious(ring: KeyRing, logId: string, row: PreviousValues): PreviousValues {

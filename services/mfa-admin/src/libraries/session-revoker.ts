@@ -48,7 +48,16 @@ const errorLabel = (error: unknown) => {
 };
 
 export function createSessionRevoker(options: RevokerOptions) {
-  const { queries, store, clock, logger, storeTimeoutMs = 2000, attemptDelaysMs = [0, 50, 250], baseBackoffMs = 1000, maxBackoffMs = 5 * 60_000 } = options;
+  const {
+    queries,
+    store,
+    clock,
+    logger,
+    storeTimeoutMs = 2000,
+    attemptDelaysMs = [0, 50, 250],
+    baseBackoffMs = 1000,
+    maxBackoffMs = 5 * 60_000,
+  } = options;
   const revocation = createSessionRevocation({ store, absoluteTimeoutMs: options.absoluteTimeoutMs, clock });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
@@ -67,7 +76,11 @@ export function createSessionRevoker(options: RevokerOptions) {
 
   /** The marker (cut-off as given), then the sessions themselves. */
   const callStore = (row: RevocationRow, cutOff: number) =>
-    bounded(revocation.revokeAll(row.admin_kind, row.admin_id, cutOff).then(() => store.destroyByUser(userIdOf(row.admin_kind, row.admin_id))));
+    bounded(
+      revocation
+        .revokeAll(row.admin_kind, row.admin_id, cutOff)
+        .then(() => store.destroyByUser(userIdOf(row.admin_kind, row.admin_id))),
+    );
 
   async function attempt(row: RevocationRow, attemptsSoFar: number, cutOff: number): Promise<RevokeOutcome> {
     try {
@@ -77,7 +90,10 @@ export function createSessionRevoker(options: RevokerOptions) {
     } catch (error) {
       const next = new Date(clock.now() + Math.min(maxBackoffMs, baseBackoffMs * 2 ** attemptsSoFar));
       await queries.markFailed(row.id, next, errorLabel(error));
-      logger.warn({ revocationId: row.id, adminId: row.admin_id, cause: row.cause, errorCode: errorLabel(error) }, 'session store revoke failed; it stays pending and is retried');
+      logger.warn(
+        { revocationId: row.id, adminId: row.admin_id, cause: row.cause, errorCode: errorLabel(error) },
+        'session store revoke failed; it stays pending and is retried',
+      );
       return 'pending';
     }
   }
@@ -98,13 +114,23 @@ export function createSessionRevoker(options: RevokerOptions) {
      * Inside the change's transaction: each admin's revocation marker (cut-off `now`), then the
      * durable rows. Throws (503) when the store cannot take a marker, which rolls the change back.
      */
-    async record(trx: Knex.Transaction, rows: { kind: AdminKind; adminId: string; cause: RevocationCause }[], now: Date): Promise<RevocationRow[]> {
+    async record(
+      trx: Knex.Transaction,
+      rows: { kind: AdminKind; adminId: string; cause: RevocationCause }[],
+      now: Date,
+    ): Promise<RevocationRow[]> {
       for (const row of rows) {
         try {
           await bounded(revocation.revokeAll(row.kind, row.adminId, now.getTime()));
         } catch (error) {
-          logger.warn({ adminId: row.adminId, cause: row.cause, errorCode: errorLabel(error) }, 'session revocation marker could not be written; the change is refused');
-          throw new SessionStoreError('session.store_unavailable', 'The session store did not take the revocation; nothing was changed. Try again shortly.');
+          logger.warn(
+            { adminId: row.adminId, cause: row.cause, errorCode: errorLabel(error) },
+            'session revocation marker could not be written; the change is refused',
+          );
+          throw new SessionStoreError(
+            'session.store_unavailable',
+            'The session store did not take the revocation; nothing was changed. Try again shortly.',
+          );
         }
       }
       return queries.insert(trx, rows, now);

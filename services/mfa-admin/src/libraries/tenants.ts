@@ -43,8 +43,21 @@ export function createTenantLibrary(deps: {
 
     async create(actor: Actor, input: { slug: string; name: string }): Promise<TenantRow> {
       return db.transaction(async (trx) => {
-        const tenant = await tenants.insert({ id: randomUUID(), slug: input.slug, name: input.name }, new Date(clock.now()), trx);
-        await audit.record({ ...auditBase(actor, tenant.id), action: 'tenant.created', targetType: 'tenant', targetId: tenant.id, details: { slug: tenant.slug } }, trx);
+        const tenant = await tenants.insert(
+          { id: randomUUID(), slug: input.slug, name: input.name },
+          new Date(clock.now()),
+          trx,
+        );
+        await audit.record(
+          {
+            ...auditBase(actor, tenant.id),
+            action: 'tenant.created',
+            targetType: 'tenant',
+            targetId: tenant.id,
+            details: { slug: tenant.slug },
+          },
+          trx,
+        );
         return tenant;
       });
     },
@@ -59,8 +72,21 @@ export function createTenantLibrary(deps: {
         await tenants.setStatus(trx, tenantId, 'suspended', now);
         await admins.revokeSessionsOfTenant(trx, tenantId, now);
         const ids = await admins.idsOfTenant(trx, tenantId);
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.suspended', targetType: 'tenant', targetId: tenantId, details: { admins: ids.length } }, trx);
-        return revoker.record(trx, ids.map((adminId) => ({ kind: 'tenant' as const, adminId, cause: 'tenant_suspended' as const })), now);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant.suspended',
+            targetType: 'tenant',
+            targetId: tenantId,
+            details: { admins: ids.length },
+          },
+          trx,
+        );
+        return revoker.record(
+          trx,
+          ids.map((adminId) => ({ kind: 'tenant' as const, adminId, cause: 'tenant_suspended' as const })),
+          now,
+        );
       });
       return { tenant: await tenantOrThrow(tenantId), sessionsRevoked: await revoker.revokeCommitted(markers) };
     },
@@ -76,24 +102,52 @@ export function createTenantLibrary(deps: {
       const temporaryPassword = randomBytes(15).toString('base64url');
       const passwordHash = await passwords.hash(temporaryPassword);
       const admin = await db.transaction(async (trx) => {
-        const created = await admins.insert({ id: randomUUID(), tenant_id: tenantId, email: input.email, password_hash: passwordHash }, new Date(clock.now()), trx);
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.created', targetType: 'tenant_admin', targetId: created.id, sealed: { email: input.email } }, trx);
+        const created = await admins.insert(
+          { id: randomUUID(), tenant_id: tenantId, email: input.email, password_hash: passwordHash },
+          new Date(clock.now()),
+          trx,
+        );
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant_admin.created',
+            targetType: 'tenant_admin',
+            targetId: created.id,
+            sealed: { email: input.email },
+          },
+          trx,
+        );
         return created;
       });
       return { admin, temporaryPassword };
     },
 
-    async disableAdmin(actor: Actor, tenantId: string, adminId: string): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
+    async disableAdmin(
+      actor: Actor,
+      tenantId: string,
+      adminId: string,
+    ): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
         if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
         if (admin.disabled_at) return [];
         await admins.disable(trx, adminId, now);
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.disabled', targetType: 'tenant_admin', targetId: adminId }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant_admin.disabled',
+            targetType: 'tenant_admin',
+            targetId: adminId,
+          },
+          trx,
+        );
         return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'admin_disabled' }], now);
       });
-      return { admin: (await admins.findSummary(tenantId, adminId))!, sessionsRevoked: await revoker.revokeCommitted(markers) };
+      return {
+        admin: (await admins.findSummary(tenantId, adminId))!,
+        sessionsRevoked: await revoker.revokeCommitted(markers),
+      };
     },
 
     /** The display name only: the slug is what admins type to sign in, so it stays. */
@@ -103,7 +157,16 @@ export function createTenantLibrary(deps: {
         if (!tenant) throw tenantNotFound();
         if (tenant.name === name) return;
         await tenants.rename(trx, tenantId, name, new Date(clock.now()));
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.renamed', targetType: 'tenant', targetId: tenantId, details: { from: tenant.name, to: name } }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant.renamed',
+            targetType: 'tenant',
+            targetId: tenantId,
+            details: { from: tenant.name, to: name },
+          },
+          trx,
+        );
       });
       return tenantOrThrow(tenantId);
     },
@@ -115,7 +178,10 @@ export function createTenantLibrary(deps: {
         if (!tenant) throw tenantNotFound();
         if (tenant.status === 'active') return;
         await tenants.setStatus(trx, tenantId, 'active', new Date(clock.now()));
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant.unsuspended', targetType: 'tenant', targetId: tenantId }, trx);
+        await audit.record(
+          { ...auditBase(actor, tenantId), action: 'tenant.unsuspended', targetType: 'tenant', targetId: tenantId },
+          trx,
+        );
       });
       return tenantOrThrow(tenantId);
     },
@@ -127,7 +193,15 @@ export function createTenantLibrary(deps: {
         if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
         if (!admin.disabled_at) return;
         await admins.enable(trx, adminId, new Date(clock.now()));
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.enabled', targetType: 'tenant_admin', targetId: adminId }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant_admin.enabled',
+            targetType: 'tenant_admin',
+            targetId: adminId,
+          },
+          trx,
+        );
       });
       return (await admins.findSummary(tenantId, adminId))!;
     },
@@ -139,13 +213,25 @@ export function createTenantLibrary(deps: {
         if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
         if (!admin.locked_until || admin.locked_until.getTime() <= clock.now()) return;
         await admins.unlock(trx, adminId, new Date(clock.now()));
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.unlocked', targetType: 'tenant_admin', targetId: adminId }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant_admin.unlocked',
+            targetType: 'tenant_admin',
+            targetId: adminId,
+          },
+          trx,
+        );
       });
       return (await admins.findSummary(tenantId, adminId))!;
     },
 
     /** A forgotten password: a temporary one, shown once, to change at the next sign-in; their sessions end. The authenticator stays. */
-    async resetPassword(actor: Actor, tenantId: string, adminId: string): Promise<CreatedAdmin & { sessionsRevoked: RevokeOutcome }> {
+    async resetPassword(
+      actor: Actor,
+      tenantId: string,
+      adminId: string,
+    ): Promise<CreatedAdmin & { sessionsRevoked: RevokeOutcome }> {
       const temporaryPassword = randomBytes(15).toString('base64url');
       const passwordHash = await passwords.hash(temporaryPassword);
       const now = new Date(clock.now());
@@ -153,23 +239,50 @@ export function createTenantLibrary(deps: {
         const admin = await admins.findForUpdate(trx, adminId);
         if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
         await admins.setTemporaryPassword(trx, adminId, passwordHash, now);
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.password_reset', targetType: 'tenant_admin', targetId: adminId }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant_admin.password_reset',
+            targetType: 'tenant_admin',
+            targetId: adminId,
+          },
+          trx,
+        );
         return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'password_reset' }], now);
       });
-      return { admin: (await admins.findSummary(tenantId, adminId))!, temporaryPassword, sessionsRevoked: await revoker.revokeCommitted(markers) };
+      return {
+        admin: (await admins.findSummary(tenantId, adminId))!,
+        temporaryPassword,
+        sessionsRevoked: await revoker.revokeCommitted(markers),
+      };
     },
 
     /** Ends every session of the admin now, without disabling the account (a stolen laptop, a shared screen). */
-    async signOutAdmin(actor: Actor, tenantId: string, adminId: string): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
+    async signOutAdmin(
+      actor: Actor,
+      tenantId: string,
+      adminId: string,
+    ): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
         if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
         await admins.revokeSessions(trx, adminId, now);
-        await audit.record({ ...auditBase(actor, tenantId), action: 'tenant_admin.signed_out', targetType: 'tenant_admin', targetId: adminId }, trx);
+        await audit.record(
+          {
+            ...auditBase(actor, tenantId),
+            action: 'tenant_admin.signed_out',
+            targetType: 'tenant_admin',
+            targetId: adminId,
+          },
+          trx,
+        );
         return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'admin_signed_out' }], now);
       });
-      return { admin: (await admins.findSummary(tenantId, adminId))!, sessionsRevoked: await revoker.revokeCommitted(markers) };
+      return {
+        admin: (await admins.findSummary(tenantId, adminId))!,
+        sessionsRevoked: await revoker.revokeCommitted(markers),
+      };
     },
   };
 }

@@ -6,4 +6,14 @@ export { csrfField, html, type SafeHtml } from '@portcullis/http';
 export const stylesheet = consoleStylesheet;
 
 export const layout = (title: string, body: SafeHtml, error?: string, notice?: string) =>
-  renderPage({ title, body: notice ? html`<p class="notice" role="status">${notice}</p>${body}` : body, error, stylesheetHref: '/admin/assets/style.css', siteName: 'Portcullis admin', nav: consoleNav });
+  renderPage({
+    title,
+    body: notice
+      ? html`<p class="notice" role="status">${notice}</p>
+          ${body}`
+      : body,
+    error,
+    stylesheetHref: '/admin/assets/style.css',
+    siteName: 'Portcullis admin',
+    nav: consoleNav,
+  });

@@ -14,17 +14,34 @@ export interface PlatformAdminSummary {
 export function createPlatformAdminQueries(db: Knex) {
   return {
     list(): Promise<PlatformAdminSummary[]> {
-      return db('platform_admins').select([...COLUMNS]).orderBy('email');
+      return db('platform_admins')
+        .select([...COLUMNS])
+        .orderBy('email');
     },
 
-    async insert(row: { id: string; email: string; password_hash: string }, now: Date, trx: Knex.Transaction): Promise<PlatformAdminSummary> {
-      const [created] = await trx('platform_admins').insert({ ...row, mfa_enabled: false, must_change_password: true, failed_attempts: 0, created_at: now, updated_at: now }).returning([...COLUMNS]);
+    async insert(
+      row: { id: string; email: string; password_hash: string },
+      now: Date,
+      trx: Knex.Transaction,
+    ): Promise<PlatformAdminSummary> {
+      const [created] = await trx('platform_admins')
+        .insert({
+          ...row,
+          mfa_enabled: false,
+          must_change_password: true,
+          failed_attempts: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning([...COLUMNS]);
       return created as PlatformAdminSummary;
     },
 
     /** Every platform admin row, locked: disabling one checks that another stays active. */
     lockAll(trx: Knex.Transaction): Promise<PlatformAdminSummary[]> {
-      return trx('platform_admins').select([...COLUMNS]).forUpdate();
+      return trx('platform_admins')
+        .select([...COLUMNS])
+        .forUpdate();
     },
 
     async disable(trx: Knex.Transaction, id: string, now: Date): Promise<void> {

@@ -19,7 +19,23 @@ export interface ResetLogRow extends PreviousValues {
 }
 
 /** What history pages and the API show: never a previous_* value. */
-const HISTORY_COLUMNS = ['l.id', 'l.tenant_id', 'l.tenant_admin_id', 'a.email as admin_email', 'l.reset_by', 'p.email as reset_by_email', 'l.reason', 'l.ticket', 'l.created_at', 'l.rolled_back_at', 'l.rolled_back_by', 'r.email as rolled_back_by_email', 'l.rollback_reason', 'l.rollback_forced', 'l.rollback_force_reason'];
+const HISTORY_COLUMNS = [
+  'l.id',
+  'l.tenant_id',
+  'l.tenant_admin_id',
+  'a.email as admin_email',
+  'l.reset_by',
+  'p.email as reset_by_email',
+  'l.reason',
+  'l.ticket',
+  'l.created_at',
+  'l.rolled_back_at',
+  'l.rolled_back_by',
+  'r.email as rolled_back_by_email',
+  'l.rollback_reason',
+  'l.rollback_forced',
+  'l.rollback_force_reason',
+];
 
 export interface HistoryRow {
   id: string;
@@ -43,11 +59,19 @@ export function createResetLogQueries(db: Knex) {
   return {
     /** The id first, so previous_* can be bound to it (AAD) before the row is written. */
     async nextId(trx: Knex.Transaction): Promise<string> {
-      const result = await trx.raw<{ rows: { id: string }[] }>(`select nextval(pg_get_serial_sequence('${RESET_LOG_TABLE}', 'id'))::text as id`);
+      const result = await trx.raw<{ rows: { id: string }[] }>(
+        `select nextval(pg_get_serial_sequence('${RESET_LOG_TABLE}', 'id'))::text as id`,
+      );
       return result.rows[0]!.id;
     },
 
-    async insert(trx: Knex.Transaction, row: Omit<ResetLogRow, 'rolled_back_at' | 'rolled_back_by' | 'rollback_reason' | 'rollback_forced' | 'rollback_force_reason'>): Promise<void> {
+    async insert(
+      trx: Knex.Transaction,
+      row: Omit<
+        ResetLogRow,
+        'rolled_back_at' | 'rolled_back_by' | 'rollback_reason' | 'rollback_forced' | 'rollback_force_reason'
+      >,
+    ): Promise<void> {
       await trx(RESET_LOG_TABLE).insert(row);
     },
 
@@ -61,7 +85,11 @@ export function createResetLogQueries(db: Knex) {
     },
 
     /** Conditional: only a row not rolled back yet changes; returns whether it did. */
-    async markRolledBack(trx: Knex.Transaction, id: string, fields: { at: Date; by: string; reason: string; forced: boolean; forceReason: string | null }): Promise<boolean> {
+    async markRolledBack(
+      trx: Knex.Transaction,
+      id: string,
+      fields: { at: Date; by: string; reason: string; forced: boolean; forceReason: string | null },
+    ): Promise<boolean> {
       const updated = await trx(RESET_LOG_TABLE).where({ id }).whereNull('rolled_back_at').update({
         rolled_back_at: fields.at,
         rolled_back_by: fields.by,

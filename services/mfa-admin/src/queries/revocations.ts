@@ -2,7 +2,8 @@
 import type { Knex } from 'knex';
 import type { AdminKind } from '@portcullis/session-auth';
 
-export type RevocationCause = 'mfa_reset' | 'mfa_rollback' | 'admin_disabled' | 'tenant_suspended' | 'admin_signed_out' | 'password_reset';
+export type RevocationCause =
+  'mfa_reset' | 'mfa_rollback' | 'admin_disabled' | 'tenant_suspended' | 'admin_signed_out' | 'password_reset';
 
 export interface RevocationRow {
   id: string;
@@ -18,19 +19,37 @@ export interface RevocationRow {
 export function createRevocationQueries(db: Knex) {
   return {
     /** Written in the transaction of the change that needs it: committed together or not at all. */
-    async insert(trx: Knex.Transaction, rows: { kind: AdminKind; adminId: string; cause: RevocationCause }[], now: Date): Promise<RevocationRow[]> {
+    async insert(
+      trx: Knex.Transaction,
+      rows: { kind: AdminKind; adminId: string; cause: RevocationCause }[],
+      now: Date,
+    ): Promise<RevocationRow[]> {
       if (rows.length === 0) return [];
       return trx('session_revocations')
-        .insert(rows.map((row) => ({ admin_kind: row.kind, admin_id: row.adminId, cause: row.cause, requested_at: now, next_attempt_at: now })))
+        .insert(
+          rows.map((row) => ({
+            admin_kind: row.kind,
+            admin_id: row.adminId,
+            cause: row.cause,
+            requested_at: now,
+            next_attempt_at: now,
+          })),
+        )
         .returning(['id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at', 'requested_at']);
     },
 
     async markDone(id: string, now: Date): Promise<void> {
-      await db('session_revocations').where({ id }).whereNull('done_at').update({ done_at: now, attempts: db.raw('attempts + 1'), last_error: null });
+      await db('session_revocations')
+        .where({ id })
+        .whereNull('done_at')
+        .update({ done_at: now, attempts: db.raw('attempts + 1'), last_error: null });
     },
 
     async markFailed(id: string, nextAttemptAt: Date, error: string): Promise<void> {
-      await db('session_revocations').where({ id }).whereNull('done_at').update({ attempts: db.raw('attempts + 1'), next_attempt_at: nextAttemptAt, last_error: error });
+      await db('session_revocations')
+        .where({ id })
+        .whereNull('done_at')
+        .update({ attempts: db.raw('attempts + 1'), next_attempt_at: nextAttemptAt, last_error: error });
     },
 
     /**
@@ -48,7 +67,10 @@ export function createRevocationQueries(db: Knex) {
     },
 
     pending(): Promise<RevocationRow[]> {
-      return db('session_revocations').whereNull('done_at').select('id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at', 'requested_at').orderBy('id');
+      return db('session_revocations')
+        .whereNull('done_at')
+        .select('id', 'admin_kind', 'admin_id', 'cause', 'attempts', 'done_at', 'requested_at')
+        .orderBy('id');
     },
   };
 }

@@ -26,24 +26,50 @@ export interface FactorColumns {
   recovery_code_hashes: string | null;
 }
 
-const SUMMARY_COLUMNS = ['id', 'tenant_id', 'email', 'mfa_enabled', 'mfa_enrolled_at', 'must_change_password', 'disabled_at', 'locked_until', 'created_at'] as const;
+const SUMMARY_COLUMNS = [
+  'id',
+  'tenant_id',
+  'email',
+  'mfa_enabled',
+  'mfa_enrolled_at',
+  'must_change_password',
+  'disabled_at',
+  'locked_until',
+  'created_at',
+] as const;
 export type TenantAdminSummary = Pick<TenantAdminRow, (typeof SUMMARY_COLUMNS)[number]>;
 
 export function createTenantAdminQueries(db: Knex) {
   return {
-    async insert(row: { id: string; tenant_id: string; email: string; password_hash: string }, now: Date, trx: Knex | Knex.Transaction = db): Promise<TenantAdminSummary> {
+    async insert(
+      row: { id: string; tenant_id: string; email: string; password_hash: string },
+      now: Date,
+      trx: Knex | Knex.Transaction = db,
+    ): Promise<TenantAdminSummary> {
       const [created] = await trx('tenant_admins')
-        .insert({ ...row, mfa_enabled: false, must_change_password: true, failed_attempts: 0, created_at: now, updated_at: now })
+        .insert({
+          ...row,
+          mfa_enabled: false,
+          must_change_password: true,
+          failed_attempts: 0,
+          created_at: now,
+          updated_at: now,
+        })
         .returning([...SUMMARY_COLUMNS]);
       return created as TenantAdminSummary;
     },
 
     list(tenantId: string): Promise<TenantAdminSummary[]> {
-      return db('tenant_admins').where({ tenant_id: tenantId }).select([...SUMMARY_COLUMNS]).orderBy('email');
+      return db('tenant_admins')
+        .where({ tenant_id: tenantId })
+        .select([...SUMMARY_COLUMNS])
+        .orderBy('email');
     },
 
     findSummary(tenantId: string, id: string): Promise<TenantAdminSummary | undefined> {
-      return db('tenant_admins').where({ tenant_id: tenantId, id }).first([...SUMMARY_COLUMNS]);
+      return db('tenant_admins')
+        .where({ tenant_id: tenantId, id })
+        .first([...SUMMARY_COLUMNS]);
     },
 
     /** The full row, locked for the rest of the transaction (resets and rollbacks of one admin queue). */
@@ -69,7 +95,9 @@ export function createTenantAdminQueries(db: Knex) {
     },
 
     async restoreFactor(trx: Knex.Transaction, id: string, factor: FactorColumns, now: Date): Promise<void> {
-      await trx('tenant_admins').where({ id }).update({ ...factor, sessions_revoked_at: now, updated_at: now });
+      await trx('tenant_admins')
+        .where({ id })
+        .update({ ...factor, sessions_revoked_at: now, updated_at: now });
     },
 
     async disable(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
@@ -88,7 +116,14 @@ export function createTenantAdminQueries(db: Knex) {
 
     /** A temporary password to change at the next sign-in; every session before `now` is void, any lockout lifted. */
     async setTemporaryPassword(trx: Knex.Transaction, id: string, passwordHash: string, now: Date): Promise<void> {
-      await trx('tenant_admins').where({ id }).update({ password_hash: passwordHash, must_change_password: true, failed_attempts: 0, locked_until: null, sessions_revoked_at: now, updated_at: now });
+      await trx('tenant_admins').where({ id }).update({
+        password_hash: passwordHash,
+        must_change_password: true,
+        failed_attempts: 0,
+        locked_until: null,
+        sessions_revoked_at: now,
+        updated_at: now,
+      });
     },
 
     /** Every session of this admin before `now` is void; the account stays usable. */

@@ -16,8 +16,14 @@ export interface TenantSummary extends TenantRow {
 
 export function createTenantQueries(db: Knex) {
   return {
-    async insert(row: Pick<TenantRow, 'id' | 'slug' | 'name'>, now: Date, trx: Knex | Knex.Transaction = db): Promise<TenantRow> {
-      const [created] = await trx<TenantRow>('tenants').insert({ ...row, status: 'active', created_at: now, updated_at: now }).returning('*');
+    async insert(
+      row: Pick<TenantRow, 'id' | 'slug' | 'name'>,
+      now: Date,
+      trx: Knex | Knex.Transaction = db,
+    ): Promise<TenantRow> {
+      const [created] = await trx<TenantRow>('tenants')
+        .insert({ ...row, status: 'active', created_at: now, updated_at: now })
+        .returning('*');
       return created!;
     },
 

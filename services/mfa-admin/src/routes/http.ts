@@ -14,7 +14,8 @@ export const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json
 
 export const paramsOf = <T extends z.ZodType>(ctx: RouteContext, schema: T): z.output<T> => schema.parse(ctx.params);
 export const queryOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse(ctx.query);
-export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse((ctx.request as { body?: unknown }).body ?? {});
+export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> =>
+  schema.parse((ctx.request as { body?: unknown }).body ?? {});
 
 export const actorOf = (ctx: Context): Actor => ({
   adminId: signedInAdmin(ctx).id,
@@ -36,7 +37,12 @@ export function respond<T extends z.ZodType>(ctx: Context, schema: T, value: z.i
 }
 
 /** After a form post browsers go to `location`; API clients get the JSON. */
-export function redirectOrJson<T extends z.ZodType>(ctx: Context, schema: T, value: z.input<T>, location: string): void {
+export function redirectOrJson<T extends z.ZodType>(
+  ctx: Context,
+  schema: T,
+  value: z.input<T>,
+  location: string,
+): void {
   if (wantsJson(ctx)) {
     ctx.body = schema.parse(value);
     return;
@@ -46,10 +52,16 @@ export function redirectOrJson<T extends z.ZodType>(ctx: Context, schema: T, val
 }
 
 const messageOf = (error: ApiError | ZodError) =>
-  error instanceof ZodError ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ') : error.message;
+  error instanceof ZodError
+    ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ')
+    : error.message;
 
 /** A refused form re-renders its page with the message and the status; API clients get the JSON error. */
-export async function withFormErrors(ctx: Context, render: (message: string) => Promise<string>, handler: () => Promise<void>): Promise<void> {
+export async function withFormErrors(
+  ctx: Context,
+  render: (message: string) => Promise<string>,
+  handler: () => Promise<void>,
+): Promise<void> {
   if (wantsJson(ctx)) return handler();
   try {
     await handler();
@@ -73,7 +85,12 @@ export function confirmedOrAsk(ctx: Context, page: (fields: Record<string, strin
   if (wantsJson(ctx)) return true;
   const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
   if (body.confirm === 'yes') return true;
-  const fields = Object.fromEntries(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== '_csrf' && entry[0] !== 'confirm'));
+  const fields = Object.fromEntries(
+    Object.entries(body).filter(
+      (entry): entry is [string, string] =>
+        typeof entry[1] === 'string' && entry[0] !== '_csrf' && entry[0] !== 'confirm',
+    ),
+  );
   ctx.type = 'html';
   ctx.body = page(fields);
   return false;
@@ -84,7 +101,12 @@ const KEPT_FIELDS = ['reason', 'ticket', 'force', 'forceReason'];
 /** What an admin typed into a reset or rollback form, kept so a detour or a refusal does not lose it. */
 export function keptFrom(ctx: Context): KeptForm {
   const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
-  const fields = Object.fromEntries(KEPT_FIELDS.filter((name) => typeof body[name] === 'string').map((name) => [name, (body[name] as string).slice(0, 1000)]));
+  const fields = Object.fromEntries(
+    KEPT_FIELDS.filter((name) => typeof body[name] === 'string').map((name) => [
+      name,
+      (body[name] as string).slice(0, 1000),
+    ]),
+  );
   return { action: ctx.path, fields };
 }
 

@@ -5,18 +5,54 @@ import { adminParams, api, logParams, pageQuery, resetBody, rollbackBody, tenant
 import type { ServiceContext } from '../context.js';
 import { confirmPage, historyPage, outcomeNotice, tenantPage, type KeptForm } from '../pages/admin-pages.js';
 import { adminView, resetView, tenantView } from '../present.js';
-import { actorOf, bodyOf, confirmedOrAsk, csrf, keepFormAcrossReauth, keptFrom, paramsOf, queryOf, redirectOrJson, takeKeptForm, wantsJson, withFormErrors, type RouteContext } from './http.js';
+import {
+  actorOf,
+  bodyOf,
+  confirmedOrAsk,
+  csrf,
+  keepFormAcrossReauth,
+  keptFrom,
+  paramsOf,
+  queryOf,
+  redirectOrJson,
+  takeKeptForm,
+  wantsJson,
+  withFormErrors,
+  type RouteContext,
+} from './http.js';
 
-export default function mfaResetRoutes(router: Router, c: ServiceContext, guards: Middleware[], recentAuth: Middleware): void {
-  const adminHistoryPath = (tenantId: string, adminId: string) => `/admin/tenants/${tenantId}/admins/${adminId}/mfa-resets`;
+export default function mfaResetRoutes(
+  router: Router,
+  c: ServiceContext,
+  guards: Middleware[],
+  recentAuth: Middleware,
+): void {
+  const adminHistoryPath = (tenantId: string, adminId: string) =>
+    `/admin/tenants/${tenantId}/admins/${adminId}/mfa-resets`;
 
-  async function renderHistory(ctx: RouteContext, filter: { tenantId: string; adminId?: string | undefined; before?: string | undefined; limit: number }, error?: string, kept?: KeptForm): Promise<string> {
+  async function renderHistory(
+    ctx: RouteContext,
+    filter: { tenantId: string; adminId?: string | undefined; before?: string | undefined; limit: number },
+    error?: string,
+    kept?: KeptForm,
+  ): Promise<string> {
     const page = await c.resets.history(filter);
-    const base = filter.adminId ? adminHistoryPath(filter.tenantId, filter.adminId) : `/admin/tenants/${filter.tenantId}/mfa-resets`;
+    const base = filter.adminId
+      ? adminHistoryPath(filter.tenantId, filter.adminId)
+      : `/admin/tenants/${filter.tenantId}/mfa-resets`;
     const first = page.resets[0];
     const title = filter.adminId ? `MFA resets of ${first?.admin_email ?? 'this admin'}` : 'MFA resets of this tenant';
     const next = page.nextBefore ? `${base}?before=${page.nextBefore}&limit=${filter.limit}` : null;
-    return historyPage(csrf(ctx), title, `/admin/tenants/${filter.tenantId}`, page.resets.map(resetView), next, error, outcomeNotice(ctx.query), kept ?? takeKeptForm(ctx));
+    return historyPage(
+      csrf(ctx),
+      title,
+      `/admin/tenants/${filter.tenantId}`,
+      page.resets.map(resetView),
+      next,
+      error,
+      outcomeNotice(ctx.query),
+      kept ?? takeKeptForm(ctx),
+    );
   }
 
   // A refused reset shows the tenant page again, its form filled with what was typed.
@@ -27,39 +63,75 @@ export default function mfaResetRoutes(router: Router, c: ServiceContext, guards
 
   router.post(api.resetMfa.path, ...guards, keepFormAcrossReauth, recentAuth, async (ctx) => {
     const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(ctx, (message) => tenantPageAgain(ctx, tenantId, message), async () => {
-      const body = bodyOf(ctx, resetBody);
-      const ask = (fields: Record<string, string>) => confirmPage(csrf(ctx), {
-        title: 'Reset this admin’s MFA?',
-        consequence: 'Their authenticator and recovery codes stop working and every session of theirs ends now; at their next sign-in they must enrol a new authenticator. You can roll this back from the MFA history.',
-        action: ctx.path, button: 'Reset MFA and sign them out', back: `/admin/tenants/${tenantId}`, fields,
-      });
-      if (!confirmedOrAsk(ctx, ask)) return;
-      const result = await c.resets.reset(actorOf(ctx), tenantId, id, body);
-      redirectOrJson(ctx, api.resetMfa.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, `${adminHistoryPath(tenantId, id)}?done=reset&revoked=${result.sessionsRevoked}`);
-    });
+    await withFormErrors(
+      ctx,
+      (message) => tenantPageAgain(ctx, tenantId, message),
+      async () => {
+        const body = bodyOf(ctx, resetBody);
+        const ask = (fields: Record<string, string>) =>
+          confirmPage(csrf(ctx), {
+            title: 'Reset this admin’s MFA?',
+            consequence:
+              'Their authenticator and recovery codes stop working and every session of theirs ends now; at their next sign-in they must enrol a new authenticator. You can roll this back from the MFA history.',
+            action: ctx.path,
+            button: 'Reset MFA and sign them out',
+            back: `/admin/tenants/${tenantId}`,
+            fields,
+          });
+        if (!confirmedOrAsk(ctx, ask)) return;
+        const result = await c.resets.reset(actorOf(ctx), tenantId, id, body);
+        redirectOrJson(
+          ctx,
+          api.resetMfa.response,
+          { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked },
+          `${adminHistoryPath(tenantId, id)}?done=reset&revoked=${result.sessionsRevoked}`,
+        );
+      },
+    );
   });
 
   router.post(api.rollbackReset.path, ...guards, keepFormAcrossReauth, recentAuth, async (ctx) => {
     const { logId } = paramsOf(ctx, logParams);
     const back = async (message: string) => {
       const log = await c.resets.find(logId);
-      return renderHistory(ctx, { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 }, message, keptFrom(ctx));
+      return renderHistory(
+        ctx,
+        { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 },
+        message,
+        keptFrom(ctx),
+      );
     };
     await withFormErrors(ctx, back, async () => {
       const body = bodyOf(ctx, rollbackBody);
-      const ask = (fields: Record<string, string>) => confirmPage(csrf(ctx), {
-        title: body.force ? 'Replace their current authenticator with the one before the reset?' : 'Restore the authenticator from before the reset?',
-        consequence: `${body.force ? 'The authenticator they enrolled since the reset stops working. ' : ''}Their previous authenticator and its remaining recovery codes work again, and every session of theirs ends now.`,
-        action: ctx.path, button: 'Restore the previous authenticator', back: consoleReturnPath(fields._return) ?? '/admin/tenants', fields,
-      });
+      const ask = (fields: Record<string, string>) =>
+        confirmPage(csrf(ctx), {
+          title: body.force
+            ? 'Replace their current authenticator with the one before the reset?'
+            : 'Restore the authenticator from before the reset?',
+          consequence: `${body.force ? 'The authenticator they enrolled since the reset stops working. ' : ''}Their previous authenticator and its remaining recovery codes work again, and every session of theirs ends now.`,
+          action: ctx.path,
+          button: 'Restore the previous authenticator',
+          back: consoleReturnPath(fields._return) ?? '/admin/tenants',
+          fields,
+        });
       if (!confirmedOrAsk(ctx, ask)) return;
-      const result = await c.rollbacks.rollback(actorOf(ctx), logId, { reason: body.reason, force: body.force ? { reason: body.forceReason! } : undefined });
-      redirectOrJson(ctx, api.rollbackReset.response, { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked }, `${adminHistoryPath(result.log.tenant_id, result.log.tenant_admin_id)}?done=rollback&revoked=${result.sessionsRevoked}`);
+      const result = await c.rollbacks.rollback(actorOf(ctx), logId, {
+        reason: body.reason,
+        force: body.force ? { reason: body.forceReason! } : undefined,
+      });
+      redirectOrJson(
+        ctx,
+        api.rollbackReset.response,
+        { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked },
+        `${adminHistoryPath(result.log.tenant_id, result.log.tenant_admin_id)}?done=rollback&revoked=${result.sessionsRevoked}`,
+      );
     });
   });
 
-  async function history(ctx: RouteContext, filter: { tenantId: string; adminId?: string; before?: string | undefined; limit: number }): Promise<void> {
+  async function history(
+    ctx: RouteContext,
+    filter: { tenantId: string; adminId?: string; before?: string | undefined; limit: number },
+  ): Promise<void> {
     if (!wantsJson(ctx)) {
       ctx.type = 'html';
       ctx.body = await renderHistory(ctx, filter);
