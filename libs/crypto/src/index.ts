@@ -1,4 +1,4 @@
-// @portcullis/crypto: key ring, AES-256-GCM envelope with key id + AAD, rewrap, HMAC helpers, password hashing (argon2id).
+// @portcullis/crypto: key ring, AES-256-GCM envelope with key id + AAD, rewrap, HMAC helpers, password hashing (argon2id), TOTP (RFC 6238).
 export { generateKey, listedKeys, parseKey, MIN_KEY_BYTES, type Key, type KeySource } from './keys.js';
 export {
   createKeyRing,
@@ -19,6 +19,7 @@ export {
   type PasswordHasherOptions,
   type PasswordWorkLimits,
 } from './passwords.js';
+export { createTotp, totpCodeAt, totpStepAt, TotpSecretError, TOTP_PERIOD_SECONDS, type Totp } from './totp.js';
 export {
   AuthenticationError,
   EnvelopeError,

@@ -9,11 +9,10 @@ import type { Command } from 'commander';
 import { createAuditWriter } from '@portcullis/audit';
 import { keyRingOf, loadConfig } from '@portcullis/config';
 import { createDatabase, type Knex } from '@portcullis/db';
-import type { KeyRing } from '@portcullis/crypto';
+import { createTotp, TotpSecretError, type KeyRing } from '@portcullis/crypto';
 import { createSessionStoreFromSettings } from '@portcullis/session-store';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
 import type { CliContext } from '../program.js';
-import { matchTotpStep } from '../totp.js';
 
 const TABLE = 'platform_admins';
 /** Slack on a revocation marker's life for pod clocks that differ (as libs/session-auth). */
@@ -79,12 +78,19 @@ async function resetMfa(context: CliContext, flags: Flags): Promise<void> {
         `${flags.approver} cannot approve: the approver must be an enabled platform admin with an enrolled authenticator.`,
         EXIT.usage,
       );
-    const now = Date.now();
-    const step = matchTotpStep(
-      approverSecret(keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY'), approver),
-      flags.approvalCode.replace(/\s+/g, ''),
-      now,
-    );
+    // As auth-session accepts a sign-in code: the same TOTP, window and replay claim.
+    const step = await createTotp({ now: () => Date.now() })
+      .matchStep(
+        approverSecret(keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY'), approver),
+        flags.approvalCode.replace(/\s+/g, ''),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof TotpSecretError)) throw error;
+        throw new CliError(
+          `${flags.approver}'s stored authenticator secret cannot be read: ${error.message}.`,
+          EXIT.failure,
+        );
+      });
     // Claimed before anything changes, as a sign-in claims it: a code seen over a shoulder or in a shell history cannot approve twice.
     const claimed =
       step !== null &&

@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PREVIOUS_COLUMNS, RESET_LOG_TABLE, valueContext } from '@portcullis/mfa-reset-log';
+import { totpCodeAt, totpStepAt } from '@portcullis/crypto';
 import { createDatabase } from '@portcullis/db';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
 import { readKeyRing, readVariable } from '../env.js';
 import { writeEvidence } from '../evidence.js';
 import type { CliContext } from '../program.js';
-import { totpCodeAt, totpStepAt } from '../totp.js';
 
 interface Account {
   email: string;
