@@ -1,16 +1,17 @@
-// The migration history, in order, each module imported explicitly: the same list runs under
-// jest, tsx and compiled dist, with nothing found by globbing the file system. A migration is
-// never edited once landed; a new one is appended here.
+// The migration history in name order (test/history.test.ts keeps it sorted), each module
+// imported explicitly: the same list runs under jest, tsx and compiled dist, with nothing found
+// by globbing the file system. A migration is never edited once landed; a new one is appended
+// here with a name that sorts last.
 import knexFactory, { type Knex } from 'knex';
 import * as legacyBaseline from './20261124000000_legacy_baseline.js';
 import * as sessionsTable from './20261124000100_create_sessions_table.js';
 import * as timestampsToTimestamptz from './20261124000200_timestamps_to_timestamptz.js';
 import * as authRevocationAndAudit from './20261124000250_auth_revocation_and_audit_events.js';
-import * as dropLegacyTimestamps from './20261124000300_drop_legacy_timestamps.js';
 import * as mfaResetRollback from './20261124000400_mfa_reset_rollback.js';
 import * as auditAppendOnly from './20261124000500_audit_events_append_only.js';
 import * as operationalJobRuns from './20261203000000_operational_job_runs.js';
 import * as auditChainKeys from './20261203000100_audit_chain_keys.js';
+import * as dropLegacyTimestamps from './20261203000200_drop_legacy_timestamps.js';
 import { createRunner, type Migrator, type MigratorOptions } from './runner/migrator.js';
 import type { MigrationContext, MigrationEntry } from './runner/types.js';
 
@@ -33,12 +34,18 @@ export const migrations: readonly MigrationEntry[] = [
   },
   { name: '20261124000200_timestamps_to_timestamptz', migration: timestampsToTimestamptz },
   { name: '20261124000250_auth_revocation_and_audit_events', migration: authRevocationAndAudit },
-  // Listed before the gated contract step: `migrate latest` stops at a gate, and these must not wait for it.
   { name: '20261124000400_mfa_reset_rollback', migration: mfaResetRollback },
   { name: '20261124000500_audit_events_append_only', migration: auditAppendOnly },
   { name: '20261203000000_operational_job_runs', migration: operationalJobRuns },
   { name: '20261203000100_audit_chain_keys', migration: auditChainKeys },
-  { name: '20261124000300_drop_legacy_timestamps', migration: dropLegacyTimestamps },
+  // The gated contract step: it was 20261124000300 and ran last, after the four above, which
+  // must not wait for its gate. Renamed so the list is in name order and it still runs last; a
+  // database that applied it under the old name has it under this one (the runner renames the row).
+  {
+    name: '20261203000200_drop_legacy_timestamps',
+    formerNames: ['20261124000300_drop_legacy_timestamps'],
+    migration: dropLegacyTimestamps,
+  },
 ];
 
 /** The runner over the migration history on the caller's knex (PostgreSQL): `latest`, `up`, `down`, `status`, `plan`. */

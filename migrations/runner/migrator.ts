@@ -112,11 +112,32 @@ export function createRunner(entries: MigrationEntry[], knex: Knex, options: Mig
     tableName: MIGRATIONS_TABLE,
   };
 
-  /** Read from knex's table without creating it, so status and plan change nothing. */
+  const renamed = entries.filter((entry) => entry.formerNames?.length);
+
+  /** Read from knex's table without creating it, so status and plan change nothing; a former name counts as the current one. */
   async function ranAt(): Promise<Map<string, Date>> {
     if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) return new Map();
     const rows = await knex<{ name: string; migration_time: Date }>(MIGRATIONS_TABLE).select('name', 'migration_time');
-    return new Map(rows.map((row) => [row.name, row.migration_time]));
+    const done = new Map(rows.map((row) => [row.name, row.migration_time]));
+    for (const { name, formerNames = [] } of renamed) {
+      const former = formerNames.map((formerName) => done.get(formerName)).find((at) => at !== undefined);
+      if (!done.has(name) && former) done.set(name, former);
+    }
+    return done;
+  }
+
+  /**
+   * A row under a former name takes the current one before knex reads its table: knex refuses a
+   * history naming a migration it does not know, and would otherwise run the migration again.
+   */
+  async function adoptFormerNames(): Promise<void> {
+    if (renamed.length === 0 || !(await knex.schema.hasTable(MIGRATIONS_TABLE))) return;
+    for (const { name, formerNames = [] } of renamed) {
+      await knex(MIGRATIONS_TABLE)
+        .whereIn('name', formerNames)
+        .whereNotExists(knex(MIGRATIONS_TABLE).select(knex.raw('1')).where({ name }))
+        .update({ name });
+    }
   }
 
   async function pendingEntries(): Promise<MigrationEntry[]> {
@@ -143,6 +164,7 @@ export function createRunner(entries: MigrationEntry[], knex: Knex, options: Mig
   const locked = <T>(work: () => Promise<T>) =>
     withRunnerLock(lockConnection(knex, url), runnerLockWaitMs, report, async () => {
       await knex.migrate.forceFreeMigrationsLock(config);
+      await adoptFormerNames();
       return work();
     });
 

@@ -87,5 +87,10 @@ export interface PortcullisMigration {
 
 export interface MigrationEntry {
   name: string;
+  /**
+   * Names it was applied under before a rename: knex_migrations rows under them count as this
+   * migration, and the runner renames them under its lock before it runs anything.
+   */
+  formerNames?: readonly string[];
   migration: PortcullisMigration;
 }

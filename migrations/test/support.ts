@@ -6,7 +6,7 @@ import { createMigrator, type MigrationEvent, type Migrator, type MigratorOption
 import { testPostgres } from '../../test/support/index.js';
 
 export const CONVERSION = '20261124000200_timestamps_to_timestamptz';
-export const CONTRACT = '20261124000300_drop_legacy_timestamps';
+export const CONTRACT = '20261203000200_drop_legacy_timestamps';
 export const TABLES = ['tenants', 'platform_admins', 'tenant_admins', 'tenant_admin_mfa_reset_logs'] as const;
 
 export interface TestDb {

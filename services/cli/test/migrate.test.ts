@@ -102,14 +102,14 @@ test('latest applies every migration up to the contract one with progress lines,
   );
   expect(latest.stdout).toContain('  tenant_admin_mfa_reset_logs: swap\n');
   expect(latest.stdout).toMatch(
-    /Stopped before 20261124000300_drop_legacy_timestamps: a contract migration; after verifying, run `portcullis migrate latest --contract`\nDone: \d+ migrations applied\.\n$/,
+    /Stopped before 20261203000200_drop_legacy_timestamps: a contract migration; after verifying, run `portcullis migrate latest --contract`\nDone: \d+ migrations applied\.\n$/,
   );
 
   const status = await cli(['status']);
   expect(status.code).toBe(0);
   expect(status.stdout).toMatch(/^20261124000200_timestamps_to_timestamptz +done +\d{4}-\d\d-\d\dT/m);
   expect(status.stdout).toMatch(/^ {4}tenants: swapped, legacy time zone UTC, backup portcullis_backup_\d{14}$/m);
-  expect(status.stdout).toMatch(/^20261124000300_drop_legacy_timestamps +needs --contract$/m);
+  expect(status.stdout).toMatch(/^20261203000200_drop_legacy_timestamps +needs --contract$/m);
   expect((await cli(['latest'])).stdout).toMatch(/Nothing to migrate: the database is up to date\.\n$/);
 });
 
