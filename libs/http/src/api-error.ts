@@ -1,23 +1,39 @@
+import { errorCatalogue, type ErrorCode } from './errors.js';
+
 /**
- * The one typed error of the product. Codes are string literals (`mfa.reset_already_rolled_back`);
- * the error middleware turns them into `{ code, message }` with `status`.
+ * The one typed error of the product. Its code comes from the catalogue (errors.ts), which also
+ * gives its status and usual message; the error middleware turns it into `{ code, message }`.
  */
 export class ApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   /** Whether `message` may be shown to the client: below 500, and 503 (a deliberate "busy, come back"). */
   readonly expose: boolean;
   readonly data: Record<string, unknown> | undefined;
 
-  constructor(code: string, status: number, message: string, data?: Record<string, unknown>) {
-    super(message);
+  constructor(code: ErrorCode, message?: string, data?: Record<string, unknown>);
+  /** The older form: the status must be the catalogue's (kept until libs/session-auth moves to `apiError`). */
+  constructor(code: ErrorCode, status: number, message: string, data?: Record<string, unknown>);
+  constructor(
+    code: ErrorCode,
+    messageOrStatus?: string | number,
+    messageOrData?: string | Record<string, unknown>,
+    data?: Record<string, unknown>,
+  ) {
+    const entry = errorCatalogue[code];
+    const legacy = typeof messageOrStatus === 'number';
+    super(legacy ? (messageOrData as string) : (messageOrStatus ?? entry.message));
     this.name = 'ApiError';
     this.code = code;
-    this.status = status;
-    this.expose = status < 500 || status === 503;
-    this.data = data;
+    this.status = entry.status;
+    this.expose = this.status < 500 || this.status === 503;
+    this.data = legacy ? data : (messageOrData as Record<string, unknown> | undefined);
   }
 }
+
+/** The factory of every catalogued error: `throw apiError('tenant.not_found')`. */
+export const apiError = (code: ErrorCode, message?: string, data?: Record<string, unknown>): ApiError =>
+  new ApiError(code, message, data);
 
 export function assertThat(condition: unknown, error: ApiError | (() => ApiError)): asserts condition {
   if (!condition) throw typeof error === 'function' ? error() : error;

@@ -1,4 +1,22 @@
-export { ApiError, assertThat } from './api-error.js';
+export { ApiError, apiError, assertThat } from './api-error.js';
+export { errorCatalogue, statusOf, type ErrorCode } from './errors.js';
+export {
+  defineRoutes,
+  json,
+  redirectOrJson,
+  requestMeta,
+  respond,
+  route,
+  wantsJson,
+  withFormErrors,
+  type ResponseOf,
+  type RouteContext,
+  type RouteInput,
+  type RouteMethod,
+  type RouteOptions,
+  type RouteSpec,
+} from './route-spec.js';
+export { errorCodesOf, openApiDocument, type OpenApiOptions } from './openapi.js';
 export { koaErrorHandler } from './koa-error-handler.js';
 export { koaHtmlErrors, wantsPage } from './koa-html-errors.js';
 export { koaBodyParser, REQUEST_BODY_LIMIT } from './koa-body-parser.js';

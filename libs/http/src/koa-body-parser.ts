@@ -1,6 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
-import { ApiError } from './api-error.js';
+import { apiError } from './api-error.js';
 
 /** Every service accepts JSON and form bodies of at most this size. */
 export const REQUEST_BODY_LIMIT = '16kb';
@@ -18,9 +18,7 @@ export function koaBodyParser(): Middleware {
     encoding: 'utf-8',
     onError: (error) => {
       const tooLarge = (error as { status?: number }).status === 413;
-      throw tooLarge
-        ? new ApiError('request.too_large', 400, 'The request body is too large (request bodies are limited to 16 KB).')
-        : new ApiError('request.invalid_body', 400, 'The request body is not valid JSON or form data.');
+      throw apiError(tooLarge ? 'request.too_large' : 'request.invalid_body');
     },
   });
 }

@@ -1,9 +1,10 @@
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { ApiError } from './api-error.js';
+import { errorCatalogue, type ErrorCode } from './errors.js';
 
 interface ErrorBody {
-  code: string;
+  code: ErrorCode;
   message: string;
   requestId?: string;
   fields?: { path: string; message: string }[];
@@ -71,31 +72,22 @@ export function toResponse(error: unknown): { status: number; body: ErrorBody } 
     const message = `Invalid request: ${fields.map((field) => `${field.path}: ${field.message}`).join('; ')}`;
     return { status: 400, body: { code: 'request.invalid', message, fields } };
   }
-  if (isUniqueViolation(error))
-    return { status: 409, body: { code: 'resource.conflict', message: 'The resource already exists.' } };
+  if (isUniqueViolation(error)) return catalogued('resource.conflict');
   if (isDependencyOutage(error)) {
-    return {
-      status: 503,
-      body: {
-        code: 'service.unavailable',
-        message: 'A service this request needs is unavailable. Try again shortly.',
-        data: { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS },
-      },
-    };
+    return catalogued('service.unavailable', { retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS });
   }
   const clientError = asClientHttpError(error);
   // Bad input is a 400 whatever its kind, so clients handle one status for "fix your request".
-  if (clientError?.status === 413)
-    return {
-      status: 400,
-      body: {
-        code: 'request.too_large',
-        message: 'The request body is too large (request bodies are limited to 16 KB).',
-      },
-    };
+  if (clientError?.status === 413) return catalogued('request.too_large');
   if (clientError)
     return { status: clientError.status, body: { code: 'request.invalid', message: clientError.message } };
-  return { status: 500, body: { code: 'internal', message: 'Internal server error' } };
+  return catalogued('internal');
+}
+
+/** A response straight from the catalogue: its status and usual message. */
+function catalogued(code: ErrorCode, data?: Record<string, unknown>): { status: number; body: ErrorBody } {
+  const { status, message } = errorCatalogue[code];
+  return { status, body: { code, message, ...(data ? { data } : {}) } };
 }
 
 /**

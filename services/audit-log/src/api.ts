@@ -2,6 +2,7 @@
 // OpenAPI document (openapi.ts) and of what the routes may return.
 import { CHAIN_BREAK_REASONS } from '@portcullis/audit';
 import { z } from 'zod';
+import { defineRoutes, type ErrorCode } from '@portcullis/http';
 
 const time = z.string().describe('ISO 8601 time');
 const tenantOrPlatform = z.union([z.literal('platform'), z.uuid()], { error: "must be a tenant id or 'platform'" });
@@ -102,24 +103,14 @@ export const chainReportSchema = z.object({
     .optional(),
 });
 
-export interface RouteSpec {
-  method: 'get' | 'post';
-  path: string;
-  summary: string;
-  query?: z.ZodObject;
-  /** A JSON body (API clients) or the same fields as an HTML form with `_csrf` (browsers). */
-  body?: z.ZodObject;
-  response: z.ZodType;
-  produces?: string[];
-}
-
-export const api = {
+export const api = defineRoutes({
   listEvents: {
     method: 'get',
     path: '/audit/events',
     summary: 'Audit events, newest first (cursor pagination)',
     query: eventsQuery,
     response: z.object({ events: z.array(eventSchema), nextCursor: z.string().nullable() }),
+    errors: ['auth.not_found'],
   },
   // A POST: the export is itself audited, and a GET with a side effect could be set off by a cross-site link.
   exportEvents: {
@@ -127,8 +118,10 @@ export const api = {
     path: '/audit/events/export',
     summary: 'Every matching event as CSV or a JSON array (streamed); the export is recorded as audit.exported',
     body: exportRequest,
+    form: true,
     response: z.array(eventSchema),
-    produces: ['text/csv', 'application/json'],
+    produces: ['text/csv'],
+    errors: ['auth.not_found'],
   },
   verifyChain: {
     method: 'get',
@@ -136,5 +129,14 @@ export const api = {
     summary: "Walk a tenant's hash chain and report the first break (a deleted or edited event)",
     query: verifyQuery,
     response: chainReportSchema,
+    errors: ['auth.not_found'],
   },
-} satisfies Record<string, RouteSpec>;
+});
+
+/** What every route answers: the session guards (assurance level 2). */
+export const GUARD_ERRORS = [
+  'auth.unauthenticated',
+  'auth.session_expired',
+  'auth.mfa_required',
+  'auth.password_change_required',
+] as const satisfies readonly ErrorCode[];

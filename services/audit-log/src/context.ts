@@ -33,17 +33,19 @@ export interface AppDependencies {
 
 /** Builds queries and libraries from explicit dependencies: the one place they are wired. */
 export function createServiceContext(deps: AppDependencies) {
-  const { db, clock } = deps;
+  const { db, clock, audit, detailsKeys } = deps;
   // Revocation is read with the session itself (libs/session-auth): no query per request.
   const policy: SessionPolicy = {
     clock,
     idleTimeoutMs: deps.settings.idleTimeoutMs,
     absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
   };
+  // Routes reach libraries only: no queries or database here.
   return {
-    ...deps,
+    settings: deps.settings,
+    clock,
     policy,
-    events: createEventLibrary({ queries: createEventQueries(db), detailsKeys: deps.detailsKeys }),
+    events: createEventLibrary({ queries: createEventQueries(db), audit, detailsKeys }),
   };
 }
 

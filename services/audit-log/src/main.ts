@@ -1,27 +1,15 @@
 // config → dependencies → app → listen; SIGTERM drains requests, stops the key-usage gauge,
 // then closes the session store and the pool.
 import { createAuditWriter } from '@portcullis/audit';
-import { exitOnConfigError, keyRingOf, loadConfigWithSecrets, sessionPhaseInfo } from '@portcullis/config';
-import { createDatabase, pingDatabase } from '@portcullis/db';
-import { runService } from '@portcullis/http';
-import { createLogger, createMetrics } from '@portcullis/observability';
-import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@portcullis/session-store';
-import { createApp } from './app.js';
+import { exitOnConfigError, keyRingOf } from '@portcullis/config';
+import { createServiceBase } from '@portcullis/config/service';
 import { createResetLogJobs } from '@portcullis/mfa-reset-log';
-import { createKeyUsageGauge } from './key-usage-gauge.js';
 import { sessionCookieSettings } from '@portcullis/session-auth';
+import { createApp } from './app.js';
+import { createKeyUsageGauge } from './key-usage-gauge.js';
 
-const name = 'audit-log';
-const config = await loadConfigWithSecrets().catch(exitOnConfigError);
-const logger = createLogger({ service: name, level: config.LOG_LEVEL });
-const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
-const metrics = createMetrics(name);
-const sessions = createSessionStoreFromSettings(config, {
-  metrics: createSessionStoreMetrics(metrics.registry),
-  onSecondaryFailure: (op, error) =>
-    logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
-  phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
-});
+const base = await createServiceBase('audit-log').catch(exitOnConfigError);
+const { config, logger, db, metrics, sessions } = base;
 // Keys were checked by loadConfig; a missing one only narrows what this service can show.
 const detailsKeys = keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY');
 if (!detailsKeys)
@@ -52,12 +40,4 @@ const app = createApp({
   },
 });
 
-await runService({
-  name,
-  app,
-  logger,
-  metrics,
-  config,
-  checks: { database: () => pingDatabase(db), sessionStore: () => sessions.store.get('readiness-probe') },
-  closers: [async () => gauge?.stop(), () => sessions.close(), () => db.destroy()],
-});
+await base.run({ app, closers: [async () => gauge?.stop()] });

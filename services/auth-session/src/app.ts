@@ -27,7 +27,7 @@ export function createApp(deps: AppDependencies): Koa {
   const open = staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() });
   // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
   open.get('/', (ctx) => ctx.redirect('/auth/me'));
-  const router = new Router({ prefix: '/auth' });
+  const router = new Router();
   signInRoutes(router, c);
   mfaRoutes(router, c);
   accountRoutes(router, c);

@@ -46,7 +46,7 @@ export interface AppDependencies {
   trustedProxyHops?: number;
 }
 
-/** Builds queries and libraries from explicit dependencies: the one place they are wired. */
+/** Builds queries and libraries from explicit dependencies (the one place they are wired) and hands the routes the libraries. */
 export function createServiceContext(deps: AppDependencies) {
   const { db, store, totpKeys, audit, throttle, clock, settings } = deps;
   const admins = createAdminQueries(db);
@@ -71,20 +71,22 @@ export function createServiceContext(deps: AppDependencies) {
     onAccountLocked: (kind) => lockouts.inc({ kind }),
   });
   const revocation = createSessionRevocation({ store, absoluteTimeoutMs: settings.absoluteTimeoutMs, clock });
-  const account = createAccountLibrary({ admins, passwords, audit, clock, signIn, revocation });
+  const secondFactor = createSecondFactorLibrary({ admins, totp, totpKeys, signIn, throttle, audit });
+  const account = createAccountLibrary({ admins, passwords, audit, clock, signIn, secondFactor, revocation });
   // Revocation is read with the session itself (libs/session-auth): no query per request.
   const policy: SessionPolicy = {
     clock,
     idleTimeoutMs: settings.idleTimeoutMs,
     absoluteTimeoutMs: settings.absoluteTimeoutMs,
   };
+  // Routes reach libraries only: no queries, database or store here.
   return {
-    ...deps,
-    admins,
+    settings,
+    clock,
+    policy,
     signIn,
     account,
-    policy,
-    secondFactor: createSecondFactorLibrary({ admins, totp, totpKeys, signIn, throttle, audit }),
+    secondFactor,
     enrolment: createEnrolmentLibrary({ admins, totp, totpKeys, audit, clock }),
     sessions: createSessionPolicyLibrary({
       store,

@@ -2,6 +2,7 @@
 // routes parse with them (responses too, so a field not declared here — a hash, a previous_*
 // value — can never reach a client), and openapi.ts builds the OpenAPI document from them.
 import { z } from 'zod';
+import { defineRoutes, type ErrorCode } from '@portcullis/http';
 
 const time = z.string().describe('ISO 8601 time');
 const uuid = z.uuid({ error: 'must be an id (uuid)' });
@@ -131,19 +132,12 @@ export const platformAdminSchema = z.object({
   createdAt: time,
 });
 
-export interface RouteSpec {
-  method: 'get' | 'post';
-  path: string;
-  summary: string;
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  body?: z.ZodType;
-  response: z.ZodType;
-  /** Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate). */
-  recentAuth?: boolean;
-}
+const TENANT = ['tenant.not_found'] as const satisfies readonly ErrorCode[];
+const ADMIN = ['tenant.not_found', 'tenant_admin.not_found'] as const satisfies readonly ErrorCode[];
+const RECENT_AUTH =
+  'Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate), else 403 auth.reauthentication_required.';
 
-export const api = {
+export const api = defineRoutes({
   listTenants: {
     method: 'get',
     path: '/admin/tenants',
@@ -156,6 +150,7 @@ export const api = {
     summary: 'Create a tenant',
     body: createTenantBody,
     response: z.object({ tenant: tenantSchema }),
+    errors: ['resource.conflict'],
   },
   getTenant: {
     method: 'get',
@@ -163,6 +158,7 @@ export const api = {
     summary: 'A tenant and its admins',
     params: tenantParams,
     response: z.object({ tenant: tenantSchema, admins: z.array(adminSchema) }),
+    errors: TENANT,
   },
   suspendTenant: {
     method: 'post',
@@ -170,6 +166,7 @@ export const api = {
     summary: 'Suspend a tenant (its admins are signed out)',
     params: tenantParams,
     response: z.object({ tenant: tenantSchema, sessionsRevoked: revokeState }),
+    errors: TENANT,
   },
   listAdmins: {
     method: 'get',
@@ -177,6 +174,7 @@ export const api = {
     summary: "List a tenant's admins",
     params: tenantParams,
     response: z.object({ admins: z.array(adminSchema) }),
+    errors: TENANT,
   },
   createAdmin: {
     method: 'post',
@@ -185,6 +183,7 @@ export const api = {
     params: tenantParams,
     body: createAdminBody,
     response: z.object({ admin: adminSchema, temporaryPassword: z.string() }),
+    errors: [...TENANT, 'tenant.suspended', 'resource.conflict'],
   },
   disableAdmin: {
     method: 'post',
@@ -192,6 +191,7 @@ export const api = {
     summary: 'Disable a tenant admin (signed out everywhere)',
     params: adminParams,
     response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }),
+    errors: ADMIN,
   },
   enableAdmin: {
     method: 'post',
@@ -199,6 +199,7 @@ export const api = {
     summary: 'Re-enable a disabled tenant admin (same account, factor and email; they sign in again)',
     params: adminParams,
     response: z.object({ admin: adminSchema }),
+    errors: ADMIN,
   },
   signOutAdmin: {
     method: 'post',
@@ -206,6 +207,7 @@ export const api = {
     summary: 'End every session of a tenant admin without disabling the account',
     params: adminParams,
     response: z.object({ admin: adminSchema, sessionsRevoked: revokeState }),
+    errors: ADMIN,
   },
   unlockAdmin: {
     method: 'post',
@@ -213,6 +215,7 @@ export const api = {
     summary: "Lift a tenant admin's sign-in lockout now",
     params: adminParams,
     response: z.object({ admin: adminSchema }),
+    errors: ADMIN,
   },
   resetAdminPassword: {
     method: 'post',
@@ -221,6 +224,7 @@ export const api = {
       'Give a tenant admin a temporary password (returned once, changed at the next sign-in); their sessions end, the authenticator stays',
     params: adminParams,
     response: z.object({ admin: adminSchema, temporaryPassword: z.string(), sessionsRevoked: revokeState }),
+    errors: ADMIN,
   },
   renameTenant: {
     method: 'post',
@@ -229,6 +233,7 @@ export const api = {
     params: tenantParams,
     body: renameTenantBody,
     response: z.object({ tenant: tenantSchema }),
+    errors: TENANT,
   },
   unsuspendTenant: {
     method: 'post',
@@ -236,6 +241,7 @@ export const api = {
     summary: 'Unsuspend a tenant (its admins sign in again)',
     params: tenantParams,
     response: z.object({ tenant: tenantSchema }),
+    errors: TENANT,
   },
   listSessions: {
     method: 'get',
@@ -243,6 +249,7 @@ export const api = {
     summary: "Who is signed in: the tenant's live sessions, most recently seen first",
     params: tenantParams,
     response: z.object({ sessions: z.array(liveSessionSchema) }),
+    errors: TENANT,
   },
   endSession: {
     method: 'post',
@@ -250,6 +257,7 @@ export const api = {
     summary: "End one live session of one of the tenant's admins",
     params: sessionParams,
     response: z.object({ ended: liveSessionSchema }),
+    errors: [...TENANT, 'session.not_found'],
   },
   listPlatformAdmins: {
     method: 'get',
@@ -264,6 +272,7 @@ export const api = {
       'Create another platform admin; the temporary password is returned once (they change it and enrol at first sign-in)',
     body: createAdminBody,
     response: z.object({ platformAdmin: platformAdminSchema, temporaryPassword: z.string() }),
+    errors: ['resource.conflict'],
   },
   disablePlatformAdmin: {
     method: 'post',
@@ -271,6 +280,7 @@ export const api = {
     summary: 'Disable another platform admin (signed out everywhere); never yourself or the last active one',
     params: platformAdminParams,
     response: z.object({ platformAdmin: platformAdminSchema, sessionsRevoked: revokeState }),
+    errors: ['platform_admin.not_found', 'platform_admin.self', 'platform_admin.last'],
   },
   resetMfa: {
     method: 'post',
@@ -279,7 +289,8 @@ export const api = {
     params: adminParams,
     body: resetBody,
     response: resetResultSchema,
-    recentAuth: true,
+    description: RECENT_AUTH,
+    errors: [...ADMIN, 'auth.reauthentication_required', 'mfa.not_enrolled'],
   },
   rollbackReset: {
     method: 'post',
@@ -288,7 +299,16 @@ export const api = {
     params: logParams,
     body: rollbackBody,
     response: resetResultSchema,
-    recentAuth: true,
+    description: RECENT_AUTH,
+    errors: [
+      'auth.reauthentication_required',
+      'mfa_reset.not_found',
+      'tenant_admin.not_found',
+      'mfa.reset_already_rolled_back',
+      'mfa.reset_superseded',
+      'mfa.new_factor_enrolled',
+      'mfa.previous_factor_unreadable',
+    ],
   },
   tenantHistory: {
     method: 'get',
@@ -297,6 +317,7 @@ export const api = {
     params: tenantParams,
     query: pageQuery,
     response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }),
+    errors: TENANT,
   },
   adminHistory: {
     method: 'get',
@@ -305,8 +326,18 @@ export const api = {
     params: adminParams,
     query: pageQuery,
     response: z.object({ resets: z.array(resetSchema), nextBefore: z.string().nullable() }),
+    errors: ADMIN,
   },
-} satisfies Record<string, RouteSpec>;
+});
+
+/** What every route answers: the session guards (platform admins at assurance level 2). */
+export const GUARD_ERRORS = [
+  'auth.unauthenticated',
+  'auth.session_expired',
+  'auth.mfa_required',
+  'auth.password_change_required',
+  'auth.forbidden',
+] as const satisfies readonly ErrorCode[];
 
 export type ApiName = keyof typeof api;
 export type ResetView = z.infer<typeof resetSchema>;

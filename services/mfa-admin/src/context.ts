@@ -4,10 +4,13 @@ import type { KeyRing } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
 import type { SessionPolicy } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
+import { createLiveSessionLibrary } from './libraries/live-sessions.js';
 import { createMfaResetLibrary } from './libraries/mfa-resets.js';
 import { createMfaRollbackLibrary } from './libraries/mfa-rollback.js';
+import { createPlatformAdminLibrary } from './libraries/platform-admins.js';
 import type { SessionRevoker } from './libraries/session-revoker.js';
 import { createTenantLibrary, type PasswordHashing } from './libraries/tenants.js';
+import { createPlatformAdminQueries } from './queries/platform-admins.js';
 import { createResetLogQueries } from './queries/reset-logs.js';
 import { createTenantAdminQueries } from './queries/tenant-admins.js';
 import { createTenantQueries } from './queries/tenants.js';
@@ -45,22 +48,33 @@ export interface AppDependencies {
 
 /** Builds queries and libraries from explicit dependencies: the one place they are wired. */
 export function createServiceContext(deps: AppDependencies) {
-  const { db, revoker, resetLogKeys, totpKeys, audit, clock, passwords } = deps;
+  const { db, store, revoker, resetLogKeys, totpKeys, audit, clock, passwords, settings } = deps;
   const tenants = createTenantQueries(db);
   const admins = createTenantAdminQueries(db);
   const logs = createResetLogQueries(db);
   // Revocation is read with the session itself (libs/session-auth): no query per request.
   const policy: SessionPolicy = {
     clock,
-    idleTimeoutMs: deps.settings.idleTimeoutMs,
-    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    absoluteTimeoutMs: settings.absoluteTimeoutMs,
   };
+  // Routes reach libraries only: no queries, database or store here.
   return {
-    ...deps,
+    settings,
+    clock,
     policy,
     tenantsLib: createTenantLibrary({ db, tenants, admins, revoker, passwords, audit, clock }),
     resets: createMfaResetLibrary({ db, tenants, admins, logs, revoker, resetLogKeys, audit, clock }),
     rollbacks: createMfaRollbackLibrary({ db, admins, logs, revoker, resetLogKeys, totpKeys, audit, clock }),
+    liveSessions: createLiveSessionLibrary({ store, admins, audit }),
+    platformAdmins: createPlatformAdminLibrary({
+      db,
+      queries: createPlatformAdminQueries(db),
+      revoker,
+      passwords,
+      audit,
+      clock,
+    }),
   };
 }
 

@@ -1,8 +1,8 @@
 // Reading the audit log: who may see what (tenant admins their own tenant only; platform admins
 // everything), keyset pages with an opaque cursor, exports in batches, sealed details opened
 // for readers when the key is configured.
-import { ApiError } from '@portcullis/http';
-import { openDetails } from '@portcullis/audit';
+import { apiError } from '@portcullis/http';
+import { openDetails, type AuditWriter, type ChainReport } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { SignedInAdmin } from '@portcullis/session-auth';
 import type { EventFilter, EventPosition, EventQueries, EventRow, PickerOption } from '../queries/events.js';
@@ -38,7 +38,7 @@ export interface RequestedFilter extends Omit<EventFilter, 'tenantId'> {
   tenant?: string | undefined;
 }
 
-const notFound = () => new ApiError('auth.not_found', 404, 'No such tenant.');
+const notFound = () => apiError('auth.not_found', 'No such tenant.');
 
 export const encodeCursor = (row: EventRow) =>
   Buffer.from(JSON.stringify([row.occurred_at.toISOString(), String(row.id)])).toString('base64url');
@@ -50,15 +50,25 @@ export function decodeCursor(cursor: string): EventPosition {
     if (Number.isNaN(date.getTime()) || !/^\d{1,18}$/.test(id)) throw new Error('bad cursor');
     return { occurredAt: date, id };
   } catch {
-    throw new ApiError('request.invalid', 400, 'Invalid request: cursor: must be a nextCursor returned by this API');
+    throw apiError('request.invalid', 'Invalid request: cursor: must be a nextCursor returned by this API');
   }
+}
+
+/** Where a request came from, for the audit record. */
+export interface RequestMeta {
+  ip: string;
+  userAgent: string;
+  requestId: string;
 }
 
 export function createEventLibrary({
   queries,
+  audit,
   detailsKeys,
 }: {
   queries: EventQueries;
+  /** Records who exported what (audit.exported). */
+  audit: AuditWriter;
   detailsKeys?: KeyRing | undefined;
 }) {
   const view = (row: EventRow): EventView => ({
@@ -85,7 +95,7 @@ export function createEventLibrary({
     targetLabel: row.target_label,
   });
 
-  return {
+  const library = {
     /** The filter this reader may run: a tenant admin is held to their own tenant (another one is 404). */
     scope(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, requested: RequestedFilter): EventFilter {
       const { tenant, ...rest } = requested;
@@ -103,11 +113,7 @@ export function createEventLibrary({
     chainFor(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): string {
       if (session.kind === 'platform') {
         if (!tenant)
-          throw new ApiError(
-            'request.invalid',
-            400,
-            "Invalid request: tenant: is required (a tenant id, or 'platform')",
-          );
+          throw apiError('request.invalid', "Invalid request: tenant: is required (a tenant id, or 'platform')");
         return tenant.toLowerCase();
       }
       const own = session.tenantId?.toLowerCase();
@@ -147,7 +153,29 @@ export function createEventLibrary({
         position = { occurredAt: last.occurred_at, id: String(last.id) };
       }
     },
+
+    /** Walks the chain this reader may verify (see chainFor) and reports the first break. */
+    verify(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): Promise<ChainReport> {
+      return queries.verifyChain(library.chainFor(session, tenant), detailsKeys);
+    },
+
+    /** Who took a copy of the log is itself on record, before the first byte leaves. */
+    async recordExport(
+      session: Pick<SignedInAdmin, 'kind' | 'tenantId' | 'id'>,
+      request: RequestMeta,
+      details: Record<string, unknown>,
+    ): Promise<void> {
+      await audit.record({
+        tenantId: session.kind === 'tenant' ? session.tenantId : null,
+        actorType: `${session.kind}_admin`,
+        actorId: session.id,
+        action: 'audit.exported',
+        ...request,
+        details,
+      });
+    },
   };
+  return library;
 }
 
 export type EventLibrary = ReturnType<typeof createEventLibrary>;

@@ -1,3 +1,5 @@
+import { verifyChain, type ChainReport } from '@portcullis/audit';
+import type { KeyRing } from '@portcullis/crypto';
 // The only place that speaks knex for reading audit_events (writes go through libs/audit).
 import type { Knex } from 'knex';
 
@@ -133,6 +135,10 @@ export function createEventQueries(db: Knex) {
         : [];
       return [...tenantAdmins, ...platformAdmins] as PickerOption[];
     },
+
+    /** Walks one chain (libs/audit does the checking; the rows are read here). */
+    verifyChain: (chainKey: string, keys: KeyRing | undefined): Promise<ChainReport> =>
+      verifyChain(db, chainKey, { keys }),
   };
 }
 

@@ -1,9 +1,10 @@
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import { sessionEnded, type AdminKind, type SessionRevocation } from '@portcullis/session-auth';
 import type { AdminQueries } from '../queries/admins.js';
 import type { PasswordHasher } from '@portcullis/crypto';
 import { passwordProblems } from './passwords.js';
+import type { SecondFactorLibrary } from './second-factor.js';
 import type { RequestInfo, SignInLibrary } from './sign-in.js';
 
 export function createAccountLibrary(deps: {
@@ -12,9 +13,10 @@ export function createAccountLibrary(deps: {
   audit: AuditWriter;
   clock: { now(): number };
   signIn: Pick<SignInLibrary, 'verifyPasswordOf'>;
+  secondFactor: Pick<SecondFactorLibrary, 'verify'>;
   revocation: SessionRevocation;
 }) {
-  const { admins, passwords, audit, clock, signIn, revocation } = deps;
+  const { admins, passwords, audit, clock, signIn, secondFactor, revocation } = deps;
 
   return {
     /**
@@ -34,10 +36,10 @@ export function createAccountLibrary(deps: {
       const admin = await admins.findById(kind, adminId);
       if (!admin) throw sessionEnded();
       if (!(await signIn.verifyPasswordOf(kind, admin, current, request)))
-        throw new ApiError('auth.invalid_credentials', 401, 'The current password is not right.');
+        throw apiError('auth.invalid_credentials', 'The current password is not right.');
       const problems = passwordProblems(next, admin.email);
       if (next === current) problems.push('The new password must differ from the current one.');
-      if (problems.length > 0) throw new ApiError('password.rejected', 400, problems.join(' '), { problems });
+      if (problems.length > 0) throw apiError('password.rejected', problems.join(' '), { problems });
       const hash = await passwords.hash(next);
       const now = new Date(clock.now());
       await revocation.revokeAll(kind, adminId, now.getTime());
@@ -55,6 +57,24 @@ export function createAccountLibrary(deps: {
         requestId: request.requestId,
       });
       return now;
+    },
+
+    /**
+     * Password and code again inside a signed-in session (sensitive actions): both checked as at
+     * sign-in (throttle, lockout, audited failures), without the known-device cookie.
+     */
+    async reauthenticate(
+      kind: AdminKind,
+      adminId: string,
+      password: string,
+      code: string,
+      account: string,
+      request: RequestInfo,
+    ): Promise<void> {
+      const admin = await admins.findById(kind, adminId);
+      if (!admin || !(await signIn.verifyPasswordOf(kind, admin, password, request)))
+        throw apiError('auth.invalid_credentials', 'The password or code is not right.');
+      await secondFactor.verify(kind, admin.id, code, account, request);
     },
 
     /** For sessions signed in before the email was kept in the session. */

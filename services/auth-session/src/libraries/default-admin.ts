@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import { insertFirstPlatformAdmin } from '../queries/default-admin.js';
 import type { PasswordHasher } from '@portcullis/crypto';
 import { passwordProblems } from './passwords.js';
@@ -16,9 +16,8 @@ export async function ensureDefaultPlatformAdmin(
 ): Promise<'created' | 'exists'> {
   const problems = passwordProblems(password, email);
   if (problems.length > 0)
-    throw new ApiError(
+    throw apiError(
       'config.default_admin_password',
-      500,
       `DEFAULT_PLATFORM_ADMIN_PASSWORD is refused by the password policy: ${problems.join(' ')}`,
     );
   const id = await insertFirstPlatformAdmin(deps.db, {

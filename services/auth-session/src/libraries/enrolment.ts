@@ -1,5 +1,5 @@
 import QRCode from 'qrcode';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { AdminKind } from '@portcullis/session-auth';
@@ -42,13 +42,9 @@ export function createEnrolmentLibrary(deps: {
     /** A new secret, or the one already pending in this session (reloading the page keeps the QR). */
     async offer(kind: AdminKind, adminId: string, pendingSecret: string | undefined): Promise<EnrolmentOffer> {
       const admin = await admins.findById(kind, adminId);
-      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin) throw apiError('auth.session_expired');
       if (admin.mfa_enabled)
-        throw new ApiError(
-          'mfa.already_enrolled',
-          409,
-          'An authenticator is already enrolled. A platform admin can reset it.',
-        );
+        throw apiError('mfa.already_enrolled', 'An authenticator is already enrolled. A platform admin can reset it.');
       const secret = pendingSecret ? totpKeys.decrypt(pendingSecret, pendingContext(adminId)) : totp.newSecret();
       return offerFor(adminId, admin.email, secret);
     },
@@ -62,25 +58,16 @@ export function createEnrolmentLibrary(deps: {
       request: RequestInfo,
     ): Promise<string[]> {
       if (!pendingSecret)
-        throw new ApiError(
-          'mfa.no_enrolment',
-          409,
-          'Start the enrolment first: open the authenticator set-up page again.',
-        );
+        throw apiError('mfa.no_enrolment', 'Start the enrolment first: open the authenticator set-up page again.');
       const admin = await admins.findById(kind, adminId);
-      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin) throw apiError('auth.session_expired');
       if (admin.mfa_enabled)
-        throw new ApiError(
-          'mfa.already_enrolled',
-          409,
-          'An authenticator is already enrolled. A platform admin can reset it.',
-        );
+        throw apiError('mfa.already_enrolled', 'An authenticator is already enrolled. A platform admin can reset it.');
       const secret = totpKeys.decrypt(pendingSecret, pendingContext(adminId));
       const step = await totp.matchStep(secret, code.replace(/\s+/g, ''));
       if (step === null)
-        throw new ApiError(
+        throw apiError(
           'auth.invalid_code',
-          401,
           'That code is not valid. Check the clock of your phone and try the next code.',
         );
       const recoveryCodes = generateRecoveryCodes();
@@ -107,16 +94,16 @@ export function createEnrolmentLibrary(deps: {
     /** How many unused recovery codes the admin has (shown on their account page). */
     async recoveryCodesLeft(kind: AdminKind, adminId: string): Promise<number> {
       const admin = await admins.findById(kind, adminId);
-      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin) throw apiError('auth.session_expired');
       return admin.recovery_code_hashes ? (JSON.parse(admin.recovery_code_hashes) as string[]).length : 0;
     },
 
     /** A new set of recovery codes replaces every old one (compare-and-set against a code spent meanwhile); shown once. */
     async regenerateRecoveryCodes(kind: AdminKind, adminId: string, request: RequestInfo): Promise<string[]> {
       const admin = await admins.findById(kind, adminId);
-      if (!admin) throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin) throw apiError('auth.session_expired');
       if (!admin.mfa_enabled)
-        throw new ApiError('mfa.not_enrolled', 409, 'Set up an authenticator first: recovery codes belong to it.');
+        throw apiError('mfa.not_enrolled', 'Set up an authenticator first: recovery codes belong to it.');
       const recoveryCodes = generateRecoveryCodes();
       if (
         !(await admins.replaceRecoveryCodes(
@@ -126,9 +113,8 @@ export function createEnrolmentLibrary(deps: {
           JSON.stringify(recoveryCodes.map(hashRecoveryCode)),
         ))
       ) {
-        throw new ApiError(
+        throw apiError(
           'mfa.recovery_codes_changed',
-          409,
           'Your recovery codes changed meanwhile (one was used). Try again.',
         );
       }

@@ -7,7 +7,7 @@ import {
 } from 'rate-limiter-flexible';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 
 export type Factor = 'password' | 'totp';
 
@@ -78,7 +78,7 @@ export function createLoginThrottle({
       ].filter(Boolean) as RateLimiterRes[];
       if (blocked.length === 0) return;
       const retryAfter = Math.ceil(Math.max(...blocked.map((state) => state.msBeforeNext)) / 1000);
-      throw new ApiError('auth.too_many_attempts', 429, `Too many attempts. Try again in ${retryAfter} seconds.`, {
+      throw apiError('auth.too_many_attempts', `Too many attempts. Try again in ${retryAfter} seconds.`, {
         retryAfterSeconds: retryAfter,
       });
     },

@@ -2,7 +2,7 @@
 // @portcullis/crypto's createPasswordHasher (one set of argon2id parameters for every service).
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { ARGON2_PARAMETERS, createPasswordHasher, type Argon2Parameters } from '@portcullis/crypto';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 
 export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 256;
@@ -40,7 +40,7 @@ export function createSignInPasswordHasher(
   limits = PASSWORD_WORK_LIMITS,
 ) {
   const busy = () =>
-    new ApiError('auth.busy', 503, `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, {
+    apiError('auth.busy', `Too many sign-ins at once. Try again in ${limits.retryAfterSeconds} seconds.`, {
       retryAfterSeconds: limits.retryAfterSeconds,
     });
   return createPasswordHasher({

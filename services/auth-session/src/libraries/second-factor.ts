@@ -1,4 +1,4 @@
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { AdminKind } from '@portcullis/session-auth';
@@ -9,11 +9,10 @@ import { failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.j
 import type { Totp } from './totp.js';
 
 const wrongCode = () =>
-  new ApiError('auth.invalid_code', 401, 'That code is not valid. Codes are single-use; wait for the next one.');
+  apiError('auth.invalid_code', 'That code is not valid. Codes are single-use; wait for the next one.');
 const usedRecoveryCode = () =>
-  new ApiError(
+  apiError(
     'auth.invalid_recovery_code',
-    401,
     'That recovery code is not valid or has been used already: each one works once. Use another recovery code, or a code from your authenticator app.',
   );
 /**
@@ -21,9 +20,8 @@ const usedRecoveryCode = () =>
  * someone guessing passwords; a correct code during a lockout used to read as a wrong one.
  */
 const locked = (until: Date) =>
-  new ApiError(
+  apiError(
     'auth.locked',
-    401,
     `Too many wrong attempts: this account is locked until ${until.toISOString().slice(11, 16)} UTC (${until.toISOString()}). Try again then, or ask a platform admin.`,
     { lockedUntil: until.toISOString() },
   );
@@ -60,8 +58,7 @@ export function createSecondFactorLibrary(deps: {
       request: RequestInfo,
     ): Promise<{ method: 'totp' | 'recovery_code'; remainingRecoveryCodes?: number }> {
       const admin = await admins.findById(kind, adminId);
-      if (!admin || admin.disabled_at || !admin.mfa_enabled)
-        throw new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+      if (!admin || admin.disabled_at || !admin.mfa_enabled) throw apiError('auth.session_expired');
       const budget = failureBudget(account, kind, admin, request.device);
       await deps.throttle.assertAllowed('totp', budget.key, request.ip);
       const base = {

@@ -1,4 +1,4 @@
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { AdminSession, SessionRevocation, SignedInAdmin } from '@portcullis/session-auth';
 import type { SessionStore, StoredSession } from '@portcullis/session-store';
@@ -25,6 +25,18 @@ const oldestFirst = (sessions: StoredSession[]) => sessions.sort((a, b) => creat
  */
 export const MAX_PENDING_SIGN_INS = 3;
 
+/** Who asked, for the audit record. */
+export interface RequestMeta {
+  ip: string;
+  requestId: string;
+}
+
+const actorOf = (admin: SignedInAdmin) => ({
+  tenantId: admin.tenantId,
+  actorType: `${admin.kind}_admin` as const,
+  actorId: admin.id,
+});
+
 export function createSessionPolicyLibrary(deps: {
   store: SessionStore;
   audit: AuditWriter;
@@ -35,7 +47,7 @@ export function createSessionPolicyLibrary(deps: {
 }) {
   const { store, audit, revocation, clock, maxConcurrent, mode } = deps;
 
-  return {
+  const library = {
     /**
      * Makes room for one more level-2 session of `userId`, at step-up: refuses (reject) or ends
      * the oldest level-2 sessions (evict-oldest) once the admin already has `maxConcurrent`.
@@ -52,9 +64,8 @@ export function createSessionPolicyLibrary(deps: {
       const excess = others.length - (maxConcurrent - 1);
       if (excess <= 0) return;
       if (mode === 'reject') {
-        throw new ApiError(
+        throw apiError(
           'session.limit_reached',
-          409,
           `You already have ${others.length} active sessions (the limit is ${maxConcurrent}). Sign out elsewhere first.`,
         );
       }
@@ -95,11 +106,26 @@ export function createSessionPolicyLibrary(deps: {
         .sort((a, b) => b.lastSeenAt.localeCompare(a.lastSeenAt));
     },
 
-    /** Ends one of the admin's own sessions; another admin's id is answered like an unknown one. */
-    async revoke(userId: string, sessionId: string): Promise<void> {
-      const owned = (await store.listByUser(userId)).some((stored) => stored.hash === sessionId);
-      if (!owned) throw new ApiError('session.not_found', 404, 'No such session.');
+    /** The stored hash of a session id (the signed cookie's value). */
+    hashOf: (sessionId: string): string => store.hashOf(sessionId),
+
+    /** Ends one of the admin's own sessions (audited); another admin's id is answered like an unknown one. */
+    async revoke(admin: SignedInAdmin, sessionId: string, request: RequestMeta): Promise<void> {
+      const owned = (await store.listByUser(admin.userId)).some((stored) => stored.hash === sessionId);
+      if (!owned) throw apiError('session.not_found');
       await store.destroyByHash(sessionId);
+      await audit.record({
+        ...actorOf(admin),
+        action: 'session.revoked',
+        targetType: 'session',
+        targetId: sessionId.slice(0, 16),
+        ...request,
+      });
+    },
+
+    /** The admin signs out: recorded before the caller drops the session. */
+    async signOut(admin: SignedInAdmin, request: RequestMeta): Promise<void> {
+      await audit.record({ ...actorOf(admin), action: 'auth.logout', ...request });
     },
 
     /**
@@ -115,7 +141,24 @@ export function createSessionPolicyLibrary(deps: {
       for (const other of others) await store.destroyByHash(other.hash);
       return { revoked: others.length, cutOff };
     },
+
+    /** revokeOthers asked for by the admin (not as part of a password change): audited. */
+    async endOthers(
+      admin: SignedInAdmin,
+      currentHash: string,
+      request: RequestMeta,
+    ): Promise<{ revoked: number; cutOff: number }> {
+      const result = await library.revokeOthers(admin, currentHash);
+      await audit.record({
+        ...actorOf(admin),
+        action: 'session.revoked_others',
+        ...request,
+        details: { revoked: result.revoked },
+      });
+      return result;
+    },
   };
+  return library;
 }
 
 export type SessionPolicyLibrary = ReturnType<typeof createSessionPolicyLibrary>;

@@ -1,4 +1,4 @@
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import { userIdOf, type AdminKind } from '@portcullis/session-auth';
 import type { AdminQueries, AdminRow } from '../queries/admins.js';
@@ -50,11 +50,7 @@ export interface SignedIn {
 
 /** One answer for unknown account, wrong password and locked account: nothing to enumerate. */
 export const invalidCredentials = () =>
-  new ApiError(
-    'auth.invalid_credentials',
-    401,
-    'The email, password or tenant is not right, or the account is locked.',
-  );
+  apiError('auth.invalid_credentials', 'The email, password or tenant is not right, or the account is locked.');
 
 export function lockDurationSeconds(failures: number, policy: LockoutPolicy): number {
   if (failures < policy.threshold || failures % policy.threshold !== 0) return 0;

@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-
-export type RouteContext = Context & { params: Record<string, string> };
-import { ZodError, z } from 'zod';
-import { ApiError } from '@portcullis/http';
+import { requestMeta } from '@portcullis/http';
 import {
   cookieNameFor,
   csrfTokenFor,
@@ -17,14 +14,11 @@ import {
 import type { ServiceContext } from '../context.js';
 import type { KnownDevice, RequestInfo, SignedIn } from '../libraries/sign-in.js';
 
-/** API clients send `Accept: application/json`; browsers get pages. */
-export const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
+// What every route of every service does the same way (parse, answer JSON or a page, show a
+// refused form again) is the route guard of @portcullis/http; here is what only auth-session
+// does: the sessions it starts and raises, and the known-device cookie.
 
-export const requestInfo = (ctx: Context): RequestInfo => ({
-  ip: ctx.ip,
-  userAgent: ctx.get('user-agent').slice(0, 256),
-  requestId: ctx.requestId,
-});
+export const requestInfo = (ctx: Context): RequestInfo => requestMeta(ctx);
 
 /**
  * The sign-in steps also read the known-device cookie. Checks inside a signed-in session
@@ -58,76 +52,11 @@ function rememberDevice(ctx: Context, c: ServiceContext, userId: string): void {
   });
 }
 
-export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> =>
-  schema.parse((ctx.request as { body?: unknown }).body ?? {});
-
-/** Plain ASCII, no spaces or invisible characters: lookalike and zero-width tricks are refused, not normalised. */
-export const emailField = z
-  .string({ error: 'is required' })
-  .trim()
-  .max(254, 'must have at most 254 characters')
-  .regex(/^[\x21-\x7e]+$/, 'must be plain ASCII without spaces or invisible characters')
-  .pipe(z.email({ error: 'must be an email address' }));
-
-export const codeField = z
-  .string({ error: 'is required' })
-  .trim()
-  .min(6, 'must have at least 6 characters')
-  .max(32, 'must have at most 32 characters');
-
-/**
- * Runs a form handler for browsers: a refused input re-renders the page with the message and
- * the right status instead of a JSON error. API clients get the error middleware's JSON.
- */
-export async function withFormErrors(
-  ctx: Context,
-  render: (message: string) => string,
-  handler: () => Promise<void>,
-): Promise<void> {
-  if (wantsJson(ctx)) return handler();
-  try {
-    await handler();
-  } catch (error) {
-    if (error instanceof ApiError && error.expose) {
-      ctx.status = error.status;
-    } else if (error instanceof ZodError) {
-      ctx.status = 400;
-    } else {
-      throw error;
-    }
-    ctx.type = 'html';
-    ctx.body = render(
-      error instanceof ZodError
-        ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ')
-        : error.message,
-    );
-  }
-}
-
-export function respond(ctx: Context, json: unknown, page: () => string): void {
-  if (wantsJson(ctx)) {
-    ctx.body = json;
-    return;
-  }
-  ctx.type = 'html';
-  ctx.body = page();
-}
-
-/** Where a browser goes next, and what API clients are told to do next. */
 /** The next sign-in step; once signed in fully, the page first asked for (kept since the login form) is used once. */
 export function nextStepOf(ctx: Context, session: AdminSession): ReturnType<typeof signInStep> {
   const step = signInStep(session);
   if (step.next === 'done') delete sessionOf(ctx).returnTo;
   return step;
-}
-
-export function redirectOrJson(ctx: Context, json: Record<string, unknown>, location: string): void {
-  if (wantsJson(ctx)) {
-    ctx.body = json;
-    return;
-  }
-  ctx.status = 303;
-  ctx.redirect(location);
 }
 
 /**
@@ -214,5 +143,5 @@ export async function reissueSession(ctx: Context, changes: Partial<AdminSession
 /** The stored hash of this request's session id, read from the signed cookie. */
 export function currentSessionHash(ctx: Context, c: ServiceContext): string {
   const id = ctx.cookies.get(cookieNameFor(c.settings.cookieName, c.settings.production), { signed: true });
-  return id ? c.store.hashOf(id) : '';
+  return id ? c.sessions.hashOf(id) : '';
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { constantTimeEqual } from '@portcullis/crypto';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import { cookieNameFor, koaCsrf } from '@portcullis/session-auth';
 
 interface CookieSettings {
@@ -47,11 +47,7 @@ export function koaCsrfWithSignIn(settings: CookieSettings): Middleware {
     const sent = (ctx.request as { body?: Record<string, unknown> }).body?._csrf;
     const expected = ctx.cookies.get(cookieOf(settings), { signed: true });
     if (typeof sent !== 'string' || !expected || !TOKEN.test(expected) || !constantTimeEqual(sent, expected)) {
-      throw new ApiError(
-        'csrf.invalid',
-        403,
-        'The form expired or did not come from this site. Reload the page and try again.',
-      );
+      throw apiError('csrf.invalid', 'The form expired or did not come from this site. Reload the page and try again.');
     }
     await next();
   };

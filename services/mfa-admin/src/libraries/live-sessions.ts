@@ -2,7 +2,7 @@
 // address, browser), and ending one of them. The session store is the source; the list per
 // admin is its per-user index.
 import type { AuditWriter } from '@portcullis/audit';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import { userIdOf, type AdminSession } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
 import type { TenantAdminQueries } from '../queries/tenant-admins.js';
@@ -57,7 +57,7 @@ export function createLiveSessionLibrary({
     /** Ends one session of one of the tenant's admins; a session of anyone else is answered like an unknown one. */
     async end(actor: Actor, tenantId: string, sessionId: string): Promise<LiveSession> {
       const session = (await listForTenant(tenantId)).find((candidate) => candidate.id === sessionId);
-      if (!session) throw new ApiError('session.not_found', 404, 'No such session (it may have ended already).');
+      if (!session) throw apiError('session.not_found', 'No such session (it may have ended already).');
       await store.destroyByHash(sessionId);
       await audit.record({
         ...auditBase(actor, tenantId),

@@ -3,7 +3,7 @@
 // (the revocation marker in the session store, written before the commit: session-revoker.ts)
 // and records the audit event; the sessions themselves are deleted after the commit.
 import type { Knex } from 'knex';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { HistoryRow, ResetLogQueries } from '../queries/reset-logs.js';
@@ -19,9 +19,6 @@ export interface ResetResult {
   /** 'pending': the store did not answer; the revoke is retried (the sessions are refused meanwhile). */
   sessionsRevoked: RevokeOutcome;
 }
-
-export const adminNotFound = () => new ApiError('tenant_admin.not_found', 404, 'No such tenant admin in this tenant.');
-export const tenantNotFound = () => new ApiError('tenant.not_found', 404, 'No such tenant.');
 
 export function createMfaResetLibrary(deps: {
   db: Knex;
@@ -45,11 +42,10 @@ export function createMfaResetLibrary(deps: {
       const now = new Date(clock.now());
       const { logId, markers } = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
         if (!admin.mfa_enabled && admin.totp_secret === null) {
-          throw new ApiError(
+          throw apiError(
             'mfa.not_enrolled',
-            409,
             'This admin has no authenticator to reset; they enrol one at their next sign-in.',
           );
         }
@@ -85,7 +81,7 @@ export function createMfaResetLibrary(deps: {
 
     async find(logId: string): Promise<HistoryRow> {
       const row = await logs.findHistoryRow(logId);
-      if (!row) throw new ApiError('mfa_reset.not_found', 404, 'No such MFA reset.');
+      if (!row) throw apiError('mfa_reset.not_found', 'No such MFA reset.');
       return row;
     },
 
@@ -96,8 +92,9 @@ export function createMfaResetLibrary(deps: {
       before?: string | undefined;
       limit: number;
     }): Promise<{ resets: HistoryRow[]; nextBefore: string | null }> {
-      if (!(await tenants.findById(filter.tenantId))) throw tenantNotFound();
-      if (filter.adminId && !(await admins.findSummary(filter.tenantId, filter.adminId))) throw adminNotFound();
+      if (!(await tenants.findById(filter.tenantId))) throw apiError('tenant.not_found');
+      if (filter.adminId && !(await admins.findSummary(filter.tenantId, filter.adminId)))
+        throw apiError('tenant_admin.not_found');
       const resets = await logs.history({
         tenantId: filter.tenantId,
         limit: filter.limit,

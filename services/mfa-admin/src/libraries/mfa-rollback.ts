@@ -4,13 +4,13 @@
 // The log row is locked (SELECT … FOR UPDATE) and updated only while rolled_back_at is null, so
 // of two concurrent rollbacks (a double click) exactly one succeeds.
 import type { Knex } from 'knex';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { ResetLogQueries } from '../queries/reset-logs.js';
 import type { TenantAdminQueries } from '../queries/tenant-admins.js';
 import { auditBase, type Actor } from './actor.js';
-import { adminNotFound, type ResetResult } from './mfa-resets.js';
+import { type ResetResult } from './mfa-resets.js';
 import { factorColumns, openPrevious } from './previous-factor.js';
 import type { SessionRevoker } from './session-revoker.js';
 
@@ -20,8 +20,7 @@ export interface RollbackInput {
   force?: { reason: string } | undefined;
 }
 
-const alreadyRolledBack = () =>
-  new ApiError('mfa.reset_already_rolled_back', 409, 'This reset has already been rolled back.');
+const alreadyRolledBack = () => apiError('mfa.reset_already_rolled_back', 'This reset has already been rolled back.');
 
 export function createMfaRollbackLibrary(deps: {
   db: Knex;
@@ -40,22 +39,17 @@ export function createMfaRollbackLibrary(deps: {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx: Knex.Transaction) => {
         const log = await logs.findForUpdate(trx, logId);
-        if (!log) throw new ApiError('mfa_reset.not_found', 404, 'No such MFA reset.');
+        if (!log) throw apiError('mfa_reset.not_found', 'No such MFA reset.');
         if (log.rolled_back_at) throw alreadyRolledBack();
         const admin = await admins.findForUpdate(trx, log.tenant_admin_id);
-        if (!admin) throw adminNotFound();
+        if (!admin) throw apiError('tenant_admin.not_found');
         if (await logs.newerResetExists(trx, admin.id, log.id)) {
-          throw new ApiError(
-            'mfa.reset_superseded',
-            409,
-            'A newer MFA reset of this admin exists: roll that one back first.',
-          );
+          throw apiError('mfa.reset_superseded', 'A newer MFA reset of this admin exists: roll that one back first.');
         }
         const enrolledSince = admin.mfa_enabled || admin.totp_secret !== null;
         if (enrolledSince && !input.force) {
-          throw new ApiError(
+          throw apiError(
             'mfa.new_factor_enrolled',
-            409,
             'The admin has enrolled a new authenticator since this reset. Rolling back would replace it: confirm with force and a reason of its own.',
           );
         }

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { PlatformAdminQueries, PlatformAdminSummary } from '../queries/platform-admins.js';
 import { auditBase, type Actor } from './actor.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
@@ -61,15 +61,15 @@ export function createPlatformAdminLibrary({
       adminId: string,
     ): Promise<{ admin: PlatformAdminSummary; sessionsRevoked: RevokeOutcome }> {
       if (adminId === actor.adminId)
-        throw new ApiError('platform_admin.self', 409, 'You cannot disable yourself: ask another platform admin.');
+        throw apiError('platform_admin.self', 'You cannot disable yourself: ask another platform admin.');
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const all = await queries.lockAll(trx);
         const target = all.find((admin) => admin.id === adminId);
-        if (!target) throw new ApiError('auth.not_found', 404, 'No such platform admin.');
+        if (!target) throw apiError('platform_admin.not_found');
         if (target.disabled_at) return [];
         if (!all.some((admin) => admin.id !== adminId && !admin.disabled_at))
-          throw new ApiError('platform_admin.last', 409, 'This is the last active platform admin.');
+          throw apiError('platform_admin.last', 'This is the last active platform admin.');
         await queries.disable(trx, adminId, now);
         await audit.record(
           {

@@ -3,7 +3,7 @@
 // keeps the admin's totp_secret column as it was: normally already an envelope of the
 // MFA_SECRET_ENCRYPTION_KEY ring, so the reset never handles the TOTP secret in clear; legacy rows
 // may hold it in plaintext.
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import { EnvelopeError, type KeyRing } from '@portcullis/crypto';
 import {
   openPrevious as openSealed,
@@ -28,9 +28,8 @@ export function previousTexts(admin: TenantAdminRow): PreviousValues {
 }
 
 const unreadable = (detail: string) =>
-  new ApiError(
+  apiError(
     'mfa.previous_factor_unreadable',
-    409,
     `The previous factor of this reset cannot be decrypted (${detail}); nothing was changed. See docs/key-rotation.md.`,
   );
 

@@ -2,12 +2,11 @@
 // admin voids their sessions in the database at once and in the session store after commit.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { TenantAdminQueries, TenantAdminSummary } from '../queries/tenant-admins.js';
 import type { TenantQueries, TenantRow, TenantSummary } from '../queries/tenants.js';
 import { auditBase, type Actor } from './actor.js';
-import { adminNotFound, tenantNotFound } from './mfa-resets.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
 
 export interface PasswordHashing {
@@ -33,7 +32,7 @@ export function createTenantLibrary(deps: {
 
   async function tenantOrThrow(id: string): Promise<TenantRow> {
     const tenant = await tenants.findById(id);
-    if (!tenant) throw tenantNotFound();
+    if (!tenant) throw apiError('tenant.not_found');
     return tenant;
   }
 
@@ -67,7 +66,7 @@ export function createTenantLibrary(deps: {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const tenant = await tenants.findForUpdate(trx, tenantId);
-        if (!tenant) throw tenantNotFound();
+        if (!tenant) throw apiError('tenant.not_found');
         if (tenant.status === 'suspended') return [];
         await tenants.setStatus(trx, tenantId, 'suspended', now);
         await admins.revokeSessionsOfTenant(trx, tenantId, now);
@@ -98,7 +97,7 @@ export function createTenantLibrary(deps: {
 
     async createAdmin(actor: Actor, tenantId: string, input: { email: string }): Promise<CreatedAdmin> {
       const tenant = await tenantOrThrow(tenantId);
-      if (tenant.status !== 'active') throw new ApiError('tenant.suspended', 409, 'This tenant is suspended.');
+      if (tenant.status !== 'active') throw apiError('tenant.suspended', 'This tenant is suspended.');
       const temporaryPassword = randomBytes(15).toString('base64url');
       const passwordHash = await passwords.hash(temporaryPassword);
       const admin = await db.transaction(async (trx) => {
@@ -130,7 +129,7 @@ export function createTenantLibrary(deps: {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
         if (admin.disabled_at) return [];
         await admins.disable(trx, adminId, now);
         await audit.record(
@@ -154,7 +153,7 @@ export function createTenantLibrary(deps: {
     async rename(actor: Actor, tenantId: string, name: string): Promise<TenantRow> {
       await db.transaction(async (trx) => {
         const tenant = await tenants.findForUpdate(trx, tenantId);
-        if (!tenant) throw tenantNotFound();
+        if (!tenant) throw apiError('tenant.not_found');
         if (tenant.name === name) return;
         await tenants.rename(trx, tenantId, name, new Date(clock.now()));
         await audit.record(
@@ -175,7 +174,7 @@ export function createTenantLibrary(deps: {
     async unsuspend(actor: Actor, tenantId: string): Promise<TenantRow> {
       await db.transaction(async (trx) => {
         const tenant = await tenants.findForUpdate(trx, tenantId);
-        if (!tenant) throw tenantNotFound();
+        if (!tenant) throw apiError('tenant.not_found');
         if (tenant.status === 'active') return;
         await tenants.setStatus(trx, tenantId, 'active', new Date(clock.now()));
         await audit.record(
@@ -190,7 +189,7 @@ export function createTenantLibrary(deps: {
     async enableAdmin(actor: Actor, tenantId: string, adminId: string): Promise<TenantAdminSummary> {
       await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
         if (!admin.disabled_at) return;
         await admins.enable(trx, adminId, new Date(clock.now()));
         await audit.record(
@@ -210,7 +209,7 @@ export function createTenantLibrary(deps: {
     async unlockAdmin(actor: Actor, tenantId: string, adminId: string): Promise<TenantAdminSummary> {
       await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
         if (!admin.locked_until || admin.locked_until.getTime() <= clock.now()) return;
         await admins.unlock(trx, adminId, new Date(clock.now()));
         await audit.record(
@@ -237,7 +236,7 @@ export function createTenantLibrary(deps: {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
         await admins.setTemporaryPassword(trx, adminId, passwordHash, now);
         await audit.record(
           {
@@ -266,7 +265,7 @@ export function createTenantLibrary(deps: {
       const now = new Date(clock.now());
       const markers = await db.transaction(async (trx) => {
         const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw adminNotFound();
+        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
         await admins.revokeSessions(trx, adminId, now);
         await audit.record(
           {

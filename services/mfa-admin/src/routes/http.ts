@@ -1,80 +1,15 @@
-// What every route of this service does the same way: parse with a guard, answer JSON (through
-// the response schema) or a page, turn form errors into the page again.
+// What only mfa-admin's routes do the same way: who acts (for the audit log), the confirmation
+// page of a destructive action, and the typed form kept across the re-authentication detour.
+// Parsing, answering and refused forms are the route guard of @portcullis/http.
 import type { Context, Middleware } from 'koa';
-import { ZodError, type z } from 'zod';
-import { ApiError } from '@portcullis/http';
+import { requestMeta, wantsJson } from '@portcullis/http';
 import { csrfTokenFor, signedInAdmin } from '@portcullis/session-auth';
 import type { Actor } from '../libraries/actor.js';
 import type { KeptForm } from '../pages/admin-pages.js';
 
-export type RouteContext = Context & { params: Record<string, string> };
-
-/** API clients send `Accept: application/json`; browsers get pages. */
-export const wantsJson = (ctx: Context) => ctx.accepts('html', 'json') === 'json';
-
-export const paramsOf = <T extends z.ZodType>(ctx: RouteContext, schema: T): z.output<T> => schema.parse(ctx.params);
-export const queryOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> => schema.parse(ctx.query);
-export const bodyOf = <T extends z.ZodType>(ctx: Context, schema: T): z.output<T> =>
-  schema.parse((ctx.request as { body?: unknown }).body ?? {});
-
-export const actorOf = (ctx: Context): Actor => ({
-  adminId: signedInAdmin(ctx).id,
-  ip: ctx.ip,
-  userAgent: ctx.get('user-agent').slice(0, 256),
-  requestId: ctx.requestId,
-});
+export const actorOf = (ctx: Context): Actor => ({ adminId: signedInAdmin(ctx).id, ...requestMeta(ctx) });
 
 export const csrf = (ctx: Context) => csrfTokenFor(ctx);
-
-/** JSON through the response schema (undeclared fields are dropped), or the page. */
-export function respond<T extends z.ZodType>(ctx: Context, schema: T, value: z.input<T>, page: () => string): void {
-  if (wantsJson(ctx)) {
-    ctx.body = schema.parse(value);
-    return;
-  }
-  ctx.type = 'html';
-  ctx.body = page();
-}
-
-/** After a form post browsers go to `location`; API clients get the JSON. */
-export function redirectOrJson<T extends z.ZodType>(
-  ctx: Context,
-  schema: T,
-  value: z.input<T>,
-  location: string,
-): void {
-  if (wantsJson(ctx)) {
-    ctx.body = schema.parse(value);
-    return;
-  }
-  ctx.status = 303;
-  ctx.redirect(location);
-}
-
-const messageOf = (error: ApiError | ZodError) =>
-  error instanceof ZodError
-    ? error.issues.map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`).join('; ')
-    : error.message;
-
-/** A refused form re-renders its page with the message and the status; API clients get the JSON error. */
-export async function withFormErrors(
-  ctx: Context,
-  render: (message: string) => Promise<string>,
-  handler: () => Promise<void>,
-): Promise<void> {
-  if (wantsJson(ctx)) return handler();
-  try {
-    await handler();
-  } catch (error) {
-    const known = (error instanceof ApiError && error.expose) || error instanceof ZodError;
-    if (!known) throw error;
-    ctx.status = error instanceof ApiError ? error.status : 400;
-    const page = await render(messageOf(error)).catch(() => undefined);
-    if (!page) throw error;
-    ctx.type = 'html';
-    ctx.body = page;
-  }
-}
 
 /**
  * A destructive action posted from a browser form first shows a page naming what will happen;

@@ -1,25 +1,12 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
+import { json, redirectOrJson, route, wantsJson, type RouteContext } from '@portcullis/http';
 import { consoleReturnPath } from '@portcullis/session-auth';
-import { adminParams, api, logParams, pageQuery, resetBody, rollbackBody, tenantParams } from '../api.js';
+import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import { confirmPage, historyPage, outcomeNotice, tenantPage, type KeptForm } from '../pages/admin-pages.js';
 import { adminView, resetView, tenantView } from '../present.js';
-import {
-  actorOf,
-  bodyOf,
-  confirmedOrAsk,
-  csrf,
-  keepFormAcrossReauth,
-  keptFrom,
-  paramsOf,
-  queryOf,
-  redirectOrJson,
-  takeKeptForm,
-  wantsJson,
-  withFormErrors,
-  type RouteContext,
-} from './http.js';
+import { actorOf, confirmedOrAsk, csrf, keepFormAcrossReauth, keptFrom, takeKeptForm } from './http.js';
 
 export default function mfaResetRoutes(
   router: Router,
@@ -61,48 +48,38 @@ export default function mfaResetRoutes(
     return tenantPage(csrf(ctx), tenantView(tenant), admins.map(adminView), message, undefined, keptFrom(ctx));
   };
 
-  router.post(api.resetMfa.path, ...guards, keepFormAcrossReauth, recentAuth, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(
-      ctx,
-      (message) => tenantPageAgain(ctx, tenantId, message),
-      async () => {
-        const body = bodyOf(ctx, resetBody);
-        const ask = (fields: Record<string, string>) =>
-          confirmPage(csrf(ctx), {
-            title: 'Reset this admin’s MFA?',
-            consequence:
-              'Their authenticator and recovery codes stop working and every session of theirs ends now; at their next sign-in they must enrol a new authenticator. You can roll this back from the MFA history.',
-            action: ctx.path,
-            button: 'Reset MFA and sign them out',
-            back: `/admin/tenants/${tenantId}`,
-            fields,
-          });
-        if (!confirmedOrAsk(ctx, ask)) return;
-        const result = await c.resets.reset(actorOf(ctx), tenantId, id, body);
-        redirectOrJson(
-          ctx,
-          api.resetMfa.response,
-          { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked },
-          `${adminHistoryPath(tenantId, id)}?done=reset&revoked=${result.sessionsRevoked}`,
-        );
-      },
-    );
-  });
-
-  router.post(api.rollbackReset.path, ...guards, keepFormAcrossReauth, recentAuth, async (ctx) => {
-    const { logId } = paramsOf(ctx, logParams);
-    const back = async (message: string) => {
-      const log = await c.resets.find(logId);
-      return renderHistory(
+  route(
+    router,
+    api.resetMfa,
+    [...guards, keepFormAcrossReauth, recentAuth],
+    async (ctx, { params: { tenant: tenantId, id }, body }) => {
+      const ask = (fields: Record<string, string>) =>
+        confirmPage(csrf(ctx), {
+          title: 'Reset this admin’s MFA?',
+          consequence:
+            'Their authenticator and recovery codes stop working and every session of theirs ends now; at their next sign-in they must enrol a new authenticator. You can roll this back from the MFA history.',
+          action: ctx.path,
+          button: 'Reset MFA and sign them out',
+          back: `/admin/tenants/${tenantId}`,
+          fields,
+        });
+      if (!confirmedOrAsk(ctx, ask)) return;
+      const result = await c.resets.reset(actorOf(ctx), tenantId, id, body);
+      redirectOrJson(
         ctx,
-        { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 },
-        message,
-        keptFrom(ctx),
+        api.resetMfa,
+        { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked },
+        `${adminHistoryPath(tenantId, id)}?done=reset&revoked=${result.sessionsRevoked}`,
       );
-    };
-    await withFormErrors(ctx, back, async () => {
-      const body = bodyOf(ctx, rollbackBody);
+    },
+    { formPage: (ctx, message) => tenantPageAgain(ctx, ctx.params.tenant!, message) },
+  );
+
+  route(
+    router,
+    api.rollbackReset,
+    [...guards, keepFormAcrossReauth, recentAuth],
+    async (ctx, { params: { logId }, body }) => {
       const ask = (fields: Record<string, string>) =>
         confirmPage(csrf(ctx), {
           title: body.force
@@ -121,12 +98,23 @@ export default function mfaResetRoutes(
       });
       redirectOrJson(
         ctx,
-        api.rollbackReset.response,
+        api.rollbackReset,
         { reset: resetView(result.log), sessionsRevoked: result.sessionsRevoked },
         `${adminHistoryPath(result.log.tenant_id, result.log.tenant_admin_id)}?done=rollback&revoked=${result.sessionsRevoked}`,
       );
-    });
-  });
+    },
+    {
+      formPage: async (ctx, message) => {
+        const log = await c.resets.find(ctx.params.logId!);
+        return renderHistory(
+          ctx,
+          { tenantId: log.tenant_id, adminId: log.tenant_admin_id, limit: 50 },
+          message,
+          keptFrom(ctx),
+        );
+      },
+    },
+  );
 
   async function history(
     ctx: RouteContext,
@@ -138,18 +126,14 @@ export default function mfaResetRoutes(
       return;
     }
     const page = await c.resets.history(filter);
-    ctx.body = api.tenantHistory.response.parse({ resets: page.resets.map(resetView), nextBefore: page.nextBefore });
+    json(ctx, api.tenantHistory, { resets: page.resets.map(resetView), nextBefore: page.nextBefore });
   }
 
-  router.get(api.tenantHistory.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
-    const { before, limit } = queryOf(ctx, pageQuery);
-    await history(ctx, { tenantId, before, limit });
-  });
+  route(router, api.tenantHistory, guards, (ctx, { params, query: { before, limit } }) =>
+    history(ctx, { tenantId: params.tenant, before, limit }),
+  );
 
-  router.get(api.adminHistory.path, ...guards, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    const { before, limit } = queryOf(ctx, pageQuery);
-    await history(ctx, { tenantId, adminId: id, before, limit });
-  });
+  route(router, api.adminHistory, guards, (ctx, { params, query: { before, limit } }) =>
+    history(ctx, { tenantId: params.tenant, adminId: params.id, before, limit }),
+  );
 }

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { api, createAdminBody, createTenantBody, adminParams, renameTenantBody, tenantParams } from '../api.js';
+import { apiError, json, redirectOrJson, respond, route, wantsJson, type RouteContext } from '@portcullis/http';
+import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
-import { adminNotFound } from '../libraries/mfa-resets.js';
 import {
   confirmPage,
   createdAdminPage,
@@ -12,19 +12,7 @@ import {
   tenantsPage,
 } from '../pages/admin-pages.js';
 import { adminView, tenantSummaryView, tenantView } from '../present.js';
-import {
-  actorOf,
-  bodyOf,
-  confirmedOrAsk,
-  csrf,
-  paramsOf,
-  redirectOrJson,
-  respond,
-  takeKeptForm,
-  wantsJson,
-  withFormErrors,
-  type RouteContext,
-} from './http.js';
+import { actorOf, confirmedOrAsk, csrf, takeKeptForm } from './http.js';
 
 export default function tenantRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
   const renderTenants = async (ctx: RouteContext, error?: string) =>
@@ -34,214 +22,193 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     return tenantPage(csrf(ctx), tenantView(tenant), admins.map(adminView), error);
   };
 
-  router.get(api.listTenants.path, ...guards, async (ctx) => {
+  // A refused form on a tenant's page shows that page again with the message (params are parsed by then).
+  const tenantForm = {
+    formPage: (ctx: RouteContext, message: string) => renderTenant(ctx, ctx.params.tenant!, message),
+  };
+
+  route(router, api.listTenants, guards, async (ctx) => {
     const tenants = (await c.tenantsLib.list()).map(tenantSummaryView);
-    respond(ctx, api.listTenants.response, { tenants }, () => tenantsPage(csrf(ctx), tenants));
+    respond(ctx, api.listTenants, { tenants }, () => tenantsPage(csrf(ctx), tenants));
   });
 
-  router.post(api.createTenant.path, ...guards, async (ctx) => {
-    await withFormErrors(
-      ctx,
-      (message) => renderTenants(ctx, message),
-      async () => {
-        const tenant = tenantView(await c.tenantsLib.create(actorOf(ctx), bodyOf(ctx, createTenantBody)));
-        redirectOrJson(ctx, api.createTenant.response, { tenant }, `/admin/tenants/${tenant.id}`);
-      },
-    );
-  });
+  route(
+    router,
+    api.createTenant,
+    guards,
+    async (ctx, { body }) => {
+      const tenant = tenantView(await c.tenantsLib.create(actorOf(ctx), body));
+      redirectOrJson(ctx, api.createTenant, { tenant }, `/admin/tenants/${tenant.id}`);
+    },
+    { formPage: renderTenants },
+  );
 
-  router.get(api.getTenant.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
-    const [tenant, admins] = await Promise.all([c.tenantsLib.get(tenantId), c.tenantsLib.listAdmins(tenantId)]);
+  route(router, api.getTenant, guards, async (ctx, { params }) => {
+    const [tenant, admins] = await Promise.all([
+      c.tenantsLib.get(params.tenant),
+      c.tenantsLib.listAdmins(params.tenant),
+    ]);
     const view = { tenant: tenantView(tenant), admins: admins.map(adminView) };
-    respond(ctx, api.getTenant.response, view, () =>
+    respond(ctx, api.getTenant, view, () =>
       tenantPage(csrf(ctx), view.tenant, view.admins, undefined, outcomeNotice(ctx.query), takeKeptForm(ctx)),
     );
   });
 
-  router.post(api.suspendTenant.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        const tenant = await c.tenantsLib.get(tenantId);
-        const ask = (fields: Record<string, string>) =>
-          confirmPage(csrf(ctx), {
-            title: `Suspend tenant ${tenant.slug}?`,
-            consequence: `Every admin of ${tenant.name} is signed out now and cannot sign in until the tenant is unsuspended.`,
-            action: ctx.path,
-            button: 'Suspend tenant and sign its admins out',
-            back: `/admin/tenants/${tenantId}`,
-            fields,
-          });
-        if (!confirmedOrAsk(ctx, ask)) return;
-        const result = await c.tenantsLib.suspend(actorOf(ctx), tenantId);
-        redirectOrJson(
-          ctx,
-          api.suspendTenant.response,
-          { tenant: tenantView(result.tenant), sessionsRevoked: result.sessionsRevoked },
-          `/admin/tenants/${tenantId}?done=suspended&revoked=${result.sessionsRevoked}`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.suspendTenant,
+    guards,
+    async (ctx, { params: { tenant: tenantId } }) => {
+      const tenant = await c.tenantsLib.get(tenantId);
+      const ask = (fields: Record<string, string>) =>
+        confirmPage(csrf(ctx), {
+          title: `Suspend tenant ${tenant.slug}?`,
+          consequence: `Every admin of ${tenant.name} is signed out now and cannot sign in until the tenant is unsuspended.`,
+          action: ctx.path,
+          button: 'Suspend tenant and sign its admins out',
+          back: `/admin/tenants/${tenantId}`,
+          fields,
+        });
+      if (!confirmedOrAsk(ctx, ask)) return;
+      const result = await c.tenantsLib.suspend(actorOf(ctx), tenantId);
+      redirectOrJson(
+        ctx,
+        api.suspendTenant,
+        { tenant: tenantView(result.tenant), sessionsRevoked: result.sessionsRevoked },
+        `/admin/tenants/${tenantId}?done=suspended&revoked=${result.sessionsRevoked}`,
+      );
+    },
+    tenantForm,
+  );
 
-  router.get(api.listAdmins.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
+  route(router, api.listAdmins, guards, async (ctx, { params }) => {
     // Browsers see the admins on the tenant's page.
-    if (!wantsJson(ctx)) return ctx.redirect(`/admin/tenants/${tenantId}`);
-    const admins = (await c.tenantsLib.listAdmins(tenantId)).map(adminView);
-    ctx.body = api.listAdmins.response.parse({ admins });
+    if (!wantsJson(ctx)) return ctx.redirect(`/admin/tenants/${params.tenant}`);
+    json(ctx, api.listAdmins, { admins: (await c.tenantsLib.listAdmins(params.tenant)).map(adminView) });
   });
 
-  router.post(api.createAdmin.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        const created = await c.tenantsLib.createAdmin(actorOf(ctx), tenantId, bodyOf(ctx, createAdminBody));
-        const view = { admin: adminView(created.admin), temporaryPassword: created.temporaryPassword };
-        // The password is shown once, on this response; never cached.
-        ctx.set('cache-control', 'no-store');
-        respond(ctx, api.createAdmin.response, view, () =>
-          createdAdminPage(tenantId, view.admin, view.temporaryPassword),
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.createAdmin,
+    guards,
+    async (ctx, { params: { tenant: tenantId }, body }) => {
+      const created = await c.tenantsLib.createAdmin(actorOf(ctx), tenantId, body);
+      const view = { admin: adminView(created.admin), temporaryPassword: created.temporaryPassword };
+      // The password is shown once, on this response; never cached.
+      ctx.set('cache-control', 'no-store');
+      respond(ctx, api.createAdmin, view, () => createdAdminPage(tenantId, view.admin, view.temporaryPassword));
+    },
+    tenantForm,
+  );
 
-  router.post(api.disableAdmin.path, ...guards, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'disable'))) return;
-        const result = await c.tenantsLib.disableAdmin(actorOf(ctx), tenantId, id);
-        redirectOrJson(
-          ctx,
-          api.disableAdmin.response,
-          { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked },
-          `/admin/tenants/${tenantId}?done=disabled&revoked=${result.sessionsRevoked}`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.disableAdmin,
+    guards,
+    async (ctx, { params: { tenant: tenantId, id } }) => {
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'disable'))) return;
+      const result = await c.tenantsLib.disableAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(
+        ctx,
+        api.disableAdmin,
+        { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked },
+        `/admin/tenants/${tenantId}?done=disabled&revoked=${result.sessionsRevoked}`,
+      );
+    },
+    tenantForm,
+  );
 
-  router.post(api.enableAdmin.path, ...guards, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        const admin = await c.tenantsLib.enableAdmin(actorOf(ctx), tenantId, id);
-        redirectOrJson(
-          ctx,
-          api.enableAdmin.response,
-          { admin: adminView(admin) },
-          `/admin/tenants/${tenantId}?done=enabled`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.enableAdmin,
+    guards,
+    async (ctx, { params: { tenant: tenantId, id } }) => {
+      const admin = await c.tenantsLib.enableAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(ctx, api.enableAdmin, { admin: adminView(admin) }, `/admin/tenants/${tenantId}?done=enabled`);
+    },
+    tenantForm,
+  );
 
-  router.post(api.signOutAdmin.path, ...guards, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'sign-out'))) return;
-        const result = await c.tenantsLib.signOutAdmin(actorOf(ctx), tenantId, id);
-        redirectOrJson(
-          ctx,
-          api.signOutAdmin.response,
-          { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked },
-          `/admin/tenants/${tenantId}?done=signed-out&revoked=${result.sessionsRevoked}`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.signOutAdmin,
+    guards,
+    async (ctx, { params: { tenant: tenantId, id } }) => {
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'sign-out'))) return;
+      const result = await c.tenantsLib.signOutAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(
+        ctx,
+        api.signOutAdmin,
+        { admin: adminView(result.admin), sessionsRevoked: result.sessionsRevoked },
+        `/admin/tenants/${tenantId}?done=signed-out&revoked=${result.sessionsRevoked}`,
+      );
+    },
+    tenantForm,
+  );
 
-  router.post(api.unlockAdmin.path, ...guards, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        const admin = await c.tenantsLib.unlockAdmin(actorOf(ctx), tenantId, id);
-        redirectOrJson(
-          ctx,
-          api.unlockAdmin.response,
-          { admin: adminView(admin) },
-          `/admin/tenants/${tenantId}?done=unlocked`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.unlockAdmin,
+    guards,
+    async (ctx, { params: { tenant: tenantId, id } }) => {
+      const admin = await c.tenantsLib.unlockAdmin(actorOf(ctx), tenantId, id);
+      redirectOrJson(ctx, api.unlockAdmin, { admin: adminView(admin) }, `/admin/tenants/${tenantId}?done=unlocked`);
+    },
+    tenantForm,
+  );
 
-  router.post(api.resetAdminPassword.path, ...guards, async (ctx) => {
-    const { tenant: tenantId, id } = paramsOf(ctx, adminParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'password-reset'))) return;
-        const result = await c.tenantsLib.resetPassword(actorOf(ctx), tenantId, id);
-        const view = {
-          admin: adminView(result.admin),
-          temporaryPassword: result.temporaryPassword,
-          sessionsRevoked: result.sessionsRevoked,
-        };
-        // The password is shown once, on this response; never cached.
-        ctx.set('cache-control', 'no-store');
-        respond(ctx, api.resetAdminPassword.response, view, () =>
-          temporaryPasswordPage(
-            tenantId,
-            view.admin,
-            view.temporaryPassword,
-            outcomeNotice({ done: 'signed-out', revoked: view.sessionsRevoked }),
-          ),
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.resetAdminPassword,
+    guards,
+    async (ctx, { params: { tenant: tenantId, id } }) => {
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'password-reset'))) return;
+      const result = await c.tenantsLib.resetPassword(actorOf(ctx), tenantId, id);
+      const view = {
+        admin: adminView(result.admin),
+        temporaryPassword: result.temporaryPassword,
+        sessionsRevoked: result.sessionsRevoked,
+      };
+      // The password is shown once, on this response; never cached.
+      ctx.set('cache-control', 'no-store');
+      respond(ctx, api.resetAdminPassword, view, () =>
+        temporaryPasswordPage(
+          tenantId,
+          view.admin,
+          view.temporaryPassword,
+          outcomeNotice({ done: 'signed-out', revoked: view.sessionsRevoked }),
+        ),
+      );
+    },
+    tenantForm,
+  );
 
-  router.post(api.renameTenant.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        const tenant = await c.tenantsLib.rename(actorOf(ctx), tenantId, bodyOf(ctx, renameTenantBody).name);
-        redirectOrJson(
-          ctx,
-          api.renameTenant.response,
-          { tenant: tenantView(tenant) },
-          `/admin/tenants/${tenantId}?done=renamed`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.renameTenant,
+    guards,
+    async (ctx, { params: { tenant: tenantId }, body }) => {
+      const tenant = await c.tenantsLib.rename(actorOf(ctx), tenantId, body.name);
+      redirectOrJson(ctx, api.renameTenant, { tenant: tenantView(tenant) }, `/admin/tenants/${tenantId}?done=renamed`);
+    },
+    tenantForm,
+  );
 
-  router.post(api.unsuspendTenant.path, ...guards, async (ctx) => {
-    const { tenant: tenantId } = paramsOf(ctx, tenantParams);
-    await withFormErrors(
-      ctx,
-      (message) => renderTenant(ctx, tenantId, message),
-      async () => {
-        const tenant = await c.tenantsLib.unsuspend(actorOf(ctx), tenantId);
-        redirectOrJson(
-          ctx,
-          api.unsuspendTenant.response,
-          { tenant: tenantView(tenant) },
-          `/admin/tenants/${tenantId}?done=unsuspended`,
-        );
-      },
-    );
-  });
+  route(
+    router,
+    api.unsuspendTenant,
+    guards,
+    async (ctx, { params: { tenant: tenantId } }) => {
+      const tenant = await c.tenantsLib.unsuspend(actorOf(ctx), tenantId);
+      redirectOrJson(
+        ctx,
+        api.unsuspendTenant,
+        { tenant: tenantView(tenant) },
+        `/admin/tenants/${tenantId}?done=unsuspended`,
+      );
+    },
+    tenantForm,
+  );
 
   /** The confirmation page of an action on one admin (404 for an admin of another tenant, before anything is asked). */
   async function askAboutAdmin(
@@ -251,7 +218,7 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     action: 'disable' | 'sign-out' | 'password-reset',
   ) {
     const admin = (await c.tenantsLib.listAdmins(tenantId)).find((candidate) => candidate.id === adminId);
-    if (!admin) throw adminNotFound();
+    if (!admin) throw apiError('tenant_admin.not_found');
     return (fields: Record<string, string>) =>
       confirmPage(
         csrf(ctx),
