@@ -24,7 +24,25 @@ export function createSessionIdHasher(
   const key = createSecretKey(derived);
   bytes.fill(0);
   derived.fill(0);
-  return (sessionId) => createHmac('sha256', key).update(sessionId).digest('hex');
+  return rememberRecent((sessionId) => createHmac('sha256', key).update(sessionId).digest('hex'));
+}
+
+/**
+ * `fn` remembering its last `size` results (oldest forgotten first): a session's cookie is
+ * verified and its id hashed on every request, and each HMAC (a new OpenSSL context) cost more
+ * than the rest of the session read. Only for pure functions of secret-keyed input; an entry
+ * holds what the process saw in a request anyway.
+ */
+export function rememberRecent<V>(fn: (input: string) => V, size = 4096): (input: string) => V {
+  const recent = new Map<string, V>();
+  return (input) => {
+    const known = recent.get(input);
+    if (known !== undefined) return known;
+    const value = fn(input);
+    if (recent.size >= size) recent.delete(recent.keys().next().value!);
+    recent.set(input, value);
+    return value;
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ export {
 } from './key-ring.js';
 export { ENVELOPE_OVERHEAD, ENVELOPE_PREFIX, isEnvelope, keyIdOf, type EnvelopeContext } from './envelope.js';
 export { createKeyUsageReport, type KeyUsageReport, type KeyUsageRow, type KeyUsageState } from './usage-report.js';
-export { constantTimeEqual, createSessionIdHasher } from './hashing.js';
+export { constantTimeEqual, createSessionIdHasher, rememberRecent } from './hashing.js';
 export {
   ARGON2_PARAMETERS,
   createPasswordHasher,

@@ -1,5 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
-import { constantTimeEqual, createSessionIdHasher, KeyConfigError } from '@portcullis/crypto';
+import { constantTimeEqual, createSessionIdHasher, KeyConfigError, rememberRecent } from '@portcullis/crypto';
 
 const secret = 'a-session-secret-of-at-least-32-characters';
 
@@ -44,5 +44,29 @@ describe('constantTimeEqual', () => {
   ])('compares %s', (_label, a, b, equal) => {
     expect(constantTimeEqual(a, b)).toBe(equal);
     expect(constantTimeEqual(b, a)).toBe(equal);
+  });
+});
+
+describe('rememberRecent', () => {
+  it('answers a recent input without calling again, and forgets the oldest beyond its size', () => {
+    const calls: string[] = [];
+    const upper = rememberRecent((input: string) => {
+      calls.push(input);
+      return input.toUpperCase();
+    }, 2);
+    expect([upper('a'), upper('b'), upper('a')]).toEqual(['A', 'B', 'A']);
+    expect(calls).toEqual(['a', 'b']);
+    upper('c'); // forgets 'a', the oldest
+    expect([upper('b'), upper('a')]).toEqual(['B', 'A']);
+    expect(calls).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('gives the session-id hasher the same digest for a remembered id as for a new one', () => {
+    const hash = createSessionIdHasher('s'.repeat(32));
+    const again = createSessionIdHasher('s'.repeat(32));
+    const first = hash('id-1');
+    expect(hash('id-1')).toBe(first);
+    expect(again('id-1')).toBe(first);
+    expect(hash('id-2')).not.toBe(first);
   });
 });

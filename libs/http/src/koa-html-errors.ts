@@ -90,10 +90,11 @@ export function koaHtmlErrors({
       return render(ctx, status, body.code, body.message);
     }
     // Koa's own "Not Found" (no route matched) or a 405 without a body.
+    // Status first: negotiating every answered request's Accept header cost more than the check.
     if (
-      wantsPage(ctx) &&
       (ctx.status === 404 || ctx.status === 405) &&
-      (ctx.body === undefined || ctx.body === null || ctx.body === 'Not Found' || ctx.body === 'Method Not Allowed')
+      (ctx.body === undefined || ctx.body === null || ctx.body === 'Not Found' || ctx.body === 'Method Not Allowed') &&
+      wantsPage(ctx)
     ) {
       render(
         ctx,

@@ -1,12 +1,6 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import {
-  koaHttpMetrics,
-  koaRequestId,
-  koaRequestLogger,
-  type Logger,
-  type ServiceMetrics,
-} from '@portcullis/observability';
+import { installRequestObservability, type Logger, type ServiceMetrics } from '@portcullis/observability';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaSecurityHeaders } from './koa-security-headers.js';
 import { proxyTrust } from './proxy-trust.js';
@@ -23,7 +17,7 @@ export interface ServiceAppOptions {
 }
 
 /**
- * The request path every service shares: request id → metrics → request log → error mapper →
+ * The request path every service shares: request id, metrics and request log → error mapper →
  * security headers → the service's routes.
  */
 export function createServiceApp({
@@ -36,9 +30,7 @@ export function createServiceApp({
   const app = new Koa(proxyTrust(trustedProxyHops));
   // Koa's default handler prints errors to stderr; ours are already mapped and logged.
   app.silent = true;
-  app.use(koaRequestId(logger));
-  app.use(koaHttpMetrics(metrics));
-  app.use(koaRequestLogger());
+  app.use(installRequestObservability(app, logger, metrics));
   app.use(koaErrorHandler());
   app.use(koaSecurityHeaders());
   for (const middleware of beforeRoutes?.(app) ?? []) app.use(middleware);

@@ -1,4 +1,3 @@
-import type { Middleware } from 'koa';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export interface ServiceMetrics {
@@ -19,20 +18,4 @@ export function createMetrics(service: string): ServiceMetrics {
     registers: [registry],
   });
   return { registry, httpDuration };
-}
-
-/**
- * Observes request duration labelled by the matched route template (`/auth/sessions/:id`),
- * never the raw path: raw paths would create one series per id.
- */
-export function koaHttpMetrics({ httpDuration }: ServiceMetrics): Middleware {
-  return async (ctx, next) => {
-    const end = httpDuration.startTimer({ method: ctx.method });
-    try {
-      await next();
-    } finally {
-      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      end({ route: typeof route === 'string' ? route : 'unmatched', status: String(ctx.status) });
-    }
-  };
 }

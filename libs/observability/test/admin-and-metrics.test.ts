@@ -2,21 +2,26 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import request from 'supertest';
 import { Writable } from 'node:stream';
-import { createAdminApp, createLogger, createMetrics, koaHttpMetrics, koaRequestId } from '@portcullis/observability';
-
-const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+import { createAdminApp, createLogger, createMetrics, installRequestObservability } from '@portcullis/observability';
 
 function appWithMetrics() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
   const metrics = createMetrics('test');
   const app = new Koa();
   const router = new Router();
   router.get('/auth/sessions/:id', (ctx) => {
+    ctx.log.info({ checked: true }, 'route line');
     ctx.body = { id: ctx.params.id, requestId: ctx.requestId };
   });
-  app.use(koaRequestId(createLogger({ service: 'test', destination: silent })));
-  app.use(koaHttpMetrics(metrics));
+  app.use(installRequestObservability(app, createLogger({ service: 'test', destination }), metrics));
   app.use(router.routes());
-  return { app, metrics };
+  return { app, metrics, lines };
 }
 
 describe('http metrics and request id', () => {
@@ -44,6 +49,27 @@ describe('http metrics and request id', () => {
       .set('x-request-id', 'evil\tid {"level":"fatal"}')
       .expect(200);
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('logs one line per request with the route template and the request id, and no header', async () => {
+    const { app, lines } = appWithMetrics();
+    await request(app.callback())
+      .get('/auth/sessions/s3cr3t-id')
+      .set('x-request-id', 'req-7')
+      .set('cookie', 'portcullis.sid=abc')
+      .expect(200);
+    expect(lines).toEqual([
+      expect.objectContaining({ requestId: 'req-7', msg: 'route line', checked: true }),
+      expect.objectContaining({
+        requestId: 'req-7',
+        msg: 'request',
+        method: 'GET',
+        route: '/auth/sessions/:id',
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/s3cr3t-id|portcullis\.sid/);
   });
 });
 

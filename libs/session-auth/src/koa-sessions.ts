@@ -6,6 +6,7 @@
 // sessions during a rolling deploy (docs/performance.md).
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type Koa from 'koa';
+import { rememberRecent } from '@portcullis/crypto';
 import { newSessionId, type SessionStore } from '@portcullis/session-store';
 import { rememberCutOff } from './request-session.js';
 import type { AdminSession } from './session-data.js';
@@ -33,20 +34,24 @@ export const cookieNameFor = (name: string, production: boolean) => (production 
 /**
  * Cookie signatures in keygrip's format (HMAC-SHA1, base64url), so cookies signed before stay
  * valid: keys imported once, one HMAC per key tried and a constant-time comparison, where
- * keygrip re-imports the key and compares through two more HMACs and a random key.
+ * keygrip re-imports the key and compares through two more HMACs and a random key. A cookie
+ * checked recently is not checked again (rememberRecent).
  */
 export function cookieKeys(secrets: readonly string[]) {
   if (secrets.length === 0) throw new Error('cookieKeys needs at least one SESSION_SECRET');
   const keys: KeyObject[] = secrets.map((secret) => createSecretKey(Buffer.from(secret)));
   const sign = (data: string, key: KeyObject) => createHmac('sha1', key).update(data).digest('base64url');
-  const index = (data: string, digest: string): number => {
-    const given = Buffer.from(digest);
+  // Keyed by data and digest together: a remembered answer is only ever for the same pair.
+  const indexOf = rememberRecent((pair: string): number => {
+    const split = pair.lastIndexOf('\n');
+    const [data, given] = [pair.slice(0, split), Buffer.from(pair.slice(split + 1))];
     for (const [i, key] of keys.entries()) {
       const expected = Buffer.from(sign(data, key));
       if (expected.length === given.length && timingSafeEqual(expected, given)) return i;
     }
     return -1;
-  };
+  });
+  const index = (data: string, digest: string): number => indexOf(`${data}\n${digest}`);
   return {
     sign: (data: string) => sign(data, keys[0]!),
     index,

@@ -52,3 +52,13 @@ it('stores nothing for a visitor whose session nobody wrote to', async () => {
   expect(idOf(response)).toBeUndefined();
   expect((await store.count()).live).toBe(0);
 });
+
+it('checks each signature it has not seen: a remembered cookie does not vouch for another signature', () => {
+  const keys = cookieKeys([SECRET, 'b'.repeat(32)]);
+  const digest = keys.sign('sid=abc');
+  expect(keys.verify('sid=abc', digest)).toBe(true);
+  expect(keys.verify('sid=abc', digest)).toBe(true);
+  expect(keys.verify('sid=abc', `${digest.slice(0, -1)}${digest.endsWith('A') ? 'B' : 'A'}`)).toBe(false);
+  expect(keys.verify('sid=abd', digest)).toBe(false);
+  expect(keys.index('sid=abc', cookieKeys(['b'.repeat(32)]).sign('sid=abc'))).toBe(1);
+});
