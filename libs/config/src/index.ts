@@ -1,12 +1,6 @@
-export {
-  loadConfig,
-  ConfigError,
-  exitOnConfigError,
-  keyRingOf,
-  type Config,
-  type Environment,
-  type KeyRingVariable,
-} from './load-config.js';
+export { loadConfig, type Config, type Environment } from './load-config.js';
+export { ConfigError, exitOnConfigError } from './config-error.js';
+export { keyRingOf, requireKeyRings, type KeyRingVariable } from './key-rings.js';
 export { loadConfigWithSecrets, resolveSecretSources } from './secret-sources.js';
 export { configReference, configReferenceMarkdown, type VariableReference } from './reference.js';
 export { variables, secretVariables, DEVELOPMENT_SESSION_SECRET, type VariableName } from './variables.js';

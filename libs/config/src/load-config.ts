@@ -1,5 +1,6 @@
-import { createKeyRing, KeyConfigError, listedKeys, type KeyRing } from '@portcullis/crypto';
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { keyProblems } from './key-rings.js';
 import {
   legacyDeprecation,
   LEGACY_STORE_VARIABLES,
@@ -28,17 +29,6 @@ export type Config = Readonly<
     DerivedStoreSettings & { SESSION_STORE_PHASE: SessionPhase; SESSION_STORE_FROM: StoreName }
 >;
 export type Environment = Record<string, string | undefined>;
-
-/** Thrown when configuration is invalid; the message lists every problem, never a value. */
-export class ConfigError extends Error {
-  constructor(readonly problems: readonly { variable: string; message: string }[]) {
-    super(
-      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((problem) => `  - ${problem.variable}: ${problem.message}`).join('\n'),
-    );
-    this.name = 'ConfigError';
-  }
-}
 
 type Problem = { variable: VariableName; message: string };
 
@@ -149,46 +139,6 @@ function crossFieldProblems(config: Parsed): Problem[] {
   return problems;
 }
 
-const KEY_RINGS = [
-  ['MFA_SECRET_ENCRYPTION_KEY', 'MFA_SECRET_ENCRYPTION_KEYS_PREVIOUS'],
-  ['MFA_RESET_LOG_ENCRYPTION_KEY', 'MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS'],
-  ['AUDIT_DETAILS_ENCRYPTION_KEY', 'AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS'],
-] as const;
-
-export type KeyRingVariable = (typeof KEY_RINGS)[number][0];
-
-/**
- * The ring of one key variable: the key itself (primary) and its `*_KEYS_PREVIOUS` list, from a
- * loaded Config or a plain record of variables; undefined when the key is not set.
- */
-export function keyRingOf(values: { readonly [name: string]: unknown }, primary: KeyRingVariable): KeyRing | undefined {
-  const value = values[primary];
-  if (typeof value !== 'string' || value === '') return undefined;
-  const previous = KEY_RINGS.find(([name]) => name === primary)![1];
-  const listed = values[previous];
-  return createKeyRing({
-    primary: { name: primary, value },
-    previous: listedKeys(
-      previous,
-      typeof listed === 'string' || Array.isArray(listed) ? (listed as string | string[]) : undefined,
-    ),
-  });
-}
-
-/** Keys are checked by libs/crypto's own rules (length, encoding, randomness) at start-up. */
-function keyProblems(config: Parsed): { variable: string; message: string }[] {
-  const problems: { variable: string; message: string }[] = [];
-  for (const [primary] of KEY_RINGS) {
-    try {
-      keyRingOf(config, primary);
-    } catch (error) {
-      if (!(error instanceof KeyConfigError)) throw error;
-      problems.push(...error.problems.map((problem) => ({ variable: problem.variable, message: problem.message })));
-    }
-  }
-  return problems;
-}
-
 /** Development conveniences that must never reach production. */
 function productionProblems(config: Parsed): Problem[] {
   if (config.NODE_ENV !== 'production') return [];
@@ -286,13 +236,4 @@ export function loadConfig(env: Environment = process.env, options: { warn?: (me
   if (problems.length > 0 || !first.success || !phase.position) throw new ConfigError(problems);
   if (phase.legacy.length > 0) (options.warn ?? warnOnce)(legacyDeprecation(phase.position, phase.legacy));
   return Object.freeze({ ...first.data, ...derived }) as Config;
-}
-
-/** For `main.ts`: a bad configuration prints its one message and exits non-zero. */
-export function exitOnConfigError(error: unknown): never {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
 }

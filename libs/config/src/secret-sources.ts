@@ -2,7 +2,8 @@
 // AWS Secrets Manager (one JSON secret) and/or SSM Parameter Store (SecureString under a path).
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigError, loadConfig, type Config, type Environment } from './load-config.js';
+import { ConfigError } from './config-error.js';
+import { loadConfig, type Config, type Environment } from './load-config.js';
 import { variables } from './variables.js';
 
 const knownNames = new Set(Object.keys(variables));

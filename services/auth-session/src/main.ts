@@ -1,43 +1,25 @@
 // config → dependencies → app → listen; SIGTERM drains requests, then closes pools and stores.
 import { Redis } from 'ioredis';
 import { createAuditWriter } from '@portcullis/audit';
-import { ConfigError, exitOnConfigError, keyRingOf, loadConfigWithSecrets, sessionPhaseInfo } from '@portcullis/config';
-import { createDatabase, pingDatabase } from '@portcullis/db';
-import { runService } from '@portcullis/http';
-import { createLogger, createMetrics } from '@portcullis/observability';
+import { exitOnConfigError, keyRingOf } from '@portcullis/config';
+import { createServiceBase } from '@portcullis/config/service';
+import { createDatabase } from '@portcullis/db';
 import {
   createJobRunMetrics,
   createJobRunQueries,
-  createSessionStoreFromSettings,
-  createSessionStoreMetrics,
   createSessionTableMetrics,
   sessionJobsInUse,
   startItemCounter,
   type SessionBackend,
 } from '@portcullis/session-store';
+import { sessionCookieSettings } from '@portcullis/session-auth';
 import { createApp } from './app.js';
 import { ensureDefaultPlatformAdmin } from './libraries/default-admin.js';
 import { createLoginThrottle, type ThrottleStore } from './libraries/login-throttle.js';
 import { createSignInPasswordHasher } from './libraries/passwords.js';
-import { sessionCookieSettings } from '@portcullis/session-auth';
 
-const name = 'auth-session';
-const config = await loadConfigWithSecrets().catch(exitOnConfigError);
-const logger = createLogger({ service: name, level: config.LOG_LEVEL });
-const totpKeys =
-  keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY') ??
-  exitOnConfigError(
-    new ConfigError([{ variable: 'MFA_SECRET_ENCRYPTION_KEY', message: 'is required by auth-session' }]),
-  );
-const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
-const metrics = createMetrics(name);
-const storeMetrics = createSessionStoreMetrics(metrics.registry);
-const sessions = createSessionStoreFromSettings(config, {
-  metrics: storeMetrics,
-  onSecondaryFailure: (op, error) =>
-    logger.warn({ op, err: error }, 'session store: secondary write failed, queued for repair'),
-  phase: sessionPhaseInfo(config), // session_store_phase_info on /metrics, as on every pod
-});
+const base = await createServiceBase('auth-session', ['MFA_SECRET_ENCRYPTION_KEY']).catch(exitOnConfigError);
+const { config, logger, db, metrics, storeMetrics, sessions } = base;
 const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, storeMetrics);
 // Results of the scheduled jobs (sessions cleanup, sessions verify --record) read from
 // operational_job_runs on scrape; only auth-session exports them (docs/session-store.md).
@@ -93,7 +75,7 @@ if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWOR
 const app = createApp({
   db,
   store: sessions.store,
-  totpKeys,
+  totpKeys: base.keys.MFA_SECRET_ENCRYPTION_KEY,
   audit,
   throttle: createLoginThrottle({ store: throttleStore, keyPrefix: config.REDIS_KEY_PREFIX }),
   logger,
@@ -113,25 +95,14 @@ const app = createApp({
   },
 });
 
-await runService({
-  name,
+await base.run({
   app,
-  logger,
-  metrics,
-  config,
-  checks: {
-    database: () => pingDatabase(db),
-    // One read of an id that cannot exist: cheap on every store, unlike a count.
-    sessionStore: () => sessions.store.get('readiness-probe'),
-    ...(redis ? { redis: () => redis.ping() } : {}),
-  },
+  checks: redis ? { redis: () => redis.ping() } : {},
   closers: [
     async () => counter.stop(),
-    () => sessions.close(),
     async () => redis?.disconnect(),
     async () => {
       if (sessionDb && sessionDb !== db) await sessionDb.destroy();
     },
-    () => db.destroy(),
   ],
 });

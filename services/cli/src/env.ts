@@ -6,6 +6,8 @@ import { KeyConfigError, type KeyRing } from '@portcullis/crypto';
 import { CliError, EXIT } from './cli-error.js';
 
 type Name = keyof typeof variables;
+/** The environment, or a loaded Config (break-glass reads one). */
+type KeyValues = { readonly [name: string]: unknown };
 type Value<K extends Name> = NonNullable<ReturnType<(typeof variables)[K]['schema']['parse']>>;
 
 export function readVariable<K extends Name>(env: Environment, name: K, hint = ''): Value<K> {
@@ -21,13 +23,24 @@ export function readVariable<K extends Name>(env: Environment, name: K, hint = '
  * The key ring of `variable` and its `*_KEYS_PREVIOUS` list, as the services build it; undefined
  * when unset. A malformed key is a usage error naming the variable, never its value.
  */
-export function readKeyRing(env: Environment, variable: KeyRingVariable): KeyRing | undefined {
+export function readKeyRing(values: KeyValues, variable: KeyRingVariable): KeyRing | undefined {
   try {
-    return keyRingOf(env, variable);
+    return keyRingOf(values, variable);
   } catch (error) {
     if (error instanceof KeyConfigError) throw new CliError(`${error.message}: fix the key and run again`, EXIT.usage);
     throw error;
   }
+}
+
+/** As readKeyRing, for a command that cannot run without the ring: unset is a usage error saying what it is for. */
+export function requireKeyRing(values: KeyValues, variable: KeyRingVariable, purpose: string): KeyRing {
+  const ring = readKeyRing(values, variable);
+  if (!ring)
+    throw new CliError(
+      `${variable} is not set: ${purpose}. Set it, or SECRETS_SOURCE=aws, with the services' key ring (docs/key-rotation.md).`,
+      EXIT.usage,
+    );
+  return ring;
 }
 
 /**

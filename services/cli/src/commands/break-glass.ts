@@ -7,11 +7,12 @@
 // before and after the commit, as mfa-admin does for a tenant admin (docs/mfa-reset-runbook.md).
 import type { Command } from 'commander';
 import { createAuditWriter } from '@portcullis/audit';
-import { keyRingOf, loadConfig } from '@portcullis/config';
+import { loadConfig } from '@portcullis/config';
 import { createDatabase, type Knex } from '@portcullis/db';
 import { createTotp, TotpSecretError, type KeyRing } from '@portcullis/crypto';
 import { createSessionStoreFromSettings } from '@portcullis/session-store';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
+import { readKeyRing, requireKeyRing } from '../env.js';
 import type { CliContext } from '../program.js';
 
 const TABLE = 'platform_admins';
@@ -30,14 +31,9 @@ interface AdminRow {
 }
 
 /** The approver's live TOTP secret: encrypted under MFA_SECRET_ENCRYPTION_KEY, or legacy plaintext. */
-function approverSecret(ring: KeyRing | undefined, admin: AdminRow): string {
+function approverSecret(ring: KeyRing, admin: AdminRow): string {
   const context = { table: TABLE, column: 'totp_secret', rowId: admin.id };
   const secret = admin.totp_secret!;
-  if (!ring)
-    throw new CliError(
-      "MFA_SECRET_ENCRYPTION_KEY is required to check the approver's code: set it, or SECRETS_SOURCE=aws, as for auth-session.",
-      EXIT.usage,
-    );
   const classified = ring.classify(secret, context);
   if (classified.kind === 'plaintext') return secret;
   if (classified.kind === 'undecryptable')
@@ -81,7 +77,10 @@ async function resetMfa(context: CliContext, flags: Flags): Promise<void> {
     // As auth-session accepts a sign-in code: the same TOTP, window and replay claim.
     const step = await createTotp({ now: () => Date.now() })
       .matchStep(
-        approverSecret(keyRingOf(config, 'MFA_SECRET_ENCRYPTION_KEY'), approver),
+        approverSecret(
+          requireKeyRing(config, 'MFA_SECRET_ENCRYPTION_KEY', "the approver's code is checked with it"),
+          approver,
+        ),
         flags.approvalCode.replace(/\s+/g, ''),
       )
       .catch((error: unknown) => {
@@ -104,7 +103,7 @@ async function resetMfa(context: CliContext, flags: Flags): Promise<void> {
         EXIT.usage,
       );
 
-    const audit = createAuditWriter({ db, keys: keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY') });
+    const audit = createAuditWriter({ db, keys: readKeyRing(config, 'AUDIT_DETAILS_ENCRYPTION_KEY') });
     const markerTtlMs = config.SESSION_ABSOLUTE_TIMEOUT_SECONDS * 1000 + MARKER_SLACK_MS;
     const at = new Date();
     await db.transaction(async (trx) => {

@@ -10,7 +10,7 @@ import { PREVIOUS_COLUMNS, RESET_LOG_TABLE, valueContext } from '@portcullis/mfa
 import { totpCodeAt, totpStepAt } from '@portcullis/crypto';
 import { createDatabase } from '@portcullis/db';
 import { CliError, EXIT, messageOf } from '../cli-error.js';
-import { readKeyRing, readVariable } from '../env.js';
+import { readVariable, requireKeyRing } from '../env.js';
 import { writeEvidence } from '../evidence.js';
 import type { CliContext } from '../program.js';
 
@@ -110,12 +110,11 @@ interface Flags {
 
 async function mfaResetDrill(context: CliContext, flags: Flags): Promise<void> {
   const credentials = await readCredentials(flags.credentials);
-  const ring = readKeyRing(context.env, 'MFA_RESET_LOG_ENCRYPTION_KEY');
-  if (!ring)
-    throw new CliError(
-      'MFA_RESET_LOG_ENCRYPTION_KEY is required to check the reset log row: set it, or SECRETS_SOURCE=aws.',
-      EXIT.usage,
-    );
+  const ring = requireKeyRing(
+    context.env,
+    'MFA_RESET_LOG_ENCRYPTION_KEY',
+    'the drill checks the reset log row with it',
+  );
   const db = createDatabase({ url: readVariable(context.env, 'DATABASE_URL'), poolMax: 1 });
   const startedAt = new Date().toISOString();
   const checks: Check[] = [];

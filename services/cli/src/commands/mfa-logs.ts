@@ -15,7 +15,7 @@ import {
   type ResetLogJobs,
 } from '@portcullis/mfa-reset-log';
 import { CliError, EXIT } from '../cli-error.js';
-import { readKeyRing, readVariable } from '../env.js';
+import { readVariable, requireKeyRing } from '../env.js';
 import { wholeNumber as whole } from '../options.js';
 import type { CliContext } from '../program.js';
 import { formatCount as number, progressWriter } from '../progress.js';
@@ -48,15 +48,11 @@ const shardOf = (value: string) => {
 
 function readSetup(env: CliContext['env']): { url: string; ring: KeyRing } {
   const url = readVariable(env, 'DATABASE_URL');
-  const ring = readKeyRing(
+  const ring = requireKeyRing(
     { ...env, MFA_RESET_LOG_ENCRYPTION_KEY: env.MFA_RESET_LOG_ENCRYPTION_KEY?.trim() },
     'MFA_RESET_LOG_ENCRYPTION_KEY',
+    'the job reads and rewrites the reset log with it',
   );
-  if (!ring)
-    throw new CliError(
-      'MFA_RESET_LOG_ENCRYPTION_KEY is not set: give the job the same key ring as the services (docs/key-rotation.md)',
-      EXIT.usage,
-    );
   return { url, ring };
 }
 
