@@ -6,7 +6,7 @@
 import type Koa from 'koa';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
-import { defaultSettings, SESSION_SECRET } from '../../services/auth-session/test/harness.js';
+import { defaultSettings, SESSION_SECRET } from '../support/index.js';
 import {
   createAdminHarness,
   createTenant,
@@ -16,7 +16,7 @@ import {
   type AdminHarness,
   type Built,
   type SeededAdmin,
-} from '../../services/mfa-admin/test/harness.js';
+} from '../support/admin-harness.js';
 
 /** Open to anyone by design. A new public route fails the matrix until it is added here on purpose. */
 const PUBLIC = new Set([

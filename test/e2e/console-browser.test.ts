@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
-import { defaultSettings, SESSION_SECRET, totpCode } from '../../services/auth-session/test/harness.js';
-import { createAdminHarness, type AdminHarness, type Built } from '../../services/mfa-admin/test/harness.js';
+import { defaultSettings, SESSION_SECRET, totpCode } from '../support/auth-harness.js';
+import { createAdminHarness, type AdminHarness, type Built } from '../support/admin-harness.js';
 
 const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((path) => existsSync(path));
 const SHOTS = new URL('../../test-results/console/', import.meta.url).pathname;

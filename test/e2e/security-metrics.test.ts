@@ -18,7 +18,7 @@ import {
   signIn,
   type AdminHarness,
   type Built,
-} from '../../services/mfa-admin/test/harness.js';
+} from '../support/admin-harness.js';
 
 const DASHBOARD = new URL('../../helm/portcullis/files/dashboards/auth-service.json', import.meta.url);
 let h: AdminHarness;

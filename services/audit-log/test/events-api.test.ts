@@ -5,7 +5,7 @@ import type { KeyRing } from '@portcullis/crypto';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import type request from 'supertest';
 import { createApp } from '../src/app.js';
-import { defaultSettings, SESSION_SECRET } from '../../auth-session/test/harness.js';
+import { defaultSettings, SESSION_SECRET } from '../../../test/support/index.js';
 import {
   createAdminHarness,
   createTenant,
@@ -15,7 +15,7 @@ import {
   type AdminHarness,
   type Built,
   type SeededAdmin,
-} from '../../mfa-admin/test/harness.js';
+} from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
 let built: Built;

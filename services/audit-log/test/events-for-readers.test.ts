@@ -4,7 +4,7 @@
 import { createLogger, createMetrics } from '@portcullis/observability';
 import type request from 'supertest';
 import { createApp } from '../src/app.js';
-import { defaultSettings, SESSION_SECRET } from '../../auth-session/test/harness.js';
+import { defaultSettings, SESSION_SECRET } from '../../../test/support/index.js';
 import {
   createAdminHarness,
   createTenant,
@@ -14,7 +14,7 @@ import {
   type AdminHarness,
   type Built,
   type SeededAdmin,
-} from '../../mfa-admin/test/harness.js';
+} from '../../../test/support/admin-harness.js';
 
 const html = { Accept: 'text/html' };
 let h: AdminHarness;

@@ -1,7 +1,7 @@
 // No session before there is something to keep: the sign-in page renders, and a refused sign-in
 // answers, without a store entry; the form stays CSRF-protected by a signed cookie instead.
 import request from 'supertest';
-import { createHarness, createTenant, createTenantAdmin, type Harness } from './harness.js';
+import { createHarness, createTenant, createTenantAdmin, type Harness } from '../../../test/support/auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { openApiDocument } from '../src/openapi.js';
-import { createHarness, type Harness } from './harness.js';
+import { createHarness, type Harness } from '../../../test/support/auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

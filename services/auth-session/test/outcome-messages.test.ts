@@ -2,7 +2,14 @@
 // when (a right code used to read as a wrong one), and a spent recovery code is not called a
 // wrong app code.
 import request from 'supertest';
-import { createHarness, createTenant, createTenantAdmin, json, totpCode, type Harness } from './harness.js';
+import {
+  createHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  totpCode,
+  type Harness,
+} from '../../../test/support/auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,5 +1,12 @@
 import request from 'supertest';
-import { createHarness, createTenant, createTenantAdmin, json, totpCode, type Harness } from './harness.js';
+import {
+  createHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  totpCode,
+  type Harness,
+} from '../../../test/support/auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import {
   signInFully,
   totpCode,
   type Harness,
-} from './harness.js';
+} from '../../../test/support/auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {

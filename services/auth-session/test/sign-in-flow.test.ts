@@ -1,6 +1,13 @@
 import request from 'supertest';
 import { generate } from 'otplib';
-import { createHarness, createTenant, createTenantAdmin, json, totpCode, type Harness } from './harness.js';
+import {
+  createHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  totpCode,
+  type Harness,
+} from '../../../test/support/auth-harness.js';
 import { ensureDefaultPlatformAdmin } from '../src/libraries/default-admin.js';
 import { createAuditWriter } from '@portcullis/audit';
 

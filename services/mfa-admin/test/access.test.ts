@@ -12,7 +12,7 @@ import {
   totpCode,
   type AdminHarness,
   type Built,
-} from './harness.js';
+} from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
 let built: Built;

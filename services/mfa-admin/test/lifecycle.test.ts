@@ -11,7 +11,7 @@ import {
   totpCode,
   type AdminHarness,
   type Built,
-} from './harness.js';
+} from '../../../test/support/admin-harness.js';
 
 const html = { Accept: 'text/html' };
 const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;

@@ -10,7 +10,7 @@ import {
   signIn,
   totpCode,
   type AdminHarness,
-} from './harness.js';
+} from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
 beforeAll(async () => {

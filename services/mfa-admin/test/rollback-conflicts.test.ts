@@ -9,7 +9,7 @@ import {
   type AdminHarness,
   type Built,
   type SeededAdmin,
-} from './harness.js';
+} from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
 let built: Built;

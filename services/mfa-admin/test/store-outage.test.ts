@@ -18,7 +18,14 @@ import {
 import { createSessionRevoker } from '../src/libraries/session-revoker.js';
 import { createRevocationQueries } from '../src/queries/revocations.js';
 import { startRedis, type ServerHandle } from '../../../test/support/index.js';
-import { createAdminHarness, createTenant, createTenantAdmin, json, signIn, type AdminHarness } from './harness.js';
+import {
+  createAdminHarness,
+  createTenant,
+  createTenantAdmin,
+  json,
+  signIn,
+  type AdminHarness,
+} from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
 beforeAll(async () => {

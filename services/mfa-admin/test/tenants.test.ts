@@ -9,7 +9,7 @@ import {
   signIn,
   type AdminHarness,
   type Built,
-} from './harness.js';
+} from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
 let built: Built;

@@ -1,42 +1,27 @@
 // Builds a real auth-session app per test file: real PostgreSQL (migrated), real Redis for the
 // session store and the throttle, production argon2 parameters, and a clock the test moves.
+// Imported directly by the service tests (not through index.ts: it loads the app and its clients).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import knex, { type Knex } from 'knex';
-import { generate } from 'otplib';
 import request from 'supertest';
 import { createAuditWriter } from '@portcullis/audit';
 import { createKeyRing, createSessionIdHasher, type KeyRing } from '@portcullis/crypto';
 import { migrateLatest } from '@portcullis/migrations';
 import { createLogger, createMetrics, type ServiceMetrics } from '@portcullis/observability';
 import { createRedisBackend, createSessionStore, type SessionStore } from '@portcullis/session-store';
-import { createApp, type AuthSettings } from '../src/app.js';
-import { createLoginThrottle } from '../src/libraries/login-throttle.js';
-import { createSignInPasswordHasher } from '../src/libraries/passwords.js';
-import { hashRecoveryCode } from '../src/libraries/recovery-codes.js';
-import { testPostgres, testRedis } from '../../../test/support/index.js';
+import { createApp, type AuthSettings } from '../../services/auth-session/src/app.js';
+import { createLoginThrottle } from '../../services/auth-session/src/libraries/login-throttle.js';
+import { createSignInPasswordHasher } from '../../services/auth-session/src/libraries/passwords.js';
+import { hashRecoveryCode } from '../../services/auth-session/src/libraries/recovery-codes.js';
+import { totpCode as authenticatorCode } from './authenticator.js';
+import { TestClock } from './clock.js';
+import { testPostgres, testRedis } from './index.js';
+import { defaultSettings, json } from './service-settings.js';
 
-export class TestClock {
-  offset = 0;
-  now = () => Date.now() + this.offset;
-  advance(ms: number): void {
-    this.offset += ms;
-  }
-}
-
-export const SESSION_SECRET = `test-session-secret-${'x'.repeat(32)}`;
-export const defaultSettings: AuthSettings = {
-  production: false,
-  cookieName: 'portcullis.sid',
-  secrets: [SESSION_SECRET],
-  idleTimeoutMs: 30 * 60_000,
-  absoluteTimeoutMs: 12 * 3600_000,
-  maxConcurrent: 5,
-  concurrencyMode: 'evict-oldest',
-  lockout: { threshold: 5, baseSeconds: 60, maxSeconds: 3600 },
-  reauthMaxAgeMs: 5 * 60_000,
-};
+export { TestClock } from './clock.js';
+export { defaultSettings, json, SESSION_SECRET } from './service-settings.js';
 
 export interface Harness {
   db: Knex;
@@ -171,9 +156,7 @@ export async function createTenantAdmin(
 
 /** The code an authenticator app shows at the harness clock's time (optionally `steps` periods later). */
 export const totpCode = (secret: string, clock: TestClock, steps = 0) =>
-  generate({ secret, epoch: Math.floor(clock.now() / 1000) + steps * 30 });
-
-export const json = { Accept: 'application/json', 'Content-Type': 'application/json' };
+  Promise.resolve(authenticatorCode(secret, Math.floor(clock.now() / 30_000) + steps));
 
 /** Password + TOTP through the JSON API; returns the agent holding the level-2 session cookie. */
 export async function signInFully(
