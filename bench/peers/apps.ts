@@ -5,7 +5,14 @@
 // POST /login (creates the session) and GET /me (reads it; 401 without one).
 import { createServer, type RequestListener } from 'node:http';
 
-export const TARGETS = ['ceiling', 'floor', 'koa-session-redis', 'express-session-redis', 'koa-session-knex'] as const;
+export const TARGETS = [
+  'ceiling',
+  'floor',
+  'koa-session-redis',
+  'express-session-redis',
+  'express-session-redis-readme',
+  'koa-session-knex',
+] as const;
 export type PeerTarget = (typeof TARGETS)[number];
 
 /** What every /me answers: about the size of Portcullis' /auth/me body. */
@@ -125,8 +132,12 @@ async function koaSessionKnex(): Promise<RequestListener> {
   });
 }
 
-/** Express 5 + express-session + connect-redis on node-redis, configured as connect-redis' README shows. */
-async function expressSessionRedis(): Promise<RequestListener> {
+/**
+ * Express 5 + express-session + connect-redis on node-redis. `defaults`: express-session's own
+ * defaults (resave and saveUninitialized true: the store is written on every request), the peer
+ * issue 14 names; otherwise the options connect-redis' README shows (both false).
+ */
+async function expressSessionRedis(options: 'defaults' | 'readme'): Promise<RequestListener> {
   const [{ default: express }, { default: session }, { RedisStore }, { createClient }] = await Promise.all([
     import('express'),
     import('express-session'),
@@ -139,8 +150,7 @@ async function expressSessionRedis(): Promise<RequestListener> {
   app.use(
     session({
       store: new RedisStore({ client, prefix: 'express:sess:' }),
-      resave: false,
-      saveUninitialized: false,
+      ...(options === 'readme' ? { resave: false, saveUninitialized: false } : {}),
       secret: required('SESSION_SECRET'),
     }),
   );
@@ -160,7 +170,8 @@ const builders: Record<PeerTarget, () => Promise<RequestListener>> = {
   ceiling,
   floor,
   'koa-session-redis': koaSessionRedis,
-  'express-session-redis': expressSessionRedis,
+  'express-session-redis': () => expressSessionRedis('defaults'),
+  'express-session-redis-readme': () => expressSessionRedis('readme'),
   'koa-session-knex': koaSessionKnex,
 };
 
