@@ -8,18 +8,18 @@ import { failures } from './acceptance.js';
 import { drill } from './run.js';
 
 const USAGE =
-  'Usage: npm run drill -- cutover [--report <file.html> (default cutover-drill.html)] [--admins N (2-200, default 24)]';
+  'Usage: npm run drill -- cutover [--report <file.html> (default cutover-drill.html)] [--admins N (2-50, default 6)]';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     report: { type: 'string', default: 'cutover-drill.html' },
-    admins: { type: 'string', default: '24' },
+    admins: { type: 'string', default: '6' },
     help: { type: 'boolean' },
   },
 });
 const admins = Number(values.admins);
-if (values.help || positionals[0] !== 'cutover' || !(Number.isInteger(admins) && admins >= 2 && admins <= 200)) {
-  console.error(values.help ? USAGE : `Name the drill (cutover) and a whole number of admins from 2 to 200.\n${USAGE}`);
+if (values.help || positionals[0] !== 'cutover' || !(Number.isInteger(admins) && admins >= 2 && admins <= 50)) {
+  console.error(values.help ? USAGE : `Name the drill (cutover) and a whole number of admins from 2 to 50.\n${USAGE}`);
   process.exit(values.help ? 0 : 2);
 }
 const cleanUp = () => (process.env[RUN_DIR_ENV] ? cleanRunDir(process.env[RUN_DIR_ENV]) : Promise.resolve());

@@ -1,87 +1,56 @@
-// One replica of the cutover drill: the session store exactly as auth-session's main.ts builds it
-// (loadConfig with the phase's variables → createSessionStoreFromSettings with its metrics and
-// phase info, the item counter, the job-run gauges), and an admin server on 127.0.0.1 serving
-// its /metrics for Prometheus. What it does not run is the HTTP app in front of the store.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
-import {
-  loadConfig,
-  phaseLabel,
-  phaseValues,
-  sessionPhaseInfo,
-  type Environment,
-  type PhasePosition,
-} from '@portcullis/config';
-import {
-  createJobRunMetrics,
-  createSessionStoreFromSettings,
-  createSessionStoreMetrics,
-  sessionJobsInUse,
-  startItemCounter,
-  type Clock,
-  type JobRun,
-  type SessionBackend,
-  type SessionStore,
-  type SessionStoreMetrics,
-} from '@portcullis/session-store';
-import { LOOPBACK } from '../infra/process.js';
+// One replica of the cutover drill: a real auth-session process, the compiled
+// services/auth-session/dist/main.js as the image runs it (NODE_ENV=production), configured by
+// SESSION_STORE_PHASE/_FROM/_TO as the chart's ConfigMap configures a pod. Its public port is
+// what the synthetic admins use, its admin port (/metrics) what Prometheus scrapes.
+import { phaseLabel, phaseValues, type PhasePosition } from '@portcullis/config';
+import { startCompiledService } from '../support/compiled-service.js';
 
 export interface DrillReplica {
   readonly name: string;
   readonly position: PhasePosition;
-  readonly store: SessionStore;
-  readonly metrics: SessionStoreMetrics;
+  readonly pid: number;
+  /** Public port: http://127.0.0.1:<port>. */
+  readonly url: string;
+  /** host:port of the admin port, the scrape target. */
   readonly address: string;
-  /** Reads answered by the secondary since this replica started. */
-  fallbacks(): Promise<number>;
-  close(): Promise<void>;
+  /** Scrapes its last counters, then SIGTERM; a non-zero exit is an error with its output. */
+  stop(): Promise<{ fallbacks: number }>;
+}
+
+/** The sum of one counter's series in a Prometheus text exposition. */
+export function counterTotal(exposition: string, name: string): number {
+  return exposition
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 export async function startReplica(options: {
   name: string;
   position: PhasePosition;
-  env: Environment;
-  clock: Clock;
-  jobRuns: () => JobRun[];
+  env: Record<string, string>;
 }): Promise<DrillReplica> {
   const { phase, from, to } = phaseValues(options.position);
-  const config = loadConfig(
-    { ...options.env, SESSION_STORE_PHASE: phase, SESSION_STORE_FROM: from, SESSION_STORE_TO: to },
-    { warn: () => undefined },
-  );
-  const registry = new Registry();
-  const metrics = createSessionStoreMetrics(registry);
-  const sessions = createSessionStoreFromSettings(config, {
-    metrics,
-    clock: options.clock,
-    phase: sessionPhaseInfo(config),
+  const service = await startCompiledService('auth-session', {
+    ...options.env,
+    SESSION_STORE_PHASE: phase,
+    SESSION_STORE_FROM: from,
+    ...(to ? { SESSION_STORE_TO: to } : {}),
   });
-  // Counted every second (a service counts every minute): the drill's steps last seconds.
-  const counter = startItemCounter(sessions.stores as Record<string, SessionBackend>, metrics, 1000);
-  await counter.refresh();
-  createJobRunMetrics(registry, { latest: async () => options.jobRuns(), ...sessionJobsInUse(config), cacheMs: 500 });
-  const server: Server = createServer((request, response) => {
-    if (request.url !== '/metrics') return void response.writeHead(404).end();
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      () => response.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
-  const { port } = server.address() as AddressInfo;
+  const name = `${options.name} ${phaseLabel(options.position)}`;
   return {
-    name: `${options.name} ${phaseLabel(options.position)}`,
+    name,
     position: options.position,
-    store: sessions.store,
-    metrics,
-    address: `${LOOPBACK}:${port}`,
-    fallbacks: async () => (await metrics.readFallbacks.get()).values.reduce((sum, value) => sum + value.value, 0),
-    close: async () => {
-      counter.stop();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await sessions.close();
+    pid: service.pid,
+    url: service.url,
+    address: new URL(service.adminUrl).host,
+    stop: async () => {
+      const metrics = await fetch(`${service.adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) })
+        .then((response) => response.text())
+        .catch(() => '');
+      const code = await service.stop();
+      if (code !== 0) throw new Error(`${name} exited with ${code}; its output:\n${service.output().slice(-3000)}`);
+      return { fallbacks: counterTotal(metrics, 'session_store_read_fallbacks_total') };
     },
   };
 }

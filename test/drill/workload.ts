@@ -1,125 +1,226 @@
-// The drill's synthetic admins. Each keeps a session and uses it on whichever replica the load
-// balancer picks (a read, then the save that moves lastSeenAt); some sign out, some revoke all
-// their sessions. A session that is gone while its admin still holds it is a forced re-login; a
-// signed-out session that any replica still serves is a logout undone. Time is the drill's clock,
-// so one idle timeout passes in a moment.
-import { randomBytes } from 'node:crypto';
-import type { Clock, SessionData, SessionStore } from '@portcullis/session-store';
+// The drill's synthetic admins, over HTTP against the replicas' public ports as the ingress
+// forwards a browser (X-Forwarded-Proto https, one client address each). Each admin signs in
+// with password and a second factor, keeps using the session on whichever replica the "load
+// balancer" picks, and now and then signs out, revokes their other sessions or signs in once too
+// often (the concurrent-session limit evicts the oldest). A 401 on a session that should be live
+// is a forced re-login; a 200 on one that was signed out, revoked or evicted is a logout undone.
+import { totpCodeAt, totpStepAt } from '@portcullis/crypto';
+import type { SeededAdmin } from './seed.js';
 
-/** SESSION_IDLE_TIMEOUT_SECONDS (the default, 30 min): every save sets expiry = now + this. */
-export const IDLE_MS = 30 * 60_000;
-
-export class DrillClock implements Clock {
-  private offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  advance(ms: number): void {
-    this.offset += ms;
-  }
-}
+/** SESSION_IDLE_TIMEOUT_SECONDS of the drill: the smallest libs/config allows (60) plus room for the guard's one-minute lastSeenAt granularity. */
+export const IDLE_SECONDS = 70;
+/** SESSION_MAX_CONCURRENT of the drill (SESSION_CONCURRENCY_MODE evict-oldest, the default). */
+export const MAX_CONCURRENT = 3;
+const COOKIE = '__Host-portcullis.sid';
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface Totals {
   forcedRelogins: number;
   logoutsUndone: number;
+  /** Answers other than the expected 200/401, and requests that failed (connection, timeout). */
+  requestErrors: number;
+  signIns: number;
+  requests: number;
 }
 
-const newId = () => randomBytes(32).toString('base64url');
+export const emptyTotals = (): Totals => ({
+  forcedRelogins: 0,
+  logoutsUndone: 0,
+  requestErrors: 0,
+  signIns: 0,
+  requests: 0,
+});
+
+/** One browser: its cookie jar, whose session it holds and since when. */
+export interface Browser {
+  admin: SeededAdmin;
+  ip: string;
+  jar: Map<string, string>;
+  /** Drill time (ms) the session was created: eviction takes the oldest. */
+  createdAt: number;
+  lastUsed: number;
+}
+
+export const sessionIdOf = (browser: Browser) => browser.jar.get(COOKIE);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]) => items[Math.floor(Math.random() * items.length)]!;
 
-export class Admins {
-  tracked = 0;
-  private readonly live = new Map<string, SessionData & { userId: string }>();
-  private readonly gone: string[] = [];
-  private readonly names: string[];
-  private round = 0;
+/** HTTP to one deployment: `replicas()` are the public URLs of the pods behind the load balancer now. */
+export class Client {
+  private readonly usedSteps = new Map<string, number>();
 
   constructor(
-    prefix: string,
-    count: number,
+    readonly tenant: string,
+    readonly replicas: () => string[],
     readonly totals: Totals,
-  ) {
-    this.names = Array.from({ length: count }, (_, index) => `${prefix}-admin-${index}`);
+    private readonly note: (kind: string, detail: unknown) => void,
+  ) {}
+
+  async request(
+    browser: Browser,
+    method: string,
+    path: string,
+    options: { body?: unknown; on?: string } = {},
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    const url = options.on ?? pick(this.replicas());
+    this.totals.requests++;
+    try {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          'x-forwarded-proto': 'https',
+          'x-forwarded-for': browser.ip,
+          accept: 'application/json',
+          ...(options.body ? { 'content-type': 'application/json' } : {}),
+          ...(browser.jar.size > 0
+            ? { cookie: [...browser.jar].map(([name, value]) => `${name}=${value}`).join('; ') }
+            : {}),
+        },
+        ...(options.body ? { body: JSON.stringify(options.body) } : {}),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      for (const cookie of response.headers.getSetCookie()) {
+        const [pair = '', ...attributes] = cookie.split(';');
+        const [name = '', value = ''] = pair.split('=');
+        if (value === '' || attributes.some((attribute) => /expires=Thu, 01 Jan 1970/i.test(attribute)))
+          browser.jar.delete(name.trim());
+        else browser.jar.set(name.trim(), value);
+      }
+      const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+      if (response.status !== 200 && response.status !== 401) {
+        this.totals.requestErrors++;
+        this.note('request error', { method, path, status: response.status, code: body.code });
+      }
+      return { status: response.status, body };
+    } catch (error) {
+      this.totals.requestErrors++;
+      this.note('request error', { method, path, error: String(error) });
+      return { status: 0, body: {} };
+    }
   }
 
-  private async signIn(store: SessionStore, userId: string): Promise<void> {
-    const id = newId();
-    const session = { userId, signedInAt: Date.now() };
-    await store.set(id, session, IDLE_MS);
-    this.live.set(id, session);
-    this.tracked++;
+  /** Password, then a TOTP code (one per admin and 30-s step, as the service accepts) or a recovery code. */
+  async signIn(admin: SeededAdmin, on?: string): Promise<Browser> {
+    const ip = `198.51.100.${1 + Math.floor(Math.random() * 250)}`;
+    const browser: Browser = { admin, ip, jar: new Map(), createdAt: Date.now(), lastUsed: Date.now() };
+    const password = await this.request(browser, 'POST', '/auth/login', {
+      body: { tenant: this.tenant, email: admin.email, password: admin.password },
+      ...(on ? { on } : {}),
+    });
+    if (password.status !== 200)
+      throw new Error(`sign-in of ${admin.email} refused: ${password.status} ${JSON.stringify(password.body)}`);
+    const step = totpStepAt(Date.now());
+    let code: string;
+    if (this.usedSteps.get(admin.id) !== step) {
+      this.usedSteps.set(admin.id, step);
+      code = totpCodeAt(admin.totpSecret, step);
+    } else {
+      code = admin.recoveryCodes.pop() ?? '';
+    }
+    const second = await this.request(browser, 'POST', '/auth/mfa/verify', { body: { code }, ...(on ? { on } : {}) });
+    if (second.status !== 200)
+      throw new Error(`second factor of ${admin.email} refused: ${second.status} ${JSON.stringify(second.body)}`);
+    browser.createdAt = browser.lastUsed = Date.now();
+    this.totals.signIns++;
+    return browser;
   }
 
-  /** `rounds` rounds of every admin using their session, with sign-outs, revocations and checks. */
-  async work(stores: SessionStore[], rounds: number): Promise<void> {
-    for (let done = 0; done < rounds; done++) {
-      this.round++;
-      const holders = new Set([...this.live.values()].map((session) => session.userId));
-      for (const name of this.names) if (!holders.has(name)) await this.signIn(pick(stores), name);
-      for (const [id, session] of [...this.live]) {
-        const store = pick(stores);
-        if (!(await store.get(id))) {
-          this.totals.forcedRelogins++;
-          this.live.delete(id);
-          await this.signIn(store, session.userId);
-        } else {
-          await store.set(id, session, IDLE_MS, { rolling: false, changed: true });
+  /** GET /auth/me: 200 signed in, 401 not. */
+  async me(browser: Browser, on?: string): Promise<number> {
+    const { status } = await this.request(browser, 'GET', '/auth/me', on ? { on } : {});
+    if (status === 200) browser.lastUsed = Date.now();
+    return status;
+  }
+}
+
+/** The synthetic admins of one deployment, working in rounds until stopped. */
+export class Admins {
+  private live: Browser[] = [];
+  private readonly gone: Browser[] = [];
+  private round = 0;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly admins: SeededAdmin[],
+    private readonly note: (kind: string, detail: unknown) => void,
+  ) {}
+
+  get tracked(): number {
+    return this.live.length + this.gone.length;
+  }
+
+  /** One round: every session used once, a sign-out, now and then a revoke-others or one sign-in too many; the newest logged-out sessions tried. */
+  async work(): Promise<void> {
+    const { client } = this;
+    this.round++;
+    for (const admin of this.admins)
+      if (!this.live.some((browser) => browser.admin === admin)) this.live.push(await client.signIn(admin));
+    for (const browser of [...this.live]) {
+      const status = await client.me(browser);
+      if (status !== 401) continue;
+      client.totals.forcedRelogins++;
+      this.note('forced re-login', { admin: browser.admin.email, idleMs: Date.now() - browser.lastUsed });
+      this.live.splice(this.live.indexOf(browser), 1);
+      this.live.push(await client.signIn(browser.admin));
+    }
+    if (this.round % 2 === 0) {
+      const leaving = pick(this.live);
+      const jar = new Map(leaving.jar); // the cookie the browser had: logout clears it
+      const { status } = await client.request(leaving, 'POST', '/auth/logout', { body: {} });
+      if (status === 200) this.end(leaving, jar);
+    }
+    if (this.round % 5 === 0) {
+      // One sign-in past the limit: the service ends this admin's oldest session (evict-oldest).
+      const admin = pick(this.admins);
+      const held = this.live.filter((browser) => browser.admin === admin).sort((a, b) => a.createdAt - b.createdAt);
+      const fresh = await client.signIn(admin);
+      this.live.push(fresh);
+      if (held.length >= MAX_CONCURRENT) this.end(held[0]!);
+    }
+    if (this.round % 7 === 0) {
+      const admin = pick(this.admins);
+      const held = this.live.filter((browser) => browser.admin === admin);
+      if (held.length > 0) {
+        const keeper = held[held.length - 1]!;
+        const { status } = await client.request(keeper, 'POST', '/auth/sessions/revoke-others', { body: {} });
+        if (status === 200) {
+          keeper.createdAt = Date.now();
+          for (const other of held) if (other !== keeper) this.end(other);
         }
       }
-      // One admin signs out; every third round another revokes all of theirs ("sign out everywhere").
-      const [leaving] = [...this.live.keys()].slice(Math.floor(Math.random() * this.live.size));
-      if (leaving) {
-        await pick(stores).destroy(leaving);
-        this.live.delete(leaving);
-        this.gone.push(leaving);
-      }
-      if (this.round % 3 === 0) {
-        const admin = pick(this.names);
-        await pick(stores).destroyByUser(admin);
-        for (const [id, session] of [...this.live]) {
-          if (session.userId !== admin) continue;
-          this.live.delete(id);
-          this.gone.push(id);
-        }
-      }
-      for (const id of this.gone.slice(-40)) if (await pick(stores).get(id)) this.totals.logoutsUndone++;
+    }
+    for (const browser of this.gone.slice(-8)) {
+      // A copy: the 401 clears the cookie, and the next round must send the old one again.
+      if ((await client.me({ ...browser, jar: new Map(browser.jar) })) !== 200) continue;
+      client.totals.logoutsUndone++;
+      this.note('logout undone', { admin: browser.admin.email });
     }
   }
 
-  /** Keeps every live session in use while `ms` of drill time passes (the wait before cutover). */
-  async idle(stores: SessionStore[], clock: DrillClock, ms: number): Promise<void> {
-    for (let step = 0; step < 4; step++) {
-      clock.advance(ms / 4);
-      await this.work(stores, 1);
-    }
+  private end(browser: Browser, jar = browser.jar): void {
+    this.live = this.live.filter((other) => other !== browser);
+    this.gone.push({ ...browser, jar: new Map(jar) });
   }
 
-  /**
-   * The checklist's checks after the store read first changed, on the new store through every
-   * replica: the concurrent-session limit sees all of an admin's sessions, an idle session
-   * expires, and "sign out everywhere" ends them on every replica. Returns what failed.
-   */
-  static async postSwitchChecks(stores: SessionStore[], clock: DrillClock): Promise<string[]> {
-    const failed: string[] = [];
-    const admin = `post-switch-${newId().slice(0, 8)}`;
-    const ids = [newId(), newId(), newId()];
-    for (const [index, id] of ids.entries()) await stores[index % stores.length]!.set(id, { userId: admin }, IDLE_MS);
-    for (const store of stores)
-      if ((await store.listByUser(admin)).length !== ids.length)
-        failed.push('concurrent-session limit: an admin’s sessions are not all listed on every replica');
-    const idle = newId();
-    await stores[0]!.set(idle, { userId: `${admin}-idle` }, 60_000);
-    clock.advance(61_000);
-    for (const store of stores)
-      if (await store.get(idle)) failed.push('idle timeout: a session idle past its timeout is still served');
-    await stores[stores.length - 1]!.destroyByUser(admin);
-    for (const store of stores) {
-      if (
-        (await store.listByUser(admin)).length > 0 ||
-        (await Promise.all(ids.map((id) => store.get(id)))).some(Boolean)
-      )
-        failed.push('sign out everywhere: a revoked session is still served');
-    }
-    return failed;
+  /** Rounds without pause between them (300 ms apart) until stop(). */
+  start(): void {
+    this.stopping = false;
+    this.running ??= (async () => {
+      while (!this.stopping) {
+        await this.work().catch((error: unknown) => {
+          this.client.totals.requestErrors++;
+          this.note('workload error', String(error));
+        });
+        await sleep(300);
+      }
+    })().finally(() => (this.running = undefined));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running;
   }
 }
