@@ -24,6 +24,7 @@ export {
   listChainKeys,
   CHAIN_BREAK_REASONS,
   type ChainBreak,
+  type AuditEventRow,
   type ChainBreakReason,
   type ChainReport,
 } from './verify-chain.js';

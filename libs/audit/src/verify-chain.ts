@@ -39,7 +39,8 @@ export interface ChainReport {
   firstBreak?: ChainBreak;
 }
 
-interface EventRow extends Omit<ChainedFields, 'seq' | 'occurred_at'> {
+/** An audit_events row as PostgreSQL returns it (bigint seq as text, timestamptz as Date): readers extend it. */
+export interface AuditEventRow extends Omit<ChainedFields, 'seq' | 'occurred_at'> {
   id: string;
   seq: string;
   occurred_at: Date;
@@ -58,7 +59,7 @@ interface HeadRow {
 const unknownKey = (what: string, keyId: string) =>
   `${what} is keyed with audit key ${keyId}, which neither AUDIT_DETAILS_ENCRYPTION_KEY nor AUDIT_DETAILS_ENCRYPTION_KEYS_PREVIOUS holds: list that key to check it.`;
 
-const fieldsOf = (row: EventRow): ChainedFields => ({
+const fieldsOf = (row: AuditEventRow): ChainedFields => ({
   chain_key: row.chain_key,
   seq: Number(row.seq),
   tenant_id: row.tenant_id,
@@ -113,7 +114,7 @@ export async function verifyChain(
       .where({ chain_key: chainKey })
       .andWhere('seq', '>=', expectedSeq)
       .orderBy('seq')
-      .limit(batchSize)) as EventRow[];
+      .limit(batchSize)) as AuditEventRow[];
     for (const row of rows) {
       const seq = Number(row.seq);
       if (seq !== expectedSeq)
