@@ -1,0 +1,60 @@
+// auth-session's routes without servers: the shared route-level checks (test/support/route-layer.ts).
+import request from 'supertest';
+import { offlineAuthApp } from '../../../test/support/offline-apps.js';
+import { describeRouteLayer } from '../../../test/support/route-layer.js';
+import { openApiDocument } from '../src/openapi.js';
+
+describe('auth-session routes, offline', () => {
+  describeRouteLayer({
+    prefix: '/auth',
+    build: offlineAuthApp,
+    document: openApiDocument,
+    documentsStaticRoutes: true,
+  });
+});
+
+describe('the sign-in form, offline (nothing reaches the throttle or the database)', () => {
+  const server = offlineAuthApp().callback();
+
+  it('gives an API client the form token and nothing else', async () => {
+    const response = await request(server).get('/auth/login').set('Accept', 'application/json').expect(200);
+    expect(Object.keys(response.body)).toEqual(['csrfToken']);
+  });
+
+  it('refuses a bad JSON sign-in with the field messages', async () => {
+    const response = await request(server)
+      .post('/auth/login')
+      .set('Accept', 'application/json')
+      .send({ tenant: 'Bad slug!', email: 'not-an-email', password: '' })
+      .expect(400);
+    expect(response.body.fields).toEqual([
+      { path: 'tenant', message: 'must be a tenant slug (letters, digits, dashes)' },
+      { path: 'email', message: 'must be an email address' },
+      { path: 'password', message: 'is required' },
+    ]);
+  });
+
+  it("shows a browser's refused form again with the message and what was typed", async () => {
+    const agent = request.agent(server);
+    const form = await agent.get('/auth/login').set('Accept', 'text/html').expect(200);
+    const token = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
+    const page = await agent
+      .post('/auth/login')
+      .set('Accept', 'text/html')
+      .type('form')
+      .send({ _csrf: token, email: 'not-an-email', password: 'x' })
+      .expect(400);
+    expect(page.text).toContain('email: must be an email address');
+    expect(page.text).toContain('value="not-an-email"');
+  });
+
+  it('refuses a form post without the sign-in form token (CSRF) with a page', async () => {
+    const page = await request(server)
+      .post('/auth/login')
+      .set('Accept', 'text/html')
+      .type('form')
+      .send({ email: 'a@example.com', password: 'x' })
+      .expect(403);
+    expect(page.text).toContain('This form has expired');
+  });
+});
