@@ -13,7 +13,7 @@ import {
   type AdminHarness,
   type Built,
   type SeededAdmin,
-} from '../../mfa-admin/test/harness.js';
+} from '../../../test/support/admin-harness.js';
 import { cli } from './sessions-support.js';
 
 let h: AdminHarness;
