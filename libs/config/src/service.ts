@@ -57,6 +57,8 @@ export async function createServiceBase<K extends KeyRingVariable = never>(
     storeMetrics,
     sessions,
     checks,
+    /** What every service's createApp takes alike; spread it, then add the service's own. */
+    appDeps: { db, store: sessions.store, logger, metrics, trustedProxyHops: config.TRUSTED_PROXY_HOPS },
     /** Closes the session store and the pool (what `run` does last on SIGTERM). */
     close: async () => {
       for (const close of closers) await close();

@@ -88,6 +88,13 @@ describe('createServiceBase', () => {
       );
       expect(base.config.SESSION_STORE_DRIVER).toBe('redis');
       expect(Object.keys(base.checks)).toEqual(['database', 'sessionStore']);
+      expect(base.appDeps).toEqual({
+        db: base.db,
+        store: base.sessions.store,
+        logger: base.logger,
+        metrics: base.metrics,
+        trustedProxyHops: 0,
+      });
       await expect(base.checks.database!()).resolves.not.toThrow();
       await expect(base.checks.sessionStore!()).resolves.toBeUndefined();
       expect(await base.db.raw('select current_database() as name')).toMatchObject({

@@ -9,7 +9,7 @@ import { createApp } from './app.js';
 import { createKeyUsageGauge } from './key-usage-gauge.js';
 
 const base = await createServiceBase('audit-log').catch(exitOnConfigError);
-const { config, logger, db, metrics, sessions } = base;
+const { config, logger, db, metrics } = base;
 // Keys were checked by loadConfig; a missing one only narrows what this service can show.
 const detailsKeys = keyRingOf(config, 'AUDIT_DETAILS_ENCRYPTION_KEY');
 if (!detailsKeys)
@@ -27,14 +27,10 @@ const gauge = resetLogKeys
 gauge?.start(config.MFA_RESET_LOG_USAGE_REFRESH_SECONDS * 1000);
 
 const app = createApp({
-  db,
-  store: sessions.store,
+  ...base.appDeps,
   audit: createAuditWriter({ db, keys: detailsKeys }),
   detailsKeys,
-  logger,
-  metrics,
   clock: { now: () => Date.now() },
-  trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   settings: {
     ...sessionCookieSettings(config),
   },

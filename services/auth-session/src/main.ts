@@ -73,15 +73,11 @@ if (config.DEFAULT_PLATFORM_ADMIN_EMAIL && config.DEFAULT_PLATFORM_ADMIN_PASSWOR
 }
 
 const app = createApp({
-  db,
-  store: sessions.store,
+  ...base.appDeps,
   totpKeys: base.keys.MFA_SECRET_ENCRYPTION_KEY,
   audit,
   throttle: createLoginThrottle({ store: throttleStore, keyPrefix: config.REDIS_KEY_PREFIX }),
-  logger,
-  metrics,
   clock,
-  trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   settings: {
     ...sessionCookieSettings(config),
     maxConcurrent: config.SESSION_MAX_CONCURRENT,

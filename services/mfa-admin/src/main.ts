@@ -14,7 +14,7 @@ const base = await createServiceBase('mfa-admin', [
   'MFA_RESET_LOG_ENCRYPTION_KEY',
   'AUDIT_DETAILS_ENCRYPTION_KEY',
 ]).catch(exitOnConfigError);
-const { config, keys, logger, db, metrics, sessions } = base;
+const { config, keys, logger, db, sessions } = base;
 const clock = { now: () => Date.now() };
 const revoker = createSessionRevoker({
   queries: createRevocationQueries(db),
@@ -26,17 +26,13 @@ const revoker = createSessionRevoker({
 revoker.start(config.SESSION_REVOKE_RETRY_SECONDS * 1000);
 
 const app = createApp({
-  db,
-  store: sessions.store,
+  ...base.appDeps,
   resetLogKeys: keys.MFA_RESET_LOG_ENCRYPTION_KEY,
   totpKeys: keys.MFA_SECRET_ENCRYPTION_KEY,
   audit: createAuditWriter({ db, keys: keys.AUDIT_DETAILS_ENCRYPTION_KEY }),
   revoker,
   passwords: createPasswordHasher(),
-  logger,
-  metrics,
   clock,
-  trustedProxyHops: config.TRUSTED_PROXY_HOPS,
   settings: {
     ...sessionCookieSettings(config),
     reauthMaxAgeMs: config.REAUTH_MAX_AGE_SECONDS * 1000,
