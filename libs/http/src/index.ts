@@ -17,6 +17,7 @@ export {
   type RouteSpec,
 } from './route-spec.js';
 export { errorCodesOf, openApiDocument, type OpenApiOptions } from './openapi.js';
+export { createConsoleApp, type ConsoleAppOptions } from './console-app.js';
 export { koaErrorHandler } from './koa-error-handler.js';
 export { koaHtmlErrors, wantsPage } from './koa-html-errors.js';
 export { koaBodyParser, REQUEST_BODY_LIMIT } from './koa-body-parser.js';

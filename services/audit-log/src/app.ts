@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { countedAuditWriter } from '@portcullis/audit';
 import { securityCounters } from '@portcullis/observability';
-import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
+import { createConsoleApp } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -19,33 +19,23 @@ export function createApp(deps: AppDependencies): Koa {
     ...deps,
     audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
   });
-  const open = staticRoutes('/audit', { stylesheet, openApiDocument: openApiDocument() });
-  open.get('/', (ctx) => ctx.redirect('/audit/events'));
   // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
   const router = new Router();
   eventRoutes(router, c, [requireSession(c.policy), requireAal2()]);
 
-  return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    trustedProxyHops: deps.trustedProxyHops ?? 0,
-    routers: [healthRoutes('/audit'), open, router],
-    // Reads are GETs; the one POST (export, itself audited) is a form or JSON, CSRF-checked.
-    beforeRoutes: (app) => [
-      koaHtmlErrors({
-        stylesheetHref: '/audit/assets/style.css',
-        siteName: 'Portcullis audit',
-        onRefused: (code) => security.refusals.inc({ code }),
-      }),
-      installSessions(app, {
-        store: deps.store,
-        secrets: deps.settings.secrets,
-        cookieName: deps.settings.cookieName,
-        production: deps.settings.production,
-        idleTimeoutMs: deps.settings.idleTimeoutMs,
-      }),
-      koaBodyParser(),
-      koaCsrf(),
-    ],
-  });
+  return createConsoleApp(
+    {
+      ...deps,
+      prefix: '/audit',
+      siteName: 'Portcullis audit',
+      home: '/audit/events',
+      stylesheet,
+      openApiDocument: openApiDocument(),
+      routers: [router],
+      sessions: (app) => installSessions(app, { ...deps.settings, store: deps.store }),
+      // Reads are GETs; the one POST (export, itself audited) is a form or JSON, CSRF-checked.
+      csrf: koaCsrf(),
+    },
+    security,
+  );
 }

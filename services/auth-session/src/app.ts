@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { countedAuditWriter } from '@portcullis/audit';
 import { securityCounters } from '@portcullis/observability';
-import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
+import { createConsoleApp } from '@portcullis/http';
 import { installSessions } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
@@ -24,9 +24,6 @@ export function createApp(deps: AppDependencies): Koa {
     ...deps,
     audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
   });
-  const open = staticRoutes('/auth', { stylesheet, openApiDocument: openApiDocument() });
-  // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
-  open.get('/', (ctx) => ctx.redirect('/auth/me'));
   const router = new Router();
   signInRoutes(router, c);
   mfaRoutes(router, c);
@@ -34,26 +31,19 @@ export function createApp(deps: AppDependencies): Koa {
   sessionRoutes(router, c);
   recoveryCodeRoutes(router, c);
 
-  return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    trustedProxyHops: deps.trustedProxyHops ?? 0,
-    routers: [healthRoutes('/auth'), open, router],
-    beforeRoutes: (app) => [
-      koaHtmlErrors({
-        stylesheetHref: '/auth/assets/style.css',
-        siteName: 'Portcullis',
-        onRefused: (code) => security.refusals.inc({ code }),
-      }),
-      installSessions(app, {
-        store: deps.store,
-        secrets: deps.settings.secrets,
-        cookieName: deps.settings.cookieName,
-        production: deps.settings.production,
-        idleTimeoutMs: deps.settings.idleTimeoutMs,
-      }),
-      koaBodyParser(),
-      koaCsrfWithSignIn(deps.settings),
-    ],
-  });
+  return createConsoleApp(
+    {
+      ...deps,
+      prefix: '/auth',
+      siteName: 'Portcullis',
+      // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
+      home: '/auth/me',
+      stylesheet,
+      openApiDocument: openApiDocument(),
+      routers: [router],
+      sessions: (app) => installSessions(app, { ...deps.settings, store: deps.store }),
+      csrf: koaCsrfWithSignIn(deps.settings),
+    },
+    security,
+  );
 }

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { countedAuditWriter } from '@portcullis/audit';
 import { securityCounters } from '@portcullis/observability';
-import { createServiceApp, healthRoutes, koaBodyParser, koaHtmlErrors, staticRoutes } from '@portcullis/http';
+import { createConsoleApp } from '@portcullis/http';
 import {
   installSessions,
   koaCsrf,
@@ -40,29 +40,19 @@ export function createApp(deps: AppDependencies): Koa {
     ...deps,
     audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
   });
-  const open = staticRoutes('/admin', { stylesheet, openApiDocument: openApiDocument() });
-  open.get('/', (ctx) => ctx.redirect('/admin/tenants'));
 
-  return createServiceApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    trustedProxyHops: deps.trustedProxyHops ?? 0,
-    routers: [healthRoutes('/admin'), open, createAdminRouter(c)],
-    beforeRoutes: (app) => [
-      koaHtmlErrors({
-        stylesheetHref: '/admin/assets/style.css',
-        siteName: 'Portcullis admin',
-        onRefused: (code) => security.refusals.inc({ code }),
-      }),
-      installSessions(app, {
-        store: deps.store,
-        secrets: deps.settings.secrets,
-        cookieName: deps.settings.cookieName,
-        production: deps.settings.production,
-        idleTimeoutMs: deps.settings.idleTimeoutMs,
-      }),
-      koaBodyParser(),
-      koaCsrf(),
-    ],
-  });
+  return createConsoleApp(
+    {
+      ...deps,
+      prefix: '/admin',
+      siteName: 'Portcullis admin',
+      home: '/admin/tenants',
+      stylesheet,
+      openApiDocument: openApiDocument(),
+      routers: [createAdminRouter(c)],
+      sessions: (app) => installSessions(app, { ...deps.settings, store: deps.store }),
+      csrf: koaCsrf(),
+    },
+    security,
+  );
 }

@@ -2,14 +2,13 @@
 // change it and enrol an authenticator at first sign-in; disabled by another platform admin.
 // Nobody disables themselves, and the last active platform admin cannot be disabled (the
 // console would be left without anyone to run it).
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
 import { apiError } from '@portcullis/http';
 import type { PlatformAdminQueries, PlatformAdminSummary } from '../queries/platform-admins.js';
 import { auditBase, type Actor } from './actor.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
-import type { PasswordHashing } from './tenants.js';
+import { inviteAdmin, type PasswordHashing } from './invite.js';
 
 export function createPlatformAdminLibrary({
   db,
@@ -33,27 +32,12 @@ export function createPlatformAdminLibrary({
       actor: Actor,
       input: { email: string },
     ): Promise<{ admin: PlatformAdminSummary; temporaryPassword: string }> {
-      const temporaryPassword = randomBytes(15).toString('base64url');
-      const passwordHash = await passwords.hash(temporaryPassword);
-      const admin = await db.transaction(async (trx) => {
-        const created = await queries.insert(
-          { id: randomUUID(), email: input.email, password_hash: passwordHash },
-          new Date(clock.now()),
-          trx,
-        );
-        await audit.record(
-          {
-            ...auditBase(actor, null),
-            action: 'platform_admin.created',
-            targetType: 'platform_admin',
-            targetId: created.id,
-            sealed: { email: input.email },
-          },
-          trx,
-        );
-        return created;
-      });
-      return { admin, temporaryPassword };
+      return inviteAdmin(
+        { db, passwords, audit, clock },
+        actor,
+        { kind: 'platform_admin', tenantId: null, email: input.email },
+        (trx, row, now) => queries.insert(row, now, trx),
+      );
     },
 
     async disable(

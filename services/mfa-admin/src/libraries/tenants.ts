@@ -1,17 +1,15 @@
 // Tenants and their admins: create, list, suspend / disable. Suspending a tenant or disabling an
 // admin voids their sessions in the database at once and in the session store after commit.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
-import type { TenantAdminQueries, TenantAdminSummary } from '../queries/tenant-admins.js';
+import type { TenantAdminQueries, TenantAdminRow, TenantAdminSummary } from '../queries/tenant-admins.js';
 import type { TenantQueries, TenantRow, TenantSummary } from '../queries/tenants.js';
 import { auditBase, type Actor } from './actor.js';
+import { inviteAdmin, temporaryPassword, type PasswordHashing } from './invite.js';
+import type { RevocationCause } from '../queries/revocations.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
-
-export interface PasswordHashing {
-  hash(password: string): Promise<string>;
-}
 
 export interface CreatedAdmin {
   admin: TenantAdminSummary;
@@ -34,6 +32,33 @@ export function createTenantLibrary(deps: {
     const tenant = await tenants.findById(id);
     if (!tenant) throw apiError('tenant.not_found');
     return tenant;
+  }
+
+  /**
+   * One change to one tenant admin, in one transaction: the row locked (another tenant's admin
+   * is a 404), `change` (false: nothing to do, nothing recorded), its audit record and, with a
+   * `cause`, the revocation of their sessions; the sessions are deleted after the commit.
+   */
+  async function changeAdmin(
+    actor: Actor,
+    tenantId: string,
+    adminId: string,
+    action: string,
+    change: (trx: Knex.Transaction, admin: TenantAdminRow, now: Date) => Promise<boolean>,
+    cause?: RevocationCause,
+  ): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
+    const now = new Date(clock.now());
+    const markers = await db.transaction(async (trx) => {
+      const admin = await admins.findForUpdate(trx, adminId);
+      if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
+      if (!(await change(trx, admin, now))) return [];
+      await audit.record({ ...auditBase(actor, tenantId), action, targetType: 'tenant_admin', targetId: adminId }, trx);
+      return cause ? revoker.record(trx, [{ kind: 'tenant', adminId, cause }], now) : [];
+    });
+    return {
+      admin: (await admins.findSummary(tenantId, adminId))!,
+      sessionsRevoked: await revoker.revokeCommitted(markers),
+    };
   }
 
   return {
@@ -98,56 +123,24 @@ export function createTenantLibrary(deps: {
     async createAdmin(actor: Actor, tenantId: string, input: { email: string }): Promise<CreatedAdmin> {
       const tenant = await tenantOrThrow(tenantId);
       if (tenant.status !== 'active') throw apiError('tenant.suspended', 'This tenant is suspended.');
-      const temporaryPassword = randomBytes(15).toString('base64url');
-      const passwordHash = await passwords.hash(temporaryPassword);
-      const admin = await db.transaction(async (trx) => {
-        const created = await admins.insert(
-          { id: randomUUID(), tenant_id: tenantId, email: input.email, password_hash: passwordHash },
-          new Date(clock.now()),
-          trx,
-        );
-        await audit.record(
-          {
-            ...auditBase(actor, tenantId),
-            action: 'tenant_admin.created',
-            targetType: 'tenant_admin',
-            targetId: created.id,
-            sealed: { email: input.email },
-          },
-          trx,
-        );
-        return created;
-      });
-      return { admin, temporaryPassword };
+      return inviteAdmin(deps, actor, { kind: 'tenant_admin', tenantId, email: input.email }, (trx, row, now) =>
+        admins.insert({ ...row, tenant_id: tenantId }, now, trx),
+      );
     },
 
-    async disableAdmin(
-      actor: Actor,
-      tenantId: string,
-      adminId: string,
-    ): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
-      const now = new Date(clock.now());
-      const markers = await db.transaction(async (trx) => {
-        const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
-        if (admin.disabled_at) return [];
-        await admins.disable(trx, adminId, now);
-        await audit.record(
-          {
-            ...auditBase(actor, tenantId),
-            action: 'tenant_admin.disabled',
-            targetType: 'tenant_admin',
-            targetId: adminId,
-          },
-          trx,
-        );
-        return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'admin_disabled' }], now);
-      });
-      return {
-        admin: (await admins.findSummary(tenantId, adminId))!,
-        sessionsRevoked: await revoker.revokeCommitted(markers),
-      };
-    },
+    disableAdmin: (actor: Actor, tenantId: string, adminId: string) =>
+      changeAdmin(
+        actor,
+        tenantId,
+        adminId,
+        'tenant_admin.disabled',
+        async (trx, admin, now) => {
+          if (admin.disabled_at) return false;
+          await admins.disable(trx, adminId, now);
+          return true;
+        },
+        'admin_disabled',
+      ),
 
     /** The display name only: the slug is what admins type to sign in, so it stays. */
     async rename(actor: Actor, tenantId: string, name: string): Promise<TenantRow> {
@@ -187,42 +180,23 @@ export function createTenantLibrary(deps: {
 
     /** Idempotent re-enable of a disabled admin: the same account, factor and email; sessions from before stay void. */
     async enableAdmin(actor: Actor, tenantId: string, adminId: string): Promise<TenantAdminSummary> {
-      await db.transaction(async (trx) => {
-        const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
-        if (!admin.disabled_at) return;
-        await admins.enable(trx, adminId, new Date(clock.now()));
-        await audit.record(
-          {
-            ...auditBase(actor, tenantId),
-            action: 'tenant_admin.enabled',
-            targetType: 'tenant_admin',
-            targetId: adminId,
-          },
-          trx,
-        );
+      const changed = await changeAdmin(actor, tenantId, adminId, 'tenant_admin.enabled', async (trx, admin, now) => {
+        if (!admin.disabled_at) return false;
+        await admins.enable(trx, adminId, now);
+        return true;
       });
-      return (await admins.findSummary(tenantId, adminId))!;
+      return changed.admin;
     },
 
     /** Lifts a lockout now instead of when it runs out (the admin proved who they are another way). Idempotent. */
     async unlockAdmin(actor: Actor, tenantId: string, adminId: string): Promise<TenantAdminSummary> {
-      await db.transaction(async (trx) => {
-        const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
-        if (!admin.locked_until || admin.locked_until.getTime() <= clock.now()) return;
-        await admins.unlock(trx, adminId, new Date(clock.now()));
-        await audit.record(
-          {
-            ...auditBase(actor, tenantId),
-            action: 'tenant_admin.unlocked',
-            targetType: 'tenant_admin',
-            targetId: adminId,
-          },
-          trx,
-        );
+      const changed = await changeAdmin(actor, tenantId, adminId, 'tenant_admin.unlocked', async (trx, admin, now) => {
+        // A lockout that has run out is no lockout: nothing to lift, nothing recorded.
+        if (!admin.locked_until || admin.locked_until.getTime() <= now.getTime()) return false;
+        await admins.unlock(trx, adminId, now);
+        return true;
       });
-      return (await admins.findSummary(tenantId, adminId))!;
+      return changed.admin;
     },
 
     /** A forgotten password: a temporary one, shown once, to change at the next sign-in; their sessions end. The authenticator stays. */
@@ -231,58 +205,34 @@ export function createTenantLibrary(deps: {
       tenantId: string,
       adminId: string,
     ): Promise<CreatedAdmin & { sessionsRevoked: RevokeOutcome }> {
-      const temporaryPassword = randomBytes(15).toString('base64url');
-      const passwordHash = await passwords.hash(temporaryPassword);
-      const now = new Date(clock.now());
-      const markers = await db.transaction(async (trx) => {
-        const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
-        await admins.setTemporaryPassword(trx, adminId, passwordHash, now);
-        await audit.record(
-          {
-            ...auditBase(actor, tenantId),
-            action: 'tenant_admin.password_reset',
-            targetType: 'tenant_admin',
-            targetId: adminId,
-          },
-          trx,
-        );
-        return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'password_reset' }], now);
-      });
-      return {
-        admin: (await admins.findSummary(tenantId, adminId))!,
-        temporaryPassword,
-        sessionsRevoked: await revoker.revokeCommitted(markers),
-      };
+      const { temporaryPassword: password, passwordHash } = await temporaryPassword(passwords);
+      const changed = await changeAdmin(
+        actor,
+        tenantId,
+        adminId,
+        'tenant_admin.password_reset',
+        async (trx, _admin, now) => {
+          await admins.setTemporaryPassword(trx, adminId, passwordHash, now);
+          return true;
+        },
+        'password_reset',
+      );
+      return { ...changed, temporaryPassword: password };
     },
 
     /** Ends every session of the admin now, without disabling the account (a stolen laptop, a shared screen). */
-    async signOutAdmin(
-      actor: Actor,
-      tenantId: string,
-      adminId: string,
-    ): Promise<{ admin: TenantAdminSummary; sessionsRevoked: RevokeOutcome }> {
-      const now = new Date(clock.now());
-      const markers = await db.transaction(async (trx) => {
-        const admin = await admins.findForUpdate(trx, adminId);
-        if (!admin || admin.tenant_id !== tenantId) throw apiError('tenant_admin.not_found');
-        await admins.revokeSessions(trx, adminId, now);
-        await audit.record(
-          {
-            ...auditBase(actor, tenantId),
-            action: 'tenant_admin.signed_out',
-            targetType: 'tenant_admin',
-            targetId: adminId,
-          },
-          trx,
-        );
-        return revoker.record(trx, [{ kind: 'tenant', adminId, cause: 'admin_signed_out' }], now);
-      });
-      return {
-        admin: (await admins.findSummary(tenantId, adminId))!,
-        sessionsRevoked: await revoker.revokeCommitted(markers),
-      };
-    },
+    signOutAdmin: (actor: Actor, tenantId: string, adminId: string) =>
+      changeAdmin(
+        actor,
+        tenantId,
+        adminId,
+        'tenant_admin.signed_out',
+        async (trx, _admin, now) => {
+          await admins.revokeSessions(trx, adminId, now);
+          return true;
+        },
+        'admin_signed_out',
+      ),
   };
 }
 

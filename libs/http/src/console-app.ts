@@ -1,0 +1,57 @@
+// The app of a console service (auth-session, mfa-admin, audit-log): the shared request path
+// (createServiceApp) with what all three mount the same way: health, stylesheet and OpenAPI
+// document without a session, the root sending browsers on, error pages for browsers with the
+// refusals counted, sessions, body parsing and CSRF. The session and CSRF middleware come from
+// the caller (libs/session-auth depends on this lib, not the other way round).
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import type { Logger, SecurityCounters, ServiceMetrics } from '@portcullis/observability';
+import { koaBodyParser } from './koa-body-parser.js';
+import { koaHtmlErrors } from './koa-html-errors.js';
+import { createServiceApp, healthRoutes, staticRoutes } from './service-app.js';
+
+export interface ConsoleAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  trustedProxyHops?: number | undefined;
+  /** `/auth`, `/admin`, `/audit`. */
+  prefix: string;
+  /** Shown in page titles ("Portcullis admin"). */
+  siteName: string;
+  /** Where the service's root sends a browser. */
+  home: string;
+  stylesheet: string;
+  openApiDocument: unknown;
+  /** The service's routers (full paths), mounted after the static ones. */
+  routers: Router[];
+  /** The session middleware (installSessions of libs/session-auth), built on the app. */
+  sessions: (app: Koa) => Koa.Middleware;
+  /** The CSRF check of the service's form posts. */
+  csrf: Koa.Middleware;
+}
+
+/**
+ * Builds a console service's app; `security` are its security counters (audited actions,
+ * refusals by code), which the caller also hands its audit writer.
+ */
+export function createConsoleApp(options: ConsoleAppOptions, security: SecurityCounters): Koa {
+  const { prefix } = options;
+  const open = staticRoutes(prefix, { stylesheet: options.stylesheet, openApiDocument: options.openApiDocument });
+  open.get('/', (ctx) => ctx.redirect(options.home));
+  return createServiceApp({
+    logger: options.logger,
+    metrics: options.metrics,
+    trustedProxyHops: options.trustedProxyHops ?? 0,
+    routers: [healthRoutes(prefix), open, ...options.routers],
+    beforeRoutes: (app) => [
+      koaHtmlErrors({
+        stylesheetHref: `${prefix}/assets/style.css`,
+        siteName: options.siteName,
+        onRefused: (code) => security.refusals.inc({ code }),
+      }),
+      options.sessions(app),
+      koaBodyParser(),
+      options.csrf,
+    ],
+  });
+}
