@@ -155,9 +155,16 @@ async function mfaResetDrill(context: CliContext, flags: Flags): Promise<void> {
     }
     return verified;
   };
+  const adminAccount = { ...credentials.admin, email: flags.admin };
+  /** A fresh browser of the drill admin: signed in with password and code, then /auth/me. */
+  const adminSession = async () => {
+    const call = client(flags.baseUrl);
+    const signedIn = await signIn('admin', call, adminAccount, flags.tenant);
+    const me = await call('GET', '/auth/me');
+    return { call, signedIn, me, ok: signedIn.status === 200 && me.status === 200 };
+  };
   try {
     const operator = client(flags.baseUrl);
-    const adminAccount = { ...credentials.admin, email: flags.admin };
     const signedIn = await signIn('operator', operator, credentials.operator);
     check(
       'operator_signed_in',
@@ -165,14 +172,9 @@ async function mfaResetDrill(context: CliContext, flags: Flags): Promise<void> {
       `The drill platform admin signed in with password and code (HTTP ${signedIn.status}).`,
     );
 
-    const before = client(flags.baseUrl);
-    const adminIn = await signIn('admin', before, adminAccount, flags.tenant);
-    const me = await before('GET', '/auth/me');
-    check(
-      'admin_signed_in',
-      adminIn.status === 200 && me.status === 200,
-      `The drill admin signed in and /auth/me answered ${me.status}.`,
-    );
+    const before = await adminSession();
+    const { me } = before;
+    check('admin_signed_in', before.ok, `The drill admin signed in and /auth/me answered ${me.status}.`);
     const [adminId, tenantId] = [String(me.json.id ?? ''), String(me.json.tenantId ?? '')];
     check(
       'drill_admin_found',
@@ -193,7 +195,7 @@ async function mfaResetDrill(context: CliContext, flags: Flags): Promise<void> {
     );
     evidence.reset_log_id = logId;
 
-    const after = await before('GET', '/auth/me');
+    const after = await before.call('GET', '/auth/me');
     check(
       'admin_sessions_revoked',
       after.status === 401,
@@ -237,13 +239,11 @@ async function mfaResetDrill(context: CliContext, flags: Flags): Promise<void> {
     });
     check('rollback', rollback.status === 200, `POST …/rollback answered ${rollback.status}.`);
 
-    const again = client(flags.baseUrl);
-    const restored = await signIn('admin', again, adminAccount, flags.tenant);
-    const meAgain = await again('GET', '/auth/me');
+    const again = await adminSession();
     check(
       'original_authenticator_works',
-      restored.status === 200 && meAgain.status === 200,
-      `The drill admin signed in with the original authenticator after the rollback (HTTP ${restored.status}, /auth/me ${meAgain.status}).`,
+      again.ok,
+      `The drill admin signed in with the original authenticator after the rollback (HTTP ${again.signedIn.status}, /auth/me ${again.me.status}).`,
     );
     const failed = checks.filter((c) => !c.ok).map((c) => c.name);
     if (failed.length > 0)
