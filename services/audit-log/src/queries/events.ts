@@ -1,23 +1,13 @@
-import { verifyChain, type ChainReport } from '@portcullis/audit';
+import { verifyChain, type ChainedFields, type ChainReport } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 // The only place that speaks knex for reading audit_events (writes go through libs/audit).
 import type { Knex } from 'knex';
 
-export interface EventRow {
+/** An event as read: the chained fields of libs/audit (the time as a Date, seq as the driver's string) and more. */
+export interface EventRow extends Omit<ChainedFields, 'seq' | 'occurred_at'> {
   id: string;
-  chain_key: string;
   seq: string;
-  tenant_id: string | null;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  request_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
   occurred_at: Date;
-  details: Record<string, unknown>;
   prev_hash: string;
   hash: string;
   hash_key_id: string | null;

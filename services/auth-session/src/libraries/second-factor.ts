@@ -5,7 +5,7 @@ import type { AdminKind } from '@portcullis/session-auth';
 import { tableOf, type AdminQueries, type AdminRow } from '../queries/admins.js';
 import { looksLikeRecoveryCode, spendRecoveryCode } from './recovery-codes.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.js';
+import { auditSubject, failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.js';
 import type { Totp } from './totp.js';
 
 const wrongCode = () =>
@@ -61,16 +61,7 @@ export function createSecondFactorLibrary(deps: {
       if (!admin || admin.disabled_at || !admin.mfa_enabled) throw apiError('auth.session_expired');
       const budget = failureBudget(account, kind, admin, request.device);
       await deps.throttle.assertAllowed('totp', budget.key, request.ip);
-      const base = {
-        tenantId: admin.tenant_id,
-        actorType: `${kind}_admin` as const,
-        actorId: admin.id,
-        targetType: `${kind}_admin`,
-        targetId: admin.id,
-        ip: request.ip,
-        userAgent: request.userAgent,
-        requestId: request.requestId,
-      };
+      const base = auditSubject(kind, admin, request);
       if (signIn.isLocked(admin) && !budget.knownDevice) throw locked(admin.locked_until!);
 
       const trimmed = code.replace(/\s+/g, '');

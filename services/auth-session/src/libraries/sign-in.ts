@@ -52,6 +52,18 @@ export interface SignedIn {
 export const invalidCredentials = () =>
   apiError('auth.invalid_credentials', 'The email, password or tenant is not right, or the account is locked.');
 
+/** The audit fields of an event about an admin's own sign-in: the admin acts on themselves. */
+export const auditSubject = (kind: AdminKind, admin: AdminRow, request: RequestInfo) => ({
+  tenantId: admin.tenant_id,
+  actorType: `${kind}_admin` as const,
+  actorId: admin.id,
+  targetType: `${kind}_admin`,
+  targetId: admin.id,
+  ip: request.ip,
+  userAgent: request.userAgent,
+  requestId: request.requestId,
+});
+
 export function lockDurationSeconds(failures: number, policy: LockoutPolicy): number {
   if (failures < policy.threshold || failures % policy.threshold !== 0) return 0;
   const lockNumber = failures / policy.threshold;
@@ -104,16 +116,7 @@ export function createSignInLibrary(deps: {
       });
       return;
     }
-    const base = {
-      tenantId: admin.tenant_id,
-      actorType: `${kind}_admin` as const,
-      actorId: admin.id,
-      targetType: `${kind}_admin`,
-      targetId: admin.id,
-      ip: request.ip,
-      userAgent: request.userAgent,
-      requestId: request.requestId,
-    };
+    const base = auditSubject(kind, admin, request);
     const action = factor === 'password' ? 'auth.sign_in_failed' : 'auth.mfa_verify_failed';
     if (budget.knownDevice) {
       await audit.record({ ...base, action, details: { knownDevice: true } });

@@ -1,5 +1,6 @@
 // The only place that speaks knex for platform admins as the console manages them.
 import type { Knex } from 'knex';
+import { newAccount } from './tenant-admins.js';
 
 const COLUMNS = ['id', 'email', 'mfa_enabled', 'must_change_password', 'disabled_at', 'created_at'] as const;
 export interface PlatformAdminSummary {
@@ -25,14 +26,7 @@ export function createPlatformAdminQueries(db: Knex) {
       trx: Knex.Transaction,
     ): Promise<PlatformAdminSummary> {
       const [created] = await trx('platform_admins')
-        .insert({
-          ...row,
-          mfa_enabled: false,
-          must_change_password: true,
-          failed_attempts: 0,
-          created_at: now,
-          updated_at: now,
-        })
+        .insert({ ...row, ...newAccount(now) })
         .returning([...COLUMNS]);
       return created as PlatformAdminSummary;
     },

@@ -1,6 +1,15 @@
 // The only place that speaks knex for tenant admins, their second factor included.
 import type { Knex } from 'knex';
 
+/** A new account's columns: no factor yet, the temporary password to change, no failures. */
+export const newAccount = (now: Date) => ({
+  mfa_enabled: false,
+  must_change_password: true,
+  failed_attempts: 0,
+  created_at: now,
+  updated_at: now,
+});
+
 export interface TenantAdminRow {
   id: string;
   tenant_id: string;
@@ -47,14 +56,7 @@ export function createTenantAdminQueries(db: Knex) {
       trx: Knex | Knex.Transaction = db,
     ): Promise<TenantAdminSummary> {
       const [created] = await trx('tenant_admins')
-        .insert({
-          ...row,
-          mfa_enabled: false,
-          must_change_password: true,
-          failed_attempts: 0,
-          created_at: now,
-          updated_at: now,
-        })
+        .insert({ ...row, ...newAccount(now) })
         .returning([...SUMMARY_COLUMNS]);
       return created as TenantAdminSummary;
     },
