@@ -21,10 +21,17 @@ export interface OpenApiOptions {
 const UNSAFE = new Set(['post', 'put', 'patch', 'delete']);
 /** Every route can meet an unreachable dependency. */
 const EVERY_ROUTE: readonly ErrorCode[] = ['service.unavailable'];
-/** The CSRF rule: an unsafe request from an API client is JSON, body or not; a form carries `_csrf`. */
-const UNSAFE_ROUTE: readonly ErrorCode[] = ['request.unsupported_media_type', 'csrf.invalid'];
+/**
+ * The CSRF rule (an unsafe request from an API client is JSON, body or not; a form carries
+ * `_csrf`), and the body parser, which reads every unsafe request's body, declared or not.
+ */
+const UNSAFE_ROUTE: readonly ErrorCode[] = [
+  'request.unsupported_media_type',
+  'csrf.invalid',
+  'request.invalid_body',
+  'request.too_large',
+];
 const WITH_INPUT: readonly ErrorCode[] = ['request.invalid'];
-const WITH_BODY: readonly ErrorCode[] = ['request.invalid_body', 'request.too_large'];
 
 const schemaOf = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { target: 'openapi-3.0', io, unrepresentable: 'any' }) as Record<string, unknown>;
@@ -36,7 +43,6 @@ export function errorCodesOf(spec: RouteSpec, commonErrors: readonly ErrorCode[]
   const codes = new Set<ErrorCode>([
     ...(spec.public ? [] : commonErrors),
     ...(spec.params || spec.query || spec.body ? WITH_INPUT : []),
-    ...(spec.body ? WITH_BODY : []),
     ...(UNSAFE.has(spec.method) ? UNSAFE_ROUTE : []),
     ...(spec.errors ?? []),
     ...EVERY_ROUTE,
