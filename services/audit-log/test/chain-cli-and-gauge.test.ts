@@ -1,8 +1,11 @@
 // `portcullis audit verify-chain` and the mfa_reset_log_values gauge on audit-log's registry.
+// The CLI runs as operators run it, a process of its own: this service's tests import no other
+// service's files.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { createAuditWriter } from '@portcullis/audit';
 import { createLogger, createMetrics } from '@portcullis/observability';
-import { runCli } from '../../cli/src/program.js';
 import { createResetLogJobs } from '@portcullis/mfa-reset-log';
 import { createKeyUsageGauge } from '../src/key-usage-gauge.js';
 import { newKey, ringOf, seedDatabase, type Seeded } from '../../../libs/mfa-reset-log/test/reset-log-seed.js';
@@ -13,15 +16,29 @@ beforeAll(async () => {
 });
 afterAll(() => s.close());
 
-async function cli(argv: string[], env: Record<string, string> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(argv, {
-    env: { DATABASE_URL: s.database.url, ...env },
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
+const root = join(import.meta.dirname, '..', '..', '..');
+
+/** `portcullis <argv>` with only DATABASE_URL and `env` set (no key leaks in from this process). */
+function cli(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--conditions=development', '--import', 'tsx', 'services/cli/src/main.ts', ...argv],
+      {
+        cwd: root,
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: s.database.url, ...env },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (error as { code?: unknown }).code : 0;
+        if (typeof code !== 'number') return reject(error ?? new Error('the CLI did not exit'));
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
-  return { code, stdout, stderr };
 }
 
 describe('portcullis audit verify-chain', () => {
