@@ -103,6 +103,8 @@ export interface Deployment {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const REPLICAS = 3;
 const IDLE_MS = IDLE_SECONDS * 1000;
+/** How much longer the store keeps a session than its idle timeout (libs/session-auth koa-sessions.ts, save()). */
+const STORED_MARGIN_MS = 10_000;
 /** Synthetic admins that keep working; the rest of the seeded ones serve the checks. */
 const WORKERS = (admins: number) => admins - 8;
 const MOVE_ALERTS = [
@@ -246,6 +248,7 @@ export async function runDeployment(options: {
       if (index === 0 && target.phase !== 'single') expectRefusal(target, nextOf(target), false);
     }
     rolledOutAt = Date.now();
+    await admins.checkAllGone();
     await observe(target);
   }
 
@@ -396,8 +399,13 @@ export async function runDeployment(options: {
       await backfill(from, to);
       if (from === 'knex' || to === 'knex') await cleanupRun();
       expectRefusal(dualWrite, { phase: 'cutover', from, to }); // before the wait
-      log.step(`the wait: one idle timeout (${IDLE_SECONDS} s) since dual-write rolled out`);
-      await sleep(Math.max(0, rolledOutAt + IDLE_MS + 1000 - Date.now()));
+      // The gate allows the cutover one idle timeout after the rollout, but a stored copy outlives
+      // its cookie by STORED_MARGIN_MS: verify any sooner sees the copy a single(A) pod's logout left
+      // in B (refused by the guard, its lastSeenAt being too old) as live, missing_in_primary: NO-GO.
+      log.step(
+        `the wait: one idle timeout (${IDLE_SECONDS} s) and the stored copies' margin since dual-write rolled out`,
+      );
+      await sleep(Math.max(0, rolledOutAt + IDLE_MS + STORED_MARGIN_MS + 1000 - Date.now()));
       await verify(from, to);
       await observe(dualWrite);
       await divergence();

@@ -30,12 +30,13 @@ export const PLOTS: { title: string; expr: string; legend: string[] }[] = [
   },
   {
     title: 'Secondary write failures (per second)',
-    expr: 'sum by (store) (rate(session_store_dual_write_failures_total[10s]))',
+    // The failure counters have no series before their first failure: a quiet move draws 0.
+    expr: 'sum by (store) (rate(session_store_dual_write_failures_total[10s])) or vector(0)',
     legend: ['store'],
   },
   {
     title: 'Store errors (per second)',
-    expr: 'sum by (store) (rate(session_store_errors_total[10s]))',
+    expr: 'sum by (store) (rate(session_store_errors_total[10s])) or vector(0)',
     legend: ['store'],
   },
   {

@@ -200,6 +200,15 @@ export class Admins {
     }
   }
 
+  /** Every session ever signed out, revoked or evicted, tried once more (after each rollout). */
+  async checkAllGone(): Promise<void> {
+    for (const browser of [...this.gone]) {
+      if ((await this.client.me({ ...browser, jar: new Map(browser.jar) })) !== 200) continue;
+      this.client.totals.logoutsUndone++;
+      this.note('logout undone', { admin: browser.admin.email });
+    }
+  }
+
   private end(browser: Browser, jar = browser.jar): void {
     this.live = this.live.filter((other) => other !== browser);
     this.gone.push({ ...browser, jar: new Map(jar) });
