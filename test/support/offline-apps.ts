@@ -2,14 +2,15 @@
 // in-memory session store, a knex handle that never connects (lazy; a query would fail as an
 // outage), and stand-ins that throw if a request reaches them. What these tests can reach is
 // what the routes decide alone: the guard, the access rules, negotiation, error mapping.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type Koa from 'koa';
 import knex from 'knex';
 import { createAuditWriter } from '@portcullis/audit';
 import { createKeyRing, createPasswordHasher, createSessionIdHasher } from '@portcullis/crypto';
 import { createLogger, createMetrics } from '@portcullis/observability';
-import { createMemoryBackend, createSessionStore } from '@portcullis/session-store';
+import type { AdminSession } from '@portcullis/session-auth';
+import { createMemoryBackend, createSessionStore, type SessionStore } from '@portcullis/session-store';
 import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
 import { createApp as createAuthApp } from '../../services/auth-session/src/app.js';
 import { createApp as createAdminApp } from '../../services/mfa-admin/src/app.js';
@@ -49,30 +50,75 @@ function common(service: string) {
   };
 }
 
-export function offlineAuthApp(): Koa {
-  return createAuthApp({
-    ...common('auth-session'),
-    totpKeys: key('MFA_SECRET_ENCRYPTION_KEY'),
-    throttle: unreachable('throttle'),
-    passwords: cheapPasswords(),
-    settings: defaultSettings,
-  });
+export interface OfflineService {
+  app: Koa;
+  /**
+   * The cookie header of a session planted in the in-memory store (a signed-in admin without a
+   * sign-in): level 2, fresh, for a tenant admin unless `session` says otherwise.
+   */
+  sessionCookie(session?: Partial<AdminSession>): Promise<string>;
 }
 
-export function offlineAdminApp(): Koa {
-  return createAdminApp({
-    ...common('mfa-admin'),
-    resetLogKeys: key('MFA_RESET_LOG_ENCRYPTION_KEY'),
-    totpKeys: key('MFA_SECRET_ENCRYPTION_KEY'),
-    revoker: unreachable('revoker'),
-    passwords: cheapPasswords(),
-    settings: defaultSettings,
-  });
+function offline(service: string, build: (base: ReturnType<typeof common>) => Koa): OfflineService {
+  const base = common(service);
+  return { app: build(base), sessionCookie: (session) => plant(base.store, base.clock.now(), session) };
 }
 
-export function offlineAuditApp(): Koa {
-  return createAuditApp({ ...common('audit-log'), settings: defaultSettings });
+async function plant(store: SessionStore, now: number, session: Partial<AdminSession> = {}): Promise<string> {
+  const adminId = session.adminId ?? randomUUID();
+  const kind = session.kind ?? 'tenant';
+  const data: AdminSession = {
+    userId: `${kind}:${adminId}`,
+    kind,
+    adminId,
+    tenantId: kind === 'tenant' ? randomUUID() : null,
+    email: `offline-${adminId.slice(0, 8)}@example.com`,
+    aal: 2,
+    createdAt: now,
+    signedInAt: now,
+    lastSeenAt: now,
+    authAt: now,
+    mustChangePassword: false,
+    mustEnrollMfa: false,
+    ...session,
+  };
+  const id = randomBytes(32).toString('base64url');
+  await store.set(id, data);
+  // The signed cookie as the session middleware reads it (keygrip's format: HMAC-SHA1, base64url).
+  const name = defaultSettings.cookieName;
+  const signature = createHmac('sha1', SESSION_SECRET).update(`${name}=${id}`).digest('base64url');
+  return `${name}=${id}; ${name}.sig=${signature}`;
 }
+
+export const offlineAuthService = (): OfflineService =>
+  offline('auth-session', (base) =>
+    createAuthApp({
+      ...base,
+      totpKeys: key('MFA_SECRET_ENCRYPTION_KEY'),
+      throttle: unreachable('throttle'),
+      passwords: cheapPasswords(),
+      settings: defaultSettings,
+    }),
+  );
+
+export const offlineAdminService = (): OfflineService =>
+  offline('mfa-admin', (base) =>
+    createAdminApp({
+      ...base,
+      resetLogKeys: key('MFA_RESET_LOG_ENCRYPTION_KEY'),
+      totpKeys: key('MFA_SECRET_ENCRYPTION_KEY'),
+      revoker: unreachable('revoker'),
+      passwords: cheapPasswords(),
+      settings: defaultSettings,
+    }),
+  );
+
+export const offlineAuditService = (): OfflineService =>
+  offline('audit-log', (base) => createAuditApp({ ...base, settings: defaultSettings }));
+
+export const offlineAuthApp = (): Koa => offlineAuthService().app;
+export const offlineAdminApp = (): Koa => offlineAdminService().app;
+export const offlineAuditApp = (): Koa => offlineAuditService().app;
 
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
 
