@@ -83,7 +83,7 @@ async function plant(store: SessionStore, now: number, session: Partial<AdminSes
     ...session,
   };
   const id = randomBytes(32).toString('base64url');
-  await store.set(id, data);
+  await store.set(id, { ...data });
   // The signed cookie as the session middleware reads it (keygrip's format: HMAC-SHA1, base64url).
   const name = defaultSettings.cookieName;
   const signature = createHmac('sha1', SESSION_SECRET).update(`${name}=${id}`).digest('base64url');
