@@ -1,6 +1,9 @@
 // The local stand-in for the ingress: one port, `/auth`, `/admin`, `/audit` routed to the
 // services the way the Helm chart's Ingress routes them. Development only.
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+/** The signed-in home; a visitor is sent on from there to the sign-in page. */
+const CONSOLE_HOME = '/auth/me';
 
 export interface GatewayRoute {
   prefix: string;
@@ -9,11 +12,14 @@ export interface GatewayRoute {
 
 export function createGateway(routes: GatewayRoute[]): Server {
   return createServer((incoming, outgoing) => {
+    // The printed entry URL opens the console, as the services' own roots do.
+    if (incoming.url === '/') {
+      outgoing.writeHead(303, { location: CONSOLE_HOME }).end();
+      return;
+    }
     const route = routes.find(({ prefix }) => incoming.url === prefix || incoming.url?.startsWith(`${prefix}/`));
     if (!route) {
-      outgoing
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ code: 'gateway.no_route', message: 'No service serves this path.' }));
+      answerNoRoute(incoming, outgoing, routes);
       return;
     }
     const forwarded = request(
@@ -43,4 +49,23 @@ export function createGateway(routes: GatewayRoute[]): Server {
     });
     incoming.pipe(forwarded);
   });
+}
+
+/** 404 for a path no service serves: a page with the services' links for a browser, JSON otherwise. */
+function answerNoRoute(incoming: IncomingMessage, outgoing: ServerResponse, routes: GatewayRoute[]): void {
+  const message = 'No service serves this path.';
+  if (!/text\/html/.test(incoming.headers.accept ?? '')) {
+    outgoing
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ code: 'gateway.no_route', message }));
+    return;
+  }
+  const links = routes.map(({ prefix }) => `<li><a href="${prefix}/">${prefix}</a></li>`).join('');
+  outgoing
+    .writeHead(404, { 'content-type': 'text/html; charset=utf-8' })
+    .end(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>` +
+        `<body><main><h1>Not found</h1><p>${message} Open the <a href="${CONSOLE_HOME}">console</a>, ` +
+        `or one of the services:</p><ul>${links}</ul></main></body></html>`,
+    );
 }

@@ -79,7 +79,17 @@ it('serves every service through one gateway port, stops cleanly on Ctrl-C and r
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
   }
-  expect((await fetch(`${gateway}/elsewhere`)).status).toBe(404);
+  const elsewhere = await fetch(`${gateway}/elsewhere`);
+  expect([elsewhere.status, await elsewhere.json()]).toEqual([
+    404,
+    expect.objectContaining({ code: 'gateway.no_route' }),
+  ]);
+  // A browser gets a page leading on, and the printed entry URL opens the console.
+  const page = await fetch(`${gateway}/elsewhere`, { headers: { accept: 'text/html' } });
+  expect([page.status, page.headers.get('content-type')]).toEqual([404, 'text/html; charset=utf-8']);
+  expect(await page.text()).toContain('<a href="/auth/me">console</a>');
+  const root = await fetch(`${gateway}/`, { redirect: 'manual' });
+  expect([root.status, root.headers.get('location')]).toEqual([303, '/auth/me']);
   for (const offset of [1001, 1002, 1003]) {
     const metrics = await fetch(`http://127.0.0.1:${base + 10 + offset}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
