@@ -17,6 +17,8 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 const root = join(import.meta.dirname, '..', '..', '..');
+// Each test starts the CLI (node + tsx) up to three times: seconds each on a loaded machine.
+const CLI_TEST_MS = 180_000;
 
 /** `portcullis <argv>` with only DATABASE_URL and `env` set (no key leaks in from this process). */
 function cli(
@@ -42,56 +44,68 @@ function cli(
 }
 
 describe('portcullis audit verify-chain', () => {
-  it('passes on intact chains and exits 1 naming the first break of an edited event', async () => {
-    const audit = createAuditWriter({ db: s.db });
-    const [intact, tampered] = [randomUUID(), randomUUID()];
-    for (const tenantId of [intact, tampered, intact, tampered, tampered])
-      await audit.record({ tenantId, actorType: 'system', action: 'test.event' });
-    const ok = await cli(['audit', 'verify-chain', '--tenant', intact]);
-    expect([ok.code, ok.stdout.split('\n')[0]]).toEqual([0, `${intact}: ok, 2 events`]);
+  it(
+    'passes on intact chains and exits 1 naming the first break of an edited event',
+    async () => {
+      const audit = createAuditWriter({ db: s.db });
+      const [intact, tampered] = [randomUUID(), randomUUID()];
+      for (const tenantId of [intact, tampered, intact, tampered, tampered])
+        await audit.record({ tenantId, actorType: 'system', action: 'test.event' });
+      const ok = await cli(['audit', 'verify-chain', '--tenant', intact]);
+      expect([ok.code, ok.stdout.split('\n')[0]]).toEqual([0, `${intact}: ok, 2 events`]);
 
-    await s.db.transaction(async (trx) => {
-      await trx.raw('set local session_replication_role = replica');
-      await trx('audit_events').where({ chain_key: tampered, seq: 2 }).update({ action: 'test.other' });
-    });
-    const all = await cli(['audit', 'verify-chain']);
-    expect(all.code).toBe(1);
-    expect(all.stdout).toContain(`${tampered}: BROKEN at event 2 (hash_mismatch)`);
-    expect(all.stdout).toContain(`${intact}: ok, 2 events`);
-    expect(all.stderr).toBe(
-      `portcullis: 1 of 2 audit chains are broken (first: ${tampered} at event 2): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)\n`,
-    );
-  });
+      await s.db.transaction(async (trx) => {
+        await trx.raw('set local session_replication_role = replica');
+        await trx('audit_events').where({ chain_key: tampered, seq: 2 }).update({ action: 'test.other' });
+      });
+      const all = await cli(['audit', 'verify-chain']);
+      expect(all.code).toBe(1);
+      expect(all.stdout).toContain(`${tampered}: BROKEN at event 2 (hash_mismatch)`);
+      expect(all.stdout).toContain(`${intact}: ok, 2 events`);
+      expect(all.stderr).toBe(
+        `portcullis: 1 of 2 audit chains are broken (first: ${tampered} at event 2): treat it as an incident and compare with a backup (docs/mfa-reset-runbook.md)\n`,
+      );
+    },
+    CLI_TEST_MS,
+  );
 });
 
 describe('portcullis audit verify-chain on keyed chains', () => {
-  it('checks keyed events and the signed head with the audit key from the environment, and names the key it lacks', async () => {
-    const key = newKey();
-    const tenantId = randomUUID();
-    const audit = createAuditWriter({ db: s.db, keys: ringOf(key) });
-    for (let i = 0; i < 3; i++) await audit.record({ tenantId, actorType: 'system', action: 'test.keyed' });
-    const keyed = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], {
-      AUDIT_DETAILS_ENCRYPTION_KEY: key,
-    });
-    expect([keyed.code, keyed.stdout.split('\n')[0]]).toEqual([0, `${tenantId}: ok, 3 events`]);
-    const keyless = await cli(['audit', 'verify-chain', '--tenant', tenantId]);
-    expect(keyless.code).toBe(1);
-    expect(keyless.stdout).toContain(`${tenantId}: BROKEN at event 1 (unknown_key)`);
-    expect(keyless.stdout + keyless.stderr).not.toContain(key);
-  });
+  it(
+    'checks keyed events and the signed head with the audit key from the environment, and names the key it lacks',
+    async () => {
+      const key = newKey();
+      const tenantId = randomUUID();
+      const audit = createAuditWriter({ db: s.db, keys: ringOf(key) });
+      for (let i = 0; i < 3; i++) await audit.record({ tenantId, actorType: 'system', action: 'test.keyed' });
+      const keyed = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], {
+        AUDIT_DETAILS_ENCRYPTION_KEY: key,
+      });
+      expect([keyed.code, keyed.stdout.split('\n')[0]]).toEqual([0, `${tenantId}: ok, 3 events`]);
+      const keyless = await cli(['audit', 'verify-chain', '--tenant', tenantId]);
+      expect(keyless.code).toBe(1);
+      expect(keyless.stdout).toContain(`${tenantId}: BROKEN at event 1 (unknown_key)`);
+      expect(keyless.stdout + keyless.stderr).not.toContain(key);
+    },
+    CLI_TEST_MS,
+  );
 
-  it('with --require-signed-head, counts a chain never written to since keying as broken', async () => {
-    const tenantId = randomUUID();
-    await createAuditWriter({ db: s.db }).record({ tenantId, actorType: 'system', action: 'test.legacy' });
-    expect(
-      (await cli(['audit', 'verify-chain', '--tenant', tenantId], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() })).code,
-    ).toBe(0);
-    const strict = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], {
-      AUDIT_DETAILS_ENCRYPTION_KEY: newKey(),
-    });
-    expect(strict.code).toBe(1);
-    expect(strict.stdout).toContain('(head_unsigned)');
-  });
+  it(
+    'with --require-signed-head, counts a chain never written to since keying as broken',
+    async () => {
+      const tenantId = randomUUID();
+      await createAuditWriter({ db: s.db }).record({ tenantId, actorType: 'system', action: 'test.legacy' });
+      expect(
+        (await cli(['audit', 'verify-chain', '--tenant', tenantId], { AUDIT_DETAILS_ENCRYPTION_KEY: newKey() })).code,
+      ).toBe(0);
+      const strict = await cli(['audit', 'verify-chain', '--tenant', tenantId, '--require-signed-head'], {
+        AUDIT_DETAILS_ENCRYPTION_KEY: newKey(),
+      });
+      expect(strict.code).toBe(1);
+      expect(strict.stdout).toContain('(head_unsigned)');
+    },
+    CLI_TEST_MS,
+  );
 });
 
 describe('the mfa_reset_log_values gauge', () => {
