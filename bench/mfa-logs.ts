@@ -12,7 +12,7 @@
 // to its `postgres` database); otherwise a throwaway one is started. PORTCULLIS_BENCH_ROWS and
 // PORTCULLIS_BENCH_PARALLEL change the size and the process count.
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import knex, { type Knex } from 'knex';
@@ -21,6 +21,7 @@ import { createKeyRing, generateKey, isEnvelope } from '@portcullis/crypto';
 import { PREVIOUS_COLUMNS, RESET_LOG_TABLE } from '@portcullis/mfa-reset-log';
 import { migrateLatest } from '@portcullis/migrations';
 import { printResult, printTable, round } from './harness.js';
+import { parentPid, processTreeCpuSeconds, reapedChildrenCpuSeconds } from './mfa-logs/cpu.js';
 
 const ROWS = Number(process.env.PORTCULLIS_BENCH_ROWS ?? 1_000_000);
 const PARALLEL = Number(process.env.PORTCULLIS_BENCH_PARALLEL ?? availableParallelism());
@@ -28,7 +29,7 @@ const BATCH = 5000;
 const TARGET = 20_000;
 const root = join(import.meta.dirname, '..');
 
-async function database(): Promise<{ url: string; dispose(): Promise<void> }> {
+async function database(): Promise<{ url: string; local: boolean; dispose(): Promise<void> }> {
   const given = process.env.PORTCULLIS_BENCH_PG_URL;
   const server = given ? undefined : await (await import('../test/infra/postgres.js')).startPostgres();
   const admin = new URL(given ?? server!.url);
@@ -39,6 +40,7 @@ async function database(): Promise<{ url: string; dispose(): Promise<void> }> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
+    local: !given,
     async dispose() {
       await adminDb.raw(`drop database if exists ${name} with (force)`);
       await adminDb.destroy();
@@ -159,10 +161,45 @@ function portcullis(
   });
 }
 
+const byCpu = (floorStep: StepCost, job: StepCost): number | null =>
+  floorStep.cpuMicrosPerRow && job.cpuMicrosPerRow ? round(floorStep.cpuMicrosPerRow / job.cpuMicrosPerRow, 2) : null;
+
+interface StepCost {
+  seconds: number;
+  /** Node (the step's processes) + PostgreSQL CPU per row, µs; null where /proc cannot tell. */
+  cpuMicrosPerRow: number | null;
+  /** 1-minute load average when the step ended. */
+  load: number;
+}
+
+/**
+ * Wall time and CPU of one step. PostgreSQL's share is counted only for the server the bench
+ * started itself (its postmaster is a local process); its background work (autovacuum, writer)
+ * during the step counts, as the step caused it.
+ */
+async function measured<T>(postmaster: number | null, step: () => Promise<T>): Promise<StepCost & { value: T }> {
+  const cpu = () => {
+    const node = reapedChildrenCpuSeconds();
+    const database = postmaster === null ? null : processTreeCpuSeconds(postmaster);
+    return node === null || database === null ? null : node + database;
+  };
+  const cpuBefore = cpu();
+  const started = performance.now();
+  const value = await step();
+  const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = cpu();
+  const cpuMicrosPerRow =
+    cpuBefore === null || cpuAfter === null ? null : round(((cpuAfter - cpuBefore) * 1e6) / ROWS, 1);
+  return { value, seconds, cpuMicrosPerRow, load: round(loadavg()[0] ?? 0) };
+}
+
 export default async function (): Promise<void> {
   const server = await database();
   const db = knex({ client: 'pg', connection: server.url, pool: { min: 0, max: 2 } });
   try {
+    const backend = (await db.raw<{ rows: { pid: number }[] }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+    const postmaster = server.local ? parentPid(backend) : null;
+    const loadBefore = loadavg().map((value) => round(value));
     await migrateLatest(db);
     let started = performance.now();
     await generate(db);
@@ -173,27 +210,32 @@ export default async function (): Promise<void> {
     const base = { DATABASE_URL: server.url };
     const jobArgs = ['--batch-size', String(BATCH), ...(PARALLEL > 1 ? ['--parallel', String(PARALLEL)] : [])];
 
-    const legacy = await portcullis(['mfa-logs', 'encrypt-legacy', ...jobArgs], {
-      ...base,
-      MFA_RESET_LOG_ENCRYPTION_KEY: keyA,
-    });
+    const legacyStep = await measured(postmaster, () =>
+      portcullis(['mfa-logs', 'encrypt-legacy', ...jobArgs], { ...base, MFA_RESET_LOG_ENCRYPTION_KEY: keyA }),
+    );
+    const legacy = legacyStep.value;
     if (legacy.result.rows_written !== ROWS || legacy.result.plaintext_values_after !== 0)
       throw new Error(`encrypt-legacy did not encrypt every row: ${JSON.stringify(legacy.result)}`);
     // Each floor runs right after its job, so both see the same machine load.
-    const floorEncryptSeconds = await floor(db, server.url, 'encrypt', floorKeys);
+    const floorEncrypt = await measured(postmaster, () => floor(db, server.url, 'encrypt', floorKeys));
+    const floorEncryptSeconds = floorEncrypt.seconds;
     started = performance.now();
     await db.raw(`vacuum analyze ${RESET_LOG_TABLE}`);
     const vacuumSeconds = (performance.now() - started) / 1000;
     await db.raw(`vacuum analyze ${FLOOR_TABLE}`);
 
-    const rewrap = await portcullis(['mfa-logs', 'rewrap', ...jobArgs], {
-      ...base,
-      MFA_RESET_LOG_ENCRYPTION_KEY: keyB,
-      MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: keyA,
-    });
+    const rewrapStep = await measured(postmaster, () =>
+      portcullis(['mfa-logs', 'rewrap', ...jobArgs], {
+        ...base,
+        MFA_RESET_LOG_ENCRYPTION_KEY: keyB,
+        MFA_RESET_LOG_ENCRYPTION_KEYS_PREVIOUS: keyA,
+      }),
+    );
+    const rewrap = rewrapStep.value;
     if (rewrap.result.rows_written !== ROWS)
       throw new Error(`rewrap did not rewrap every row: ${JSON.stringify(rewrap.result)}`);
-    const floorRewrapSeconds = await floor(db, server.url, 'rewrap', floorKeys);
+    const floorRewrap = await measured(postmaster, () => floor(db, server.url, 'rewrap', floorKeys));
+    const floorRewrapSeconds = floorRewrap.seconds;
     const verify = await portcullis(['mfa-logs', 'verify-decrypt', '--sample', '10000'], {
       ...base,
       MFA_RESET_LOG_ENCRYPTION_KEY: keyB,
@@ -211,37 +253,56 @@ export default async function (): Promise<void> {
           step: 'generate (server-side SQL)',
           seconds: round(generateSeconds, 1),
           'rows/s': Math.round(rate(generateSeconds)),
+          'CPU µs/row': '',
+          'load (1 min)': '',
           target: '',
         },
         {
           step: 'encrypt-legacy (plaintext → A)',
           seconds: round(legacy.seconds, 1),
           'rows/s': Math.round(rate(legacy.seconds)),
+          'CPU µs/row': legacyStep.cpuMicrosPerRow ?? '',
+          'load (1 min)': legacyStep.load,
           target: `≥ ${TARGET}`,
         },
         {
           step: '  floor: raw AES-GCM + batched UPDATE',
           seconds: round(floorEncryptSeconds, 1),
           'rows/s': Math.round(rate(floorEncryptSeconds)),
+          'CPU µs/row': floorEncrypt.cpuMicrosPerRow ?? '',
+          'load (1 min)': floorEncrypt.load,
           target: `job ≥ 0.6 × floor (${round(floorEncryptSeconds / legacy.seconds, 2)})`,
         },
-        { step: 'vacuum (not timed in the jobs)', seconds: round(vacuumSeconds, 1), 'rows/s': '', target: '' },
+        {
+          step: 'vacuum (not timed in the jobs)',
+          seconds: round(vacuumSeconds, 1),
+          'rows/s': '',
+          'CPU µs/row': '',
+          'load (1 min)': '',
+          target: '',
+        },
         {
           step: `rewrap (A → B, key ${idB})`,
           seconds: round(rewrap.seconds, 1),
           'rows/s': Math.round(rate(rewrap.seconds)),
+          'CPU µs/row': rewrapStep.cpuMicrosPerRow ?? '',
+          'load (1 min)': rewrapStep.load,
           target: `≥ ${TARGET}`,
         },
         {
           step: '  floor: raw decrypt + encrypt + batched UPDATE',
           seconds: round(floorRewrapSeconds, 1),
           'rows/s': Math.round(rate(floorRewrapSeconds)),
+          'CPU µs/row': floorRewrap.cpuMicrosPerRow ?? '',
+          'load (1 min)': floorRewrap.load,
           target: `job ≥ 0.6 × floor (${round(floorRewrapSeconds / rewrap.seconds, 2)})`,
         },
         {
           step: 'verify-decrypt (10,000-row sample, B only)',
           seconds: round(verify.seconds, 1),
           'rows/s': '',
+          'CPU µs/row': '',
+          'load (1 min)': '',
           target: 'failed = 0',
         },
       ],
@@ -258,6 +319,23 @@ export default async function (): Promise<void> {
       // Job rate over floor rate: 1 means the job costs no more per row than the floor.
       encrypt_legacy_vs_floor: round(floorEncryptSeconds / legacy.seconds, 2),
       rewrap_vs_floor: round(floorRewrapSeconds / rewrap.seconds, 2),
+      // The same ratios by CPU per row (node processes + the bench's PostgreSQL): what the load of
+      // the minutes each step ran in moves much less. null with PORTCULLIS_BENCH_PG_URL.
+      encrypt_legacy_vs_floor_by_cpu: byCpu(floorEncrypt, legacyStep),
+      rewrap_vs_floor_by_cpu: byCpu(floorRewrap, rewrapStep),
+      cpu_us_row: {
+        encrypt_legacy: legacyStep.cpuMicrosPerRow,
+        floor_encrypt: floorEncrypt.cpuMicrosPerRow,
+        rewrap: rewrapStep.cpuMicrosPerRow,
+        floor_rewrap: floorRewrap.cpuMicrosPerRow,
+      },
+      loadavg_before: loadBefore,
+      load_1m_after: {
+        encrypt_legacy: legacyStep.load,
+        floor_encrypt: floorEncrypt.load,
+        rewrap: rewrapStep.load,
+        floor_rewrap: floorRewrap.load,
+      },
       target_rows_s: TARGET,
       generate_s: round(generateSeconds, 1),
       verify_sample_failed: verify.result.failed,

@@ -86,13 +86,17 @@ export function openValue(ring: KeyRing, value: string, context: ReturnType<type
     const keyId = keyIdOf(value);
     return { kind: 'encrypted', keyId, role: ring.roleOf(keyId) === 'primary' ? 'primary' : 'previous', plaintext };
   } catch (error) {
-    if (!(error instanceof EnvelopeError)) throw error;
-    if (error instanceof NotEncryptedError) return { kind: 'plaintext' };
-    if (error instanceof UnknownKeyError)
-      return { kind: 'undecryptable', reason: 'unknown_key_id', keyId: error.keyId };
-    if (error instanceof AuthenticationError)
-      return { kind: 'undecryptable', reason: 'authentication_failed', keyId: error.keyId };
-    if (error instanceof MalformedEnvelopeError) return { kind: 'undecryptable', reason: 'malformed', keyId: 'none' };
-    throw error;
+    return unopened(error);
   }
+}
+
+/** What an error of the key ring says about a value it could not open; any other error is thrown again. */
+export function unopened(error: unknown): Exclude<OpenedValue, { kind: 'encrypted' }> {
+  if (!(error instanceof EnvelopeError)) throw error;
+  if (error instanceof NotEncryptedError) return { kind: 'plaintext' };
+  if (error instanceof UnknownKeyError) return { kind: 'undecryptable', reason: 'unknown_key_id', keyId: error.keyId };
+  if (error instanceof AuthenticationError)
+    return { kind: 'undecryptable', reason: 'authentication_failed', keyId: error.keyId };
+  if (error instanceof MalformedEnvelopeError) return { kind: 'undecryptable', reason: 'malformed', keyId: 'none' };
+  throw error;
 }

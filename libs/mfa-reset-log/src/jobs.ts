@@ -3,10 +3,10 @@
 // only to rows unchanged since read) and can be stopped at any time: the writers save their
 // cursor after every batch and continue from it; a finished run deletes it. `shard` splits the
 // rows by id modulo n between processes (a Kubernetes Indexed Job, or --parallel).
-import { createKeyUsageReport, type KeyRing, type KeyUsageRow } from '@portcullis/crypto';
+import { createKeyUsageReport, isEnvelope, type KeyRing, type KeyUsageRow } from '@portcullis/crypto';
 import type { Knex } from 'knex';
 import { createResetLogBatchQueries, type Shard, type ValueRow } from './batches.js';
-import { openValue, PREVIOUS_COLUMNS, valueContext, type OpenedValue } from './format.js';
+import { openValue, PREVIOUS_COLUMNS, unopened, valueContext } from './format.js';
 
 export interface JobOptions {
   batchSize?: number;
@@ -43,11 +43,7 @@ export interface VerifySummary {
   failures: { id: string; column: string; problem: string; keyId: string }[];
 }
 
-type Decide = (
-  opened: OpenedValue,
-  value: string,
-  context: ReturnType<typeof valueContext>,
-) => { state: string; replacement?: string };
+type Decide = (value: string, context: ReturnType<typeof valueContext>) => { state: string; replacement?: string };
 
 const jobKey = (job: string, shard: Shard | undefined) =>
   shard && shard.count > 1 ? `${job}:${shard.index}/${shard.count}` : job;
@@ -60,7 +56,7 @@ export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
     const values = row.values.map((value, index) => {
       if (value === null) return null;
       const context = valueContext(PREVIOUS_COLUMNS[index]!, row.id);
-      const { state, replacement } = decide(openValue(ring, value, context), value, context);
+      const { state, replacement } = decide(value, context);
       counts[state] = (counts[state] ?? 0) + 1;
       if (replacement === undefined) return value;
       changed = true;
@@ -147,23 +143,32 @@ export function createResetLogJobs({ db, ring }: { db: Knex; ring: KeyRing }) {
     encryptLegacy: (options: JobOptions = {}) =>
       writePass(
         'encrypt-legacy',
-        (opened, value, context) => {
+        (value, context) => {
+          const opened = openValue(ring, value, context);
           if (opened.kind === 'plaintext') return { state: 'encrypted_now', replacement: ring.encrypt(value, context) };
           return { state: opened.kind === 'encrypted' ? 'already_encrypted' : `undecryptable_${opened.reason}` };
         },
         options,
       ),
 
-    /** Re-encrypts values under a previous key with the primary key; plaintext and unreadable values are counted, never touched. */
+    /**
+     * Re-encrypts values under a previous key with the primary key; plaintext and unreadable values
+     * are counted, never touched. One ring.rewrap per value (one authenticated open, one seal): it
+     * hands back the value itself when the primary key already holds it.
+     */
     rewrap: (options: JobOptions = {}) =>
       writePass(
         'rewrap',
-        (opened, _value, context) => {
-          if (opened.kind === 'encrypted')
-            return opened.role === 'primary'
-              ? { state: 'already_primary' }
-              : { state: 'rewrapped', replacement: ring.encrypt(opened.plaintext, context) };
-          return { state: opened.kind === 'plaintext' ? 'plaintext' : `undecryptable_${opened.reason}` };
+        (value, context) => {
+          if (!isEnvelope(value)) return { state: 'plaintext' };
+          let sealed: string;
+          try {
+            sealed = ring.rewrap(value, context);
+          } catch (error) {
+            const opened = unopened(error);
+            return { state: opened.kind === 'plaintext' ? 'plaintext' : `undecryptable_${opened.reason}` };
+          }
+          return sealed === value ? { state: 'already_primary' } : { state: 'rewrapped', replacement: sealed };
         },
         options,
       ),

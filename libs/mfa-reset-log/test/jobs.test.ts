@@ -126,6 +126,20 @@ describe('the rotation drill', () => {
     });
     await expectDecryptsTo(ringOf(keyB), seeded);
   });
+
+  it('walks, in a shard, the rows inserted after its walk began (the highest id is read again before it ends)', async () => {
+    const ringA = ringOf(newKey());
+    await s.insertSealed(4, ringA);
+    const queries = createResetLogBatchQueries(s.db);
+    // Chunks of 3 ids: 0–2 → shard 0, 3–5 → shard 1, 6–8 → shard 0 (ids start at 1).
+    const shard = { index: 0, count: 2, chunk: 3 };
+    const first = await queries.readBatch(null, 10, shard);
+    expect(first.map((row) => row.id)).toEqual(['1', '2']);
+    await s.insertSealed(4, ringA);
+    const next = await queries.readBatch(first.at(-1)!.id, 10, shard);
+    expect(next.map((row) => row.id)).toEqual(['6', '7', '8']);
+    expect(await queries.readBatch(next.at(-1)!.id, 10, shard)).toEqual([]);
+  });
 });
 
 describe('the legacy drill', () => {
