@@ -24,7 +24,7 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
   );
 }
 
-export const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}" />`;
+export const csrfField = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
 
 export interface PageOptions {
   title: string;
@@ -39,21 +39,11 @@ export interface PageOptions {
 
 export function renderPage({ title, body, error, stylesheetHref, siteName = 'Portcullis', nav }: PageOptions): string {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title} · ${siteName}</title>
-        <link rel="stylesheet" href="${stylesheetHref}" />
-      </head>
-      <body>
-        ${nav ?? ''}
-        <main>
-          <h1>${title}</h1>
-          ${error ? html`<p class="error" role="alert">${error}</p>` : ''}${body}
-        </main>
-      </body>
-    </html>`.value;
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · ${siteName}</title><link rel="stylesheet" href="${stylesheetHref}"></head>
+<body>${nav ?? ''}<main><h1>${title}</h1>${error ? html`<p class="error" role="alert">${error}</p>` : ''}${body}</main></body>
+</html>`.value;
 }
 
 /** The platform console's look (mfa-admin and audit-log pages), served by each from its own path. */
@@ -68,12 +58,7 @@ details{margin:.25rem 0}.muted{color:#666}nav a{margin-right:1rem}`;
  * and "Sign out" on every page (a page with the sign-out form: a link cannot carry the CSRF token).
  */
 export const consoleNavFor = (kind: 'platform' | 'tenant' | undefined) =>
-  html`<nav aria-label="Console">
-    ${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a><a href="/admin/platform-admins">Platform admins</a>`}<a
-      href="/audit/events"
-      >Audit log</a
-    ><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a>
-  </nav>`;
+  html`<nav aria-label="Console">${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a><a href="/admin/platform-admins">Platform admins</a>`}<a href="/audit/events">Audit log</a><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a></nav>`;
 
 /** The platform console's pages (mfa-admin is for platform admins only). */
 export const consoleNav = consoleNavFor('platform');

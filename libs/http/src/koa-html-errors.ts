@@ -19,9 +19,7 @@ function pageFor(status: number, code: string): ErrorPage {
   if (code === 'csrf.invalid') {
     return {
       title: 'This form has expired',
-      next: html`<p>
-        Go back, reload the page and submit the form again. If you signed out meanwhile: ${signInLink} first.
-      </p>`,
+      next: html`<p>Go back, reload the page and submit the form again. If you signed out meanwhile: ${signInLink} first.</p>`,
     };
   }
   if (status === 401) return { title: 'Sign in to continue', next: html`<p>${signInLink}</p>` };
@@ -68,8 +66,7 @@ export function koaHtmlErrors({
     ctx.type = 'html';
     ctx.body = renderPage({
       title: page.title,
-      body: html`${page.next}
-        <p class="muted">Reference: ${code} · request ${ctx.requestId}</p>`,
+      body: html`${page.next}<p class="muted">Reference: ${code} · request ${ctx.requestId}</p>`,
       error: message,
       stylesheetHref,
       siteName,

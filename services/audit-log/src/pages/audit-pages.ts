@@ -41,20 +41,10 @@ const textField = (
   value: string | undefined,
   extra: { placeholder?: string; list?: string } = {},
 ) =>
-  html`<label for="${name}">${label}</label
-    ><input
-      id="${name}"
-      name="${name}"
-      value="${value ?? ''}"
-      placeholder="${extra.placeholder ?? ''}"
-      ${extra.list ? html` list="${extra.list}"` : ''}
-    />`;
+  html`<label for="${name}">${label}</label><input id="${name}" name="${name}" value="${value ?? ''}" placeholder="${extra.placeholder ?? ''}"${extra.list ? html` list="${extra.list}"` : ''}>`;
 
 const select = (name: string, label: string, value: string | undefined, options: { value: string; label: string }[]) =>
-  html`<label for="${name}">${label}</label
-    ><select id="${name}" name="${name}">
-      ${options.map((option) => html`<option value="${option.value}" ${option.value === (value ?? '') ? html` selected` : ''}>${option.label}</option>`)}
-    </select>`;
+  html`<label for="${name}">${label}</label><select id="${name}" name="${name}">${options.map((option) => html`<option value="${option.value}"${option.value === (value ?? '') ? html` selected` : ''}>${option.label}</option>`)}</select>`;
 
 const detailsOf = (details: Record<string, unknown>) =>
   Object.entries(details).map(
@@ -65,22 +55,19 @@ const detailsOf = (details: Record<string, unknown>) =>
 const readable = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' });
 /** ISO for machines and copy-paste, a readable form beside it (UTC: the server knows no reader's zone without script). */
 const when = (iso: string) =>
-  html`<time datetime="${iso}">${readable.format(new Date(iso))} UTC</time><br /><span class="muted">${iso}</span>`;
+  html`<time datetime="${iso}">${readable.format(new Date(iso))} UTC</time><br><span class="muted">${iso}</span>`;
 
 const shortId = (id: string | null) => (id ? `${id.slice(0, 8)}…` : '');
 const who = (label: string | null, type: string | null, id: string | null): SafeHtml =>
   label
-    ? html`${label}<br /><span class="muted" title="${id ?? ''}">${type ?? ''} ${shortId(id)}</span>`
+    ? html`${label}<br><span class="muted" title="${id ?? ''}">${type ?? ''} ${shortId(id)}</span>`
     : html`${type ?? ''} <span title="${id ?? ''}">${id ?? ''}</span>`;
 
 // The export posts the filters in force; empty ones are left out, as the API reads them as absent.
 const exportForm = (filters: Record<string, string | undefined>, csrf: string) =>
-  html`<form method="post" action="/audit/events/export">
-    ${csrfField(csrf)}
-    ${['tenant', 'actor', 'action', 'from', 'to'].filter((name) => filters[name]).map((name) => html`<input type="hidden" name="${name}" value="${filters[name]}" />`)}
-    Export (with each event's hash and previous hash): <button type="submit" name="format" value="csv">CSV</button>
-    <button type="submit" name="format" value="json">JSON</button>
-  </form>`;
+  html`<form method="post" action="/audit/events/export">${csrfField(csrf)}
+${['tenant', 'actor', 'action', 'from', 'to'].filter((name) => filters[name]).map((name) => html`<input type="hidden" name="${name}" value="${filters[name]}">`)}
+Export (with each event's hash and previous hash): <button type="submit" name="format" value="csv">CSV</button> <button type="submit" name="format" value="json">JSON</button></form>`;
 
 export function eventsPage({ events, filters, nextCursor, platform, csrf, tenants, actors }: EventsPageInput): string {
   const filterQuery = query({ ...filters, cursor: undefined });
@@ -99,47 +86,23 @@ export function eventsPage({ events, filters, nextCursor, platform, csrf, tenant
   return layout(
     'Audit log',
     html`<form method="get" action="/audit/events">
-        ${platform ? select('tenant', 'Tenant', filters.tenant, tenantChoices) : ''}
-        ${select('actor', platform && !filters.tenant ? 'Actor (pick a tenant to list its admins)' : 'Actor', filters.actor, actorChoices)}
-        ${textField('action', 'Action (mfa.reset, or mfa.* for all MFA actions)', filters.action, { list: 'actions' })}<datalist
-          id="actions"
-        >
-          ${KNOWN_ACTIONS.map((action) => html`<option value="${action}"></option>`)}
-        </datalist>
-        ${textField('from', 'From (UTC date or time)', filters.from, { placeholder: '2026-01-31 or 2026-01-31T09:00Z' })}${textField('to', 'To (UTC, exclusive)', filters.to, { placeholder: '2026-02-01' })}
-        <button type="submit">Filter</button> <a href="/audit/events">Clear</a>
-      </form>
-      ${exportForm(filters, csrf)}
-      ${filters.tenant ? html`<p><a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this chain</a></p>` : ''}
-      <table>
-        <thead>
-          <tr>
-            <th>When</th>
-            ${platform ? html`<th>Tenant</th>` : ''}
-            <th>Action</th>
-            <th>Actor</th>
-            <th>Target</th>
-            <th>From</th>
-            <th>Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${events.map(
-            (event) =>
-              html`<tr>
-                <td>${when(event.occurredAt)}</td>
-                ${platform ? html`<td>${event.tenantId ? who(event.tenantSlug, null, event.tenantId) : html`<span class="muted">platform</span>`}</td>` : ''}
-                <td>${event.action}</td>
-                <td>${who(event.actorEmail, event.actorType, event.actorId)}</td>
-                <td>${who(event.targetLabel, event.targetType, event.targetId)}</td>
-                <td>${event.ip ?? ''}<br /><span class="muted">${event.requestId ?? ''}</span></td>
-                <td>${detailsOf(event.details)}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-      ${events.length === 0 ? html`<p class="muted">No events.</p>` : ''}
-      ${nextCursor ? html`<p><a href="/audit/events?${query({ ...Object.fromEntries(new URLSearchParams(filterQuery)), cursor: nextCursor })}">Older events</a></p>` : ''}`,
+${platform ? select('tenant', 'Tenant', filters.tenant, tenantChoices) : ''}
+${select('actor', platform && !filters.tenant ? 'Actor (pick a tenant to list its admins)' : 'Actor', filters.actor, actorChoices)}
+${textField('action', 'Action (mfa.reset, or mfa.* for all MFA actions)', filters.action, { list: 'actions' })}<datalist id="actions">${KNOWN_ACTIONS.map((action) => html`<option value="${action}">`)}</datalist>
+${textField('from', 'From (UTC date or time)', filters.from, { placeholder: '2026-01-31 or 2026-01-31T09:00Z' })}${textField('to', 'To (UTC, exclusive)', filters.to, { placeholder: '2026-02-01' })}
+<button type="submit">Filter</button> <a href="/audit/events">Clear</a></form>
+${exportForm(filters, csrf)}
+${filters.tenant ? html`<p><a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this chain</a></p>` : ''}
+<table><thead><tr><th>When</th>${platform ? html`<th>Tenant</th>` : ''}<th>Action</th><th>Actor</th><th>Target</th><th>From</th><th>Details</th></tr></thead><tbody>
+${events.map(
+  (
+    event,
+  ) => html`<tr><td>${when(event.occurredAt)}</td>${platform ? html`<td>${event.tenantId ? who(event.tenantSlug, null, event.tenantId) : html`<span class="muted">platform</span>`}</td>` : ''}<td>${event.action}</td>
+<td>${who(event.actorEmail, event.actorType, event.actorId)}</td><td>${who(event.targetLabel, event.targetType, event.targetId)}</td>
+<td>${event.ip ?? ''}<br><span class="muted">${event.requestId ?? ''}</span></td><td>${detailsOf(event.details)}</td></tr>`,
+)}</tbody></table>
+${events.length === 0 ? html`<p class="muted">No events.</p>` : ''}
+${nextCursor ? html`<p><a href="/audit/events?${query({ ...Object.fromEntries(new URLSearchParams(filterQuery)), cursor: nextCursor })}">Older events</a></p>` : ''}`,
     undefined,
     platform ? 'platform' : 'tenant',
   );
@@ -156,12 +119,7 @@ export function verifyPage(report: {
     `Hash chain ${report.chainKey}`,
     report.ok
       ? html`<p>Intact: ${report.checked} events checked, the head is at event ${report.headSeq}.</p>`
-      : html`<p class="error" role="alert">
-            Broken at event ${report.firstBreak!.seq} (${report.firstBreak!.reason}): ${report.firstBreak!.message}
-          </p>
-          <p>
-            ${report.checked} events before it are intact. Follow docs/mfa-reset-runbook.md, "The audit chain reports a
-            break".
-          </p>`,
+      : html`<p class="error" role="alert">Broken at event ${report.firstBreak!.seq} (${report.firstBreak!.reason}): ${report.firstBreak!.message}</p>
+<p>${report.checked} events before it are intact. Follow docs/mfa-reset-runbook.md, "The audit chain reports a break".</p>`,
   );
 }

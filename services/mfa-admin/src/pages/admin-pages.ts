@@ -10,18 +10,10 @@ import { REASON_MAX, TICKET_MAX } from '../api.js';
 import { csrfField, html, layout, type SafeHtml } from './html.js';
 
 /** Where the re-authentication page sends the admin back to when this form was too late (see requireRecentAuth). */
-const returnField = (path: string) => html`<input type="hidden" name="_return" value="${path}" />`;
+const returnField = (path: string) => html`<input type="hidden" name="_return" value="${path}">`;
 
 const reasonField = (idSuffix: string, name: string, label: string, required = true, value = '') =>
-  html`<label for="${name}-${idSuffix}">${label}</label
-    ><textarea
-      id="${name}-${idSuffix}"
-      name="${name}"
-      maxlength="${REASON_MAX}"
-      rows="2"
-      ${required ? html` required` : ''}
-    >
-${value}</textarea>`;
+  html`<label for="${name}-${idSuffix}">${label}</label><textarea id="${name}-${idSuffix}" name="${name}" maxlength="${REASON_MAX}" rows="2"${required ? html` required` : ''}>${value}</textarea>`;
 
 /** A form's typed fields kept across the re-authentication detour or a refusal (routes/http.ts): its details open, filled. */
 export interface KeptForm {
@@ -33,78 +25,45 @@ const keptFor = (kept: KeptForm | undefined, action: string) => (kept?.action ==
 export const tenantsPage = (csrf: string, tenants: TenantSummaryView[], error?: string) =>
   layout(
     'Tenants',
-    html`<table>
-        <thead>
-          <tr>
-            <th>Slug</th>
-            <th>Name</th>
-            <th>Status</th>
-            <th>Admins</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${tenants.map(
-            (tenant) =>
-              html`<tr>
-                <td><a href="/admin/tenants/${tenant.id}">${tenant.slug}</a></td>
-                <td>${tenant.name}</td>
-                <td>${tenant.status}</td>
-                <td>${tenant.adminCount}</td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-      <h2>New tenant</h2>
-      <form method="post" action="/admin/tenants">
-        ${csrfField(csrf)} <label for="slug">Slug (sign-in name)</label
-        ><input id="slug" name="slug" required pattern="[a-z0-9][a-z0-9-]{1,62}" /> <label for="name">Name</label
-        ><input id="name" name="name" required maxlength="200" /> <button type="submit">Create tenant</button>
-      </form>`,
+    html`<table><thead><tr><th>Slug</th><th>Name</th><th>Status</th><th>Admins</th></tr></thead><tbody>
+${tenants.map((tenant) => html`<tr><td><a href="/admin/tenants/${tenant.id}">${tenant.slug}</a></td><td>${tenant.name}</td><td>${tenant.status}</td><td>${tenant.adminCount}</td></tr>`)}
+</tbody></table>
+<h2>New tenant</h2>
+<form method="post" action="/admin/tenants">${csrfField(csrf)}
+<label for="slug">Slug (sign-in name)</label><input id="slug" name="slug" required pattern="[a-z0-9][a-z0-9-]{1,62}">
+<label for="name">Name</label><input id="name" name="name" required maxlength="200">
+<button type="submit">Create tenant</button></form>`,
     error,
   );
 
 const adminRow = (csrf: string, tenant: TenantView, admin: AdminView, kept?: KeptForm): SafeHtml => {
   const typed = keptFor(kept, `/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`);
   return html`<tr>
-    <td>${admin.email}${admin.disabled ? html` <span class="muted">(disabled)</span>` : ''}</td>
-    <td>
-      ${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}${
-        admin.lockedUntil
-          ? html`<br /><strong>locked until ${admin.lockedUntil}</strong>
-              <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/unlock">
-                ${csrfField(csrf)}<button type="submit">Unlock now</button>
-              </form>`
-          : ''
-      }
-    </td>
-    <td>
-      <a href="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets">MFA history</a>
-      ${
-        admin.mfaEnrolled
-          ? html`<details${typed ? html` open` : ''}><summary>Reset MFA</summary>
+<td>${admin.email}${admin.disabled ? html` <span class="muted">(disabled)</span>` : ''}</td>
+<td>${admin.mfaEnrolled ? `enrolled ${admin.mfaEnrolledAt ?? ''}` : 'not enrolled'}${
+    admin.lockedUntil
+      ? html`<br><strong>locked until ${admin.lockedUntil}</strong>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/unlock">${csrfField(csrf)}<button type="submit">Unlock now</button></form>`
+      : ''
+  }</td>
+<td><a href="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa-resets">MFA history</a>
+${
+  admin.mfaEnrolled
+    ? html`<details${typed ? html` open` : ''}><summary>Reset MFA</summary>
 <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset">${csrfField(csrf)}${returnField(`/admin/tenants/${tenant.id}`)}
 ${reasonField(admin.id, 'reason', 'Reason (required, kept in the audit log)', true, typed?.reason)}
 <label for="ticket-${admin.id}">Ticket reference (optional)</label><input id="ticket-${admin.id}" name="ticket" maxlength="${TICKET_MAX}" value="${typed?.ticket ?? ''}">
 <button type="submit">Reset MFA and sign them out</button></form></details>`
-          : ''
-      }
-      ${
-        admin.disabled
-          ? html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/enable">
-              ${csrfField(csrf)}<button type="submit">Re-enable</button>
-            </form>`
-          : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/sign-out">
-                ${csrfField(csrf)}<button type="submit">Sign out everywhere</button>
-              </form>
-              <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/password-reset">
-                ${csrfField(csrf)}<button type="submit">Reset password…</button>
-              </form>
-              <form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">
-                ${csrfField(csrf)}<button type="submit">Disable…</button>
-              </form>`
-      }
-    </td>
-  </tr>`;
+    : ''
+}
+${
+  admin.disabled
+    ? html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/enable">${csrfField(csrf)}<button type="submit">Re-enable</button></form>`
+    : html`<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/sign-out">${csrfField(csrf)}<button type="submit">Sign out everywhere</button></form>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/password-reset">${csrfField(csrf)}<button type="submit">Reset password…</button></form>
+<form method="post" action="/admin/tenants/${tenant.id}/admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`
+}
+</td></tr>`;
 };
 
 export const tenantPage = (
@@ -117,47 +76,20 @@ export const tenantPage = (
 ) =>
   layout(
     `Tenant ${tenant.slug}`,
-    html`<p>
-        ${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> ·
-        <a href="/admin/tenants/${tenant.id}/sessions">Who is signed in</a> ·
-        <a href="/audit/events?tenant=${tenant.id}">Audit log</a>
-      </p>
-      <table>
-        <thead>
-          <tr>
-            <th>Admin</th>
-            <th>MFA</th>
-            <th></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${admins.map((admin) => adminRow(csrf, tenant, admin, kept))}
-        </tbody>
-      </table>
-      <details>
-        <summary>Rename</summary>
-        <form method="post" action="/admin/tenants/${tenant.id}/rename">
-          ${csrfField(csrf)} <label for="name">Name (the sign-in slug ${tenant.slug} stays)</label
-          ><input id="name" name="name" required maxlength="200" value="${tenant.name}" />
-          <button type="submit">Rename tenant</button>
-        </form>
-      </details>
-      <h2>New tenant admin</h2>
-      <form method="post" action="/admin/tenants/${tenant.id}/admins">
-        ${csrfField(csrf)} <label for="email">Email</label><input id="email" name="email" type="email" required />
-        <button type="submit">Create admin</button>
-      </form>
-      ${
-        tenant.status === 'active'
-          ? html`<h2>Suspend</h2>
-              <form method="post" action="/admin/tenants/${tenant.id}/suspend">
-                ${csrfField(csrf)}<button type="submit">Suspend tenant…</button>
-              </form>`
-          : html`<h2>Unsuspend</h2>
-              <form method="post" action="/admin/tenants/${tenant.id}/unsuspend">
-                ${csrfField(csrf)}<button type="submit">Unsuspend tenant</button>
-              </form>`
-      }`,
+    html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/admin/tenants/${tenant.id}/sessions">Who is signed in</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
+<table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin, kept))}</tbody></table>
+<details><summary>Rename</summary><form method="post" action="/admin/tenants/${tenant.id}/rename">${csrfField(csrf)}
+<label for="name">Name (the sign-in slug ${tenant.slug} stays)</label><input id="name" name="name" required maxlength="200" value="${tenant.name}">
+<button type="submit">Rename tenant</button></form></details>
+<h2>New tenant admin</h2>
+<form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
+<label for="email">Email</label><input id="email" name="email" type="email" required>
+<button type="submit">Create admin</button></form>
+${
+  tenant.status === 'active'
+    ? html`<h2>Suspend</h2><form method="post" action="/admin/tenants/${tenant.id}/suspend">${csrfField(csrf)}<button type="submit">Suspend tenant…</button></form>`
+    : html`<h2>Unsuspend</h2><form method="post" action="/admin/tenants/${tenant.id}/unsuspend">${csrfField(csrf)}<button type="submit">Unsuspend tenant</button></form>`
+}`,
     error,
     notice,
   );
@@ -165,12 +97,8 @@ export const tenantPage = (
 export const createdAdminPage = (tenantId: string, admin: AdminView, temporaryPassword: string) =>
   layout(
     'Tenant admin created',
-    html`<p>
-        <strong>${admin.email}</strong> can sign in with this temporary password, shown only now. They must change it
-        and enrol an authenticator at their first sign-in.
-      </p>
-      <p><code>${temporaryPassword}</code></p>
-      <p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
+    html`<p><strong>${admin.email}</strong> can sign in with this temporary password, shown only now. They must change it and enrol an authenticator at their first sign-in.</p>
+<p><code>${temporaryPassword}</code></p><p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
   );
 
 const rollbackForm = (
@@ -184,21 +112,14 @@ ${reasonField(reset.id, 'reason', 'Reason (required)', true, typed?.reason)}
 ${reasonField(reset.id, 'forceReason', 'Reason for replacing it', false, typed?.forceReason)}
 <button type="submit">Restore the previous authenticator</button></form></details>`;
 
-const resetRow = (csrf: string, reset: ResetView, kept?: KeptForm) =>
-  html`<tr>
-    <td>${reset.createdAt}</td>
-    <td>${reset.adminEmail ?? reset.adminId}</td>
-    <td>${reset.resetByEmail ?? reset.resetBy}</td>
-    <td>${reset.reason}${reset.ticket ? html`<br /><span class="muted">ticket ${reset.ticket}</span>` : ''}</td>
-    <td>
-      ${
-        reset.rolledBack
-          ? html`rolled back ${reset.rolledBackAt} by ${reset.rolledBackByEmail ?? reset.rolledBackBy}:
-            ${reset.rollbackReason}${reset.rollbackForced ? html`<br /><strong>forced</strong>: ${reset.rollbackForceReason}` : ''}`
-          : rollbackForm(csrf, reset, keptFor(kept, `/admin/mfa-resets/${reset.id}/rollback`))
-      }
-    </td>
-  </tr>`;
+const resetRow = (csrf: string, reset: ResetView, kept?: KeptForm) => html`<tr>
+<td>${reset.createdAt}</td><td>${reset.adminEmail ?? reset.adminId}</td><td>${reset.resetByEmail ?? reset.resetBy}</td>
+<td>${reset.reason}${reset.ticket ? html`<br><span class="muted">ticket ${reset.ticket}</span>` : ''}</td>
+<td>${
+  reset.rolledBack
+    ? html`rolled back ${reset.rolledBackAt} by ${reset.rolledBackByEmail ?? reset.rolledBackBy}: ${reset.rollbackReason}${reset.rollbackForced ? html`<br><strong>forced</strong>: ${reset.rollbackForceReason}` : ''}`
+    : rollbackForm(csrf, reset, keptFor(kept, `/admin/mfa-resets/${reset.id}/rollback`))
+}</td></tr>`;
 
 export const historyPage = (
   csrf: string,
@@ -213,21 +134,9 @@ export const historyPage = (
   layout(
     title,
     html`<p><a href="${backLink}">Back</a></p>
-      <table>
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Admin</th>
-            <th>Reset by</th>
-            <th>Why</th>
-            <th>Rolled back</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${resets.map((reset) => resetRow(csrf, reset, kept))}
-        </tbody>
-      </table>
-      ${resets.length === 0 ? html`<p class="muted">No MFA resets.</p>` : ''}${nextLink ? html`<p><a href="${nextLink}">Older resets</a></p>` : ''}`,
+<table><thead><tr><th>When</th><th>Admin</th><th>Reset by</th><th>Why</th><th>Rolled back</th></tr></thead><tbody>
+${resets.map((reset) => resetRow(csrf, reset, kept))}</tbody></table>
+${resets.length === 0 ? html`<p class="muted">No MFA resets.</p>` : ''}${nextLink ? html`<p><a href="${nextLink}">Older resets</a></p>` : ''}`,
     error,
     notice,
   );
@@ -248,25 +157,17 @@ export const confirmPage = (csrf: string, confirmation: Confirmation) =>
   layout(
     confirmation.title,
     html`<p>${confirmation.consequence}</p>
-      ${
-        Object.entries(confirmation.fields).filter(([name]) => name !== '_return').length > 0
-          ? html`<dl>
-              ${Object.entries(confirmation.fields)
-                .filter(([name]) => name !== '_return')
-                .map(
-                  ([name, value]) =>
-                    html`<dt>${name}</dt>
-                      <dd>${value}</dd>`,
-                )}
-            </dl>`
-          : ''
-      }
-      <form method="post" action="${confirmation.action}">
-        ${csrfField(csrf)}<input type="hidden" name="confirm" value="yes" />
-        ${Object.entries(confirmation.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}" />`)}
-        <button type="submit">${confirmation.button}</button>
-      </form>
-      <p><a href="${confirmation.back}">Cancel</a></p>`,
+${
+  Object.entries(confirmation.fields).filter(([name]) => name !== '_return').length > 0
+    ? html`<dl>${Object.entries(confirmation.fields)
+        .filter(([name]) => name !== '_return')
+        .map(([name, value]) => html`<dt>${name}</dt><dd>${value}</dd>`)}</dl>`
+    : ''
+}
+<form method="post" action="${confirmation.action}">${csrfField(csrf)}<input type="hidden" name="confirm" value="yes">
+${Object.entries(confirmation.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+<button type="submit">${confirmation.button}</button></form>
+<p><a href="${confirmation.back}">Cancel</a></p>`,
   );
 
 /** Outcome lines for the pages a form post redirects to (`?done=…&revoked=…`). */
@@ -311,36 +212,15 @@ export const liveSessionsPage = (
   layout(
     `Who is signed in to ${tenant.slug}`,
     html`<p><a href="/admin/tenants/${tenant.id}">Back to the tenant</a></p>
-      <table>
-        <thead>
-          <tr>
-            <th>Admin</th>
-            <th>Signed in</th>
-            <th>Last seen</th>
-            <th>From</th>
-            <th><span class="muted">Action</span></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${sessions.map(
-            (session) =>
-              html`<tr>
-                <td>
-                  ${session.adminEmail}${session.assurance === 2 ? '' : html` <span class="muted">(sign-in in progress)</span>`}
-                </td>
-                <td>${session.createdAt}</td>
-                <td>${session.lastSeenAt}</td>
-                <td>${session.ip ?? ''}<br /><span class="muted">${session.userAgent ?? ''}</span></td>
-                <td>
-                  <form method="post" action="/admin/tenants/${tenant.id}/sessions/${session.id}/end">
-                    ${csrfField(csrf)}<button type="submit">End this session…</button>
-                  </form>
-                </td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-      ${sessions.length === 0 ? html`<p class="muted">Nobody is signed in.</p>` : ''}`,
+<table><thead><tr><th>Admin</th><th>Signed in</th><th>Last seen</th><th>From</th><th><span class="muted">Action</span></th></tr></thead><tbody>
+${sessions.map(
+  (
+    session,
+  ) => html`<tr><td>${session.adminEmail}${session.assurance === 2 ? '' : html` <span class="muted">(sign-in in progress)</span>`}</td>
+<td>${session.createdAt}</td><td>${session.lastSeenAt}</td><td>${session.ip ?? ''}<br><span class="muted">${session.userAgent ?? ''}</span></td>
+<td><form method="post" action="/admin/tenants/${tenant.id}/sessions/${session.id}/end">${csrfField(csrf)}<button type="submit">End this session…</button></form></td></tr>`,
+)}
+</tbody></table>${sessions.length === 0 ? html`<p class="muted">Nobody is signed in.</p>` : ''}`,
     error,
     notice,
   );
@@ -354,36 +234,19 @@ export const platformAdminsPage = (
 ) =>
   layout(
     'Platform admins',
-    html`<table>
-        <thead>
-          <tr>
-            <th>Email</th>
-            <th>MFA</th>
-            <th>Status</th>
-            <th><span class="muted">Action</span></th>
-          </tr>
-        </thead>
-        <tbody>
-          ${admins.map(
-            (admin) =>
-              html`<tr>
-                <td>${admin.email}${admin.id === selfId ? html` <span class="muted">(you)</span>` : ''}</td>
-                <td>${admin.mfaEnrolled ? 'enrolled' : 'not enrolled yet'}</td>
-                <td>
-                  ${admin.disabled ? 'disabled' : admin.mustChangePassword ? 'invited (first sign-in pending)' : 'active'}
-                </td>
-                <td>
-                  ${admin.disabled || admin.id === selfId ? '' : html`<form method="post" action="/admin/platform-admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}
-                </td>
-              </tr>`,
-          )}
-        </tbody>
-      </table>
-      <h2>New platform admin</h2>
-      <form method="post" action="/admin/platform-admins">
-        ${csrfField(csrf)} <label for="email">Email</label><input id="email" name="email" type="email" required />
-        <button type="submit">Create platform admin</button>
-      </form>`,
+    html`<table><thead><tr><th>Email</th><th>MFA</th><th>Status</th><th><span class="muted">Action</span></th></tr></thead><tbody>
+${admins.map(
+  (
+    admin,
+  ) => html`<tr><td>${admin.email}${admin.id === selfId ? html` <span class="muted">(you)</span>` : ''}</td><td>${admin.mfaEnrolled ? 'enrolled' : 'not enrolled yet'}</td>
+<td>${admin.disabled ? 'disabled' : admin.mustChangePassword ? 'invited (first sign-in pending)' : 'active'}</td>
+<td>${admin.disabled || admin.id === selfId ? '' : html`<form method="post" action="/admin/platform-admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}</td></tr>`,
+)}
+</tbody></table>
+<h2>New platform admin</h2>
+<form method="post" action="/admin/platform-admins">${csrfField(csrf)}
+<label for="email">Email</label><input id="email" name="email" type="email" required>
+<button type="submit">Create platform admin</button></form>`,
     error,
     notice,
   );
@@ -391,23 +254,15 @@ export const platformAdminsPage = (
 export const createdPlatformAdminPage = (admin: PlatformAdminView, temporaryPassword: string) =>
   layout(
     'Platform admin created',
-    html`<p>
-        <strong>${admin.email}</strong> can sign in (tenant field left empty) with this temporary password, shown only
-        now. They must change it and enrol an authenticator at their first sign-in.
-      </p>
-      <p><code>${temporaryPassword}</code></p>
-      <p><a href="/admin/platform-admins">Back to the platform admins</a></p>`,
+    html`<p><strong>${admin.email}</strong> can sign in (tenant field left empty) with this temporary password, shown only now. They must change it and enrol an authenticator at their first sign-in.</p>
+<p><code>${temporaryPassword}</code></p><p><a href="/admin/platform-admins">Back to the platform admins</a></p>`,
   );
 
 export const temporaryPasswordPage = (tenantId: string, admin: AdminView, temporaryPassword: string, notice?: string) =>
   layout(
     'Temporary password',
-    html`<p>
-        <strong>${admin.email}</strong> signs in with this temporary password, shown only now, and chooses a new one
-        straight away. Their authenticator is unchanged.
-      </p>
-      <p><code>${temporaryPassword}</code></p>
-      <p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
+    html`<p><strong>${admin.email}</strong> signs in with this temporary password, shown only now, and chooses a new one straight away. Their authenticator is unchanged.</p>
+<p><code>${temporaryPassword}</code></p><p><a href="/admin/tenants/${tenantId}">Back to the tenant</a></p>`,
     undefined,
     notice,
   );

@@ -8,10 +8,7 @@ export const stylesheet = consoleStylesheet;
 export const layout = (title: string, body: SafeHtml, error?: string, notice?: string) =>
   renderPage({
     title,
-    body: notice
-      ? html`<p class="notice" role="status">${notice}</p>
-          ${body}`
-      : body,
+    body: notice ? html`<p class="notice" role="status">${notice}</p>${body}` : body,
     error,
     stylesheetHref: '/admin/assets/style.css',
     siteName: 'Portcullis admin',
