@@ -383,7 +383,9 @@ export async function runDeployment(options: {
   try {
     const first: PhasePosition = { phase: 'single', from: deployment.moves[0]![0] };
     log.step(`starting ${REPLICAS} replicas in ${phaseLabel(first)}`);
-    fleet.push(...(await Promise.all(Array.from({ length: REPLICAS }, () => start(first)))));
+    // One at a time, as for the rollouts: six node processes starting at once on a loaded CI machine
+    // took longer than startCompiledService's 30 s to print their first line.
+    for (let index = 0; index < REPLICAS; index++) fleet.push(await start(first));
     setTargets();
     admins.start();
     await observe(first);
