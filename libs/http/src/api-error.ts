@@ -11,23 +11,14 @@ export class ApiError extends Error {
   readonly expose: boolean;
   readonly data: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message?: string, data?: Record<string, unknown>);
-  /** The older form: the status must be the catalogue's (kept until libs/session-auth moves to `apiError`). */
-  constructor(code: ErrorCode, status: number, message: string, data?: Record<string, unknown>);
-  constructor(
-    code: ErrorCode,
-    messageOrStatus?: string | number,
-    messageOrData?: string | Record<string, unknown>,
-    data?: Record<string, unknown>,
-  ) {
+  constructor(code: ErrorCode, message?: string, data?: Record<string, unknown>) {
     const entry = errorCatalogue[code];
-    const legacy = typeof messageOrStatus === 'number';
-    super(legacy ? (messageOrData as string) : (messageOrStatus ?? entry.message));
+    super(message ?? entry.message);
     this.name = 'ApiError';
     this.code = code;
     this.status = entry.status;
     this.expose = this.status < 500 || this.status === 503;
-    this.data = legacy ? data : (messageOrData as Record<string, unknown> | undefined);
+    this.data = data;
   }
 }
 

@@ -183,7 +183,7 @@ describe('the error catalogue', () => {
       { retryAfterSeconds: 60 },
       true,
     ]);
-    expect(new ApiError('auth.busy', 503, 'Busy.').status).toBe(errorCatalogue['auth.busy'].status);
+    expect(apiError('auth.busy', 'Busy.').status).toBe(errorCatalogue['auth.busy'].status);
     expect(new ApiError('config.default_admin_password').expose).toBe(false);
   });
 

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import request from 'supertest';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { ApiError, assertThat, createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
+import { apiError, assertThat, createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 
 function buildApp(lines: string[] = []) {
@@ -14,18 +14,18 @@ function buildApp(lines: string[] = []) {
   });
   const router = new Router({ prefix: '/auth' });
   router.get('/conflict', () =>
-    assertThat(false, new ApiError('mfa.reset_already_rolled_back', 409, 'This reset was already rolled back.')),
+    assertThat(false, apiError('mfa.reset_already_rolled_back', 'This reset was already rolled back.')),
   );
   router.get('/invalid', (ctx) => {
     ctx.body = z.object({ email: z.email(), tenant: z.string().min(1) }).parse({ email: 'x', tenant: '' });
   });
   router.get('/busy', () => {
-    throw new ApiError('auth.busy', 503, 'Too many sign-ins at once. Try again in 2 seconds.', {
+    throw apiError('auth.busy', 'Too many sign-ins at once. Try again in 2 seconds.', {
       retryAfterSeconds: 2,
     });
   });
   router.get('/throttled', () => {
-    throw new ApiError('auth.too_many_attempts', 429, 'Too many attempts. Try again in 60 seconds.', {
+    throw apiError('auth.too_many_attempts', 'Too many attempts. Try again in 60 seconds.', {
       retryAfterSeconds: 60,
     });
   });

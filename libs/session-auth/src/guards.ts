@@ -1,5 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
-import { ApiError } from '@portcullis/http';
+import { apiError, type ApiError } from '@portcullis/http';
 import { revocationCutOff } from './request-session.js';
 import { userIdOf, type AdminKind, type AdminSession } from './session-data.js';
 
@@ -49,7 +49,7 @@ export function sessionOf(ctx: Context): AdminSession {
 /** Idle timeouts are measured to this precision. */
 export const LAST_SEEN_GRANULARITY_MS = 60_000;
 
-const unauthenticated = () => new ApiError('auth.unauthenticated', 401, 'Sign in first.');
+const unauthenticated = () => apiError('auth.unauthenticated', 'Sign in first.');
 
 /** Where the sign-in goes on from a level-1 session (the auth-session pages, behind the same ingress). */
 export function signInStep(session: AdminSession): {
@@ -130,7 +130,7 @@ export function requireSession(policy: SessionPolicy): Middleware {
 }
 
 /** The answer to a session that was valid once and is no more (expired, revoked, owner gone). */
-export const sessionEnded = () => new ApiError('auth.session_expired', 401, 'Your session has ended. Sign in again.');
+export const sessionEnded = () => apiError('auth.session_expired', 'Your session has ended. Sign in again.');
 
 /** Assurance level 2: password and a second factor. A level-1 session can only verify MFA. */
 export function requireAal2(): Middleware {
@@ -140,13 +140,13 @@ export function requireAal2(): Middleware {
       return sendOnOrThrow(
         ctx,
         signInStep(session).location,
-        new ApiError('auth.mfa_required', 403, 'Complete the second factor first.'),
+        apiError('auth.mfa_required', 'Complete the second factor first.'),
       );
     if (session.mustChangePassword)
       return sendOnOrThrow(
         ctx,
         signInStep(session).location,
-        new ApiError('auth.password_change_required', 403, 'Change your password first.'),
+        apiError('auth.password_change_required', 'Change your password first.'),
       );
     await next();
   };
@@ -154,7 +154,7 @@ export function requireAal2(): Middleware {
 
 export function requireRole(kind: AdminKind): Middleware {
   return async (ctx, next) => {
-    if (sessionOf(ctx).kind !== kind) throw new ApiError('auth.forbidden', 403, 'Your role does not allow this.');
+    if (sessionOf(ctx).kind !== kind) throw apiError('auth.forbidden', 'Your role does not allow this.');
     await next();
   };
 }
@@ -165,7 +165,7 @@ export function requireTenantScope(param = 'tenant'): Middleware {
     const session = sessionOf(ctx);
     const tenant = (ctx as Context & { params?: Record<string, string> }).params?.[param];
     if (session.kind === 'tenant' && tenant !== session.tenantId) {
-      throw new ApiError('auth.not_found', 404, 'No such tenant.');
+      throw apiError('auth.not_found', 'No such tenant.');
     }
     await next();
   };
@@ -189,9 +189,8 @@ export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
   return async (ctx: Context, next: Next) => {
     const authAt = sessionOf(ctx).authAt ?? 0;
     if (clock.now() - authAt > maxAgeMs) {
-      const error = new ApiError(
+      const error = apiError(
         'auth.reauthentication_required',
-        403,
         'Confirm your password and code again for this action (POST /auth/reauthenticate).',
       );
       if (ctx.method !== 'POST' || ctx.accepts('html', 'json') !== 'html' || !ctx.is('urlencoded')) throw error;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { constantTimeEqual } from '@portcullis/crypto';
-import { ApiError } from '@portcullis/http';
+import { apiError } from '@portcullis/http';
 import { sessionOf } from './guards.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -27,20 +27,15 @@ export function koaCsrf(): Middleware {
     const type = ctx.request.type;
     if (type === 'application/json') return next();
     if (type !== 'application/x-www-form-urlencoded') {
-      throw new ApiError(
+      throw apiError(
         'request.unsupported_media_type',
-        415,
         'Send Content-Type: application/json (API clients) or an HTML form.',
       );
     }
     const sent = (ctx.request as { body?: Record<string, unknown> }).body?._csrf;
     const expected = sessionOf(ctx).csrf;
     if (typeof sent !== 'string' || !expected || !constantTimeEqual(sent, expected)) {
-      throw new ApiError(
-        'csrf.invalid',
-        403,
-        'The form expired or did not come from this site. Reload the page and try again.',
-      );
+      throw apiError('csrf.invalid', 'The form expired or did not come from this site. Reload the page and try again.');
     }
     await next();
   };
