@@ -46,7 +46,7 @@ export function sessionOf(ctx: Context): AdminSession {
   return (ctx.session ?? {}) as AdminSession;
 }
 
-/** Idle timeouts are measured to this precision. */
+/** Idle timeouts are measured to this precision (or a quarter of the timeout, when shorter). */
 export const LAST_SEEN_GRANULARITY_MS = 60_000;
 
 const unauthenticated = () => apiError('auth.unauthenticated', 'Sign in first.');
@@ -111,9 +111,11 @@ export function requireSession(policy: SessionPolicy): Middleware {
       ctx.session = null;
       return sendOnOrThrow(ctx, signInLocation(ctx), sessionEnded());
     }
-    // Minute granularity: the session changes (and is written back, its TTL renewed) at most
-    // once a minute per session instead of on every request.
-    if (now - (session.lastSeenAt ?? 0) >= LAST_SEEN_GRANULARITY_MS) session.lastSeenAt = now;
+    // At most once a minute (a quarter of the idle timeout when that is shorter) the session
+    // changes and is written back, its TTL renewed, instead of on every request; with the whole
+    // minute at a one-minute idle timeout, a session in use would still end.
+    if (now - (session.lastSeenAt ?? 0) >= Math.min(LAST_SEEN_GRANULARITY_MS, policy.idleTimeoutMs / 4))
+      session.lastSeenAt = now;
     ctx.state.admin = {
       kind,
       id: adminId,

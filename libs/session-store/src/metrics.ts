@@ -141,6 +141,7 @@ export function instrumentBackend(
     const original = backend[op].bind(backend) as (...args: unknown[]) => Promise<unknown>;
     // The series of this store and operation, looked up once rather than by labels per call.
     const duration = metrics.operationDuration.labels({ store, op });
+    metrics.operationErrors.inc({ store, op }, 0); // 0 on the dashboard before the first failure
     (instrumented as unknown as Record<string, unknown>)[op] = async (...args: unknown[]) => {
       const started = performance.now();
       try {

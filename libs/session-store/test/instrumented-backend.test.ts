@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import {
+  createDualBackend,
   createMemoryBackend,
   createSessionStoreMetrics,
   instrumentBackend,
@@ -30,4 +31,15 @@ it('times every operation under its store and operation, and counts the failures
     );
   expect([count('put'), count('getMany'), count('get')]).toEqual([1, 2, 1]);
   expect(text).toContain('session_store_errors_total{store="memory",op="get"} 1');
+  // Every operation's error series exists from the start: a quiet store shows 0, not "no data".
+  expect(text).toContain('session_store_errors_total{store="memory",op="put"} 0');
+});
+
+it('shows the secondary write failures of a dual store as 0 before the first one', async () => {
+  const registry = new Registry();
+  const metrics = createSessionStoreMetrics(registry);
+  createDualBackend({ primary: createMemoryBackend(), secondary: createMemoryBackend(), metrics });
+  const text = await registry.metrics();
+  for (const op of ['put', 'delete', 'deleteByUser'])
+    expect(text).toContain(`session_store_dual_write_failures_total{store="memory",op="${op}"} 0`);
 });

@@ -48,6 +48,8 @@ export function createDualBackend(options: DualBackendOptions) {
   const toSecondary = (record: SessionRecord): SessionRecord =>
     secondaryMaxTtlMs ? { ...record, expiresAt: Math.min(record.expiresAt, clock.now() + secondaryMaxTtlMs) } : record;
   const repairs = createRepairQueue({ primary, secondary, metrics, toSecondary });
+  // The series exist at 0 from the start, so "no failures" reads as 0 on the dashboard, not "no data".
+  for (const op of ['put', 'delete', 'deleteByUser']) metrics?.dualWriteFailures.inc({ store: secondary.name, op }, 0);
   const isLive = (record: SessionRecord | undefined): record is SessionRecord =>
     !!record && record.expiresAt > clock.now();
   /** A secondary copy worth serving: live, and not left stale by a failed write this pod has yet to repair. */
