@@ -24,6 +24,7 @@ import {
   createSessionStore,
   createSingleBackend,
   runExpiredSessionCleanup,
+  STORED_SESSION_MARGIN_MS,
   verifyFigures,
   verifyStores,
 } from '@portcullis/session-store';
@@ -103,8 +104,6 @@ export interface Deployment {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const REPLICAS = 3;
 const IDLE_MS = IDLE_SECONDS * 1000;
-/** How much longer the store keeps a session than its idle timeout (libs/session-auth koa-sessions.ts, save()). */
-const STORED_MARGIN_MS = 10_000;
 /** Synthetic admins that keep working; the rest of the seeded ones serve the checks. */
 const WORKERS = (admins: number) => admins - 8;
 const MOVE_ALERTS = [
@@ -284,7 +283,7 @@ export async function runDeployment(options: {
       if (!session) failed.push(`absolute timeout: the ${to} store does not hold a session just signed in`);
       else {
         const signedInAt = Date.now() - (config.SESSION_ABSOLUTE_TIMEOUT_SECONDS + 60) * 1000;
-        await store.set(id, { ...session, signedInAt }, IDLE_MS + 10_000);
+        await store.set(id, { ...session, signedInAt }, IDLE_MS + STORED_SESSION_MARGIN_MS);
         for (const url of urls)
           if ((await client.me(copy(newest), url)) !== 401)
             failed.push(`absolute timeout: a session past it is still served by ${url}`);
@@ -401,13 +400,13 @@ export async function runDeployment(options: {
       await backfill(from, to);
       if (from === 'knex' || to === 'knex') await cleanupRun();
       expectRefusal(dualWrite, { phase: 'cutover', from, to }); // before the wait
-      // The gate allows the cutover one idle timeout after the rollout, but a stored copy outlives
-      // its cookie by STORED_MARGIN_MS: verify any sooner sees the copy a single(A) pod's logout left
-      // in B (refused by the guard, its lastSeenAt being too old) as live, missing_in_primary: NO-GO.
+      // The gate allows the cutover one idle timeout and STORED_SESSION_MARGIN_MS after the rollout:
+      // verify any sooner sees the copy a single(A) pod's logout left in B (refused by the guard,
+      // its lastSeenAt being too old) as live, missing_in_primary: NO-GO.
       log.step(
         `the wait: one idle timeout (${IDLE_SECONDS} s) and the stored copies' margin since dual-write rolled out`,
       );
-      await sleep(Math.max(0, rolledOutAt + IDLE_MS + STORED_MARGIN_MS + 1000 - Date.now()));
+      await sleep(Math.max(0, rolledOutAt + IDLE_MS + STORED_SESSION_MARGIN_MS + 1000 - Date.now()));
       await verify(from, to);
       await observe(dualWrite);
       await divergence();

@@ -1,6 +1,7 @@
 // The verdict of the cutover gate: may the release go from the phase it runs to the one an
 // upgrade asks for? Pure (the CLI reads the cluster, services/cli/src/cutover/), so every
 // transition is tested without a cluster. docs/session-cutover.md, "The gate".
+import { STORED_SESSION_MARGIN_MS } from '@portcullis/session-store';
 import {
   areAdjacent,
   nextPosition,
@@ -97,10 +98,13 @@ function cutoverProblems(live: LiveRelease, evidence: CutoverEvidence, now: Date
       `The last \`sessions verify\` (${verify.at}) said NO-GO: fix what it reported and run it again until it says GO.`,
     );
   }
-  const ready = since ? new Date(since.getTime() + live.idleTimeoutSeconds * 1000) : undefined;
+  // A stored copy outlives its cookie by STORED_SESSION_MARGIN_MS: one idle timeout alone left
+  // a copy a single-store pod's sign-out missed (the drill's verify said NO-GO once).
+  const waitMs = live.idleTimeoutSeconds * 1000 + STORED_SESSION_MARGIN_MS;
+  const ready = since ? new Date(since.getTime() + waitMs) : undefined;
   if (!ready || ready > now) {
     problems.push(
-      `Wait until ${ready ? at(ready) : 'one idle timeout after the rollout'} (SESSION_IDLE_TIMEOUT_SECONDS, ${live.idleTimeoutSeconds} s, after dual-write finished rolling out${since ? ` at ${at(since)}` : ''}): until then ${to} may hold sessions that ${from}-only pods logged out.`,
+      `Wait until ${ready ? at(ready) : 'one idle timeout and 10 s after the rollout'} (SESSION_IDLE_TIMEOUT_SECONDS, ${live.idleTimeoutSeconds} s, plus the ${STORED_SESSION_MARGIN_MS / 1000} s stored sessions outlive their cookies, after dual-write finished rolling out${since ? ` at ${at(since)}` : ''}): until then ${to} may hold sessions that ${from}-only pods logged out.`,
     );
   }
   return problems;

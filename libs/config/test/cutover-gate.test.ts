@@ -23,7 +23,8 @@ const ready: CutoverEvidence = {
   backfill: { from: 'knex', to: 'dynamodb', completedAt: later(600) },
   verify: { primary: 'knex', secondary: 'dynamodb', go: true, at: later(900) },
 };
-const afterWait = new Date(rolledOutAt.getTime() + (IDLE + 1) * 1000);
+// One idle timeout and the 10 s a stored session outlives its cookie.
+const afterWait = new Date(rolledOutAt.getTime() + (IDLE + 10 + 1) * 1000);
 
 describe('every transition of a move, with the rollout finished and the cutover ready', () => {
   const pairs = move.flatMap((from, i) => move.map((to, j) => [phaseLabel(from), phaseLabel(to), i, j] as const));
@@ -106,13 +107,16 @@ describe('refuses', () => {
     expect(verdict.reason).toMatch(reason);
   });
 
-  it('the cutover before one idle timeout has passed since dual-write finished rolling out', () => {
-    const verdict = cutover(ready, new Date(rolledOutAt.getTime() + (IDLE - 60) * 1000));
-    expect(verdict.allowed).toBe(false);
-    expect(verdict.reason).toMatch(
-      /Wait until 2026-12-03T10:30:00Z \(SESSION_IDLE_TIMEOUT_SECONDS, 1800 s, after dual-write finished rolling out at 2026-12-03T10:00:00Z\)/,
-    );
-  });
+  it.each([IDLE - 60, IDLE + 5])(
+    'the cutover before one idle timeout and the 10 s stored copies outlive cookies have passed since dual-write finished rolling out (%i s)',
+    (seconds) => {
+      const verdict = cutover(ready, new Date(rolledOutAt.getTime() + seconds * 1000));
+      expect(verdict.allowed).toBe(false);
+      expect(verdict.reason).toMatch(
+        /Wait until 2026-12-03T10:30:10Z \(SESSION_IDLE_TIMEOUT_SECONDS, 1800 s, plus the 10 s stored sessions outlive their cookies, after dual-write finished rolling out at 2026-12-03T10:00:00Z\)/,
+      );
+    },
+  );
 });
 
 describe('allows', () => {

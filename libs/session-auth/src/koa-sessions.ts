@@ -7,7 +7,7 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type Koa from 'koa';
 import { rememberRecent } from '@portcullis/crypto';
-import { newSessionId, type SessionStore } from '@portcullis/session-store';
+import { newSessionId, STORED_SESSION_MARGIN_MS, type SessionStore } from '@portcullis/session-store';
 import { rememberCutOff } from './request-session.js';
 import type { AdminSession } from './session-data.js';
 
@@ -133,8 +133,7 @@ class RequestSession {
 
   private async save(): Promise<void> {
     const json = JSON.stringify(this.data ?? {});
-    // The stored copy outlives the cookie a little, as koa-session did.
-    await this.options.store.set(this.id!, { ...this.data }, this.options.idleTimeoutMs + 10_000);
+    await this.options.store.set(this.id!, { ...this.data }, this.options.idleTimeoutMs + STORED_SESSION_MARGIN_MS);
     this.stored = json;
     this.ctx.cookies.set(this.cookie.name, this.id, this.cookie.set);
   }

@@ -3,6 +3,7 @@ export { SessionStoreError, type SessionStoreErrorCode } from './errors.js';
 export {
   createSessionStore,
   systemClock,
+  STORED_SESSION_MARGIN_MS,
   type Clock,
   type SessionData,
   type SessionStore,

@@ -181,6 +181,8 @@ export function startItemCounter(
       }),
     );
   };
+  // A first count at start-up: a new pod's gauges would otherwise be missing for a minute.
+  void refresh();
   const timer = setInterval(() => void refresh(), intervalMs);
   timer.unref();
   return { refresh, stop: () => clearInterval(timer) };

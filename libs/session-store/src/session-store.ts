@@ -8,6 +8,13 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
+/**
+ * How much longer a session's stored copy lives than its cookie (the idle timeout), as
+ * koa-session's did: what a store may still hold after a browser forgot the session, and so
+ * part of the wait before a cutover (libs/config's gate).
+ */
+export const STORED_SESSION_MARGIN_MS = 10_000;
+
 /** The session object the session middleware hands to the store (koa-session's format). `userId` is set at sign-in. */
 export type SessionData = Record<string, unknown> & { userId?: unknown };
 
