@@ -234,7 +234,7 @@ describe('after dual-write has rolled out', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).not.toMatch(/sessions backfill|sessions verify/);
     expect(refused.stderr).toMatch(
-      /Wait until \S+ \(SESSION_IDLE_TIMEOUT_SECONDS, 1800 s, after dual-write finished rolling out at \S+\): until then dynamodb may hold sessions that knex-only pods logged out\.\n$/,
+      /Wait until \S+ \(SESSION_IDLE_TIMEOUT_SECONDS, 1800 s, plus the 10 s stored sessions outlive their cookies, after dual-write finished rolling out at \S+\): until then dynamodb may hold sessions that knex-only pods logged out\.\n$/,
     );
     // The way back needs nothing.
     expect((await gate('--phase', 'single', '--from', 'knex')).code).toBe(0);
