@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
-import createKnex from 'knex';
 import { Redis } from 'ioredis';
 import { createDynamoClient, createDynamoSessionTable } from '@portcullis/session-store';
 import { startMoto, startPostgres, startRedis, type ServerHandle } from '../test/support/index.js';
@@ -30,14 +29,14 @@ import {
   type ServerProcess,
 } from './peers/processes.js';
 import {
-  checkMe,
+  beginBench,
   compiledIsStale,
-  createBenchDatabase,
+  checkMe,
   meHeaders,
   portcullisRoot,
   productionEnv,
   repoRoot,
-  seedPortcullis,
+  seededBenchDatabase,
   signIn,
   startAuthSession,
   type Infrastructure,
@@ -140,14 +139,7 @@ const median = (values: number[]) => {
 };
 
 export default async function bench(): Promise<void> {
-  const began = performance.now();
-  const loadBefore = loadavg().map((value) => round(value));
-  pin(process.pid, BENCH_CORE);
-  const stale = compiledIsStale();
-  if (stale)
-    console.error(
-      `warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`,
-    );
+  const { began, loadBefore, stale } = beginBench();
   if (BASELINE_ROOT && compiledIsStale(BASELINE_ROOT))
     throw new Error(
       `BENCH_BASELINE_ROOT=${BASELINE_ROOT} holds no up-to-date build: make it with bench/peers/build-baseline.sh <commit> <dir>`,
@@ -161,15 +153,8 @@ export default async function bench(): Promise<void> {
     // The stores share the bench's core: the measured server has the other one to itself.
     for (const server of servers) if (server.pid) pin(server.pid, BENCH_CORE);
 
-    const databaseUrl = await createBenchDatabase(postgres.url);
-    const db = createKnex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
     const portcullisTargets = BASELINE_ROOT ? 6 : 4;
-    let seeded: Seeded;
-    try {
-      seeded = await seedPortcullis(db, portcullisTargets * ROUNDS);
-    } finally {
-      await db.destroy();
-    }
+    const { databaseUrl, seeded } = await seededBenchDatabase(postgres.url, portcullisTargets * ROUNDS);
     const dynamo = createDynamoClient({ endpoint: moto.url, region: MOTO_REGION, credentials: MOTO_CREDENTIALS });
     await createDynamoSessionTable(dynamo, { tableName: 'sessions', billingMode: 'PAY_PER_REQUEST' });
     dynamo.destroy();

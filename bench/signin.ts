@@ -9,18 +9,16 @@
 //   BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_SIGNIN_ADMINS (800), BENCH_ME_RATE (50 req/s), BENCH_PORTCULLIS_ROOT.
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import createKnex from 'knex';
 import { startPostgres, startRedis, type ServerHandle } from '../test/support/index.js';
 import { percentile, printResult, printTable, round } from './harness.js';
 import { BENCH_CORE, pin, pinning, probeLatency, type ProbeFigures, type ServerProcess } from './peers/processes.js';
 import {
+  beginBench,
   checkMe,
-  compiledIsStale,
-  createBenchDatabase,
   meHeaders,
   portcullisRoot,
   productionEnv,
-  seedPortcullis,
+  seededBenchDatabase,
   signIn,
   SignInError,
   startAuthSession,
@@ -94,14 +92,7 @@ function startSignIns(url: string, seeded: Seeded, pool: BenchAdmin[]): SignInLo
 }
 
 export default async function bench(): Promise<void> {
-  const began = performance.now();
-  const loadBefore = loadavg().map((value) => round(value));
-  pin(process.pid, BENCH_CORE);
-  const stale = compiledIsStale();
-  if (stale)
-    console.error(
-      `warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`,
-    );
+  const { began, loadBefore, stale } = beginBench();
 
   const servers: ServerHandle[] = [];
   let service: ServerProcess | undefined;
@@ -109,14 +100,7 @@ export default async function bench(): Promise<void> {
     const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
     servers.push(postgres, redis);
     for (const server of servers) if (server.pid) pin(server.pid, BENCH_CORE);
-    const databaseUrl = await createBenchDatabase(postgres.url);
-    const db = createKnex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
-    let seeded: Seeded;
-    try {
-      seeded = await seedPortcullis(db, ME_USERS + SIGNIN_ADMINS);
-    } finally {
-      await db.destroy();
-    }
+    const { databaseUrl, seeded } = await seededBenchDatabase(postgres.url, ME_USERS + SIGNIN_ADMINS);
     const meUsers = seeded.admins.slice(0, ME_USERS);
     const pool = seeded.admins.slice(ME_USERS);
 

@@ -5,15 +5,17 @@
 // ingress headers (TRUSTED_PROXY_HOPS=1, X-Forwarded-Proto: https for the Secure cookie).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import createKnex, { type Knex } from 'knex';
 import { keyRingOf } from '@portcullis/config';
 import { migrateLatest } from '@portcullis/migrations';
-import { createPasswordHasher } from '@portcullis/crypto';
-import { createTotp } from '../../services/auth-session/src/libraries/totp.js';
+import { createPasswordHasher, createTotp } from '@portcullis/crypto';
 import { totpCode } from '../../test/support/authenticator.js';
 import { MOTO_CREDENTIALS, MOTO_REGION } from '../../test/infra/moto-account.js';
-import { startServer, type ServerProcess } from './processes.js';
+import { round } from '../harness.js';
+import { BENCH_CORE, pin, startServer, type ServerProcess } from './processes.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 /**
@@ -112,6 +114,36 @@ export async function createBenchDatabase(serverUrl: string): Promise<string> {
     await admin.destroy();
   }
   return `${serverUrl.replace(/\/[^/]*$/, '')}/bench`;
+}
+
+/** A fresh `bench` database with `count` signed-up admins (seedPortcullis). */
+export async function seededBenchDatabase(
+  serverUrl: string,
+  count: number,
+): Promise<{ databaseUrl: string; seeded: Seeded }> {
+  const databaseUrl = await createBenchDatabase(serverUrl);
+  const db = createKnex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 2 } });
+  try {
+    return { databaseUrl, seeded: await seedPortcullis(db, count) };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/**
+ * The start of a bench of the compiled auth-session: the bench process pinned to its core, a
+ * warning when the build is older than the sources; the clock and load average for its JSON.
+ */
+export function beginBench(): { began: number; loadBefore: number[]; stale: boolean } {
+  const began = performance.now();
+  const loadBefore = loadavg().map((value) => round(value));
+  pin(process.pid, BENCH_CORE);
+  const stale = compiledIsStale();
+  if (stale)
+    console.error(
+      `warning: ${portcullisRoot}/services/auth-session/dist is older than its sources: run \`npm run build\` to measure the current code`,
+    );
+  return { began, loadBefore, stale };
 }
 
 export type PortcullisDriver = 'redis' | 'knex' | 'dynamodb' | 'dual';

@@ -1,3 +1,4 @@
+import { securityCounters, type SecurityCounters } from '@portcullis/observability';
 import type { AuditWriter } from './audit-writer.js';
 
 /**
@@ -16,4 +17,16 @@ export function countedAuditWriter(writer: AuditWriter, onCommitted: (action: st
       );
     },
   };
+}
+
+/**
+ * A service's audit writer counted on the "Auth service" dashboard, with the security counters
+ * it registers (audited actions once committed; refusals by code, for the HTML error layer).
+ */
+export function countedAudit(
+  writer: AuditWriter,
+  registry: Parameters<typeof securityCounters>[0],
+): { audit: AuditWriter; security: SecurityCounters } {
+  const security = securityCounters(registry);
+  return { security, audit: countedAuditWriter(writer, (action) => security.auditEvents.inc({ action })) };
 }

@@ -28,4 +28,4 @@ export {
   type ChainBreakReason,
   type ChainReport,
 } from './verify-chain.js';
-export { countedAuditWriter } from './counted-writer.js';
+export { countedAudit, countedAuditWriter } from './counted-writer.js';

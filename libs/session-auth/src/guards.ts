@@ -13,6 +13,15 @@ export interface SessionPolicy {
   absoluteTimeoutMs: number;
 }
 
+/**
+ * The guard's policy from a service's session settings. Revocation needs nothing here: it is
+ * read with the session itself (installSessions), no query per request.
+ */
+export const sessionPolicyOf = (
+  { idleTimeoutMs, absoluteTimeoutMs }: { idleTimeoutMs: number; absoluteTimeoutMs: number },
+  clock: Clock,
+): SessionPolicy => ({ clock, idleTimeoutMs, absoluteTimeoutMs });
+
 /** Who is signed in, as the guard found it: what routes read instead of the raw session. */
 export interface SignedInAdmin {
   kind: AdminKind;
@@ -181,6 +190,10 @@ export function consoleReturnPath(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 512) return undefined;
   return /^\/(?:auth|admin|audit)(?:\/[A-Za-z0-9._~%-]+)*\/?$/.test(value) ? value : undefined;
 }
+
+/** What requireRecentAuth asks of a client, for the OpenAPI documents of the routes behind it. */
+export const RECENT_AUTH_DESCRIPTION =
+  'Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate), else 403 auth.reauthentication_required.';
 
 /**
  * Sensitive actions need a password + TOTP re-authentication within `maxAgeMs`. A browser form

@@ -12,6 +12,8 @@ export {
   consoleReturnPath,
   signInStep,
   requireSession,
+  sessionPolicyOf,
+  RECENT_AUTH_DESCRIPTION,
   requireAal2,
   requireRole,
   requireTenantScope,

@@ -99,14 +99,11 @@ export function createSingleBackend(
     }
     case 'dynamodb': {
       options.metrics?.throttles.inc({ store: 'dynamodb' }, 0); // the series exists before the first throttle
-      const client = createDynamoClient({
-        region: settings.AWS_REGION,
-        ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}),
-      });
+      const { client, tableName } = dynamoSessionTableOf(settings);
       const backend = instrument(
         createDynamoBackend({
           client,
-          tableName: `${settings.DYNAMODB_TABLE_PREFIX}${settings.DYNAMODB_SESSION_TABLE}`,
+          tableName,
           consistentRead: settings.DYNAMODB_CONSISTENT_READ,
           clock,
           onThrottle: () => options.metrics?.throttles.inc({ store: 'dynamodb' }),
@@ -115,6 +112,22 @@ export function createSingleBackend(
       return { backend, close: () => backend.close() };
     }
   }
+}
+
+/** The DynamoDB client (SDK retries off: the driver retries) and the session table the settings name. */
+export function dynamoSessionTableOf(
+  settings: Pick<
+    SessionStoreSettings,
+    'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'DYNAMODB_TABLE_PREFIX' | 'DYNAMODB_SESSION_TABLE'
+  >,
+) {
+  return {
+    client: createDynamoClient({
+      region: settings.AWS_REGION,
+      ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}),
+    }),
+    tableName: `${settings.DYNAMODB_TABLE_PREFIX}${settings.DYNAMODB_SESSION_TABLE}`,
+  };
 }
 
 /**

@@ -47,6 +47,7 @@ export {
 } from './metrics.js';
 export {
   createBackendFromSettings,
+  dynamoSessionTableOf,
   createSingleBackend,
   dualOptionsOf,
   createSessionStoreFromSettings,

@@ -6,11 +6,11 @@ import knex, { type Knex } from 'knex';
 import { Redis } from 'ioredis';
 import { createSessionIdHasher } from '@portcullis/crypto';
 import type { DriverName, SessionBackend } from './backend.js';
-import { createDynamoBackend, createDynamoClient } from './drivers/dynamodb.js';
+import { createDynamoBackend } from './drivers/dynamodb.js';
 import { createKnexBackend } from './drivers/knex.js';
 import { createRedisBackend } from './drivers/redis.js';
 import { describeDynamoSessionTable } from './dynamodb-table.js';
-import type { SessionStoreSettings } from './from-config.js';
+import { dynamoSessionTableOf, type SessionStoreSettings } from './from-config.js';
 import { sqlFlavour } from './knex-schema.js';
 import { systemClock, type Clock } from './session-store.js';
 
@@ -328,11 +328,7 @@ async function checkRedis(settings: SessionStoreSettings, clock: Clock): Promise
 }
 
 async function checkDynamo(settings: SessionStoreSettings, clock: Clock): Promise<PreflightCheck[]> {
-  const tableName = `${settings.DYNAMODB_TABLE_PREFIX}${settings.DYNAMODB_SESSION_TABLE}`;
-  const client = createDynamoClient({
-    region: settings.AWS_REGION,
-    ...(settings.DYNAMODB_ENDPOINT ? { endpoint: settings.DYNAMODB_ENDPOINT } : {}),
-  });
+  const { client, tableName } = dynamoSessionTableOf(settings);
   try {
     const table = await describeDynamoSessionTable(client, tableName);
     if (!table.exists) return [fail('dynamodb table', table.problems.join(' '))];

@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { countedAuditWriter } from '@portcullis/audit';
-import { securityCounters } from '@portcullis/observability';
+import { countedAudit } from '@portcullis/audit';
 import { createConsoleApp } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
@@ -13,12 +12,8 @@ export type { AppDependencies, AuditLogSettings } from './context.js';
 
 /** Builds the audit-log app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
-  // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
-  const security = securityCounters(deps.metrics.registry);
-  const c = createServiceContext({
-    ...deps,
-    audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
-  });
+  const { audit, security } = countedAudit(deps.audit, deps.metrics.registry);
+  const c = createServiceContext({ ...deps, audit });
   // Every reader route: signed in at assurance level 2; tenant admins are held to their tenant by the library.
   const router = new Router();
   eventRoutes(router, c, [requireSession(c.policy), requireAal2()]);

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
-import type { SessionPolicy } from '@portcullis/session-auth';
+import { sessionPolicyOf } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
 import { createEventLibrary } from './libraries/events.js';
 import { createEventQueries } from './queries/events.js';
@@ -34,12 +34,7 @@ export interface AppDependencies {
 /** Builds queries and libraries from explicit dependencies: the one place they are wired. */
 export function createServiceContext(deps: AppDependencies) {
   const { db, clock, audit, detailsKeys } = deps;
-  // Revocation is read with the session itself (libs/session-auth): no query per request.
-  const policy: SessionPolicy = {
-    clock,
-    idleTimeoutMs: deps.settings.idleTimeoutMs,
-    absoluteTimeoutMs: deps.settings.absoluteTimeoutMs,
-  };
+  const policy = sessionPolicyOf(deps.settings, clock);
   // Routes reach libraries only: no queries or database here.
   return {
     settings: deps.settings,

@@ -3,6 +3,7 @@
 // schema) and openapi.ts builds the document served at /auth/openapi.json from them.
 import { z } from 'zod';
 import { defineRoutes, type ErrorCode } from '@portcullis/http';
+import { RECENT_AUTH_DESCRIPTION } from '@portcullis/session-auth';
 
 const password = z.string({ error: 'is required' }).min(1, 'is required').max(256, 'must have at most 256 characters');
 
@@ -83,9 +84,6 @@ const FACTOR_ERRORS = [
   'auth.busy',
 ] as const satisfies readonly ErrorCode[];
 const LEVEL_TWO = ['auth.mfa_required', 'auth.password_change_required'] as const satisfies readonly ErrorCode[];
-const RECENT_AUTH =
-  'Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate), else 403 auth.reauthentication_required.';
-
 export const api = defineRoutes({
   loginPage: {
     method: 'get',
@@ -173,7 +171,7 @@ export const api = defineRoutes({
     method: 'post',
     path: '/auth/password',
     summary: 'Changes the password; every other session ends',
-    description: RECENT_AUTH,
+    description: RECENT_AUTH_DESCRIPTION,
     body: passwordBody,
     response: z.object({ passwordChanged: z.literal(true), next: nextStep }),
     errors: [
@@ -242,7 +240,7 @@ export const api = defineRoutes({
     method: 'post',
     path: '/auth/recovery-codes',
     summary: 'Replaces every recovery code with a new set, returned once (not stored in clear)',
-    description: RECENT_AUTH,
+    description: RECENT_AUTH_DESCRIPTION,
     response: z.object({ recoveryCodes: z.array(z.string()) }),
     errors: [...LEVEL_TWO, 'auth.reauthentication_required', 'mfa.not_enrolled', 'mfa.recovery_codes_changed'],
   },

@@ -3,7 +3,7 @@ import { Counter } from 'prom-client';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing, PasswordHasher } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
-import { createSessionRevocation, type SessionPolicy } from '@portcullis/session-auth';
+import { createSessionRevocation, sessionPolicyOf } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
 import { createAccountLibrary } from './libraries/account.js';
 import { createEnrolmentLibrary } from './libraries/enrolment.js';
@@ -73,12 +73,7 @@ export function createServiceContext(deps: AppDependencies) {
   const revocation = createSessionRevocation({ store, absoluteTimeoutMs: settings.absoluteTimeoutMs, clock });
   const secondFactor = createSecondFactorLibrary({ admins, totp, totpKeys, signIn, throttle, audit });
   const account = createAccountLibrary({ admins, passwords, audit, clock, signIn, secondFactor, revocation });
-  // Revocation is read with the session itself (libs/session-auth): no query per request.
-  const policy: SessionPolicy = {
-    clock,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    absoluteTimeoutMs: settings.absoluteTimeoutMs,
-  };
+  const policy = sessionPolicyOf(settings, clock);
   // Routes reach libraries only: no queries, database or store here.
   return {
     settings,

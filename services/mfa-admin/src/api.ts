@@ -3,6 +3,7 @@
 // value — can never reach a client), and openapi.ts builds the OpenAPI document from them.
 import { z } from 'zod';
 import { defineRoutes, type ErrorCode } from '@portcullis/http';
+import { RECENT_AUTH_DESCRIPTION } from '@portcullis/session-auth';
 
 const time = z.string().describe('ISO 8601 time');
 const uuid = z.uuid({ error: 'must be an id (uuid)' });
@@ -134,9 +135,6 @@ export const platformAdminSchema = z.object({
 
 const TENANT = ['tenant.not_found'] as const satisfies readonly ErrorCode[];
 const ADMIN = ['tenant.not_found', 'tenant_admin.not_found'] as const satisfies readonly ErrorCode[];
-const RECENT_AUTH =
-  'Needs a password + TOTP confirmation within REAUTH_MAX_AGE_SECONDS (POST /auth/reauthenticate), else 403 auth.reauthentication_required.';
-
 export const api = defineRoutes({
   listTenants: {
     method: 'get',
@@ -289,7 +287,7 @@ export const api = defineRoutes({
     params: adminParams,
     body: resetBody,
     response: resetResultSchema,
-    description: RECENT_AUTH,
+    description: RECENT_AUTH_DESCRIPTION,
     errors: [...ADMIN, 'auth.reauthentication_required', 'mfa.not_enrolled'],
   },
   rollbackReset: {
@@ -299,7 +297,7 @@ export const api = defineRoutes({
     params: logParams,
     body: rollbackBody,
     response: resetResultSchema,
-    description: RECENT_AUTH,
+    description: RECENT_AUTH_DESCRIPTION,
     errors: [
       'auth.reauthentication_required',
       'mfa_reset.not_found',

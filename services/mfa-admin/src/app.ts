@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { countedAuditWriter } from '@portcullis/audit';
-import { securityCounters } from '@portcullis/observability';
+import { countedAudit } from '@portcullis/audit';
 import { createConsoleApp } from '@portcullis/http';
 import {
   installSessions,
@@ -34,12 +33,8 @@ export function createAdminRouter(c: ServiceContext): Router {
 
 /** Builds the mfa-admin app from explicit dependencies; no module-level state. */
 export function createApp(deps: AppDependencies): Koa {
-  // Security counters for the "Auth service" dashboard: audited actions once committed, refusals by code.
-  const security = securityCounters(deps.metrics.registry);
-  const c = createServiceContext({
-    ...deps,
-    audit: countedAuditWriter(deps.audit, (action) => security.auditEvents.inc({ action })),
-  });
+  const { audit, security } = countedAudit(deps.audit, deps.metrics.registry);
+  const c = createServiceContext({ ...deps, audit });
 
   return createConsoleApp(
     {

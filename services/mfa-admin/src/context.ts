@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { Logger, ServiceMetrics } from '@portcullis/observability';
-import type { SessionPolicy } from '@portcullis/session-auth';
+import { sessionPolicyOf } from '@portcullis/session-auth';
 import type { SessionStore } from '@portcullis/session-store';
 import { createLiveSessionLibrary } from './libraries/live-sessions.js';
 import { createMfaResetLibrary } from './libraries/mfa-resets.js';
@@ -53,12 +53,7 @@ export function createServiceContext(deps: AppDependencies) {
   const tenants = createTenantQueries(db);
   const admins = createTenantAdminQueries(db);
   const logs = createResetLogQueries(db);
-  // Revocation is read with the session itself (libs/session-auth): no query per request.
-  const policy: SessionPolicy = {
-    clock,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    absoluteTimeoutMs: settings.absoluteTimeoutMs,
-  };
+  const policy = sessionPolicyOf(settings, clock);
   // Routes reach libraries only: no queries, database or store here.
   return {
     settings,

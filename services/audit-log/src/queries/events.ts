@@ -1,16 +1,10 @@
-import { verifyChain, type ChainedFields, type ChainReport } from '@portcullis/audit';
+import { verifyChain, type AuditEventRow, type ChainReport } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 // The only place that speaks knex for reading audit_events (writes go through libs/audit).
 import type { Knex } from 'knex';
 
 /** An event as read: the chained fields of libs/audit (the time as a Date, seq as the driver's string) and more. */
-export interface EventRow extends Omit<ChainedFields, 'seq' | 'occurred_at'> {
-  id: string;
-  seq: string;
-  occurred_at: Date;
-  prev_hash: string;
-  hash: string;
-  hash_key_id: string | null;
+export interface EventRow extends AuditEventRow {
   /** Names beside the ids, for readers: null where the row is gone or the id names no admin. */
   tenant_slug: string | null;
   tenant_name: string | null;

@@ -5,7 +5,7 @@ import type { AdminQueries } from '../queries/admins.js';
 import type { PasswordHasher } from '@portcullis/crypto';
 import { passwordProblems } from './passwords.js';
 import type { SecondFactorLibrary } from './second-factor.js';
-import type { RequestInfo, SignInLibrary } from './sign-in.js';
+import { auditSubject, type RequestInfo, type SignInLibrary } from './sign-in.js';
 
 export function createAccountLibrary(deps: {
   admins: AdminQueries;
@@ -45,17 +45,7 @@ export function createAccountLibrary(deps: {
       await revocation.revokeAll(kind, adminId, now.getTime());
       await admins.changePassword(kind, adminId, hash, now);
       await revocation.revokeAll(kind, adminId);
-      await audit.record({
-        tenantId: admin.tenant_id,
-        actorType: `${kind}_admin`,
-        actorId: adminId,
-        action: 'auth.password_changed',
-        targetType: `${kind}_admin`,
-        targetId: adminId,
-        ip: request.ip,
-        userAgent: request.userAgent,
-        requestId: request.requestId,
-      });
+      await audit.record({ ...auditSubject(kind, admin, request), action: 'auth.password_changed' });
       return now;
     },
 

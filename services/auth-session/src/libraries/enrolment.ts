@@ -5,7 +5,7 @@ import type { KeyRing } from '@portcullis/crypto';
 import type { AdminKind } from '@portcullis/session-auth';
 import { tableOf, type AdminQueries } from '../queries/admins.js';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.js';
-import type { RequestInfo } from './sign-in.js';
+import { auditSubject, type RequestInfo } from './sign-in.js';
 import type { Totp } from './totp.js';
 
 /** The secret waiting for its first code lives in the session, encrypted and bound to the admin. */
@@ -77,17 +77,7 @@ export function createEnrolmentLibrary(deps: {
         now: new Date(clock.now()),
         step,
       });
-      await audit.record({
-        tenantId: admin.tenant_id,
-        actorType: `${kind}_admin`,
-        actorId: adminId,
-        action: 'auth.mfa_enrolled',
-        targetType: `${kind}_admin`,
-        targetId: adminId,
-        ip: request.ip,
-        userAgent: request.userAgent,
-        requestId: request.requestId,
-      });
+      await audit.record({ ...auditSubject(kind, admin, request), action: 'auth.mfa_enrolled' });
       return recoveryCodes;
     },
 
@@ -119,15 +109,8 @@ export function createEnrolmentLibrary(deps: {
         );
       }
       await audit.record({
-        tenantId: admin.tenant_id,
-        actorType: `${kind}_admin`,
-        actorId: adminId,
+        ...auditSubject(kind, admin, request),
         action: 'auth.recovery_codes_regenerated',
-        targetType: `${kind}_admin`,
-        targetId: adminId,
-        ip: request.ip,
-        userAgent: request.userAgent,
-        requestId: request.requestId,
         details: { count: recoveryCodes.length },
       });
       return recoveryCodes;

@@ -11,8 +11,8 @@ import {
   BackfillError,
   checkSessionStore,
   compareSessionConfigs,
-  createDynamoClient,
   createDynamoSessionTable,
+  dynamoSessionTableOf,
   createSingleBackend,
   describeDynamoSessionTable,
   readBackfillCheckpoint,
@@ -330,11 +330,7 @@ async function createTable(context: CliContext, flags: TableFlags): Promise<void
   const billingMode = flags.billingMode ?? config.DYNAMODB_BILLING_MODE;
   if (billingMode === 'PAY_PER_REQUEST' && (flags.rcu !== undefined || flags.wcu !== undefined))
     throw new CliError('--rcu and --wcu apply only with --billing-mode PROVISIONED.', EXIT.usage);
-  const tableName = `${config.DYNAMODB_TABLE_PREFIX}${config.DYNAMODB_SESSION_TABLE}`;
-  const client = createDynamoClient({
-    region: config.AWS_REGION,
-    ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-  });
+  const { client, tableName } = dynamoSessionTableOf(config);
   try {
     const before = await describeDynamoSessionTable(client, tableName);
     const after = await createDynamoSessionTable(client, {
