@@ -269,6 +269,13 @@ export default async function bench(): Promise<void> {
       cpu_per_req_vs_floor: round(m('me_redis').cpuMicrosPerRequest / m('floor').cpuMicrosPerRequest, 3),
       me_knex_vs_koa_session_knex: round(m('me_knex').rps / m('koa_session_knex').rps, 3),
       dual_vs_primary_alone: round(m('me_dual').rps / m('me_redis').rps, 3),
+      // The targets against the machine's floor: what the floor itself reaches against the same
+      // peers (a target the floor cannot meet is below what this machine can show).
+      floor_vs_express_session: round(m('floor').rps / m('express_session').rps, 3),
+      koa_session_cpu_per_req_vs_floor: round(
+        m('koa_session_redis').cpuMicrosPerRequest / m('floor').cpuMicrosPerRequest,
+        3,
+      ),
       me_redis_vs_ceiling: round(m('me_redis').rps / m('ceiling').rps, 3),
       me_redis_vs_floor: round(m('me_redis').rps / m('floor').rps, 3),
       // The same comparisons from the work per request (the inverse ratio of CPU µs per request):
