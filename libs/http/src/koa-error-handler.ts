@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { ApiError } from './api-error.js';
 import { errorCatalogue, type ErrorCode } from './errors.js';
@@ -90,6 +90,12 @@ function catalogued(code: ErrorCode, data?: Record<string, unknown>): { status: 
   return { status, body: { code, message, ...(data ? { data } : {}) } };
 }
 
+/** A 5xx in the log: a deliberate "busy" as a warning, anything else as an error with its stack. */
+export function logServerError(ctx: Context, error: unknown): void {
+  if (error instanceof ApiError && error.expose) ctx.log.warn({ code: error.code }, 'request refused: service busy');
+  else ctx.log.error({ err: error }, 'request failed');
+}
+
 /**
  * Maps every error to `{ code, message }`. ApiError keeps its code and status, ZodError becomes
  * 400 with the fields, a unique violation 409; anything else is a 500 whose stack is logged with
@@ -101,11 +107,7 @@ export function koaErrorHandler(): Middleware {
       await next();
     } catch (error) {
       const { status, body } = toResponse(error);
-      if (status >= 500) {
-        if (error instanceof ApiError && error.expose)
-          ctx.log.warn({ code: error.code }, 'request refused: service busy');
-        else ctx.log.error({ err: error }, 'request failed');
-      }
+      if (status >= 500) logServerError(ctx, error);
       ctx.status = status;
       // 429 and 503 say when to come back, in the header clients and proxies read.
       const retryAfter = body.data?.retryAfterSeconds;

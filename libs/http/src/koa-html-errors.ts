@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { html, renderPage, type SafeHtml } from './html.js';
-import { toResponse } from './koa-error-handler.js';
+import { logServerError, toResponse } from './koa-error-handler.js';
 
 /** A browser asked for a page (navigations and form posts send `Accept: text/html`); API clients keep the JSON. */
 export const wantsPage = (ctx: Context) =>
@@ -37,6 +37,16 @@ function pageFor(status: number, code: string): ErrorPage {
     };
   if (status === 429)
     return { title: 'Too many attempts', next: html`<p>Wait a little, then go back and try again.</p>` };
+  if (status === 503)
+    return {
+      title: 'Busy for a moment',
+      next: html`<p>Nothing was changed. Wait a few seconds, then go back and try again.</p>`,
+    };
+  if (status >= 500)
+    return {
+      title: 'Something went wrong on our side',
+      next: html`<p>Go back and try again. If it keeps happening, give the reference below to your operators. ${consoleLinks}.</p>`,
+    };
   return {
     title: 'The request could not be used',
     next: html`<p>Go back and correct the form, or open: ${consoleLinks}.</p>`,
@@ -44,9 +54,9 @@ function pageFor(status: number, code: string): ErrorPage {
 }
 
 /**
- * Client errors (4xx, CSRF expiry included) and unrouted paths as pages for browsers, each with
- * a way forward; API clients get the JSON of the error handler unchanged. 5xx stay with the
- * error handler, which logs them. Mounted after the session, so it catches the guards and CSRF.
+ * Errors (4xx, CSRF expiry included, and 5xx, logged as the error handler logs them) and unrouted
+ * paths as pages for browsers, each with a way forward and the request id; API clients get the
+ * JSON of the error handler unchanged. Mounted after the session, so it catches the guards and CSRF.
  * `onRefused` counts every 4xx by its code, whoever asked.
  */
 export function koaHtmlErrors({
@@ -78,10 +88,11 @@ export function koaHtmlErrors({
       await next();
     } catch (error) {
       const { status, body } = toResponse(error);
-      if (status >= 500) throw error;
       // Every refusal is counted (CSRF failures, throttling, wrong role…), JSON or page.
-      onRefused?.(body.code);
+      if (status < 500) onRefused?.(body.code);
+      // API clients get the error handler's JSON (which logs a 5xx); a browser gets a page.
       if (!wantsPage(ctx)) throw error;
+      if (status >= 500) logServerError(ctx, error);
       const retryAfter = body.data?.retryAfterSeconds;
       if (typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
       return render(ctx, status, body.code, body.message);

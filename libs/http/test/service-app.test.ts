@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import request from 'supertest';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { apiError, assertThat, createServiceApp, healthRoutes, staticRoutes } from '@portcullis/http';
+import { apiError, assertThat, createServiceApp, healthRoutes, koaHtmlErrors, staticRoutes } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 
 function buildApp(lines: string[] = []) {
@@ -55,6 +55,7 @@ function buildApp(lines: string[] = []) {
     logger,
     metrics: createMetrics('test'),
     routers: [healthRoutes('/auth'), router],
+    beforeRoutes: () => [koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Test' })],
   }).callback();
 }
 
@@ -133,6 +134,29 @@ describe('the shared service app', () => {
     const logged = lines.map((line) => JSON.parse(line)).find((line) => line.msg === 'request failed');
     expect(logged).toMatchObject({ requestId: 'crash-1', level: 'error' });
     expect(logged.err.stack).toContain('Error: connection to');
+  });
+
+  it('gives a browser a page for a 500 and a 503, logged once, with the request id and no detail', async () => {
+    const lines: string[] = [];
+    const crash = await request(buildApp(lines))
+      .get('/auth/crash')
+      .set('accept', 'text/html')
+      .set('x-request-id', 'crash-2')
+      .expect(500);
+    expect(crash.headers['content-type']).toContain('text/html');
+    expect(crash.text).toContain('Something went wrong on our side');
+    expect(crash.text).toContain('request crash-2');
+    expect(crash.text).not.toMatch(/Sup3rSecret|postgres:|at .*\.ts/);
+    const failures = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request failed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0].err.stack).toContain('Error: connection to');
+
+    const outage = await request(buildApp()).get('/auth/outage/refused').set('accept', 'text/html').expect(503);
+    expect([outage.headers['content-type'], outage.headers['retry-after']]).toEqual([
+      'text/html; charset=utf-8',
+      expect.stringMatching(/^\d+$/),
+    ]);
+    expect(outage.text).toContain('Busy for a moment');
   });
 
   it('answers 404 and 405 for unknown paths and methods', async () => {
