@@ -36,7 +36,7 @@ const catalogue = {
   'auth.not_found': { status: 404, message: 'No such tenant.' },
   'auth.reauthentication_required': {
     status: 403,
-    message: 'Confirm your password and code again for this action (POST /auth/reauthenticate).',
+    message: 'Confirm your password and code again, then repeat this action.',
   },
   // Sign-in (auth-session).
   'auth.invalid_credentials': {

@@ -73,9 +73,12 @@ export function signInStep(session: AdminSession): {
   return { next: 'done', location: session.returnTo ?? '/auth/me' };
 }
 
-/** The sign-in page, carrying the page asked for (path only) so the admin lands there afterwards. */
+/**
+ * The sign-in page, carrying the page asked for (with its query: an audit filter survives the
+ * detour) so the admin lands there afterwards.
+ */
 function signInLocation(ctx: Context): string {
-  const back = consoleReturnPath(ctx.path);
+  const back = consoleReturnPath(ctx.url);
   return back && back !== '/auth/me' ? `/auth/login?next=${encodeURIComponent(back)}` : '/auth/login';
 }
 
@@ -184,11 +187,14 @@ export function requireTenantScope(param = 'tenant'): Middleware {
 
 /**
  * A console page to come back to after a detour through the sign-in pages: a path of this
- * product only (`/auth`, `/admin`, `/audit`), never another site (`//host`, `/\host`, a scheme).
+ * product only (`/auth`, `/admin`, `/audit`), never another site (`//host`, `/\host`, a scheme),
+ * with a form-encoded query at most (no fragment, nothing a header or an attribute could break on).
  */
 export function consoleReturnPath(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 512) return undefined;
-  return /^\/(?:auth|admin|audit)(?:\/[A-Za-z0-9._~%-]+)*\/?$/.test(value) ? value : undefined;
+  if (typeof value !== 'string' || value.length > 1024) return undefined;
+  return /^\/(?:auth|admin|audit)(?:\/[A-Za-z0-9._~%-]+)*\/?(?:\?[A-Za-z0-9._~%+=&-]*)?$/.test(value)
+    ? value
+    : undefined;
 }
 
 /** What requireRecentAuth asks of a client, for the OpenAPI documents of the routes behind it. */
@@ -204,10 +210,7 @@ export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
   return async (ctx: Context, next: Next) => {
     const authAt = sessionOf(ctx).authAt ?? 0;
     if (clock.now() - authAt > maxAgeMs) {
-      const error = apiError(
-        'auth.reauthentication_required',
-        'Confirm your password and code again for this action (POST /auth/reauthenticate).',
-      );
+      const error = apiError('auth.reauthentication_required');
       if (ctx.method !== 'POST' || ctx.accepts('html', 'json') !== 'html' || !ctx.is('urlencoded')) throw error;
       const back = consoleReturnPath((ctx.request as { body?: { _return?: unknown } }).body?._return) ?? '/auth/me';
       ctx.status = 303;
