@@ -7,6 +7,10 @@ import { RECENT_AUTH_DESCRIPTION } from '@portcullis/session-auth';
 
 const time = z.string().describe('ISO 8601 time');
 const uuid = z.uuid({ error: 'must be an id (uuid)' });
+// The Cc category spelled as ranges: the OpenAPI document carries this pattern, and
+// ECMAScript-only classes like \p{Cc} are unusable to other tools (schemathesis, Python re).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
 /** Free text typed by a person: trimmed, bounded, no control characters. */
 const text = (max: number) =>
   z
@@ -14,10 +18,7 @@ const text = (max: number) =>
     .trim()
     .min(1, 'is required')
     .max(max, `must have at most ${max} characters`)
-    // The Cc category spelled as ranges: the OpenAPI document carries this pattern, and
-    // ECMAScript-only classes like \p{Cc} are unusable to other tools (schemathesis, Python re).
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters');
+    .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
 const optionalText = (max: number) =>
   z.preprocess((value) => (value === '' || value === null ? undefined : value), text(max).optional());
 /** HTML forms send checkboxes as "on"; JSON clients send booleans. */
@@ -40,6 +41,89 @@ export const pageQuery = z.object({
     .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+/** HTML GET forms send every field, empty ones as '': an empty (or blank) field means "not given". */
+const blankless = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema.optional());
+/** A query parameter given once (`?q=a&q=b` arrives as an array). */
+const once = (message: string) => z.string({ error: `must be given once, as ${message}` });
+
+export const TENANT_SORTS = ['slug', 'name', 'created'] as const;
+export const TENANT_PAGE_DEFAULT = 25;
+export const TENANT_PAGE_MAX = 100;
+
+/** Where a tenants page starts: the sort it belongs to, that sort's value and the id of the row next to the page. */
+export interface TenantCursor {
+  sort: (typeof TENANT_SORTS)[number];
+  value: string;
+  id: string;
+}
+export const encodeTenantCursor = (cursor: TenantCursor) =>
+  Buffer.from(JSON.stringify([cursor.sort, cursor.value, cursor.id])).toString('base64url');
+/** The created key as the database writes it (2026-01-31T09:00:00.123456Z): a real time, or the cast would fail. */
+const isMicrosecondTime = (value: string) =>
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(value) &&
+  !Number.isNaN(Date.parse(value)) &&
+  new Date(Date.parse(value)).toISOString().slice(0, 19) === value.slice(0, 19);
+const tenantCursor = once('a cursor')
+  .max(1000, 'must be a cursor from a previous page')
+  .transform((text, ctx): TenantCursor => {
+    try {
+      const [sort, value, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+      if (
+        TENANT_SORTS.includes(sort as TenantCursor['sort']) &&
+        typeof value === 'string' &&
+        value.length <= 400 &&
+        NO_CONTROL_CHARACTERS.test(value) &&
+        (sort !== 'created' || isMicrosecondTime(value)) &&
+        uuid.safeParse(id).success
+      )
+        return { sort: sort as TenantCursor['sort'], value, id: id as string };
+    } catch {
+      // Not base64url JSON: the same answer as a cursor of the wrong shape.
+    }
+    ctx.issues.push({ code: 'custom', message: 'must be a cursor from a previous page', input: text });
+    return z.NEVER;
+  });
+
+export const tenantsQuery = z
+  .object({
+    q: blankless(
+      once('text')
+        .trim()
+        .max(100, 'must have at most 100 characters')
+        .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters'),
+    ).describe('Part of the slug or the name, any case; % and _ match themselves. Empty: every tenant'),
+    sort: blankless(z.enum(TENANT_SORTS, { error: `must be one of ${TENANT_SORTS.join(', ')}` }))
+      .default('slug')
+      .describe('Sort key (the id breaks ties); empty: slug'),
+    order: blankless(z.enum(['asc', 'desc'], { error: 'must be asc or desc' }))
+      .default('asc')
+      .describe('Empty: asc'),
+    after: blankless(tenantCursor).describe('`nextCursor` of the page before: the page after it'),
+    before: blankless(tenantCursor).describe('`prevCursor` of the page after: the page before it'),
+    limit: blankless(
+      z.coerce
+        .number({ error: 'must be a number' })
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(TENANT_PAGE_MAX, `must be at most ${TENANT_PAGE_MAX}`),
+    )
+      .default(TENANT_PAGE_DEFAULT)
+      .describe(`Page size, 1–${TENANT_PAGE_MAX}; empty: ${TENANT_PAGE_DEFAULT}`),
+  })
+  .superRefine((query, ctx) => {
+    if (query.after && query.before)
+      ctx.addIssue({ code: 'custom', path: ['before'], message: 'give after or before, not both' });
+    const cursor = query.after ?? query.before;
+    if (cursor && cursor.sort !== query.sort)
+      ctx.addIssue({
+        code: 'custom',
+        path: [query.after ? 'after' : 'before'],
+        message: `is a cursor of the ${cursor.sort} order, not of ${query.sort}: start again from the first page`,
+      });
+  });
+export type TenantsQuery = z.output<typeof tenantsQuery>;
 
 export const createTenantBody = z.object({
   slug: z
@@ -139,8 +223,17 @@ export const api = defineRoutes({
   listTenants: {
     method: 'get',
     path: '/admin/tenants',
-    summary: 'List tenants',
-    response: z.object({ tenants: z.array(tenantSummarySchema) }),
+    summary: 'List tenants: search, sort and pages',
+    description:
+      'Keyset pagination on the sort key and the id: a page never repeats or skips a tenant when tenants are created between two requests. Follow `nextCursor` with `after` and `prevCursor` with `before`, keeping `q`, `sort`, `order` and `limit`.',
+    query: tenantsQuery,
+    response: z.object({
+      tenants: z.array(tenantSummarySchema),
+      hasNext: z.boolean(),
+      nextCursor: z.string().nullable().describe('Pass as `after` for the next page; null on the last'),
+      hasPrevious: z.boolean(),
+      prevCursor: z.string().nullable().describe('Pass as `before` for the previous page; null on the first'),
+    }),
   },
   createTenant: {
     method: 'post',

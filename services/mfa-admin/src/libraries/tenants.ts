@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { TenantAdminQueries, TenantAdminRow, TenantAdminSummary } from '../queries/tenant-admins.js';
-import type { TenantQueries, TenantRow, TenantSummary } from '../queries/tenants.js';
+import type { TenantKey, TenantQueries, TenantRow, TenantSort, TenantSummary } from '../queries/tenants.js';
 import { auditBase, type Actor } from './actor.js';
 import { inviteAdmin, temporaryPassword, type PasswordHashing } from './invite.js';
 import type { RevocationCause } from '../queries/revocations.js';
@@ -15,6 +15,24 @@ export interface CreatedAdmin {
   admin: TenantAdminSummary;
   /** Shown once to the platform admin, who hands it over; it must be changed at first sign-in. */
   temporaryPassword: string;
+}
+
+export interface TenantPageRequest {
+  q?: string;
+  sort: TenantSort;
+  order: 'asc' | 'desc';
+  /** The key the page starts after (next) or ends before (previous); at most one. */
+  after?: TenantKey;
+  before?: TenantKey;
+  limit: number;
+}
+
+export interface TenantPage {
+  rows: TenantSummary[];
+  /** The key to start the next page after; null on the last page. */
+  next: TenantKey | null;
+  /** The key to end the previous page before; null on the first page. */
+  previous: TenantKey | null;
 }
 
 export function createTenantLibrary(deps: {
@@ -62,7 +80,26 @@ export function createTenantLibrary(deps: {
   }
 
   return {
-    list: (): Promise<TenantSummary[]> => tenants.list(),
+    /**
+     * A page of tenants: keyset on the sort key and the id (stable while tenants are created,
+     * unlike an offset), `limit + 1` rows read to know whether more follow, and one indexed
+     * existence check for the other side when the page was reached through a cursor.
+     */
+    async page(query: TenantPageRequest): Promise<TenantPage> {
+      const direction = query.before ? ('backward' as const) : ('forward' as const);
+      const base = { search: query.q, sort: query.sort, order: query.order };
+      const from = query.before ?? query.after;
+      const { rows, more } = await tenants.page({ ...base, direction, from, limit: query.limit });
+      const first = rows[0];
+      const last = rows.at(-1);
+      if (!first || !last) return { rows, next: null, previous: null };
+      const keyOf = (row: TenantSummary & { sort_key: string }) => ({ value: row.sort_key, id: row.id });
+      const [hasNext, hasPrevious] =
+        direction === 'forward'
+          ? [more, !!from && (await tenants.existsToward({ ...base, direction: 'backward' }, keyOf(first)))]
+          : [await tenants.existsToward({ ...base, direction: 'forward' }, keyOf(last)), more];
+      return { rows, next: hasNext ? keyOf(last) : null, previous: hasPrevious ? keyOf(first) : null };
+    },
     get: tenantOrThrow,
 
     async create(actor: Actor, input: { slug: string; name: string }): Promise<TenantRow> {

@@ -22,12 +22,44 @@ export interface KeptForm {
 }
 const keptFor = (kept: KeptForm | undefined, action: string) => (kept?.action === action ? kept.fields : undefined);
 
-export const tenantsPage = (csrf: string, tenants: TenantSummaryView[], error?: string) =>
-  layout(
+/** What the tenants page shows: the page of tenants, the query it answers, and its neighbours' links. */
+export interface TenantListing {
+  tenants: TenantSummaryView[];
+  query: { q?: string | undefined; sort: string; order: string; limit: number };
+  /** Whether the page was reached through a cursor (an empty one then offers the first page). */
+  paged: boolean;
+  nextHref: string | null;
+  prevHref: string | null;
+}
+
+const SORT_LABELS = { slug: 'Slug', name: 'Name', created: 'Created' } as const;
+const option = (value: string | number, label: string, current: string | number) =>
+  html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
+
+/** A server-rendered GET form (no script): search box, sort, order, page size; links keep the query. */
+export const tenantsPage = (csrf: string, listing: TenantListing, error?: string) => {
+  const { query, tenants } = listing;
+  return layout(
     'Tenants',
-    html`<table><thead><tr><th>Slug</th><th>Name</th><th>Status</th><th>Admins</th></tr></thead><tbody>
-${tenants.map((tenant) => html`<tr><td><a href="/admin/tenants/${tenant.id}">${tenant.slug}</a></td><td>${tenant.name}</td><td>${tenant.status}</td><td>${tenant.adminCount}</td></tr>`)}
+    html`<p><a href="/admin/sessions">Who is signed in (all tenants)</a></p>
+<form method="get" action="/admin/tenants" role="search" aria-label="Find tenants">
+<label for="q">Search slug or name</label><input id="q" name="q" type="search" maxlength="100" value="${query.q ?? ''}">
+<label for="sort">Sort by</label><select id="sort" name="sort">${Object.entries(SORT_LABELS).map(([value, label]) => option(value, label, query.sort))}</select>
+<label for="order">Order</label><select id="order" name="order">${option('asc', 'Ascending (A to Z, oldest first)', query.order)}${option('desc', 'Descending (Z to A, newest first)', query.order)}</select>
+<label for="limit">Per page</label><select id="limit" name="limit">${[10, 25, 50, 100].map((size) => option(size, String(size), query.limit))}</select>
+<button type="submit">Show tenants</button></form>
+<table><thead><tr><th>Slug</th><th>Name</th><th>Status</th><th>Admins</th><th>Created</th></tr></thead><tbody>
+${tenants.map((tenant) => html`<tr><td><a href="/admin/tenants/${tenant.id}">${tenant.slug}</a></td><td>${tenant.name}</td><td>${tenant.status}</td><td>${tenant.adminCount}</td><td>${tenant.createdAt}</td></tr>`)}
 </tbody></table>
+${
+  tenants.length === 0
+    ? html`<p class="muted">${query.q ? `No tenant matches “${query.q}”.` : 'No tenants here.'}${listing.paged ? html` <a href="/admin/tenants">Back to the first page</a>` : ''}</p>`
+    : ''
+}${
+      listing.prevHref || listing.nextHref
+        ? html`<nav aria-label="Pages of tenants">${listing.prevHref ? html`<a rel="prev" href="${listing.prevHref}">Previous page</a>` : ''}${listing.nextHref ? html`<a rel="next" href="${listing.nextHref}">Next page</a>` : ''}</nav>`
+        : ''
+    }
 <h2>New tenant</h2>
 <form method="post" action="/admin/tenants">${csrfField(csrf)}
 <label for="slug">Slug (sign-in name)</label><input id="slug" name="slug" required pattern="[a-z0-9][a-z0-9-]{1,62}">
@@ -35,6 +67,7 @@ ${tenants.map((tenant) => html`<tr><td><a href="/admin/tenants/${tenant.id}">${t
 <button type="submit">Create tenant</button></form>`,
     error,
   );
+};
 
 const adminRow = (csrf: string, tenant: TenantView, admin: AdminView, kept?: KeptForm): SafeHtml => {
   const typed = keptFor(kept, `/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`);

@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { apiError, json, redirectOrJson, respond, route, wantsJson, type RouteContext } from '@portcullis/http';
-import { api } from '../api.js';
+import { api, encodeTenantCursor, tenantsQuery, type TenantsQuery } from '../api.js';
+import type { TenantKey } from '../queries/tenants.js';
 import type { ServiceContext } from '../context.js';
 import {
   confirmPage,
@@ -10,13 +11,40 @@ import {
   temporaryPasswordPage,
   tenantPage,
   tenantsPage,
+  type TenantListing,
 } from '../pages/admin-pages.js';
 import { adminView, tenantSummaryView, tenantView } from '../present.js';
 import { actorOf, confirmedOrAsk, csrf, takeKeptForm } from './http.js';
 
 export default function tenantRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
+  /** A page of tenants for `query`, with cursors for JSON clients and links (the query kept) for the page. */
+  const listTenants = async (query: TenantsQuery) => {
+    const page = await c.tenantsLib.page(query);
+    const cursor = (key: TenantKey | null) => key && encodeTenantCursor({ sort: query.sort, ...key });
+    const view = {
+      tenants: page.rows.map(tenantSummaryView),
+      hasNext: !!page.next,
+      nextCursor: cursor(page.next),
+      hasPrevious: !!page.previous,
+      prevCursor: cursor(page.previous),
+    };
+    const href = (side: 'after' | 'before', value: string | null) => {
+      if (!value) return null;
+      const kept = { q: query.q ?? '', sort: query.sort, order: query.order, limit: String(query.limit) };
+      return `/admin/tenants?${new URLSearchParams({ ...kept, [side]: value }).toString()}`;
+    };
+    const listing: TenantListing = {
+      tenants: view.tenants,
+      query,
+      paged: !!(query.after ?? query.before),
+      nextHref: href('after', view.nextCursor),
+      prevHref: href('before', view.prevCursor),
+    };
+    return { view, listing };
+  };
+  // A refused create form shows the first page again with the message.
   const renderTenants = async (ctx: RouteContext, error?: string) =>
-    tenantsPage(csrf(ctx), (await c.tenantsLib.list()).map(tenantSummaryView), error);
+    tenantsPage(csrf(ctx), (await listTenants(tenantsQuery.parse({}))).listing, error);
   const renderTenant = async (ctx: RouteContext, tenantId: string, error?: string) => {
     const [tenant, admins] = await Promise.all([c.tenantsLib.get(tenantId), c.tenantsLib.listAdmins(tenantId)]);
     return tenantPage(csrf(ctx), tenantView(tenant), admins.map(adminView), error);
@@ -27,9 +55,9 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     formPage: (ctx: RouteContext, message: string) => renderTenant(ctx, ctx.params.tenant!, message),
   };
 
-  route(router, api.listTenants, guards, async (ctx) => {
-    const tenants = (await c.tenantsLib.list()).map(tenantSummaryView);
-    respond(ctx, api.listTenants, { tenants }, () => tenantsPage(csrf(ctx), tenants));
+  route(router, api.listTenants, guards, async (ctx, { query }) => {
+    const { view, listing } = await listTenants(query);
+    respond(ctx, api.listTenants, view, () => tenantsPage(csrf(ctx), listing));
   });
 
   route(
