@@ -22,6 +22,8 @@ export {
 export {
   verifyChain,
   listChainKeys,
+  checkEventHash,
+  type ChainedEvent,
   CHAIN_BREAK_REASONS,
   type ChainBreak,
   type AuditEventRow,
@@ -29,3 +31,10 @@ export {
   type ChainReport,
 } from './verify-chain.js';
 export { countedAudit, countedAuditWriter } from './counted-writer.js';
+export {
+  exportedChainEvent,
+  chainedFieldsOfExport,
+  csvCell,
+  readCsv,
+  type ExportedChainEvent,
+} from './export-format.js';

@@ -75,13 +75,65 @@ const fieldsOf = (row: AuditEventRow): ChainedFields => ({
   details: row.details,
 });
 
-/** Every chain that has events or a head: 'platform' and one per tenant. */
-export async function listChainKeys(db: Knex): Promise<string[]> {
-  const rows = await db('audit_chain_heads')
+/**
+ * Every chain that has events or a head: 'platform' and one per tenant, in key order. `after` and
+ * `limit` page through them (a caller with a time budget goes on from the last key it checked).
+ */
+export async function listChainKeys(db: Knex, page: { after?: string; limit?: number } = {}): Promise<string[]> {
+  const keys = db
     .select('chain_key')
+    .from('audit_chain_heads')
     .union((union) => union.distinct('chain_key').from('audit_events'))
-    .orderBy('chain_key');
-  return (rows as { chain_key: string }[]).map((row) => row.chain_key);
+    .as('chains');
+  const query = db.select('chain_key').from(keys).orderBy('chain_key');
+  if (page.after !== undefined) query.where('chain_key', '>', page.after);
+  if (page.limit !== undefined) query.limit(page.limit);
+  return ((await query) as { chain_key: string }[]).map((row) => row.chain_key);
+}
+
+/** One event as the chain check sees it: the fields its hash covers, and its links. */
+export interface ChainedEvent {
+  eventId: string | null;
+  fields: ChainedFields;
+  prevHash: string;
+  hash: string;
+  hashKeyId: string | null;
+}
+
+/**
+ * Recomputes one event's hash from its fields and `prevHash` (keyed: the HMAC under the key it
+ * names; unkeyed: SHA-256) and reports the break, if any. `keyedSeen`: an earlier event of the
+ * chain was keyed, so an unkeyed one can only come from someone without the key. Shared by the
+ * database walk below and `portcullis audit verify-export`, which checks an exported file.
+ */
+export function checkEventHash(
+  event: ChainedEvent,
+  keyedSeen: boolean,
+  keys: KeyRing | undefined,
+): ChainBreak | undefined {
+  const { seq } = event.fields;
+  const at = { seq, eventId: event.eventId };
+  if (event.hashKeyId) {
+    const expected = keys?.macWith(event.hashKeyId, chainInput(event.prevHash, event.fields));
+    if (expected === undefined || expected === null)
+      return { ...at, reason: 'unknown_key', message: unknownKey(`Event ${seq}`, event.hashKeyId) };
+    if (expected !== event.hash)
+      return {
+        ...at,
+        reason: 'hash_mismatch',
+        message: `Event ${seq} no longer matches its keyed hash (edited, or written without the audit key).`,
+      };
+    return undefined;
+  }
+  if (keyedSeen)
+    return {
+      ...at,
+      reason: 'unkeyed_after_keyed',
+      message: `Event ${seq} carries no audit key after keyed events (inserted by someone without the key).`,
+    };
+  if (eventHash(event.prevHash, event.fields) !== event.hash)
+    return { ...at, reason: 'hash_mismatch', message: `Event ${seq} no longer matches its hash (edited).` };
+  return undefined;
 }
 
 /**
@@ -131,40 +183,13 @@ export async function verifyChain(
           reason: 'prev_hash_mismatch',
           message: `Event ${seq} does not link to event ${seq - 1} (an earlier event was replaced).`,
         });
-      if (row.hash_key_id) {
-        const expected = options.keys?.macWith(row.hash_key_id, chainInput(row.prev_hash, fieldsOf(row)));
-        if (expected === undefined || expected === null)
-          return broken({
-            seq,
-            eventId: row.id,
-            reason: 'unknown_key',
-            message: unknownKey(`Event ${seq}`, row.hash_key_id),
-          });
-        if (expected !== row.hash)
-          return broken({
-            seq,
-            eventId: row.id,
-            reason: 'hash_mismatch',
-            message: `Event ${seq} no longer matches its keyed hash (edited, or written without the audit key).`,
-          });
-        keyedSeen = true;
-      } else {
-        // Once a chain is keyed, an unkeyed event can only come from someone without the key.
-        if (keyedSeen)
-          return broken({
-            seq,
-            eventId: row.id,
-            reason: 'unkeyed_after_keyed',
-            message: `Event ${seq} carries no audit key after keyed events (inserted by someone without the key).`,
-          });
-        if (eventHash(row.prev_hash, fieldsOf(row)) !== row.hash)
-          return broken({
-            seq,
-            eventId: row.id,
-            reason: 'hash_mismatch',
-            message: `Event ${seq} no longer matches its hash (edited).`,
-          });
-      }
+      const hashBreak = checkEventHash(
+        { eventId: row.id, fields: fieldsOf(row), prevHash: row.prev_hash, hash: row.hash, hashKeyId: row.hash_key_id },
+        keyedSeen,
+        options.keys,
+      );
+      if (hashBreak) return broken(hashBreak);
+      keyedSeen ||= !!row.hash_key_id;
       checked += 1;
       expectedSeq = seq + 1;
       expectedPrev = row.hash;

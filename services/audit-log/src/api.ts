@@ -68,6 +68,12 @@ export const eventSchema = z.object({
     .describe(
       "Sealed fields (reasons, tickets) are opened for readers; '[sealed]' when this service has no key for them",
     ),
+  storedDetails: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe(
+      'The details as stored and hashed (sealed fields as ciphertext, never in clear) when they differ from details; null otherwise. With them an export can be checked offline (portcullis audit verify-export)',
+    ),
   prevHash: z.string().describe('Hash of the previous event of the same chain (seq - 1)'),
   hash: z
     .string()
@@ -103,6 +109,28 @@ export const chainReportSchema = z.object({
     .optional(),
 });
 
+/** Chains per request of "verify all chains": each page stays well inside a proxy's timeout. */
+export const VERIFY_ALL_DEFAULT_LIMIT = 100;
+export const verifyAllQuery = z.object({
+  after: blankless(tenantOrPlatform).describe(
+    'nextAfter of the previous answer: go on with the chains after this one (in key order)',
+  ),
+  limit: z.coerce.number().int().min(1).max(1000).default(VERIFY_ALL_DEFAULT_LIMIT).describe('Chains at most'),
+});
+export const allChainsReportSchema = z.object({
+  chains: z.array(
+    chainReportSchema.extend({
+      tenantSlug: z
+        .string()
+        .nullable()
+        .describe("The chain's tenant as named now (null: platform, or the tenant is gone)"),
+    }),
+  ),
+  broken: z.number().int().describe('How many of these chains are broken'),
+  complete: z.boolean().describe('false: the limit or the time budget was reached; ask again with after=nextAfter'),
+  nextAfter: z.string().nullable(),
+});
+
 export const api = defineRoutes({
   listEvents: {
     method: 'get',
@@ -130,6 +158,15 @@ export const api = defineRoutes({
     query: verifyQuery,
     response: chainReportSchema,
     errors: ['auth.not_found'],
+  },
+  verifyAllChains: {
+    method: 'get',
+    path: '/audit/verify-chains',
+    summary:
+      'Platform admins: walk every hash chain (platform and each tenant, in key order) and report each ok or broken with its first break; a page stops at limit chains or after about 10 s (complete: false, go on with after=nextAfter)',
+    query: verifyAllQuery,
+    response: allChainsReportSchema,
+    errors: ['auth.forbidden'],
   },
 });
 

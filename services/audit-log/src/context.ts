@@ -40,7 +40,7 @@ export function createServiceContext(deps: AppDependencies) {
     settings: deps.settings,
     clock,
     policy,
-    events: createEventLibrary({ queries: createEventQueries(db), audit, detailsKeys }),
+    events: createEventLibrary({ queries: createEventQueries(db), audit, detailsKeys, clock }),
   };
 }
 

@@ -161,7 +161,7 @@ describe('reading the audit log', () => {
     expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="audit-events-.*\.csv"$/);
     const lines = csv.text.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'id,occurredAt,tenantId,tenantSlug,chain,seq,actorType,actorId,actorEmail,action,targetType,targetId,targetLabel,requestId,ip,userAgent,details,prevHash,hash,hashKeyId',
+      'id,occurredAt,tenantId,tenantSlug,chain,seq,actorType,actorId,actorEmail,action,targetType,targetId,targetLabel,requestId,ip,userAgent,details,storedDetails,prevHash,hash,hashKeyId',
     );
     expect(lines).toHaveLength(3);
     expect(lines[1]).toContain('Lost phone #1');
@@ -255,7 +255,7 @@ describe('verify-chain over HTTP', () => {
     );
   });
 
-  it('serves the events page with the filter form, and an OpenAPI document of its three routes', async () => {
+  it('serves the events page with the filter form, and an OpenAPI document of its four routes', async () => {
     const page = await operator.get('/audit/events').set('Accept', 'text/html').expect(200);
     expect(page.text).toContain('<form method="get" action="/audit/events">');
     const document = (await operator.get('/audit/openapi.json').expect(200)).body as { paths: Record<string, unknown> };
@@ -263,6 +263,7 @@ describe('verify-chain over HTTP', () => {
       '/audit/events',
       '/audit/events/export',
       '/audit/verify-chain',
+      '/audit/verify-chains',
     ]);
   });
 });

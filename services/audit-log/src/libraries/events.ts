@@ -2,35 +2,29 @@
 // everything), keyset pages with an opaque cursor, exports in batches, sealed details opened
 // for readers when the key is configured.
 import { apiError } from '@portcullis/http';
-import { openDetails, type AuditWriter, type ChainReport } from '@portcullis/audit';
+import { exportedChainEvent, type AuditWriter, type ChainReport, type ExportedChainEvent } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { SignedInAdmin } from '@portcullis/session-auth';
 import type { EventFilter, EventPosition, EventQueries, EventRow, PickerOption } from '../queries/events.js';
 
-export interface EventView {
-  id: string;
-  chain: string;
-  seq: number;
-  tenantId: string | null;
-  actorType: string;
-  actorId: string | null;
-  action: string;
-  targetType: string | null;
-  targetId: string | null;
-  requestId: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  occurredAt: string;
-  details: Record<string, unknown>;
-  /** The chain links: an export can be checked against the chain without the database. */
-  prevHash: string;
-  hash: string;
-  hashKeyId: string | null;
+/** An event as readers and exports see it: the exported chain fields (libs/audit) and names beside the ids. */
+export interface EventView extends ExportedChainEvent {
   /** Names beside the ids (the rows as they are now; null where gone). */
   tenantSlug: string | null;
   tenantName: string | null;
   actorEmail: string | null;
   targetLabel: string | null;
+}
+
+/** "Verify all chains" stops starting chains after this long, well inside a proxy's timeout (often 30-60 s). */
+export const VERIFY_ALL_BUDGET_MS = 10_000;
+
+export interface AllChainsReport {
+  chains: (ChainReport & { tenantSlug: string | null })[];
+  broken: number;
+  complete: boolean;
+  /** The last chain checked when the page stopped early: ask again with after=nextAfter. */
+  nextAfter: string | null;
 }
 
 /** What a reader asked for: `tenant` is a tenant id, 'platform', or absent. */
@@ -65,30 +59,17 @@ export function createEventLibrary({
   queries,
   audit,
   detailsKeys,
+  clock,
 }: {
   queries: EventQueries;
+  /** Times "verify all chains" against its budget. */
+  clock: { now(): number };
   /** Records who exported what (audit.exported). */
   audit: AuditWriter;
   detailsKeys?: KeyRing | undefined;
 }) {
   const view = (row: EventRow): EventView => ({
-    id: String(row.id),
-    chain: row.chain_key,
-    seq: Number(row.seq),
-    tenantId: row.tenant_id,
-    actorType: row.actor_type,
-    actorId: row.actor_id,
-    action: row.action,
-    targetType: row.target_type,
-    targetId: row.target_id,
-    requestId: row.request_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    occurredAt: row.occurred_at.toISOString(),
-    details: openDetails(detailsKeys, row.chain_key, row.seq, row.details),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    hashKeyId: row.hash_key_id,
+    ...exportedChainEvent(row, detailsKeys),
     tenantSlug: row.tenant_slug,
     tenantName: row.tenant_name,
     actorEmail: row.actor_email,
@@ -157,6 +138,29 @@ export function createEventLibrary({
     /** Walks the chain this reader may verify (see chainFor) and reports the first break. */
     verify(session: Pick<SignedInAdmin, 'kind' | 'tenantId'>, tenant: string | undefined): Promise<ChainReport> {
       return queries.verifyChain(library.chainFor(session, tenant), detailsKeys);
+    },
+
+    /**
+     * Platform admins: every chain in key order from `after`, each walked whole, until `limit`
+     * chains or VERIFY_ALL_BUDGET_MS have gone by (checked between chains, so at least one is
+     * checked per call); the answer says where to go on. Not audited, as the single verify is not.
+     */
+    async verifyAll(after: string | undefined, limit: number): Promise<AllChainsReport> {
+      const started = clock.now();
+      const keys = await queries.chainKeys(after?.toLowerCase(), limit + 1);
+      const reports: ChainReport[] = [];
+      for (const key of keys.slice(0, limit)) {
+        if (reports.length > 0 && clock.now() - started > VERIFY_ALL_BUDGET_MS) break;
+        reports.push(await queries.verifyChain(key, detailsKeys));
+      }
+      const slugs = await queries.tenantSlugs(reports.map((report) => report.chainKey));
+      const complete = reports.length === keys.length;
+      return {
+        chains: reports.map((report) => ({ ...report, tenantSlug: slugs.get(report.chainKey) ?? null })),
+        broken: reports.filter((report) => !report.ok).length,
+        complete,
+        nextAfter: complete ? null : reports.at(-1)!.chainKey,
+      };
     },
 
     /** Who took a copy of the log is itself on record, before the first byte leaves. */

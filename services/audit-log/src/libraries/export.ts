@@ -1,7 +1,8 @@
 // Exports of the audit log as CSV or a JSON array, streamed batch by batch (no size limit in
-// memory). CSV cells are quoted, and a cell that a spreadsheet would run as a formula
-// (=, +, -, @, tab, CR at the start) is prefixed with a quote (OWASP "CSV injection").
+// memory). Cells are written by libs/audit's csvCell (quoted, spreadsheet formulas guarded, null
+// apart from ''), which `portcullis audit verify-export` reads back to recompute each hash.
 import { Readable } from 'node:stream';
+import { csvCell } from '@portcullis/audit';
 import type { EventView } from './events.js';
 
 export const CSV_COLUMNS = [
@@ -22,17 +23,11 @@ export const CSV_COLUMNS = [
   'ip',
   'userAgent',
   'details',
+  'storedDetails',
   'prevHash',
   'hash',
   'hashKeyId',
 ] as const;
-
-export function csvCell(value: unknown): string {
-  let text =
-    value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
 
 const csvLine = (event: EventView) => `${CSV_COLUMNS.map((column) => csvCell(event[column])).join(',')}\r\n`;
 

@@ -1,4 +1,4 @@
-import type { EventView } from '../libraries/events.js';
+import type { AllChainsReport, EventView } from '../libraries/events.js';
 import type { PickerOption } from '../queries/events.js';
 import { csrfField, html, layout, type SafeHtml } from './html.js';
 
@@ -92,7 +92,7 @@ ${textField('action', 'Action (mfa.reset, or mfa.* for all MFA actions)', filter
 ${textField('from', 'From (UTC date or time)', filters.from, { placeholder: '2026-01-31 or 2026-01-31T09:00Z' })}${textField('to', 'To (UTC, exclusive)', filters.to, { placeholder: '2026-02-01' })}
 <button type="submit">Filter</button> <a href="/audit/events">Clear</a></form>
 ${exportForm(filters, csrf)}
-${filters.tenant ? html`<p><a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this chain</a></p>` : ''}
+${filters.tenant || platform ? html`<p>${filters.tenant ? html`<a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this chain</a>` : ''}${filters.tenant && platform ? ' · ' : ''}${platform ? html`<a href="/audit/verify-chains">Verify all chains</a>` : ''}</p>` : ''}
 <table><thead><tr><th>When</th>${platform ? html`<th>Tenant</th>` : ''}<th>Action</th><th>Actor</th><th>Target</th><th>From</th><th>Details</th></tr></thead><tbody>
 ${events.map(
   (
@@ -121,5 +121,29 @@ export function verifyPage(report: {
       ? html`<p>Intact: ${report.checked} events checked, the head is at event ${report.headSeq}.</p>`
       : html`<p class="error" role="alert">Broken at event ${report.firstBreak!.seq} (${report.firstBreak!.reason}): ${report.firstBreak!.message}</p>
 <p>${report.checked} events before it are intact. Follow docs/mfa-reset-runbook.md, "The audit chain reports a break".</p>`,
+  );
+}
+
+/** Every chain's outcome in one table, broken ones first in the summary; a link goes on when the page stopped early. */
+export function verifyAllPage(report: AllChainsReport, limit: number): string {
+  const summary =
+    report.broken === 0
+      ? html`<p>All ${report.chains.length} chains checked here are intact.</p>`
+      : html`<p class="error" role="alert">${report.broken} of ${report.chains.length} chains are broken. Follow docs/mfa-reset-runbook.md, "The audit chain reports a break".</p>`;
+  const more = report.nextAfter
+    ? html`<p>Stopped after ${report.chains.length} chains (limit or time budget): <a href="/audit/verify-chains?${query({ after: report.nextAfter, limit: String(limit) })}">Verify the next chains</a>.</p>`
+    : html`<p class="muted">That is every chain${report.chains.length > 0 ? '' : ' (there are none yet)'}.</p>`;
+  return layout(
+    'Verify all chains',
+    html`${summary}
+<table><thead><tr><th>Chain</th><th>Result</th><th>Events checked</th><th>Head</th><th>First break</th></tr></thead><tbody>
+${report.chains.map(
+  (
+    chain,
+  ) => html`<tr><td>${chain.chainKey === 'platform' ? 'platform' : who(chain.tenantSlug, null, chain.chainKey)}</td>
+<td>${chain.ok ? 'ok' : html`<strong>broken</strong>`}</td><td>${chain.checked}</td><td>${chain.headSeq}${chain.signedHead ? ', signed' : ''}</td>
+<td>${chain.firstBreak ? html`event ${chain.firstBreak.seq} (${chain.firstBreak.reason}): ${chain.firstBreak.message}` : ''}</td></tr>`,
+)}</tbody></table>
+${more}`,
   );
 }

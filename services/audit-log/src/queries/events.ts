@@ -1,4 +1,4 @@
-import { verifyChain, type AuditEventRow, type ChainReport } from '@portcullis/audit';
+import { listChainKeys, verifyChain, type AuditEventRow, type ChainReport } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 // The only place that speaks knex for reading audit_events (writes go through libs/audit).
 import type { Knex } from 'knex';
@@ -118,6 +118,18 @@ export function createEventQueries(db: Knex) {
             .limit(limit)
         : [];
       return [...tenantAdmins, ...platformAdmins] as PickerOption[];
+    },
+
+    /** Up to `limit` chain keys after `after`, in key order (libs/audit reads them). */
+    chainKeys: (after: string | undefined, limit: number): Promise<string[]> =>
+      listChainKeys(db, { ...(after === undefined ? {} : { after }), limit }),
+
+    /** The slugs of these tenants (chain keys are tenant ids), for the report beside the keys. */
+    async tenantSlugs(ids: string[]): Promise<Map<string, string>> {
+      const uuids = ids.filter((id) => id !== 'platform');
+      if (uuids.length === 0) return new Map();
+      const rows = (await db('tenants').whereIn('id', uuids).select('id', 'slug')) as { id: string; slug: string }[];
+      return new Map(rows.map((row) => [row.id, row.slug]));
     },
 
     /** Walks one chain (libs/audit does the checking; the rows are read here). */

@@ -1,12 +1,12 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { respond, requestMeta, route, wantsJson } from '@portcullis/http';
-import { csrfTokenFor, signedInAdmin } from '@portcullis/session-auth';
+import { csrfTokenFor, requireRole, signedInAdmin } from '@portcullis/session-auth';
 import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import type { RequestedFilter } from '../libraries/events.js';
 import { exportStream } from '../libraries/export.js';
-import { eventsPage, verifyPage } from '../pages/audit-pages.js';
+import { eventsPage, verifyAllPage, verifyPage } from '../pages/audit-pages.js';
 
 const requested = (query: {
   tenant?: string | undefined;
@@ -61,5 +61,11 @@ export default function eventRoutes(router: Router, c: ServiceContext, guards: M
   route(router, api.verifyChain, guards, async (ctx, { query }) => {
     const report = await c.events.verify(signedInAdmin(ctx), query.tenant);
     respond(ctx, api.verifyChain, report, () => verifyPage(report));
+  });
+
+  // Every chain at once is a platform admin's check: tenant admins verify their own (above).
+  route(router, api.verifyAllChains, [...guards, requireRole('platform')], async (ctx, { query }) => {
+    const report = await c.events.verifyAll(query.after, query.limit);
+    respond(ctx, api.verifyAllChains, report, () => verifyAllPage(report, query.limit));
   });
 }

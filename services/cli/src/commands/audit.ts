@@ -1,13 +1,14 @@
 // `portcullis audit verify-chain`: walks the audit log's hash chains and reports the first
 // break of each (a deleted, edited or forged event, a rewritten head). Reads DATABASE_URL and
 // the audit key ring (AUDIT_DETAILS_ENCRYPTION_KEY[S_PREVIOUS]) that keys the chains; exit 1
-// on any break.
+// on any break. `verify-export` (audit-export.ts) checks an exported file without the database.
 import type { Command } from 'commander';
 import { listChainKeys, verifyChain, type ChainReport } from '@portcullis/audit';
 import { createDatabase } from '@portcullis/db';
 import { CliError } from '../cli-error.js';
 import { readKeyRing, readVariable } from '../env.js';
 import type { CliContext } from '../program.js';
+import { registerVerifyExportCommand } from './audit-export.js';
 
 export function registerAuditCommands(program: Command, context: CliContext): void {
   const audit = program.command('audit').description('The audit log (hash chain per tenant)');
@@ -57,4 +58,5 @@ export function registerAuditCommands(program: Command, context: CliContext): vo
         );
       }
     });
+  registerVerifyExportCommand(audit, context);
 }
