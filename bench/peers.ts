@@ -176,6 +176,13 @@ export default async function bench(): Promise<void> {
       peer('floor', 'floor: Koa + ioredis, one GET + JSON.parse', 'floor', peerEnv, false),
       peer('koa_session_redis', 'koa-session + ioredis store', 'koa-session-redis', peerEnv, true),
       peer(
+        'koa_session_redis_shell',
+        "koa-session + ioredis store in Portcullis' service shell",
+        'koa-session-redis-shell',
+        peerEnv,
+        true,
+      ),
+      peer(
         'express_session',
         'express 5 + express-session + connect-redis (defaults)',
         'express-session-redis',
@@ -274,6 +281,13 @@ export default async function bench(): Promise<void> {
       floor_vs_express_session: round(m('floor').rps / m('express_session').rps, 3),
       koa_session_cpu_per_req_vs_floor: round(
         m('koa_session_redis').cpuMicrosPerRequest / m('floor').cpuMicrosPerRequest,
+        3,
+      ),
+      // Portcullis against koa-session inside the same production shell (request log, metrics,
+      // security headers, error pages, CSRF): the session layers and guard compared alone.
+      me_redis_vs_koa_session_redis_in_shell: round(m('me_redis').rps / m('koa_session_redis_shell').rps, 3),
+      me_redis_vs_koa_session_redis_in_shell_by_cpu: round(
+        m('koa_session_redis_shell').cpuMicrosPerRequest / m('me_redis').cpuMicrosPerRequest,
         3,
       ),
       me_redis_vs_ceiling: round(m('me_redis').rps / m('ceiling').rps, 3),

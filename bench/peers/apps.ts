@@ -9,6 +9,7 @@ export const TARGETS = [
   'ceiling',
   'floor',
   'koa-session-redis',
+  'koa-session-redis-shell',
   'express-session-redis',
   'express-session-redis-readme',
   'koa-session-knex',
@@ -83,11 +84,11 @@ async function koaSessionApp(store: KoaSessionStore): Promise<RequestListener> {
   return app.callback();
 }
 
-/** koa-session + a minimal ioredis store: get, set with a TTL, destroy, JSON values. */
-async function koaSessionRedis(): Promise<RequestListener> {
+/** A minimal ioredis store for koa-session: get, set with a TTL, destroy, JSON values. */
+async function ioredisKoaSessionStore(): Promise<KoaSessionStore> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(required('REDIS_URL'));
-  return koaSessionApp({
+  return {
     async get(key) {
       const raw = await redis.get(`koa:sess:${key}`);
       return raw ? (JSON.parse(raw) as unknown) : undefined;
@@ -98,7 +99,60 @@ async function koaSessionRedis(): Promise<RequestListener> {
     async destroy(key) {
       await redis.del(`koa:sess:${key}`);
     },
+  };
+}
+
+/** koa-session + a minimal ioredis store. */
+async function koaSessionRedis(): Promise<RequestListener> {
+  return koaSessionApp(await ioredisKoaSessionStore());
+}
+
+/**
+ * The same koa-session + ioredis store inside Portcullis' console service shell
+ * (createConsoleApp, compiled: request id, request log at info to stdout, metrics, security
+ * headers, error pages, body parsing, CSRF): what that production path costs around a session
+ * stack, so Portcullis' session layer and guard can be compared with koa-session's alone.
+ */
+async function koaSessionRedisShell(): Promise<RequestListener> {
+  const [{ default: session }, { default: Router }, { createConsoleApp }, observability, { koaCsrf }] =
+    await Promise.all([
+      import('koa-session'),
+      import('@koa/router'),
+      import('@portcullis/http'),
+      import('@portcullis/observability'),
+      import('@portcullis/session-auth'),
+    ]);
+  const store = await ioredisKoaSessionStore();
+  const metrics = observability.createMetrics('bench-peer');
+  const router = new Router();
+  router.post('/login', (ctx) => {
+    (ctx.session as unknown as { user?: typeof USER }).user = USER;
+    ctx.body = { ok: true };
   });
+  router.get('/me', (ctx) => {
+    const user = (ctx.session as unknown as { user?: typeof USER } | null)?.user;
+    ctx.status = user ? 200 : 401;
+    ctx.body = user ?? { error: 'unauthenticated' };
+  });
+  const app = createConsoleApp(
+    {
+      logger: observability.createLogger({ service: 'bench-peer', level: 'info' }),
+      metrics,
+      prefix: '/peer',
+      siteName: 'peer',
+      home: '/me',
+      stylesheet: '',
+      openApiDocument: undefined,
+      routers: [router],
+      sessions: (koa) => {
+        koa.keys = [required('SESSION_SECRET')];
+        return session({ store, maxAge: SESSION_TTL_S * 1000 }, koa);
+      },
+      csrf: koaCsrf(),
+    },
+    observability.securityCounters(metrics.registry),
+  );
+  return app.callback();
 }
 
 /** koa-session + a minimal knex store on PostgreSQL: one table, upsert on write. */
@@ -170,6 +224,7 @@ const builders: Record<PeerTarget, () => Promise<RequestListener>> = {
   ceiling,
   floor,
   'koa-session-redis': koaSessionRedis,
+  'koa-session-redis-shell': koaSessionRedisShell,
   'express-session-redis': () => expressSessionRedis('defaults'),
   'express-session-redis-readme': () => expressSessionRedis('readme'),
   'koa-session-knex': koaSessionKnex,
