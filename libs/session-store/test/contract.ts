@@ -67,8 +67,10 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
 
     it('never returns an expired record, even while the backend still holds it', async () => {
       const id = newId();
-      await store.set(id, { userId: 'admin-1' }, 1000);
-      clock.advance(1500);
+      // Lifetimes in tens of seconds: the test clock runs with real time, and a loaded machine
+      // can take a second between two calls (a one-second lifetime made these tests flaky).
+      await store.set(id, { userId: 'admin-1' }, 60_000);
+      clock.advance(90_000);
       expect(await fixture.backend.get(store.hashOf(id))).toBeDefined();
       expect(await store.get(id)).toBeUndefined();
       expect(await store.listByUser('admin-1')).toEqual([]);
@@ -76,12 +78,12 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
 
     it('extends the lifetime on every rolling write', async () => {
       const id = newId();
-      await store.set(id, { userId: 'admin-1', n: 1 }, 1000);
-      clock.advance(800);
-      await store.set(id, { userId: 'admin-1', n: 2 }, 1000, { rolling: true, changed: false });
-      clock.advance(800);
+      await store.set(id, { userId: 'admin-1', n: 1 }, 60_000);
+      clock.advance(48_000);
+      await store.set(id, { userId: 'admin-1', n: 2 }, 60_000, { rolling: true, changed: false });
+      clock.advance(48_000);
       expect(await store.get(id)).toEqual({ userId: 'admin-1', n: 2 });
-      clock.advance(300);
+      clock.advance(18_000);
       expect(await store.get(id)).toBeUndefined();
     });
 
@@ -179,8 +181,8 @@ export function runSessionStoreContract(name: string, factory: BackendFactory): 
     it('counts live and expired-not-yet-deleted sessions', async () => {
       await store.set(newId(), { userId: 'a' }, 60_000);
       await store.set(newId(), { userId: 'b' }, 60_000);
-      await store.set(newId(), { userId: 'c' }, 1000);
-      clock.advance(1500);
+      await store.set(newId(), { userId: 'c' }, 10_000);
+      clock.advance(15_000);
       const counts = await store.count();
       expect(counts).toEqual({ live: 2, expired: 1, exact: true });
     });
