@@ -83,6 +83,8 @@ const FACTOR_ERRORS = [
   'auth.too_many_attempts',
   'auth.busy',
 ] as const satisfies readonly ErrorCode[];
+/** A new authenticator's set-up: the secret is for manual entry, shown only in this answer. */
+const authenticatorOffer = z.object({ otpauthUri: z.string(), qrCodeDataUrl: z.string(), secret: z.string() });
 const LEVEL_TWO = ['auth.mfa_required', 'auth.password_change_required'] as const satisfies readonly ErrorCode[];
 export const api = defineRoutes({
   loginPage: {
@@ -138,7 +140,11 @@ export const api = defineRoutes({
     method: 'get',
     path: '/auth/mfa/enroll',
     summary: 'Starts (or shows again) enrolment of an authenticator; the secret is shown for manual entry only here',
-    response: z.object({ otpauthUri: z.string(), qrCodeDataUrl: z.string(), secret: z.string() }),
+    response: authenticatorOffer.extend({
+      mfaResetAt: time
+        .optional()
+        .describe('When a platform admin reset this tenant admin’s authenticator, if that is why they enrol'),
+    }),
     errors: ['mfa.already_enrolled'],
   },
   enrol: {
@@ -243,6 +249,45 @@ export const api = defineRoutes({
     description: RECENT_AUTH_DESCRIPTION,
     response: z.object({ recoveryCodes: z.array(z.string()) }),
     errors: [...LEVEL_TWO, 'auth.reauthentication_required', 'mfa.not_enrolled', 'mfa.recovery_codes_changed'],
+  },
+  authenticatorPage: {
+    method: 'get',
+    path: '/auth/authenticator',
+    summary: "This admin's authenticator: when it was set up, and whether a replacement waits for its first code",
+    response: z.object({ enrolledAt: time.nullable(), replacementPending: z.boolean() }),
+    errors: [...LEVEL_TWO, 'mfa.not_enrolled'],
+  },
+  startReplacement: {
+    method: 'post',
+    path: '/auth/authenticator/replacement',
+    summary:
+      'Starts replacing this admin’s authenticator: a new secret (shown only here) waits in this session; the current authenticator keeps working until a code from the new one confirms it',
+    description: RECENT_AUTH_DESCRIPTION,
+    response: authenticatorOffer,
+    errors: [...LEVEL_TWO, 'auth.reauthentication_required', 'mfa.not_enrolled'],
+  },
+  confirmReplacement: {
+    method: 'post',
+    path: '/auth/authenticator/replacement/confirm',
+    summary:
+      'A code from the NEW authenticator swaps it in; every other session of this admin ends (this one continues under a new id); recovery codes stay valid. A wrong code changes nothing',
+    description: RECENT_AUTH_DESCRIPTION,
+    body: codeBody,
+    response: z.object({ replaced: z.literal(true), otherSessionsEnded: z.number().int().min(0) }),
+    errors: [
+      ...LEVEL_TWO,
+      'auth.reauthentication_required',
+      'auth.invalid_code',
+      'mfa.no_enrolment',
+      'mfa.not_enrolled',
+    ],
+  },
+  cancelReplacement: {
+    method: 'post',
+    path: '/auth/authenticator/replacement/cancel',
+    summary: 'Drops the pending replacement; the current authenticator stays',
+    response: z.object({ cancelled: z.literal(true) }),
+    errors: LEVEL_TWO,
   },
 });
 

@@ -7,6 +7,7 @@ import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
 import { stylesheet } from './pages/html.js';
 import accountRoutes from './routes/account.js';
+import authenticatorRoutes from './routes/authenticator.js';
 import { koaCsrfWithSignIn } from './routes/login-csrf.js';
 import mfaRoutes from './routes/mfa.js';
 import recoveryCodeRoutes from './routes/recovery-codes.js';
@@ -25,6 +26,7 @@ export function createApp(deps: AppDependencies): Koa {
   accountRoutes(router, c);
   sessionRoutes(router, c);
   recoveryCodeRoutes(router, c);
+  authenticatorRoutes(router, c);
 
   return createConsoleApp(
     {

@@ -14,6 +14,7 @@ import { createSessionPolicyLibrary, type ConcurrencyMode } from './libraries/se
 import { createSignInLibrary, type LockoutPolicy } from './libraries/sign-in.js';
 import { createTotp } from './libraries/totp.js';
 import { createAdminQueries } from './queries/admins.js';
+import { createMfaResetQueries } from './queries/mfa-resets.js';
 import { createTenantQueries } from './queries/tenants.js';
 
 export interface AuthSettings {
@@ -82,7 +83,15 @@ export function createServiceContext(deps: AppDependencies) {
     signIn,
     account,
     secondFactor,
-    enrolment: createEnrolmentLibrary({ admins, totp, totpKeys, audit, clock }),
+    enrolment: createEnrolmentLibrary({
+      admins,
+      resets: createMfaResetQueries(db),
+      totp,
+      totpKeys,
+      audit,
+      revocation,
+      clock,
+    }),
     sessions: createSessionPolicyLibrary({
       store,
       audit,

@@ -2,7 +2,7 @@ import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
 import type { AdminKind } from '@portcullis/session-auth';
-import { tableOf, type AdminQueries, type AdminRow } from '../queries/admins.js';
+import { totpSecretContext, type AdminQueries, type AdminRow } from '../queries/admins.js';
 import { looksLikeRecoveryCode, spendRecoveryCode } from './recovery-codes.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { auditSubject, failureBudget, type RequestInfo, type SignInLibrary } from './sign-in.js';
@@ -29,7 +29,7 @@ const locked = (until: Date) =>
 /** TOTP secrets are encrypted at rest, bound to their row; legacy plaintext rows still work. */
 export function readTotpSecret(ring: KeyRing, kind: AdminKind, admin: AdminRow): string | null {
   if (!admin.totp_secret) return null;
-  const context = { table: tableOf(kind), column: 'totp_secret', rowId: admin.id };
+  const context = totpSecretContext(kind, admin.id);
   const classified = ring.classify(admin.totp_secret, context);
   if (classified.kind === 'plaintext') return admin.totp_secret;
   return ring.decrypt(admin.totp_secret, context);

@@ -23,6 +23,12 @@ export interface AdminRow {
 }
 
 export const tableOf = (kind: AdminKind) => (kind === 'platform' ? 'platform_admins' : 'tenant_admins');
+/** The encryption context of an admin's live TOTP secret: bound to its table, column and row. */
+export const totpSecretContext = (kind: AdminKind, id: string) => ({
+  table: tableOf(kind),
+  column: 'totp_secret',
+  rowId: id,
+});
 
 export function createAdminQueries(db: Knex) {
   const table = (kind: AdminKind, trx: Knex | Knex.Transaction = db) => trx<AdminRow>(tableOf(kind));
@@ -84,6 +90,27 @@ export function createAdminQueries(db: Knex) {
           recovery_code_hashes: fields.recoveryCodeHashes,
           updated_at: fields.now,
         });
+    },
+
+    /**
+     * Swaps an enrolled admin's TOTP secret for a confirmed new one: compare-and-set against the
+     * secret the caller checked, so a reset, rollback or other replacement meanwhile wins and
+     * this one changes nothing. Recovery codes are not touched.
+     */
+    async replaceTotp(
+      kind: AdminKind,
+      id: string,
+      fields: { expectedSecret: string; secret: string; now: Date; step: number },
+    ): Promise<boolean> {
+      const updated = await table(kind)
+        .where({ id, mfa_enabled: true, totp_secret: fields.expectedSecret })
+        .update({
+          totp_secret: fields.secret,
+          mfa_enrolled_at: fields.now,
+          totp_last_used_step: String(fields.step),
+          updated_at: fields.now,
+        });
+      return updated === 1;
     },
 
     /** New password; every session created before `now` becomes void (the caller gets a fresh one). */

@@ -56,7 +56,12 @@ export default function mfaRoutes(router: Router, c: ServiceContext): void {
     respond(
       ctx,
       api.enrolmentOffer,
-      { otpauthUri: offer.otpauthUri, qrCodeDataUrl: offer.qrCodeDataUrl, secret: offer.secret },
+      {
+        otpauthUri: offer.otpauthUri,
+        qrCodeDataUrl: offer.qrCodeDataUrl,
+        secret: offer.secret,
+        ...(offer.resetAt ? { mfaResetAt: offer.resetAt.toISOString() } : {}),
+      },
       () => enrolPage(csrfTokenFor(ctx), offer),
     );
   });
