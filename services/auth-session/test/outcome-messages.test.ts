@@ -39,6 +39,20 @@ describe('second-factor outcomes', () => {
     expect(refused.body.message).toContain(`locked until ${until.toISOString().slice(11, 16)} UTC`);
   });
 
+  it('asks for the set-up first when a code comes before enrolment, without naming an API path', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id, { mfa: false });
+    const { app } = h.build();
+    const agent = request.agent(app.callback());
+    await agent
+      .post('/auth/login')
+      .set(json)
+      .send({ tenant: tenant.slug, email: admin.email, password: admin.password })
+      .expect(200);
+    const refused = await agent.post('/auth/mfa/verify').set(json).send({ code: '123456' }).expect(409);
+    expect(refused.body).toMatchObject({ code: 'mfa.not_enrolled', message: 'Set up an authenticator first.' });
+  });
+
   it('says a spent recovery code was used already, on the page as well', async () => {
     const tenant = await createTenant(h.db);
     const admin = await createTenantAdmin(h, tenant.id, { recoveryCodes: ['abcd-efgh-jkmn', 'pqrs-tuvw-xyz2'] });

@@ -51,7 +51,9 @@ export function createAccountLibrary(deps: {
 
     /**
      * Password and code again inside a signed-in session (sensitive actions): both checked as at
-     * sign-in (throttle, lockout, audited failures), without the known-device cookie.
+     * sign-in (throttle, lockout, audited failures), without the known-device cookie. Audited as
+     * `auth.reauthenticated` (its own counter, apart from sign-ins' `auth.mfa_verified`); a
+     * recovery code spent here is also `auth.recovery_code_used`.
      */
     async reauthenticate(
       kind: AdminKind,
@@ -64,7 +66,12 @@ export function createAccountLibrary(deps: {
       const admin = await admins.findById(kind, adminId);
       if (!admin || !(await signIn.verifyPasswordOf(kind, admin, password, request)))
         throw apiError('auth.invalid_credentials', 'The password or code is not right.');
-      await secondFactor.verify(kind, admin.id, code, account, request);
+      const { method } = await secondFactor.verify(kind, admin.id, code, account, request, 'reauthentication');
+      await audit.record({
+        ...auditSubject(kind, admin, request),
+        action: 'auth.reauthenticated',
+        details: { method },
+      });
     },
 
     /** For sessions signed in before the email was kept in the session. */

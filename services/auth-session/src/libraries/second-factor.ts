@@ -48,7 +48,9 @@ export function createSecondFactorLibrary(deps: {
   return {
     /**
      * Checks a TOTP code (each time-step accepted once, across replicas) or a recovery code
-     * (each used once). Failures count towards the same lockout as passwords.
+     * (each used once). Failures count towards the same lockout as passwords. A TOTP code
+     * accepted at sign-in is audited as `auth.mfa_verified`; a re-authentication records its own
+     * event (account.ts), so the two are counted apart.
      */
     async verify(
       kind: AdminKind,
@@ -56,6 +58,7 @@ export function createSecondFactorLibrary(deps: {
       code: string,
       account: string,
       request: RequestInfo,
+      purpose: 'sign_in' | 'reauthentication' = 'sign_in',
     ): Promise<{ method: 'totp' | 'recovery_code'; remainingRecoveryCodes?: number }> {
       const admin = await admins.findById(kind, adminId);
       if (!admin || admin.disabled_at || !admin.mfa_enabled) throw apiError('auth.session_expired');
@@ -80,7 +83,8 @@ export function createSecondFactorLibrary(deps: {
         const lastStep = admin.totp_last_used_step === null ? undefined : Number(admin.totp_last_used_step);
         const step = secret ? await totp.matchStep(secret, trimmed, lastStep) : null;
         if (step !== null && (await admins.claimTotpStep(kind, admin.id, step))) {
-          await audit.record({ ...base, action: 'auth.mfa_verified', details: { method: 'totp' } });
+          if (purpose === 'sign_in')
+            await audit.record({ ...base, action: 'auth.mfa_verified', details: { method: 'totp' } });
           await signIn.recordSuccess(kind, admin, budget, request);
           return { method: 'totp' };
         }

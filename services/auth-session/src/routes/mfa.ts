@@ -20,8 +20,8 @@ export default function mfaRoutes(router: Router, c: ServiceContext): void {
     async (ctx, { body }) => {
       const admin = signedInAdmin(ctx);
       if (admin.assurance === 2) throw apiError('mfa.already_verified');
-      if (sessionOf(ctx).mustEnrollMfa)
-        throw apiError('mfa.not_enrolled', 'Set up an authenticator first (GET /auth/mfa/enroll).');
+      // The catalogue's words: no API path in what a page shows (GET /auth/mfa tells clients the next step).
+      if (sessionOf(ctx).mustEnrollMfa) throw apiError('mfa.not_enrolled');
       const result = await c.secondFactor.verify(
         admin.kind,
         admin.id,
