@@ -65,26 +65,33 @@ const isMicrosecondTime = (value: string) =>
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(value) &&
   !Number.isNaN(Date.parse(value)) &&
   new Date(Date.parse(value)).toISOString().slice(0, 19) === value.slice(0, 19);
-const tenantCursor = once('a cursor')
-  .max(1000, 'must be a cursor from a previous page')
-  .transform((text, ctx): TenantCursor => {
-    try {
-      const [sort, value, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-      if (
-        TENANT_SORTS.includes(sort as TenantCursor['sort']) &&
-        typeof value === 'string' &&
-        value.length <= 400 &&
-        NO_CONTROL_CHARACTERS.test(value) &&
-        (sort !== 'created' || isMicrosecondTime(value)) &&
-        uuid.safeParse(id).success
-      )
-        return { sort: sort as TenantCursor['sort'], value, id: id as string };
-    } catch {
-      // Not base64url JSON: the same answer as a cursor of the wrong shape.
-    }
-    ctx.issues.push({ code: 'custom', message: 'must be a cursor from a previous page', input: text });
-    return z.NEVER;
-  });
+/** A page cursor: base64url JSON of a few parts, read back by `read` (undefined: not a cursor this route gave out). */
+const cursor = <T>(read: (parts: unknown[]) => T | undefined) =>
+  once('a cursor')
+    .max(1000, 'must be a cursor from a previous page')
+    .transform((text, ctx): T => {
+      let parts: unknown;
+      try {
+        parts = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+      } catch {
+        // Not base64url JSON: answered like a cursor of the wrong shape, below.
+      }
+      const value = Array.isArray(parts) ? read(parts) : undefined;
+      if (value !== undefined) return value;
+      ctx.issues.push({ code: 'custom', message: 'must be a cursor from a previous page', input: text });
+      return z.NEVER;
+    });
+/** Text a cursor may carry back to a query: bounded, no control characters (PostgreSQL refuses NUL). */
+const cursorText = (value: unknown, max: number): value is string =>
+  typeof value === 'string' && value.length <= max && NO_CONTROL_CHARACTERS.test(value);
+const tenantCursor = cursor(([sort, value, id]): TenantCursor | undefined =>
+  TENANT_SORTS.includes(sort as TenantCursor['sort']) &&
+  cursorText(value, 400) &&
+  (sort !== 'created' || isMicrosecondTime(value)) &&
+  uuid.safeParse(id).success
+    ? { sort: sort as TenantCursor['sort'], value, id: id as string }
+    : undefined,
+);
 
 export const tenantsQuery = z
   .object({
@@ -206,6 +213,49 @@ export const liveSessionSchema = z.object({
   userAgent: z.string().nullable(),
   assurance: z.number().int().describe('1: password only (a sign-in in progress); 2: fully signed in'),
 });
+
+export const accountSessionSchema = liveSessionSchema.extend({
+  adminKind: z.enum(['platform', 'tenant']),
+  tenantId: z.string().nullable().describe('null for a platform admin'),
+  tenantSlug: z.string().nullable(),
+  tenantName: z.string().nullable(),
+});
+export const accountSessionParams = z.object({ id: uuid, session: sessionParams.shape.session });
+
+export const SESSIONS_PAGE_DEFAULT = 50;
+export const SESSIONS_PAGE_MAX = 100;
+/** Where a platform-wide sessions page starts: after this admin (tenant slug, '' for platform admins; email; id). */
+export interface AccountCursor {
+  slug: string;
+  email: string;
+  id: string;
+}
+export const encodeAccountCursor = (cursor: AccountCursor) =>
+  Buffer.from(JSON.stringify([cursor.slug, cursor.email, cursor.id])).toString('base64url');
+const accountCursor = cursor(([slug, email, id]): AccountCursor | undefined =>
+  cursorText(slug, 63) &&
+  /^([a-z0-9][a-z0-9-]{1,62})?$/.test(slug) &&
+  cursorText(email, 254) &&
+  uuid.safeParse(id).success
+    ? { slug, email, id: id as string }
+    : undefined,
+);
+export const accountSessionsQuery = z.object({
+  after: blankless(accountCursor).describe('`nextCursor` of the page before'),
+  limit: blankless(
+    z.coerce
+      .number({ error: 'must be a number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(SESSIONS_PAGE_MAX, `must be at most ${SESSIONS_PAGE_MAX}`),
+  )
+    .default(SESSIONS_PAGE_DEFAULT)
+    .describe(
+      `Sessions per page, 1–${SESSIONS_PAGE_MAX}; empty: ${SESSIONS_PAGE_DEFAULT}. A page may hold fewer (see the description) or a few more (one admin's sessions are never split)`,
+    ),
+});
+
+export type AccountSessionsQuery = z.output<typeof accountSessionsQuery>;
 
 export const platformAdminParams = z.object({ id: uuid });
 export const platformAdminSchema = z.object({
@@ -350,6 +400,27 @@ export const api = defineRoutes({
     response: z.object({ ended: liveSessionSchema }),
     errors: [...TENANT, 'session.not_found'],
   },
+  listAllSessions: {
+    method: 'get',
+    path: '/admin/sessions',
+    summary: 'Who is signed in, platform-wide: the live sessions of every platform admin and tenant admin',
+    description:
+      "In admin order: platform admins first, then by tenant slug and email; one admin's sessions most recently seen first. A page reads the session store's per-admin index for at most 200 admins, so it may end before `limit` sessions with `hasNext` true: follow `nextCursor` with `after` until `hasNext` is false.",
+    query: accountSessionsQuery,
+    response: z.object({
+      sessions: z.array(accountSessionSchema),
+      hasNext: z.boolean(),
+      nextCursor: z.string().nullable().describe('Pass as `after` for the next page; null on the last'),
+    }),
+  },
+  endAccountSession: {
+    method: 'post',
+    path: '/admin/admins/:id/sessions/:session/end',
+    summary: 'End one live session of any admin (tenant or platform), from the platform-wide list',
+    params: accountSessionParams,
+    response: z.object({ ended: accountSessionSchema }),
+    errors: ['session.not_found'],
+  },
   listPlatformAdmins: {
     method: 'get',
     path: '/admin/platform-admins',
@@ -436,4 +507,5 @@ export type AdminView = z.infer<typeof adminSchema>;
 export type TenantView = z.infer<typeof tenantSchema>;
 export type TenantSummaryView = z.infer<typeof tenantSummarySchema>;
 export type LiveSessionView = z.infer<typeof liveSessionSchema>;
+export type AccountSessionView = z.infer<typeof accountSessionSchema>;
 export type PlatformAdminView = z.infer<typeof platformAdminSchema>;

@@ -11,6 +11,7 @@ import { createPlatformAdminLibrary } from './libraries/platform-admins.js';
 import type { SessionRevoker } from './libraries/session-revoker.js';
 import type { PasswordHashing } from './libraries/invite.js';
 import { createTenantLibrary } from './libraries/tenants.js';
+import { createAccountQueries } from './queries/accounts.js';
 import { createPlatformAdminQueries } from './queries/platform-admins.js';
 import { createResetLogQueries } from './queries/reset-logs.js';
 import { createTenantAdminQueries } from './queries/tenant-admins.js';
@@ -62,7 +63,7 @@ export function createServiceContext(deps: AppDependencies) {
     tenantsLib: createTenantLibrary({ db, tenants, admins, revoker, passwords, audit, clock }),
     resets: createMfaResetLibrary({ db, tenants, admins, logs, revoker, resetLogKeys, audit, clock }),
     rollbacks: createMfaRollbackLibrary({ db, admins, logs, revoker, resetLogKeys, totpKeys, audit, clock }),
-    liveSessions: createLiveSessionLibrary({ store, admins, audit }),
+    liveSessions: createLiveSessionLibrary({ store, admins, accounts: createAccountQueries(db), audit }),
     platformAdmins: createPlatformAdminLibrary({
       db,
       queries: createPlatformAdminQueries(db),

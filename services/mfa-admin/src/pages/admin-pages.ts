@@ -1,4 +1,5 @@
 import type {
+  AccountSessionView,
   AdminView,
   LiveSessionView,
   PlatformAdminView,
@@ -256,6 +257,40 @@ ${sessions.map(
 </tbody></table>${sessions.length === 0 ? html`<p class="muted">Nobody is signed in.</p>` : ''}`,
     error,
     notice,
+  );
+
+export interface AllSessions {
+  sessions: AccountSessionView[];
+  /** The signed-in platform admin: their own rows say so. */
+  selfId: string;
+  nextHref: string | null;
+  /** Reached through a cursor: the page offers the first page again. */
+  paged: boolean;
+  notice?: string | undefined;
+  error?: string | undefined;
+}
+
+/** Platform-wide "who is signed in": every admin's live sessions with their tenant, in pages. */
+export const allSessionsPage = (csrf: string, list: AllSessions) =>
+  layout(
+    'Who is signed in (all tenants)',
+    html`<p>Platform admins first, then by tenant and email. Each admin's sessions are listed most recently seen first.</p>
+<table><thead><tr><th>Tenant</th><th>Admin</th><th>Signed in</th><th>Last seen</th><th>From</th><th><span class="muted">Action</span></th></tr></thead><tbody>
+${list.sessions.map(
+  (
+    session,
+  ) => html`<tr><td>${session.tenantId ? html`<a href="/admin/tenants/${session.tenantId}/sessions">${session.tenantSlug}</a>` : html`<span class="muted">platform admin</span>`}</td>
+<td>${session.adminEmail}${session.adminId === list.selfId ? html` <span class="muted">(you)</span>` : ''}${session.assurance === 2 ? '' : html` <span class="muted">(sign-in in progress)</span>`}</td>
+<td>${session.createdAt}</td><td>${session.lastSeenAt}</td><td>${session.ip ?? ''}<br><span class="muted">${session.userAgent ?? ''}</span></td>
+<td><form method="post" action="/admin/admins/${session.adminId}/sessions/${session.id}/end">${csrfField(csrf)}<button type="submit">End this session…</button></form></td></tr>`,
+)}
+</tbody></table>${list.sessions.length === 0 ? html`<p class="muted">${list.paged ? 'Nobody else is signed in.' : 'Nobody is signed in.'}</p>` : ''}${
+      list.nextHref || list.paged
+        ? html`<nav aria-label="Pages of sessions">${list.paged ? html`<a href="/admin/sessions">First page</a>` : ''}${list.nextHref ? html`<a rel="next" href="${list.nextHref}">Next page</a>` : ''}</nav>`
+        : ''
+    }`,
+    list.error,
+    list.notice,
   );
 
 export const platformAdminsPage = (

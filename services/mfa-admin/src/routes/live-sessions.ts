@@ -1,9 +1,16 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { redirectOrJson, respond, route } from '@portcullis/http';
-import { api } from '../api.js';
+import { redirectOrJson, respond, route, type RouteContext } from '@portcullis/http';
+import { signedInAdmin } from '@portcullis/session-auth';
+import {
+  accountSessionsQuery,
+  api,
+  encodeAccountCursor,
+  type AccountSessionsQuery,
+  type AccountSessionView,
+} from '../api.js';
 import type { ServiceContext } from '../context.js';
-import { confirmPage, liveSessionsPage } from '../pages/admin-pages.js';
+import { allSessionsPage, confirmPage, liveSessionsPage } from '../pages/admin-pages.js';
 import { tenantView } from '../present.js';
 import { actorOf, confirmedOrAsk, csrf } from './http.js';
 
@@ -43,5 +50,55 @@ export default function liveSessionRoutes(router: Router, c: ServiceContext, gua
         return liveSessionsPage(csrf(ctx), tenant, await liveSessions.listForTenant(tenantId), undefined, message);
       },
     },
+  );
+
+  // Platform-wide: every admin's sessions, in pages (see listAll for what a page costs).
+  const loadAllSessions = async (ctx: RouteContext, query: AccountSessionsQuery, error?: string) => {
+    const found = await liveSessions.listAll(query.after, query.limit);
+    const nextCursor = found.next && encodeAccountCursor(found.next);
+    const view = { sessions: found.sessions, hasNext: !!nextCursor, nextCursor };
+    const nextHref =
+      nextCursor &&
+      `/admin/sessions?${new URLSearchParams({ limit: String(query.limit), after: nextCursor }).toString()}`;
+    const notice = ctx.query.done === 'ended' ? 'Session ended: that browser is signed out.' : undefined;
+    const page = () =>
+      allSessionsPage(csrf(ctx), {
+        sessions: view.sessions,
+        selfId: signedInAdmin(ctx).id,
+        nextHref,
+        paged: !!query.after,
+        notice,
+        error,
+      });
+    return { view, page };
+  };
+
+  route(router, api.listAllSessions, guards, async (ctx, { query }) => {
+    const { view, page } = await loadAllSessions(ctx, query);
+    respond(ctx, api.listAllSessions, view, page);
+  });
+
+  route(
+    router,
+    api.endAccountSession,
+    guards,
+    async (ctx, { params: { id: adminId, session: sessionId } }) => {
+      const target = await liveSessions.findOfAdmin(adminId, sessionId);
+      const own = target?.adminId === signedInAdmin(ctx).id;
+      const ask = (session: AccountSessionView) => (fields: Record<string, string>) =>
+        confirmPage(csrf(ctx), {
+          title: `End ${session.adminEmail}'s session?`,
+          consequence: `The browser at ${session.ip ?? 'an unknown address'} (${session.tenantSlug ? `tenant ${session.tenantSlug}` : 'platform admin'}) is signed out now. The account stays enabled: they can sign in again.${own ? ' This is your own account: if it is this browser, you are signed out too.' : ''}`,
+          action: ctx.path,
+          button: 'End this session',
+          back: '/admin/sessions',
+          fields,
+        });
+      // An unknown session is the library's 404 below, before anything is asked.
+      if (target && !confirmedOrAsk(ctx, ask(target))) return;
+      const ended = await liveSessions.endOfAdmin(actorOf(ctx), adminId, sessionId);
+      redirectOrJson(ctx, api.endAccountSession, { ended }, '/admin/sessions?done=ended');
+    },
+    { formPage: async (ctx, message) => (await loadAllSessions(ctx, accountSessionsQuery.parse({}), message)).page() },
   );
 }
