@@ -145,12 +145,10 @@ function fromCsv(text: string): ExportedChainEvent[] {
   });
 }
 
-/** The events of an export, JSON or CSV (told apart by the first character). */
+/** The events of an export, JSON or CSV (told apart by the first character: JSON starts with [ or {). */
 export function parseExport(text: string): { format: 'json' | 'csv'; events: ExportedChainEvent[] } {
   const body = text.replace(/^\uFEFF/, '');
-  return body.trimStart().startsWith('[')
-    ? { format: 'json', events: fromJson(body) }
-    : { format: 'csv', events: fromCsv(body) };
+  return /^\s*[[{]/.test(body) ? { format: 'json', events: fromJson(body) } : { format: 'csv', events: fromCsv(body) };
 }
 
 /** One chain's events (sorted by seq here): links, gaps and each hash, up to the first break. */
