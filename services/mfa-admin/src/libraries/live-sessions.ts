@@ -119,26 +119,25 @@ export function createLiveSessionLibrary({
       after: AccountKey | undefined,
       limit: number,
     ): Promise<{ sessions: AccountSession[]; next: AccountKey | null }> {
+      // One read of the admins a page may look up, plus one: whether admins remain after them.
+      const rows = await accounts.page(after, MAX_LOOKUPS + 1);
+      const candidates = rows.slice(0, MAX_LOOKUPS);
+      const remain = rows.length > MAX_LOOKUPS;
       const sessions: AccountSession[] = [];
-      let cursor = after;
-      let lookups = 0;
-      while (lookups < MAX_LOOKUPS) {
-        const size = Math.min(LOOKUP_BATCH, MAX_LOOKUPS - lookups);
-        // One more than the batch: whether admins remain after it.
-        const rows = await accounts.page(cursor, size + 1);
-        const batch = rows.slice(0, size);
-        const remain = rows.length > size;
+      for (let start = 0; start < candidates.length; start += LOOKUP_BATCH) {
+        const batch = candidates.slice(start, start + LOOKUP_BATCH);
         const lists = await Promise.all(batch.map((account) => sessionsOf(store, account)));
-        lookups += batch.length;
         for (const [index, account] of batch.entries()) {
           sessions.push(...lists[index]!);
-          cursor = keyOf(account);
-          if (sessions.length >= limit) return { sessions, next: index < batch.length - 1 || remain ? cursor : null };
+          if (sessions.length >= limit) {
+            const lastCandidate = start + index === candidates.length - 1;
+            return { sessions, next: !lastCandidate || remain ? keyOf(account) : null };
+          }
         }
-        if (!remain) return { sessions, next: null };
       }
-      // The lookup budget is spent and admins remain: the next page goes on from here.
-      return { sessions, next: cursor ?? null };
+      // Every candidate looked up: the next page goes on after the last, while admins remain.
+      const last = candidates.at(-1);
+      return { sessions, next: remain && last ? keyOf(last) : null };
     },
 
     /** Ends one session of one of the tenant's admins; a session of anyone else is answered like an unknown one. */
