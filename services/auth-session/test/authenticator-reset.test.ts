@@ -114,6 +114,29 @@ describe('the enrolment page after a reset', () => {
   });
 });
 
+describe('a platform admin', () => {
+  it('replaces their own authenticator the same way', async () => {
+    const platform = await h.seedPlatformAdmin();
+    const own = await signIn(built.agent(), h.clock, platform);
+    const fresh = await replace(own);
+    const row = await h.db('platform_admins').where({ id: platform.id }).first();
+    expect(
+      h.totpKeys.decrypt(row.totp_secret, { table: 'platform_admins', column: 'totp_secret', rowId: platform.id }),
+    ).toBe(fresh);
+    next30s();
+    const again = built.agent();
+    await again.post('/auth/login').set(json).send({ email: platform.email, password: platform.password }).expect(200);
+    await again
+      .post('/auth/mfa/verify')
+      .set(json)
+      .send({ code: await totpCode(fresh, h.clock) })
+      .expect(200);
+    expect(
+      await h.db('audit_events').where({ action: 'auth.authenticator_replaced', actor_id: platform.id }),
+    ).toHaveLength(1);
+  });
+});
+
 describe('replacement and rollback', () => {
   it('a reset after a replacement rolls back to the replacement, exactly', async () => {
     const tenant = await createTenant(h.db);

@@ -40,7 +40,7 @@ const timeOf = (at: Date) => html`<time datetime="${at.toISOString()}">${readabl
  */
 const enrolReason = (resetAt: Date | undefined) =>
   resetAt
-    ? html`<div class="notice" role="status"><p><strong>A platform admin reset your authenticator on ${timeOf(resetAt)}.</strong> Your old app codes and recovery codes no longer work.</p>
+    ? html`<div class="notice"><p><strong>A platform admin reset your authenticator on ${timeOf(resetAt)}.</strong> Your old app codes and recovery codes no longer work.</p>
 <p>If you asked for this (a lost or replaced phone), set up your new authenticator below. If you did not, do not set one up: tell your platform admin or security contact now. They can undo the reset, and your current authenticator will work again.</p></div>`
     : html`<p class="muted">First time here, or here after a reset of your authenticator? Set it up now.</p>`;
 
