@@ -148,7 +148,10 @@ beforeAll(async () => {
   routes = [
     ...routesOf(h.auth.build().app, '/auth', 'own'),
     ...routesOf(built.mfaApp, '/admin', 'platform'),
-    ...routesOf(auditApp!, '/audit', 'tenant'),
+    // "Verify all chains" is the audit log's one platform-only route.
+    ...routesOf(auditApp!, '/audit', 'tenant').map((route) =>
+      route.key === 'GET /audit/verify-chains' ? { ...route, access: 'platform' as const } : route,
+    ),
   ];
 
   // Tenant A with an admin who holds a live session and has an MFA reset on record; tenant B for the stranger.

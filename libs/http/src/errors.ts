@@ -68,6 +68,11 @@ const catalogue = {
     status: 409,
     message: 'Start the enrolment first: open the authenticator set-up page again.',
   },
+  'mfa.factor_changed': {
+    status: 409,
+    message:
+      'Your authenticator changed since you started this replacement (a reset or another replacement): nothing was changed. Start again.',
+  },
   'mfa.recovery_codes_changed': {
     status: 409,
     message: 'Your recovery codes changed meanwhile (one was used). Try again.',

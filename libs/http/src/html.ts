@@ -58,7 +58,7 @@ details{margin:.25rem 0}.muted{color:#666}nav a{margin-right:1rem}`;
  * and "Sign out" on every page (a page with the sign-out form: a link cannot carry the CSRF token).
  */
 export const consoleNavFor = (kind: 'platform' | 'tenant' | undefined) =>
-  html`<nav aria-label="Console">${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a><a href="/admin/platform-admins">Platform admins</a>`}<a href="/audit/events">Audit log</a><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a></nav>`;
+  html`<nav aria-label="Console">${kind === 'tenant' ? '' : html`<a href="/admin/tenants">Tenants</a><a href="/admin/platform-admins">Platform admins</a><a href="/admin/sessions">Who is signed in</a>`}<a href="/audit/events">Audit log</a><a href="/auth/me">Account</a><a href="/auth/sessions">Sessions</a><a href="/auth/logout">Sign out</a></nav>`;
 
 /** The platform console's pages (mfa-admin is for platform admins only). */
 export const consoleNav = consoleNavFor('platform');

@@ -27,6 +27,12 @@ export interface AdminSession {
   returnTo?: string;
   /** Enrolment in progress: the new secret, encrypted under the TOTP key ring. */
   pendingTotpSecret?: string;
+  /**
+   * Replacing one's own authenticator: the new secret (encrypted) waits here, never in the
+   * database, until a code from it confirms the swap; `replacing` is when the factor being
+   * replaced was enrolled (epoch ms), so a reset or another replacement meanwhile makes it stale.
+   */
+  pendingReplacement?: { secret: string; replacing: number | null };
 }
 
 export const userIdOf = (kind: AdminKind, adminId: string) => `${kind}:${adminId}`;

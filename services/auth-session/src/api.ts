@@ -279,6 +279,7 @@ export const api = defineRoutes({
       'auth.reauthentication_required',
       'auth.invalid_code',
       'mfa.no_enrolment',
+      'mfa.factor_changed',
       'mfa.not_enrolled',
     ],
   },

@@ -186,6 +186,7 @@ describe('authenticator replacement (JSON API)', () => {
       .set(json)
       .send({ code: await totpCode(stale, h.clock) })
       .expect(409);
+    expect(refused.body.code).toBe('mfa.factor_changed');
     expect(refused.body.message).toContain('changed since you started');
     expect(await secretColumn(admin.id)).toBe(before);
   });

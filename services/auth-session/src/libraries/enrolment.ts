@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import { apiError } from '@portcullis/http';
 import type { AuditWriter } from '@portcullis/audit';
 import type { KeyRing } from '@portcullis/crypto';
-import type { AdminKind, SessionRevocation } from '@portcullis/session-auth';
+import type { AdminKind, AdminSession, SessionRevocation } from '@portcullis/session-auth';
 import { totpSecretContext, type AdminQueries } from '../queries/admins.js';
 import type { MfaResetQueries } from '../queries/mfa-resets.js';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.js';
@@ -21,21 +21,12 @@ const pendingContext = (adminId: string, column: PendingPurpose = 'pending_totp_
 });
 
 /** A replacement of an enrolled authenticator, waiting in the session for a code from the new one. */
-export interface PendingReplacement {
-  /** The new secret, encrypted (pending_replacement_secret context). */
-  secret: string;
-  /** When the factor being replaced was enrolled (epoch ms): a reset or another replacement since makes it stale. */
-  replacing: number | null;
-}
+export type PendingReplacement = NonNullable<AdminSession['pendingReplacement']>;
 
 const enrolledAtOf = (admin: { mfa_enrolled_at: Date | null }) =>
   admin.mfa_enrolled_at ? new Date(admin.mfa_enrolled_at).getTime() : null;
 
-const replacementStale = () =>
-  apiError(
-    'mfa.no_enrolment',
-    'Your authenticator changed since you started this replacement (a reset or another replacement): nothing was changed. Start again.',
-  );
+const replacementStale = () => apiError('mfa.factor_changed');
 
 export interface EnrolmentOffer {
   otpauthUri: string;

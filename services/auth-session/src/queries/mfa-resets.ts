@@ -2,6 +2,7 @@
 // for one thing: telling a tenant admin at enrolment that a platform admin reset their factor.
 // Only the id and the time are selected: never a previous_* value, the reason or who did it.
 import type { Knex } from 'knex';
+import { RESET_LOG_TABLE } from '@portcullis/mfa-reset-log';
 
 export interface OpenReset {
   id: string;
@@ -18,7 +19,7 @@ export function createMfaResetQueries(db: Knex) {
   return {
     /** The admin's latest reset that was not rolled back, if any. */
     latestOpenReset(tenantAdminId: string): Promise<OpenReset | undefined> {
-      return db<ResetLogColumns>('tenant_admin_mfa_reset_logs')
+      return db<ResetLogColumns>(RESET_LOG_TABLE)
         .select('id', 'created_at')
         .where({ tenant_admin_id: tenantAdminId })
         .whereNull('rolled_back_at')

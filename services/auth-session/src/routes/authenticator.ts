@@ -8,17 +8,11 @@ import {
   requireSession,
   sessionOf,
   signedInAdmin,
-  type AdminSession,
 } from '@portcullis/session-auth';
 import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
-import type { PendingReplacement } from '../libraries/enrolment.js';
 import { authenticatorPage, replacedPage, replacementPage } from '../pages/auth-pages.js';
 import { currentSessionHash, reissueSession, requestInfo } from './http-helpers.js';
-
-/** The replacement waits in the admin's own session (never in the database) until a code from the new authenticator confirms it. */
-type ReplacementSession = AdminSession & { pendingReplacement?: PendingReplacement };
-const replacementOf = (ctx: Context) => sessionOf(ctx) as ReplacementSession;
 
 /**
  * Self-service replacement of one's own authenticator. Starting and confirming need a recent
@@ -34,7 +28,7 @@ export default function authenticatorRoutes(router: Router, c: ServiceContext): 
     return authenticatorPage(
       csrfTokenFor(ctx),
       admin.kind,
-      { enrolledAt, replacementPending: !!replacementOf(ctx).pendingReplacement },
+      { enrolledAt, replacementPending: !!sessionOf(ctx).pendingReplacement },
       message,
     );
   };
@@ -42,7 +36,7 @@ export default function authenticatorRoutes(router: Router, c: ServiceContext): 
   route(router, api.authenticatorPage, guards, async (ctx) => {
     const admin = signedInAdmin(ctx);
     const enrolledAt = await c.enrolment.enrolledAt(admin.kind, admin.id);
-    const replacementPending = !!replacementOf(ctx).pendingReplacement;
+    const replacementPending = !!sessionOf(ctx).pendingReplacement;
     respond(ctx, api.authenticatorPage, { enrolledAt: enrolledAt?.toISOString() ?? null, replacementPending }, () =>
       authenticatorPage(csrfTokenFor(ctx), admin.kind, { enrolledAt, replacementPending }),
     );
@@ -56,7 +50,7 @@ export default function authenticatorRoutes(router: Router, c: ServiceContext): 
     async (ctx) => {
       const admin = signedInAdmin(ctx);
       const { offer, pending } = await c.enrolment.startReplacement(admin.kind, admin.id);
-      replacementOf(ctx).pendingReplacement = pending;
+      sessionOf(ctx).pendingReplacement = pending;
       respond(
         ctx,
         api.startReplacement,
@@ -73,7 +67,7 @@ export default function authenticatorRoutes(router: Router, c: ServiceContext): 
     [...guards, recent],
     async (ctx, { body }) => {
       const admin = signedInAdmin(ctx);
-      const session = replacementOf(ctx);
+      const session = sessionOf(ctx);
       await c.enrolment.confirmReplacement(
         admin.kind,
         admin.id,
@@ -93,7 +87,7 @@ export default function authenticatorRoutes(router: Router, c: ServiceContext): 
       // A wrong code: the same QR code again with the message (the old authenticator still works).
       formPage: async (ctx, message) => {
         const admin = signedInAdmin(ctx);
-        const pending = replacementOf(ctx).pendingReplacement;
+        const pending = sessionOf(ctx).pendingReplacement;
         const offer = pending
           ? await c.enrolment.replacementOffer(admin.kind, admin.id, pending).catch(() => undefined)
           : undefined;
@@ -103,7 +97,7 @@ export default function authenticatorRoutes(router: Router, c: ServiceContext): 
   );
 
   route(router, api.cancelReplacement, guards, (ctx) => {
-    delete replacementOf(ctx).pendingReplacement;
+    delete sessionOf(ctx).pendingReplacement;
     redirectOrJson(ctx, api.cancelReplacement, { cancelled: true }, '/auth/authenticator');
   });
 }
