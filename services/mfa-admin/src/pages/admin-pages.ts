@@ -245,7 +245,7 @@ export const liveSessionsPage = (
 ) =>
   layout(
     `Who is signed in to ${tenant.slug}`,
-    html`<p><a href="/admin/tenants/${tenant.id}">Back to the tenant</a></p>
+    html`<p><a href="/admin/tenants/${tenant.id}">Back to the tenant</a> · <a href="/admin/sessions">Who is signed in (all tenants)</a></p>
 <table><thead><tr><th>Admin</th><th>Signed in</th><th>Last seen</th><th>From</th><th><span class="muted">Action</span></th></tr></thead><tbody>
 ${sessions.map(
   (
