@@ -141,7 +141,6 @@ async function koaSessionRedisShell(): Promise<RequestListener> {
       prefix: '/peer',
       siteName: 'peer',
       home: '/me',
-      stylesheet: '',
       openApiDocument: undefined,
       routers: [router],
       sessions: (koa) => {

@@ -321,6 +321,24 @@ describe('access to every route, generated from the routers', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('gives every page one look: the three services serve the same stylesheet, and a page links its own copy', async () => {
+    const agent = built.agent();
+    const sheets = await Promise.all(
+      ['/auth', '/admin', '/audit'].map(
+        async (prefix) => (await agent.get(`${prefix}/assets/style.css`).expect(200)).text,
+      ),
+    );
+    expect(sheets[0]).toContain('body.narrow');
+    expect(new Set(sheets).size).toBe(1);
+    // The sign-in page (no console nav) is the narrow column; a console page is not.
+    const signIn = await agent.get('/auth/login').set('Accept', 'text/html').expect(200);
+    expect(signIn.text).toContain('<body class="narrow">');
+    expect(signIn.text).toContain('href="/auth/assets/style.css"');
+    const tenants = await (await agentFor('platformL2')).get('/admin/tenants').set('Accept', 'text/html').expect(200);
+    expect(tenants.text).toContain('<body><nav');
+    expect(tenants.text).toContain('href="/admin/assets/style.css"');
+  });
+
   it('answers an unknown page, a refused role and a conflict with pages that lead on, and each service root with the console', async () => {
     const nowhere = await built.agent().get('/admin/no-such-page').set('Accept', 'text/html').expect(404);
     expect(nowhere.text).toContain('Page not found');

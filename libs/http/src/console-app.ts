@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Logger, SecurityCounters, ServiceMetrics } from '@portcullis/observability';
 import { koaBodyParser } from './koa-body-parser.js';
+import { pageStylesheet } from './html.js';
 import { koaHtmlErrors } from './koa-html-errors.js';
 import { createServiceApp, healthRoutes, staticRoutes } from './service-app.js';
 
@@ -20,7 +21,6 @@ export interface ConsoleAppOptions {
   siteName: string;
   /** Where the service's root sends a browser. */
   home: string;
-  stylesheet: string;
   openApiDocument: unknown;
   /** The service's routers (full paths), mounted after the static ones. */
   routers: Router[];
@@ -36,7 +36,7 @@ export interface ConsoleAppOptions {
  */
 export function createConsoleApp(options: ConsoleAppOptions, security: SecurityCounters): Koa {
   const { prefix } = options;
-  const open = staticRoutes(prefix, { stylesheet: options.stylesheet, openApiDocument: options.openApiDocument });
+  const open = staticRoutes(prefix, { stylesheet: pageStylesheet, openApiDocument: options.openApiDocument });
   open.get('/', (ctx) => ctx.redirect(options.home));
   return createServiceApp({
     logger: options.logger,

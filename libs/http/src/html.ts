@@ -42,16 +42,22 @@ export function renderPage({ title, body, error, stylesheetHref, siteName = 'Por
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · ${siteName}</title><link rel="stylesheet" href="${stylesheetHref}"></head>
-<body>${nav ?? ''}<main><h1>${title}</h1>${error ? html`<p class="error" role="alert">${error}</p>` : ''}${body}</main></body>
+<body${nav ? '' : html` class="narrow"`}>${nav ?? ''}<main><h1>${title}</h1>${error ? html`<p class="error" role="alert">${error}</p>` : ''}${body}</main></body>
 </html>`.value;
 }
 
-/** The platform console's look (mfa-admin and audit-log pages), served by each from its own path. */
-export const consoleStylesheet = `body{font:16px/1.5 system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
-label{display:block;margin:.5rem 0 .25rem}input,textarea,select{font:inherit;padding:.3rem;box-sizing:border-box;width:100%}
-input[type=checkbox]{width:auto}button{font:inherit;margin-top:.5rem;padding:.3rem .8rem}.error{color:#a00;border-left:4px solid #a00;padding-left:.5rem}
-.notice{color:#064;border-left:4px solid #064;padding-left:.5rem}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem;border-bottom:1px solid #ddd;vertical-align:top}
-details{margin:.25rem 0}.muted{color:#666}nav a{margin-right:1rem}`;
+/**
+ * The one look of every page (sign-in steps, account, console, error pages), served by each
+ * service from its own path (the CSP allows styles from 'self' only). Pages without the console
+ * nav (the sign-in steps, error pages) are a narrow column.
+ */
+export const pageStylesheet = `body{font:16px/1.5 system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}
+body.narrow{max-width:36rem;margin-top:3rem}
+label{display:block;margin:.5rem 0 .25rem}input,textarea,select{font:inherit;padding:.4rem;box-sizing:border-box;width:100%}
+input[type=checkbox]{width:auto}button{font:inherit;margin-top:.75rem;padding:.4rem .9rem}
+.error{color:#a00;border-left:4px solid #a00;padding-left:.5rem}.notice{color:#064;border-left:4px solid #064;padding-left:.5rem}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.25rem;border-bottom:1px solid #ddd;vertical-align:top}
+details{margin:.25rem 0}.muted{color:#595959}code{font-size:1.1em}nav a{margin-right:1rem}`;
 
 /**
  * The console's navigation: only what the role may open (tenant admins have no tenant list),

@@ -39,7 +39,7 @@ export {
   SafeHtml,
   csrfField,
   renderPage,
-  consoleStylesheet,
+  pageStylesheet,
   consoleNav,
   consoleNavFor,
   type PageOptions,

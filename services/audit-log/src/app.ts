@@ -5,7 +5,6 @@ import { createConsoleApp } from '@portcullis/http';
 import { installSessions, koaCsrf, requireAal2, requireSession } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
-import { stylesheet } from './pages/html.js';
 import eventRoutes from './routes/events.js';
 
 export type { AppDependencies, AuditLogSettings } from './context.js';
@@ -24,7 +23,6 @@ export function createApp(deps: AppDependencies): Koa {
       prefix: '/audit',
       siteName: 'Portcullis audit',
       home: '/audit/events',
-      stylesheet,
       openApiDocument: openApiDocument(),
       routers: [router],
       sessions: (app) => installSessions(app, { ...deps.settings, store: deps.store }),

@@ -5,7 +5,6 @@ import { createConsoleApp } from '@portcullis/http';
 import { installSessions } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies } from './context.js';
 import { openApiDocument } from './openapi.js';
-import { stylesheet } from './pages/html.js';
 import accountRoutes from './routes/account.js';
 import authenticatorRoutes from './routes/authenticator.js';
 import { koaCsrfWithSignIn } from './routes/login-csrf.js';
@@ -35,7 +34,6 @@ export function createApp(deps: AppDependencies): Koa {
       siteName: 'Portcullis',
       // The service's root is the signed-in home (which sends a visitor on to the sign-in page).
       home: '/auth/me',
-      stylesheet,
       openApiDocument: openApiDocument(),
       routers: [router],
       sessions: (app) => installSessions(app, { ...deps.settings, store: deps.store }),

@@ -12,7 +12,6 @@ import {
 } from '@portcullis/session-auth';
 import { createServiceContext, type AppDependencies, type ServiceContext } from './context.js';
 import { openApiDocument } from './openapi.js';
-import { stylesheet } from './pages/html.js';
 import liveSessionRoutes from './routes/live-sessions.js';
 import mfaResetRoutes from './routes/mfa-resets.js';
 import platformAdminRoutes from './routes/platform-admins.js';
@@ -42,7 +41,6 @@ export function createApp(deps: AppDependencies): Koa {
       prefix: '/admin',
       siteName: 'Portcullis admin',
       home: '/admin/tenants',
-      stylesheet,
       openApiDocument: openApiDocument(),
       routers: [createAdminRouter(c)],
       sessions: (app) => installSessions(app, { ...deps.settings, store: deps.store }),

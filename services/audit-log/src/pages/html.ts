@@ -1,9 +1,7 @@
 // Page templating and the console's look come from libs/http; this file names the service's paths.
-import { consoleNavFor, consoleStylesheet, renderPage, type SafeHtml } from '@portcullis/http';
+import { consoleNavFor, renderPage, type SafeHtml } from '@portcullis/http';
 
 export { csrfField, html, type SafeHtml } from '@portcullis/http';
-
-export const stylesheet = consoleStylesheet;
 
 /** Tenant admins read the log too: their nav has no tenant list. */
 export const layout = (title: string, body: SafeHtml, error?: string, kind: 'platform' | 'tenant' = 'platform') =>

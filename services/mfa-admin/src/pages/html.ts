@@ -1,9 +1,7 @@
 // Page templating and the console's look come from libs/http; this file names the service's paths.
-import { consoleNav, consoleStylesheet, html, renderPage, type SafeHtml } from '@portcullis/http';
+import { consoleNav, html, renderPage, type SafeHtml } from '@portcullis/http';
 
 export { csrfField, html, type SafeHtml } from '@portcullis/http';
-
-export const stylesheet = consoleStylesheet;
 
 export const layout = (title: string, body: SafeHtml, error?: string, notice?: string) =>
   renderPage({
