@@ -321,6 +321,8 @@ export const api = defineRoutes({
     method: 'post',
     path: '/admin/tenants/:tenant/admins',
     summary: 'Create (invite) a tenant admin; the temporary password is returned once',
+    description:
+      'An email another admin of the tenant has, a disabled one included, is refused (409 `resource.conflict`): re-enable that account instead (`POST /admin/tenants/:tenant/admins/:id/enable`).',
     params: tenantParams,
     body: createAdminBody,
     response: z.object({ admin: adminSchema, temporaryPassword: z.string() }),
@@ -432,6 +434,8 @@ export const api = defineRoutes({
     path: '/admin/platform-admins',
     summary:
       'Create another platform admin; the temporary password is returned once (they change it and enrol at first sign-in)',
+    description:
+      'An email another platform admin has, a disabled one included, is refused (409 `resource.conflict`): re-enable that account instead (`POST /admin/platform-admins/:id/enable`).',
     body: createAdminBody,
     response: z.object({ platformAdmin: platformAdminSchema, temporaryPassword: z.string() }),
     errors: ['resource.conflict'],
@@ -443,6 +447,15 @@ export const api = defineRoutes({
     params: platformAdminParams,
     response: z.object({ platformAdmin: platformAdminSchema, sessionsRevoked: revokeState }),
     errors: ['platform_admin.not_found', 'platform_admin.self', 'platform_admin.last'],
+  },
+  enablePlatformAdmin: {
+    method: 'post',
+    path: '/admin/platform-admins/:id/enable',
+    summary:
+      'Re-enable a disabled platform admin (same account, factor and email; they sign in again, sessions from before the disable stay void)',
+    params: platformAdminParams,
+    response: z.object({ platformAdmin: platformAdminSchema }),
+    errors: ['platform_admin.not_found'],
   },
   resetMfa: {
     method: 'post',

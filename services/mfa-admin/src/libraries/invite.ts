@@ -4,7 +4,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
+import { apiError } from '@portcullis/http';
 import { auditBase, type Actor } from './actor.js';
+
+const EMAIL_TAKEN =
+  'An admin with this email exists already. If that account is disabled, re-enable it (its Re-enable button) instead of creating another.';
 
 export interface PasswordHashing {
   hash(password: string): Promise<string>;
@@ -18,9 +22,16 @@ export async function temporaryPassword(
   return { temporaryPassword: password, passwordHash: await passwords.hash(password) };
 }
 
+/** PostgreSQL's unique violation on an admin table's email index (`…_email_unique`). */
+const isEmailTaken = (error: unknown) => {
+  const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
+  return code === '23505' && typeof constraint === 'string' && constraint.endsWith('_email_unique');
+};
+
 /**
  * A new admin account with a temporary password, audited (`<kind>.created`, the email sealed)
- * in the same transaction as the insert.
+ * in the same transaction as the insert. An email already taken, by a disabled admin too, is a
+ * 409 that names re-enabling as the way back: one email, one account, one audit trail.
  */
 export async function inviteAdmin<Row extends { id: string }>(
   deps: { db: Knex; passwords: PasswordHashing; audit: AuditWriter; clock: { now(): number } },
@@ -34,7 +45,10 @@ export async function inviteAdmin<Row extends { id: string }>(
       trx,
       { id: randomUUID(), email: target.email, password_hash: passwordHash },
       new Date(deps.clock.now()),
-    );
+    ).catch((error: unknown) => {
+      if (isEmailTaken(error)) throw apiError('resource.conflict', EMAIL_TAKEN);
+      throw error;
+    });
     await deps.audit.record(
       {
         ...auditBase(actor, target.tenantId),

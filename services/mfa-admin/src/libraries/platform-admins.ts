@@ -1,7 +1,8 @@
 // A second (third…) platform admin: created with a temporary password shown once, who must
-// change it and enrol an authenticator at first sign-in; disabled by another platform admin.
-// Nobody disables themselves, and the last active platform admin cannot be disabled (the
-// console would be left without anyone to run it).
+// change it and enrol an authenticator at first sign-in; disabled by another platform admin,
+// and re-enabled the same way (the same account, factor and email). Nobody disables themselves,
+// and the last active platform admin cannot be disabled (the console would be left without
+// anyone to run it).
 import type { Knex } from 'knex';
 import type { AuditWriter } from '@portcullis/audit';
 import { apiError } from '@portcullis/http';
@@ -25,6 +26,10 @@ export function createPlatformAdminLibrary({
   audit: AuditWriter;
   clock: { now(): number };
 }) {
+  /** The audit record of one change to a platform admin (no tenant), in the change's transaction. */
+  const recordChange = (trx: Knex.Transaction, actor: Actor, action: string, adminId: string) =>
+    audit.record({ ...auditBase(actor, null), action, targetType: 'platform_admin', targetId: adminId }, trx);
+
   return {
     list: () => queries.list(),
 
@@ -55,19 +60,24 @@ export function createPlatformAdminLibrary({
         if (!all.some((admin) => admin.id !== adminId && !admin.disabled_at))
           throw apiError('platform_admin.last', 'This is the last active platform admin.');
         await queries.disable(trx, adminId, now);
-        await audit.record(
-          {
-            ...auditBase(actor, null),
-            action: 'platform_admin.disabled',
-            targetType: 'platform_admin',
-            targetId: adminId,
-          },
-          trx,
-        );
+        await recordChange(trx, actor, 'platform_admin.disabled', adminId);
         return revoker.record(trx, [{ kind: 'platform', adminId, cause: 'admin_disabled' }], now);
       });
       const admin = (await queries.list()).find((candidate) => candidate.id === adminId)!;
       return { admin, sessionsRevoked: await revoker.revokeCommitted(markers) };
+    },
+
+    /** Idempotent re-enable of a disabled platform admin: sessions from before the disable stay void. */
+    async enable(actor: Actor, adminId: string): Promise<PlatformAdminSummary> {
+      const now = new Date(clock.now());
+      return db.transaction(async (trx) => {
+        const target = await queries.findForUpdate(trx, adminId);
+        if (!target) throw apiError('platform_admin.not_found');
+        if (!target.disabled_at) return target;
+        await queries.enable(trx, adminId, now);
+        await recordChange(trx, actor, 'platform_admin.enabled', adminId);
+        return { ...target, disabled_at: null };
+      });
     },
   };
 }

@@ -308,7 +308,13 @@ ${admins.map(
     admin,
   ) => html`<tr><td>${admin.email}${admin.id === selfId ? html` <span class="muted">(you)</span>` : ''}</td><td>${admin.mfaEnrolled ? 'enrolled' : 'not enrolled yet'}</td>
 <td>${admin.disabled ? 'disabled' : admin.mustChangePassword ? 'invited (first sign-in pending)' : 'active'}</td>
-<td>${admin.disabled || admin.id === selfId ? '' : html`<form method="post" action="/admin/platform-admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`}</td></tr>`,
+<td>${
+    admin.disabled
+      ? html`<form method="post" action="/admin/platform-admins/${admin.id}/enable">${csrfField(csrf)}<button type="submit">Re-enable</button></form>`
+      : admin.id === selfId
+        ? ''
+        : html`<form method="post" action="/admin/platform-admins/${admin.id}/disable">${csrfField(csrf)}<button type="submit">Disable…</button></form>`
+  }</td></tr>`,
 )}
 </tbody></table>
 <h2>New platform admin</h2>

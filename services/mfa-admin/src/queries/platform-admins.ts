@@ -41,6 +41,22 @@ export function createPlatformAdminQueries(db: Knex) {
     async disable(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
       await trx('platform_admins').where({ id }).update({ disabled_at: now, updated_at: now });
     },
+
+    /** One platform admin row, locked for the rest of the transaction. */
+    findForUpdate(trx: Knex.Transaction, id: string): Promise<PlatformAdminSummary | undefined> {
+      return trx('platform_admins')
+        .where({ id })
+        .forUpdate()
+        .first([...COLUMNS]);
+    },
+
+    /**
+     * Signs in again. Sessions from before the disable stay void: the revocation marker the
+     * disable wrote in the session store (their cut-off) is left as it is.
+     */
+    async enable(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
+      await trx('platform_admins').where({ id }).update({ disabled_at: null, updated_at: now });
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { redirectOrJson, respond, route, type RouteContext } from '@portcullis/http';
 import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
-import { confirmPage, createdPlatformAdminPage, platformAdminsPage } from '../pages/admin-pages.js';
+import { confirmPage, createdPlatformAdminPage, outcomeNotice, platformAdminsPage } from '../pages/admin-pages.js';
 import { platformAdminView } from '../present.js';
 import { actorOf, confirmedOrAsk, csrf } from './http.js';
 
@@ -20,9 +20,8 @@ export default function platformAdminRoutes(router: Router, c: ServiceContext, g
 
   route(router, api.listPlatformAdmins, guards, async (ctx) => {
     const list = (await platformAdmins.list()).map(platformAdminView);
-    const notice = ctx.query.done === 'disabled' ? 'Platform admin disabled and signed out.' : undefined;
     respond(ctx, api.listPlatformAdmins, { platformAdmins: list }, () =>
-      platformAdminsPage(csrf(ctx), actorOf(ctx).adminId, list, undefined, notice),
+      platformAdminsPage(csrf(ctx), actorOf(ctx).adminId, list, undefined, outcomeNotice(ctx.query)),
     );
   });
 
@@ -63,7 +62,24 @@ export default function platformAdminRoutes(router: Router, c: ServiceContext, g
         ctx,
         api.disablePlatformAdmin,
         { platformAdmin: platformAdminView(result.admin), sessionsRevoked: result.sessionsRevoked },
-        '/admin/platform-admins?done=disabled',
+        `/admin/platform-admins?done=disabled&revoked=${result.sessionsRevoked}`,
+      );
+    },
+    { formPage: render },
+  );
+
+  // Not destructive, so no confirmation step (as for a tenant admin's re-enable).
+  route(
+    router,
+    api.enablePlatformAdmin,
+    guards,
+    async (ctx, { params: { id } }) => {
+      const admin = await platformAdmins.enable(actorOf(ctx), id);
+      redirectOrJson(
+        ctx,
+        api.enablePlatformAdmin,
+        { platformAdmin: platformAdminView(admin) },
+        '/admin/platform-admins?done=enabled',
       );
     },
     { formPage: render },
