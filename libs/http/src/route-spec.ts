@@ -86,7 +86,11 @@ export interface RouteOptions {
 }
 
 /** API clients send `Accept: application/json`; browsers get pages. */
-export const wantsJson = (ctx: Context): boolean => ctx.accepts('html', 'json') === 'json';
+export const wantsJson = (ctx: Context): boolean =>
+  ctx.accepts('html', 'json') === 'json' ||
+  // A JSON body from a client that did not ask for a page (no Accept, or curl's */*) gets JSON:
+  // a script must not be answered with a page (or a redirect) it cannot read.
+  (ctx.is('json') === 'json' && !ctx.get('accept').includes('text/html'));
 
 /** Who asked, for the audit log: address, user agent (bounded) and request id. */
 export const requestMeta = (ctx: Context) => ({

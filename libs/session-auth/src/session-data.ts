@@ -33,6 +33,11 @@ export interface AdminSession {
    * replaced was enrolled (epoch ms), so a reset or another replacement meanwhile makes it stale.
    */
   pendingReplacement?: { secret: string; replacing: number | null };
+  /**
+   * A reset or rollback form sent on the re-authentication detour (mfa-admin): the typed fields
+   * (reason, ticket…), filled into the form the detour returns to, once.
+   */
+  keptForm?: { action: string; fields: Record<string, string> };
 }
 
 export const userIdOf = (kind: AdminKind, adminId: string) => `${kind}:${adminId}`;

@@ -3,7 +3,7 @@
 // Parsing, answering and refused forms are the route guard of @portcullis/http.
 import type { Context, Middleware } from 'koa';
 import { requestMeta, wantsJson } from '@portcullis/http';
-import { csrfTokenFor, signedInAdmin } from '@portcullis/session-auth';
+import { csrfTokenFor, sessionOf, signedInAdmin } from '@portcullis/session-auth';
 import type { Actor } from '../libraries/actor.js';
 import type { KeptForm } from '../pages/admin-pages.js';
 
@@ -14,7 +14,8 @@ export const csrf = (ctx: Context) => csrfTokenFor(ctx);
 /**
  * A destructive action posted from a browser form first shows a page naming what will happen;
  * its form posts the same fields again with `confirm=yes`. API clients act at once (a script
- * already decided). Returns whether to go ahead.
+ * already decided; wantsJson counts a JSON body sent with curl's `Accept: *\/*` as one). Returns
+ * whether to go ahead.
  */
 export function confirmedOrAsk(ctx: Context, page: (fields: Record<string, string>) => string): boolean {
   if (wantsJson(ctx)) return true;
@@ -52,14 +53,15 @@ export function keptFrom(ctx: Context): KeptForm {
 export const keepFormAcrossReauth: Middleware = async (ctx, next) => {
   await next();
   if (ctx.status === 303 && ctx.response.get('location').startsWith('/auth/reauthenticate') && ctx.session) {
-    (ctx.session as { keptForm?: KeptForm }).keptForm = keptFrom(ctx);
+    sessionOf(ctx).keptForm = keptFrom(ctx);
   }
 };
 
 /** The kept form, once: reading it removes it from the session. */
 export function takeKeptForm(ctx: Context): KeptForm | undefined {
-  const session = ctx.session as { keptForm?: KeptForm } | null;
-  const kept = session?.keptForm;
-  if (kept) delete session!.keptForm;
+  if (!ctx.session) return undefined;
+  const session = sessionOf(ctx);
+  const kept = session.keptForm;
+  delete session.keptForm;
   return kept;
 }
