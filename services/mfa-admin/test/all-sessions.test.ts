@@ -156,7 +156,7 @@ describe('platform-wide sessions', () => {
       .set(html)
       .send({ _csrf: tokenIn(page.text) })
       .expect(200);
-    expect(ask.text).toContain(`End ${admin.email}&#39;s session?`);
+    expect(ask.text).toContain(`<h1>End this session of ${admin.email}?</h1>`);
     expect(ask.text).toContain(`(tenant ${tenant.slug})`);
     expect(ask.text).toContain('name="confirm" value="yes"');
     await session.get('/auth/me').set(json).expect(200);

@@ -135,7 +135,7 @@ it('lists every admin’s sessions with the tenant and ends one after a confirma
   expect(await row.locator('td').first().textContent()).toBe(tenant.slug);
   await look('all sessions');
   await row.locator('button:has-text("End this session")').click();
-  expect(await page.locator('h1').textContent()).toBe(`End ${admin.email}'s session?`);
+  expect(await page.locator('h1').textContent()).toBe(`End this session of ${admin.email}?`);
   await look('end session confirmation');
   await session.get('/auth/me').set(json).expect(200);
   await page.click('button:has-text("End this session")');

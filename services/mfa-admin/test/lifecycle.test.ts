@@ -182,7 +182,7 @@ describe('who is signed in', () => {
       .set(html)
       .send({ _csrf: tokenIn(page.text) })
       .expect(200);
-    expect(ask.text).toContain(`End ${admin.email} session?`);
+    expect(ask.text).toContain(`<h1>End this session of ${admin.email}?</h1>`);
     await session.get('/auth/me').set(json).expect(200);
     await operator
       .post(`/admin/tenants/${tenant.id}/sessions/${id}/end`)

@@ -22,10 +22,10 @@ export async function temporaryPassword(
   return { temporaryPassword: password, passwordHash: await passwords.hash(password) };
 }
 
-/** PostgreSQL's unique violation on an admin table's email index (`…_email_unique`). */
-const isEmailTaken = (error: unknown) => {
+/** PostgreSQL's unique violation on an index whose name ends with `suffix` (`_email_unique`). */
+export const isUniqueViolationOn = (error: unknown, suffix: string) => {
   const { code, constraint } = (error ?? {}) as { code?: unknown; constraint?: unknown };
-  return code === '23505' && typeof constraint === 'string' && constraint.endsWith('_email_unique');
+  return code === '23505' && typeof constraint === 'string' && constraint.endsWith(suffix);
 };
 
 /**
@@ -46,7 +46,7 @@ export async function inviteAdmin<Row extends { id: string }>(
       { id: randomUUID(), email: target.email, password_hash: passwordHash },
       new Date(deps.clock.now()),
     ).catch((error: unknown) => {
-      if (isEmailTaken(error)) throw apiError('resource.conflict', EMAIL_TAKEN);
+      if (isUniqueViolationOn(error, '_email_unique')) throw apiError('resource.conflict', EMAIL_TAKEN);
       throw error;
     });
     await deps.audit.record(

@@ -7,7 +7,7 @@ import type { AuditWriter } from '@portcullis/audit';
 import type { TenantAdminQueries, TenantAdminRow, TenantAdminSummary } from '../queries/tenant-admins.js';
 import type { TenantKey, TenantQueries, TenantRow, TenantSort, TenantSummary } from '../queries/tenants.js';
 import { auditBase, type Actor } from './actor.js';
-import { inviteAdmin, temporaryPassword, type PasswordHashing } from './invite.js';
+import { inviteAdmin, isUniqueViolationOn, temporaryPassword, type PasswordHashing } from './invite.js';
 import type { RevocationCause } from '../queries/revocations.js';
 import type { RevokeOutcome, SessionRevoker } from './session-revoker.js';
 
@@ -104,11 +104,14 @@ export function createTenantLibrary(deps: {
 
     async create(actor: Actor, input: { slug: string; name: string }): Promise<TenantRow> {
       return db.transaction(async (trx) => {
-        const tenant = await tenants.insert(
-          { id: randomUUID(), slug: input.slug, name: input.name },
-          new Date(clock.now()),
-          trx,
-        );
+        const tenant = await tenants
+          .insert({ id: randomUUID(), slug: input.slug, name: input.name }, new Date(clock.now()), trx)
+          .catch((error: unknown) => {
+            // A message the form can show beside the typed slug (the catalogue's says only "exists").
+            if (isUniqueViolationOn(error, '_slug_unique'))
+              throw apiError('resource.conflict', 'A tenant with this slug exists already: choose another slug.');
+            throw error;
+          });
         await audit.record(
           {
             ...auditBase(actor, tenant.id),
@@ -150,6 +153,13 @@ export function createTenantLibrary(deps: {
         );
       });
       return { tenant: await tenantOrThrow(tenantId), sessionsRevoked: await revoker.revokeCommitted(markers) };
+    },
+
+    /** One admin with their tenant, for a page naming both; an admin of another tenant is a 404. */
+    async getAdmin(tenantId: string, adminId: string): Promise<{ tenant: TenantRow; admin: TenantAdminSummary }> {
+      const [tenant, admin] = await Promise.all([tenantOrThrow(tenantId), admins.findSummary(tenantId, adminId)]);
+      if (!admin) throw apiError('tenant_admin.not_found');
+      return { tenant, admin };
     },
 
     async listAdmins(tenantId: string): Promise<TenantAdminSummary[]> {

@@ -38,8 +38,9 @@ const option = (value: string | number, label: string, current: string | number)
   html`<option value="${value}"${value === current ? html` selected` : ''}>${label}</option>`;
 
 /** A server-rendered GET form (no script): search box, sort, order, page size; links keep the query. */
-export const tenantsPage = (csrf: string, listing: TenantListing, error?: string) => {
+export const tenantsPage = (csrf: string, listing: TenantListing, error?: string, kept?: KeptForm) => {
   const { query, tenants } = listing;
+  const typed = keptFor(kept, '/admin/tenants');
   return layout(
     'Tenants',
     html`<p><a href="/admin/sessions">Who is signed in (all tenants)</a></p>
@@ -63,8 +64,8 @@ ${
     }
 <h2>New tenant</h2>
 <form method="post" action="/admin/tenants">${csrfField(csrf)}
-<label for="slug">Slug (sign-in name)</label><input id="slug" name="slug" required pattern="[a-z0-9][a-z0-9-]{1,62}">
-<label for="name">Name</label><input id="name" name="name" required maxlength="200">
+<label for="slug">Slug (sign-in name)</label><input id="slug" name="slug" required pattern="[a-z0-9][a-z0-9-]{1,62}" value="${typed?.slug ?? ''}">
+<label for="name">Name</label><input id="name" name="name" required maxlength="200" value="${typed?.name ?? ''}">
 <button type="submit">Create tenant</button></form>`,
     error,
   );
@@ -107,17 +108,19 @@ export const tenantPage = (
   error?: string,
   notice?: string,
   kept?: KeptForm,
-) =>
-  layout(
+) => {
+  const renaming = keptFor(kept, `/admin/tenants/${tenant.id}/rename`);
+  const creating = keptFor(kept, `/admin/tenants/${tenant.id}/admins`);
+  return layout(
     `Tenant ${tenant.slug}`,
     html`<p>${tenant.name} · ${tenant.status} · <a href="/admin/tenants/${tenant.id}/mfa-resets">MFA reset history</a> · <a href="/admin/tenants/${tenant.id}/sessions">Who is signed in</a> · <a href="/audit/events?tenant=${tenant.id}">Audit log</a></p>
 <table><thead><tr><th>Admin</th><th>MFA</th><th></th></tr></thead><tbody>${admins.map((admin) => adminRow(csrf, tenant, admin, kept))}</tbody></table>
-<details><summary>Rename</summary><form method="post" action="/admin/tenants/${tenant.id}/rename">${csrfField(csrf)}
-<label for="name">Name (the sign-in slug ${tenant.slug} stays)</label><input id="name" name="name" required maxlength="200" value="${tenant.name}">
+<details${renaming ? html` open` : ''}><summary>Rename</summary><form method="post" action="/admin/tenants/${tenant.id}/rename">${csrfField(csrf)}
+<label for="name">Name (the sign-in slug ${tenant.slug} stays)</label><input id="name" name="name" required maxlength="200" value="${renaming?.name ?? tenant.name}">
 <button type="submit">Rename tenant</button></form></details>
 <h2>New tenant admin</h2>
 <form method="post" action="/admin/tenants/${tenant.id}/admins">${csrfField(csrf)}
-<label for="email">Email</label><input id="email" name="email" type="email" required>
+<label for="email">Email</label><input id="email" name="email" type="email" required value="${creating?.email ?? ''}">
 <button type="submit">Create admin</button></form>
 ${
   tenant.status === 'active'
@@ -127,6 +130,7 @@ ${
     error,
     notice,
   );
+};
 
 export const createdAdminPage = (tenantId: string, admin: AdminView, temporaryPassword: string) =>
   layout(
@@ -182,27 +186,37 @@ export interface Confirmation {
   action: string;
   button: string;
   back: string;
+  /** Whom it is about (Admin, Tenant), shown first. */
+  about?: { label: string; value: string }[] | undefined;
   /** The fields of the first post (reason, ticket…), posted again unchanged. */
   fields: Record<string, string>;
 }
 
+/** How a carried field is shown; a field without a label (_return, force) is only posted again. */
+const FIELD_LABELS: Record<string, string> = {
+  reason: 'Reason',
+  ticket: 'Ticket',
+  forceReason: 'Reason for replacing it',
+};
+
 /** The second step of a destructive action: no JavaScript, names what will happen, posts again with confirm=yes. */
-export const confirmPage = (csrf: string, confirmation: Confirmation) =>
-  layout(
+export const confirmPage = (csrf: string, confirmation: Confirmation) => {
+  const shown = [
+    ...(confirmation.about ?? []),
+    ...Object.entries(confirmation.fields)
+      .filter(([name, value]) => FIELD_LABELS[name] && value.trim() !== '')
+      .map(([name, value]) => ({ label: FIELD_LABELS[name]!, value })),
+  ];
+  return layout(
     confirmation.title,
     html`<p>${confirmation.consequence}</p>
-${
-  Object.entries(confirmation.fields).filter(([name]) => name !== '_return').length > 0
-    ? html`<dl>${Object.entries(confirmation.fields)
-        .filter(([name]) => name !== '_return')
-        .map(([name, value]) => html`<dt>${name}</dt><dd>${value}</dd>`)}</dl>`
-    : ''
-}
+${shown.length > 0 ? html`<dl>${shown.map(({ label, value }) => html`<dt>${label}</dt><dd>${value}</dd>`)}</dl>` : ''}
 <form method="post" action="${confirmation.action}">${csrfField(csrf)}<input type="hidden" name="confirm" value="yes">
 ${Object.entries(confirmation.fields).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
 <button type="submit">${confirmation.button}</button></form>
 <p><a href="${confirmation.back}">Cancel</a></p>`,
   );
+};
 
 /** Outcome lines for the pages a form post redirects to (`?done=…&revoked=…`). */
 export function outcomeNotice(query: Record<string, unknown>): string | undefined {
@@ -299,6 +313,7 @@ export const platformAdminsPage = (
   admins: PlatformAdminView[],
   error?: string,
   notice?: string,
+  kept?: KeptForm,
 ) =>
   layout(
     'Platform admins',
@@ -319,7 +334,7 @@ ${admins.map(
 </tbody></table>
 <h2>New platform admin</h2>
 <form method="post" action="/admin/platform-admins">${csrfField(csrf)}
-<label for="email">Email</label><input id="email" name="email" type="email" required>
+<label for="email">Email</label><input id="email" name="email" type="email" required value="${keptFor(kept, '/admin/platform-admins')?.email ?? ''}">
 <button type="submit">Create platform admin</button></form>`,
     error,
     notice,

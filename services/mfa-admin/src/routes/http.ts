@@ -32,9 +32,11 @@ export function confirmedOrAsk(ctx: Context, page: (fields: Record<string, strin
   return false;
 }
 
-const KEPT_FIELDS = ['reason', 'ticket', 'force', 'forceReason'];
+// What the console's forms let people type; never a password (a create form has none: the
+// temporary password is generated), so nothing secret is shown again or kept in the session.
+const KEPT_FIELDS = ['reason', 'ticket', 'force', 'forceReason', 'slug', 'name', 'email'];
 
-/** What an admin typed into a reset or rollback form, kept so a detour or a refusal does not lose it. */
+/** What an admin typed into a form, kept so a detour or a refusal does not lose it. */
 export function keptFrom(ctx: Context): KeptForm {
   const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
   const fields = Object.fromEntries(

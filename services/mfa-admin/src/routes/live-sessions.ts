@@ -8,6 +8,7 @@ import {
   encodeAccountCursor,
   type AccountSessionsQuery,
   type AccountSessionView,
+  type LiveSessionView,
 } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import { allSessionsPage, confirmPage, liveSessionsPage } from '../pages/admin-pages.js';
@@ -30,16 +31,16 @@ export default function liveSessionRoutes(router: Router, c: ServiceContext, gua
     guards,
     async (ctx, { params: { tenant: tenantId, session: sessionId } }) => {
       const target = (await liveSessions.listForTenant(tenantId)).find((candidate) => candidate.id === sessionId);
-      const ask = (fields: Record<string, string>) =>
+      const ask = (session: LiveSessionView) => (fields: Record<string, string>) =>
         confirmPage(csrf(ctx), {
-          title: `End ${target?.adminEmail ?? 'this'} session?`,
-          consequence: `The browser at ${target?.ip ?? 'an unknown address'} is signed out now. The account stays enabled: they can sign in again.`,
+          title: `End this session of ${session.adminEmail}?`,
+          consequence: `The browser at ${session.ip ?? 'an unknown address'} is signed out now. The account stays enabled: they can sign in again.`,
           action: ctx.path,
           button: 'End this session',
           back: `/admin/tenants/${tenantId}/sessions`,
           fields,
         });
-      if (target && !confirmedOrAsk(ctx, ask)) return;
+      if (target && !confirmedOrAsk(ctx, ask(target))) return;
       const ended = await liveSessions.end(actorOf(ctx), tenantId, sessionId);
       redirectOrJson(ctx, api.endSession, { ended }, `/admin/tenants/${tenantId}/sessions?done=ended`);
     },
@@ -87,7 +88,7 @@ export default function liveSessionRoutes(router: Router, c: ServiceContext, gua
       const own = target?.adminId === signedInAdmin(ctx).id;
       const ask = (session: AccountSessionView) => (fields: Record<string, string>) =>
         confirmPage(csrf(ctx), {
-          title: `End ${session.adminEmail}'s session?`,
+          title: `End this session of ${session.adminEmail}?`,
           consequence: `The browser at ${session.ip ?? 'an unknown address'} (${session.tenantSlug ? `tenant ${session.tenantSlug}` : 'platform admin'}) is signed out now. The account stays enabled: they can sign in again.${own ? ' This is your own account: if it is this browser, you are signed out too.' : ''}`,
           action: ctx.path,
           button: 'End this session',

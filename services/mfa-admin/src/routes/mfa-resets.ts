@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import { confirmPage, historyPage, outcomeNotice, tenantPage, type KeptForm } from '../pages/admin-pages.js';
 import { adminView, resetView, tenantView } from '../present.js';
+import { aboutAdmin, askAboutAdmin } from './ask-about-admin.js';
 import { actorOf, confirmedOrAsk, csrf, keepFormAcrossReauth, keptFrom, takeKeptForm } from './http.js';
 
 export default function mfaResetRoutes(
@@ -53,17 +54,7 @@ export default function mfaResetRoutes(
     api.resetMfa,
     [...guards, keepFormAcrossReauth, recentAuth],
     async (ctx, { params: { tenant: tenantId, id }, body }) => {
-      const ask = (fields: Record<string, string>) =>
-        confirmPage(csrf(ctx), {
-          title: 'Reset this admin’s MFA?',
-          consequence:
-            'Their authenticator and recovery codes stop working and every session of theirs ends now; at their next sign-in they must enrol a new authenticator. You can roll this back from the MFA history.',
-          action: ctx.path,
-          button: 'Reset MFA and sign them out',
-          back: `/admin/tenants/${tenantId}`,
-          fields,
-        });
-      if (!confirmedOrAsk(ctx, ask)) return;
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(c, ctx, tenantId, id, 'mfa-reset'))) return;
       const result = await c.resets.reset(actorOf(ctx), tenantId, id, body);
       redirectOrJson(
         ctx,
@@ -80,6 +71,9 @@ export default function mfaResetRoutes(
     api.rollbackReset,
     [...guards, keepFormAcrossReauth, recentAuth],
     async (ctx, { params: { logId }, body }) => {
+      // Whom it is about, named on the page (an unknown reset is a 404 before anything is asked).
+      const log = await c.resets.find(logId);
+      const { tenant, admin } = await c.tenantsLib.getAdmin(log.tenant_id, log.tenant_admin_id);
       const ask = (fields: Record<string, string>) =>
         confirmPage(csrf(ctx), {
           title: body.force
@@ -88,6 +82,7 @@ export default function mfaResetRoutes(
           consequence: `${body.force ? 'The authenticator they enrolled since the reset stops working. ' : ''}Their previous authenticator and its remaining recovery codes work again, and every session of theirs ends now.`,
           action: ctx.path,
           button: 'Restore the previous authenticator',
+          about: aboutAdmin(admin.email, tenant),
           back: consoleReturnPath(fields._return) ?? '/admin/tenants',
           fields,
         });

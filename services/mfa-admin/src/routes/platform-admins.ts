@@ -5,10 +5,11 @@ import { api } from '../api.js';
 import type { ServiceContext } from '../context.js';
 import { confirmPage, createdPlatformAdminPage, outcomeNotice, platformAdminsPage } from '../pages/admin-pages.js';
 import { platformAdminView } from '../present.js';
-import { actorOf, confirmedOrAsk, csrf } from './http.js';
+import { actorOf, confirmedOrAsk, csrf, keptFrom } from './http.js';
 
 export default function platformAdminRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
   const { platformAdmins } = c;
+  // A refused form shows the page again with the message, the create form filled with the typed email.
   const render = async (ctx: RouteContext, error?: string, notice?: string) =>
     platformAdminsPage(
       csrf(ctx),
@@ -16,6 +17,7 @@ export default function platformAdminRoutes(router: Router, c: ServiceContext, g
       (await platformAdmins.list()).map(platformAdminView),
       error,
       notice,
+      keptFrom(ctx),
     );
 
   route(router, api.listPlatformAdmins, guards, async (ctx) => {

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { apiError, json, redirectOrJson, respond, route, wantsJson, type RouteContext } from '@portcullis/http';
+import { json, redirectOrJson, respond, route, wantsJson, type RouteContext } from '@portcullis/http';
 import { api, encodeTenantCursor, tenantsQuery, type TenantsQuery } from '../api.js';
 import type { TenantKey } from '../queries/tenants.js';
 import type { ServiceContext } from '../context.js';
@@ -14,7 +14,8 @@ import {
   type TenantListing,
 } from '../pages/admin-pages.js';
 import { adminView, tenantSummaryView, tenantView } from '../present.js';
-import { actorOf, confirmedOrAsk, csrf, takeKeptForm } from './http.js';
+import { askAboutAdmin } from './ask-about-admin.js';
+import { actorOf, confirmedOrAsk, csrf, keptFrom, takeKeptForm } from './http.js';
 
 export default function tenantRoutes(router: Router, c: ServiceContext, guards: Middleware[]): void {
   /** A page of tenants for `query`, with cursors for JSON clients and links (the query kept) for the page. */
@@ -42,15 +43,16 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     };
     return { view, listing };
   };
-  // A refused create form shows the first page again with the message.
+  // A refused create form shows the first page again with the message and what was typed.
   const renderTenants = async (ctx: RouteContext, error?: string) =>
-    tenantsPage(csrf(ctx), (await listTenants(tenantsQuery.parse({}))).listing, error);
+    tenantsPage(csrf(ctx), (await listTenants(tenantsQuery.parse({}))).listing, error, keptFrom(ctx));
   const renderTenant = async (ctx: RouteContext, tenantId: string, error?: string) => {
     const [tenant, admins] = await Promise.all([c.tenantsLib.get(tenantId), c.tenantsLib.listAdmins(tenantId)]);
-    return tenantPage(csrf(ctx), tenantView(tenant), admins.map(adminView), error);
+    return tenantPage(csrf(ctx), tenantView(tenant), admins.map(adminView), error, undefined, keptFrom(ctx));
   };
 
-  // A refused form on a tenant's page shows that page again with the message (params are parsed by then).
+  // A refused form on a tenant's page shows that page again with the message, the refused form
+  // filled with what was typed (params are parsed by then).
   const tenantForm = {
     formPage: (ctx: RouteContext, message: string) => renderTenant(ctx, ctx.params.tenant!, message),
   };
@@ -134,7 +136,7 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     api.disableAdmin,
     guards,
     async (ctx, { params: { tenant: tenantId, id } }) => {
-      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'disable'))) return;
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(c, ctx, tenantId, id, 'disable'))) return;
       const result = await c.tenantsLib.disableAdmin(actorOf(ctx), tenantId, id);
       redirectOrJson(
         ctx,
@@ -162,7 +164,7 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     api.signOutAdmin,
     guards,
     async (ctx, { params: { tenant: tenantId, id } }) => {
-      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'sign-out'))) return;
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(c, ctx, tenantId, id, 'sign-out'))) return;
       const result = await c.tenantsLib.signOutAdmin(actorOf(ctx), tenantId, id);
       redirectOrJson(
         ctx,
@@ -190,7 +192,7 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     api.resetAdminPassword,
     guards,
     async (ctx, { params: { tenant: tenantId, id } }) => {
-      if (!confirmedOrAsk(ctx, await askAboutAdmin(ctx, tenantId, id, 'password-reset'))) return;
+      if (!confirmedOrAsk(ctx, await askAboutAdmin(c, ctx, tenantId, id, 'password-reset'))) return;
       const result = await c.tenantsLib.resetPassword(actorOf(ctx), tenantId, id);
       const view = {
         admin: adminView(result.admin),
@@ -237,45 +239,4 @@ export default function tenantRoutes(router: Router, c: ServiceContext, guards: 
     },
     tenantForm,
   );
-
-  /** The confirmation page of an action on one admin (404 for an admin of another tenant, before anything is asked). */
-  async function askAboutAdmin(
-    ctx: RouteContext,
-    tenantId: string,
-    adminId: string,
-    action: 'disable' | 'sign-out' | 'password-reset',
-  ) {
-    const admin = (await c.tenantsLib.listAdmins(tenantId)).find((candidate) => candidate.id === adminId);
-    if (!admin) throw apiError('tenant_admin.not_found');
-    return (fields: Record<string, string>) =>
-      confirmPage(
-        csrf(ctx),
-        action === 'password-reset'
-          ? {
-              title: `Give ${admin.email} a temporary password?`,
-              consequence: `Their current password stops working and every session of theirs ends now. You will see a temporary password once, to hand over; they choose a new one at their next sign-in. Their authenticator stays.`,
-              action: ctx.path,
-              button: 'Reset their password',
-              back: `/admin/tenants/${tenantId}`,
-              fields,
-            }
-          : action === 'disable'
-            ? {
-                title: `Disable ${admin.email}?`,
-                consequence: `${admin.email} is signed out now and cannot sign in until re-enabled. Their authenticator and email are kept.`,
-                action: ctx.path,
-                button: 'Disable and sign them out',
-                back: `/admin/tenants/${tenantId}`,
-                fields,
-              }
-            : {
-                title: `Sign ${admin.email} out everywhere?`,
-                consequence: `Every session of ${admin.email} ends now. The account stays enabled: they can sign in again with their password and authenticator.`,
-                action: ctx.path,
-                button: 'Sign them out everywhere',
-                back: `/admin/tenants/${tenantId}`,
-                fields,
-              },
-      );
-  }
 }
