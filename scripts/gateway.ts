@@ -19,7 +19,7 @@ export function createGateway(routes: GatewayRoute[]): Server {
     }
     const route = routes.find(({ prefix }) => incoming.url === prefix || incoming.url?.startsWith(`${prefix}/`));
     if (!route) {
-      answerNoRoute(incoming, outgoing, routes);
+      answerError(incoming, outgoing, routes, NO_ROUTE);
       return;
     }
     const forwarded = request(
@@ -39,33 +39,53 @@ export function createGateway(routes: GatewayRoute[]): Server {
       },
     );
     forwarded.on('error', () => {
-      if (!outgoing.headersSent) outgoing.writeHead(502, { 'content-type': 'application/json' });
-      outgoing.end(
-        JSON.stringify({
-          code: 'gateway.upstream_unavailable',
-          message: `The service behind ${route.prefix} is not answering.`,
-        }),
-      );
+      // Mid-answer there is no status left to give: cut the response so it is not taken as whole.
+      if (outgoing.headersSent) outgoing.destroy();
+      else answerError(incoming, outgoing, routes, upstreamUnavailable(route.prefix));
     });
     incoming.pipe(forwarded);
   });
 }
 
-/** 404 for a path no service serves: a page with the services' links for a browser, JSON otherwise. */
-function answerNoRoute(incoming: IncomingMessage, outgoing: ServerResponse, routes: GatewayRoute[]): void {
-  const message = 'No service serves this path.';
+interface GatewayError {
+  status: number;
+  code: string;
+  /** Page title for a browser. */
+  title: string;
+  message: string;
+}
+
+const NO_ROUTE: GatewayError = {
+  status: 404,
+  code: 'gateway.no_route',
+  title: 'Not found',
+  message: 'No service serves this path.',
+};
+
+const upstreamUnavailable = (prefix: string): GatewayError => ({
+  status: 502,
+  code: 'gateway.upstream_unavailable',
+  title: 'Service not answering',
+  message: `The service behind ${prefix} is not answering; it may be starting or restarting. Try again in a moment.`,
+});
+
+/** The gateway's own errors: a page with the console's and the services' links for a browser, JSON otherwise. */
+function answerError(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  routes: GatewayRoute[],
+  { status, code, title, message }: GatewayError,
+): void {
   if (!/text\/html/.test(incoming.headers.accept ?? '')) {
-    outgoing
-      .writeHead(404, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ code: 'gateway.no_route', message }));
+    outgoing.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ code, message }));
     return;
   }
   const links = routes.map(({ prefix }) => `<li><a href="${prefix}/">${prefix}</a></li>`).join('');
   outgoing
-    .writeHead(404, { 'content-type': 'text/html; charset=utf-8' })
+    .writeHead(status, { 'content-type': 'text/html; charset=utf-8' })
     .end(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head>` +
-        `<body><main><h1>Not found</h1><p>${message} Open the <a href="${CONSOLE_HOME}">console</a>, ` +
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+        `<body><main><h1>${title}</h1><p>${message} Open the <a href="${CONSOLE_HOME}">console</a>, ` +
         `or one of the services:</p><ul>${links}</ul></main></body></html>`,
     );
 }

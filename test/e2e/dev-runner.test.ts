@@ -5,6 +5,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createGateway } from '../../scripts/gateway.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const parent = mkdtempSync(join(tmpdir(), 'portcullis-dev-'));
@@ -125,3 +127,29 @@ it('serves every service through one gateway port, stops cleanly on Ctrl-C and r
   expect((await fetch(`${gateway}/audit/healthz`)).status).toBe(200);
   expect(await stop(second.child)).toBe(0);
 }, 120_000);
+
+it('answers a browser with a page that leads on when the service behind a route is down, and a script with JSON', async () => {
+  // A port that was free a moment ago: nothing answers there.
+  const down = createServer();
+  await new Promise<void>((resolve) => down.listen(0, '127.0.0.1', resolve));
+  const port = (down.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => down.close(() => resolve()));
+  const gateway = createGateway([{ prefix: '/admin', target: { host: '127.0.0.1', port } }]);
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/admin/tenants`;
+    const page = await fetch(url, { headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect([page.status, page.headers.get('content-type')]).toEqual([502, 'text/html; charset=utf-8']);
+    const text = await page.text();
+    expect(text).toContain('<h1>Service not answering</h1>');
+    expect(text).toContain('Try again in a moment');
+    expect(text).toContain('<a href="/auth/me">console</a>');
+    const api = await fetch(url, { headers: { accept: 'application/json' } });
+    expect([api.status, await api.json()]).toEqual([
+      502,
+      expect.objectContaining({ code: 'gateway.upstream_unavailable' }),
+    ]);
+  } finally {
+    await new Promise<void>((resolve) => gateway.close(() => resolve()));
+  }
+});

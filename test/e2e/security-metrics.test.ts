@@ -1,6 +1,7 @@
 // The security counters behind the "Auth service" dashboard, driven by the actions that move
-// them (real sign-ins, lockouts, recovery codes, CSRF failures, MFA resets and rollbacks), and
-// the dashboard itself: every query valid PromQL (promtool) over metrics the services export.
+// them (real sign-ins, wrong second-factor codes, lockouts, recovery codes, CSRF failures, MFA
+// resets and rollbacks), and the dashboard itself: every query valid PromQL (promtool) over
+// metrics the services export.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +45,7 @@ const action = (registry: Registry, name: string) =>
   counted(registry, 'portcullis_audit_events_total', { action: name });
 
 describe('security counters', () => {
-  it('count failed sign-ins, lockouts, recovery codes and CSRF refusals at auth-session', async () => {
+  it('count failed sign-ins, wrong second-factor codes, lockouts, recovery codes and CSRF refusals at auth-session', async () => {
     const auth = built.authMetrics.registry;
     const tenant = await createTenant(h.db);
     const admin = await createTenantAdmin(h, tenant.id, { recoveryCodes: ['abcd-efgh-jkmn'] });
@@ -61,6 +62,10 @@ describe('security counters', () => {
       .set(json)
       .send({ tenant: tenant.slug, email: other.email, password: other.password })
       .expect(200);
+    // A wrong code at the second factor counts on its own, apart from the wrong passwords.
+    await agent.post('/auth/mfa/verify').set(json).send({ code: '000000' }).expect(401);
+    expect(await action(auth, 'auth.mfa_verify_failed')).toBe(1);
+    expect(await action(auth, 'auth.sign_in_failed')).toBe(5);
     await agent.post('/auth/mfa/verify').set(json).send({ code: 'pqrs-tuvw-xyz2' }).expect(200);
     expect(await action(auth, 'auth.recovery_code_used')).toBe(1);
 

@@ -102,6 +102,28 @@ describe('the filter form', () => {
   });
 });
 
+describe('chain checks from the page', () => {
+  it('offers a tenant admin their own chain, and following the link verifies it', async () => {
+    const reader = await signIn(built.agent(), h.clock, await createTenantAdmin(h, tenant.id), tenant.slug);
+    const page = await reader.get('/audit/events').set(html).expect(200);
+    const link = /<a href="([^"]*)">Verify this chain<\/a>/.exec(page.text)?.[1];
+    expect(link).toBe('/audit/verify-chain');
+    // Every chain at once stays a platform admin's check.
+    expect(page.text).not.toContain('Verify all chains');
+    const verified = await reader.get(link!).set(html).expect(200);
+    expect(verified.text).toContain(`Hash chain ${tenant.id}`);
+    expect(verified.text).toMatch(/Intact: \d+ events checked/);
+  });
+
+  it('offers a platform admin the chain of the tenant in view and every chain', async () => {
+    const all = await operator.get('/audit/events').set(html).expect(200);
+    expect(all.text).not.toContain('Verify this chain');
+    expect(all.text).toContain('<a href="/audit/verify-chains">Verify all chains</a>');
+    const one = await operator.get(`/audit/events?tenant=${tenant.id}`).set(html).expect(200);
+    expect(one.text).toContain(`<a href="/audit/verify-chain?tenant=${tenant.id}">Verify this chain</a> · <a`);
+  });
+});
+
 describe('exports', () => {
   it('carries each event’s hash and previous hash, linked in chain order', async () => {
     const page = await operator.get('/audit/events').set(html).expect(200);

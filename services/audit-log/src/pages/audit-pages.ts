@@ -69,6 +69,20 @@ const exportForm = (filters: Record<string, string | undefined>, csrf: string) =
 ${['tenant', 'actor', 'action', 'from', 'to'].filter((name) => filters[name]).map((name) => html`<input type="hidden" name="${name}" value="${filters[name]}">`)}
 Export (with each event's hash and previous hash): <button type="submit" name="format" value="csv">CSV</button> <button type="submit" name="format" value="json">JSON</button></form>`;
 
+/**
+ * Chain checks the reader may run: a platform admin the chain in view (a tenant picked) and
+ * every chain; a tenant admin their own tenant's chain, the only one the route lets them walk.
+ */
+const verifyLinks = (platform: boolean, tenant: string | undefined) => {
+  const links = platform
+    ? [
+        ...(tenant ? [html`<a href="/audit/verify-chain?${query({ tenant })}">Verify this chain</a>`] : []),
+        html`<a href="/audit/verify-chains">Verify all chains</a>`,
+      ]
+    : [html`<a href="/audit/verify-chain">Verify this chain</a>`];
+  return html`<p>${links.flatMap((link, i) => (i === 0 ? [link] : [' · ', link]))}</p>`;
+};
+
 export function eventsPage({ events, filters, nextCursor, platform, csrf, tenants, actors }: EventsPageInput): string {
   const filterQuery = query({ ...filters, cursor: undefined });
   const tenantChoices = [
@@ -92,7 +106,7 @@ ${textField('action', 'Action (mfa.reset, or mfa.* for all MFA actions)', filter
 ${textField('from', 'From (UTC date or time)', filters.from, { placeholder: '2026-01-31 or 2026-01-31T09:00Z' })}${textField('to', 'To (UTC, exclusive)', filters.to, { placeholder: '2026-02-01' })}
 <button type="submit">Filter</button> <a href="/audit/events">Clear</a></form>
 ${exportForm(filters, csrf)}
-${filters.tenant || platform ? html`<p>${filters.tenant ? html`<a href="/audit/verify-chain?${query({ tenant: filters.tenant })}">Verify this chain</a>` : ''}${filters.tenant && platform ? ' · ' : ''}${platform ? html`<a href="/audit/verify-chains">Verify all chains</a>` : ''}</p>` : ''}
+${verifyLinks(platform, filters.tenant)}
 <table><thead><tr><th>When</th>${platform ? html`<th>Tenant</th>` : ''}<th>Action</th><th>Actor</th><th>Target</th><th>From</th><th>Details</th></tr></thead><tbody>
 ${events.map(
   (
