@@ -369,8 +369,7 @@ describe('access to every route, generated from the routers', () => {
       .send({ _csrf: token, slug: fixture.tenant.slug, name: 'Again' })
       .expect(409);
     expect(taken.headers['content-type']).toMatch(/text\/html/);
-    // The wording is mfa-admin's ("exists already: choose another slug" since its form pages work).
-    expect(taken.text).toMatch(/already exists|exists already/);
+    expect(taken.text).toContain('A tenant with this slug exists already');
     await built.agent().get('/auth').expect(302).expect('location', '/auth/me');
     await built.agent().get('/audit').expect(302).expect('location', '/audit/events');
   });
