@@ -73,7 +73,12 @@ const peer = (
     try {
       let headers: Record<string, string> = {};
       if (withSession) {
-        const login = await fetch(`${server.url}/login`, { method: 'POST' });
+        // A JSON body, as an API client sends it (the service shell's CSRF check refuses a bodiless POST).
+        const login = await fetch(`${server.url}/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        });
         await login.arrayBuffer();
         const cookie = login.headers
           .getSetCookie()

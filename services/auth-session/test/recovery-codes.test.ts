@@ -56,4 +56,41 @@ describe('recovery codes', () => {
     await old.post('/auth/mfa/verify').set(json).send({ code: 'abcd-efgh-jkmn' }).expect(401);
     await old.post('/auth/mfa/verify').set(json).send({ code: codes[0] }).expect(200);
   });
+
+  it('does the same from the pages: the form goes through the re-authentication detour, then shows the new codes once, never cached', async () => {
+    const tenant = await createTenant(h.db);
+    const admin = await createTenantAdmin(h, tenant.id);
+    const { app } = h.build();
+    const agent = await signInFully(app, h.clock, tenant.slug, admin);
+    const html = { Accept: 'text/html' };
+    const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
+    h.clock.advance(10 * 60_000);
+    const status = await agent.get('/auth/recovery-codes').set(html).expect(200);
+    const detour = await agent
+      .post('/auth/recovery-codes')
+      .type('form')
+      .set(html)
+      .send({ _csrf: tokenIn(status.text), _return: '/auth/recovery-codes' })
+      .expect(303);
+    expect(detour.headers.location).toBe('/auth/reauthenticate?next=%2Fauth%2Frecovery-codes');
+    expect(
+      await h.db('audit_events').where({ action: 'auth.recovery_codes_regenerated', actor_id: admin.id }),
+    ).toHaveLength(0);
+    await agent
+      .post('/auth/reauthenticate')
+      .set(json)
+      .send({ password: admin.password, code: await totpCode(admin.totpSecret!, h.clock) })
+      .expect(200);
+    const again = await agent.get('/auth/recovery-codes').set(html).expect(200);
+    const shown = await agent
+      .post('/auth/recovery-codes')
+      .type('form')
+      .set(html)
+      .send({ _csrf: tokenIn(again.text), _return: '/auth/recovery-codes' })
+      .expect(200);
+    expect(shown.headers['content-type']).toMatch(/html/);
+    expect(shown.headers['cache-control']).toBe('no-store');
+    expect(shown.text.match(/<li><code>[^<]+<\/code><\/li>/g)).toHaveLength(10);
+    expect((await agent.get('/auth/recovery-codes').set(json).expect(200)).body).toEqual({ remaining: 10 });
+  });
 });
