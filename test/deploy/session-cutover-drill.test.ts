@@ -17,7 +17,14 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 it('moves sessions both ways and from redis with nobody logged out, no logout undone, every panel fed and the fault seen', async () => {
   compiledEntryPoint('auth-session'); // fails first, saying to build, when dist is missing
   const report = join(work, 'drill.html');
-  const summary = await drill({ reportFile: report, admins: 6, log: () => undefined });
+  const problems: string[] = [];
+  const summary = await drill({
+    reportFile: report,
+    admins: 6,
+    log: (line) => void (/^(request|workload) error/.test(line) && problems.push(line)),
+  });
+  // What failed, named (the report is deleted with the test's folder).
+  expect(problems).toEqual([]);
   expect(failures(summary)).toEqual([]);
   expect(summary).toMatchObject({
     directions: 3,

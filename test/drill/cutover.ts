@@ -54,6 +54,8 @@ export interface DrillSummary {
   /** HTTP requests of the synthetic admins and those answered other than 200/401 or not at all. */
   requests: number;
   request_errors: number;
+  /** Sent once more after a 503 + Retry-After or a timeout (Totals.requestsRetried). */
+  requests_retried: number;
   /** Alerts that fired though nothing was wrong (a runbook step that looks unsafe to on-call). */
   unexpected_alerts: string[];
   /** Sampled consistency mismatches seen by the replicas, by kind and the step they were seen after. */
@@ -78,6 +80,7 @@ export const emptySummary = (): DrillSummary => ({
   replicas_started: 0,
   requests: 0,
   request_errors: 0,
+  requests_retried: 0,
   unexpected_alerts: [],
   consistency_mismatches: {},
   metrics_missing: [],

@@ -165,7 +165,11 @@ export async function drill(options: {
       panelsWithData,
       log: {
         step: log,
-        evidence: (kind: string, detail: unknown) => evidence.push({ at: new Date().toISOString(), kind, detail }),
+        evidence: (kind: string, detail: unknown) => {
+          evidence.push({ at: new Date().toISOString(), kind, detail });
+          // Failures and retries are in the report, and said at once: a test run keeps no report.
+          if (/error|retried/.test(kind)) log(`${kind}: ${JSON.stringify(detail)}`);
+        },
       },
     };
     const aborted = new Promise<never>((_, reject) =>
@@ -186,6 +190,7 @@ export async function drill(options: {
       summary.logouts_undone = totals.logoutsUndone;
       summary.requests = totals.requests;
       summary.request_errors = totals.requestErrors;
+      summary.requests_retried = totals.requestsRetried;
     }
     const panels = dashboardPanels();
     for (const [at, panel] of panels.entries())

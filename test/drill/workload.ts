@@ -19,6 +19,12 @@ export interface Totals {
   logoutsUndone: number;
   /** Answers other than the expected 200/401, and requests that failed (connection, timeout). */
   requestErrors: number;
+  /**
+   * Requests sent again once after the service's designed overload answer (503 with Retry-After,
+   * the password-hashing queue) or a timeout on a loaded machine, as a browser's user would: only
+   * a second failure is a request error.
+   */
+  requestsRetried: number;
   signIns: number;
   requests: number;
 }
@@ -27,6 +33,7 @@ export const emptyTotals = (): Totals => ({
   forcedRelogins: 0,
   logoutsUndone: 0,
   requestErrors: 0,
+  requestsRetried: 0,
   signIns: 0,
   requests: 0,
 });
@@ -65,6 +72,28 @@ export class Client {
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const url = options.on ?? pick(this.replicas());
     this.totals.requests++;
+    let answer = await this.send(browser, url, method, path, options.body);
+    if (answer.retryAfterMs !== undefined) {
+      this.totals.requestsRetried++;
+      this.note('request retried', { method, path, status: answer.status, error: answer.error });
+      await sleep(answer.retryAfterMs);
+      answer = await this.send(browser, url, method, path, options.body);
+    }
+    if (answer.error !== undefined || (answer.status !== 200 && answer.status !== 401)) {
+      this.totals.requestErrors++;
+      this.note('request error', { method, path, status: answer.status, code: answer.body.code, error: answer.error });
+    }
+    return { status: answer.status, body: answer.body };
+  }
+
+  /** One HTTP exchange; `retryAfterMs` when it may be sent again (503 + Retry-After, or a timeout). */
+  private async send(
+    browser: Browser,
+    url: string,
+    method: string,
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown>; error?: string; retryAfterMs?: number }> {
     try {
       const response = await fetch(`${url}${path}`, {
         method,
@@ -72,12 +101,12 @@ export class Client {
           'x-forwarded-proto': 'https',
           'x-forwarded-for': browser.ip,
           accept: 'application/json',
-          ...(options.body ? { 'content-type': 'application/json' } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
           ...(browser.jar.size > 0
             ? { cookie: [...browser.jar].map(([name, value]) => `${name}=${value}`).join('; ') }
             : {}),
         },
-        ...(options.body ? { body: JSON.stringify(options.body) } : {}),
+        ...(body ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       for (const cookie of response.headers.getSetCookie()) {
@@ -87,16 +116,16 @@ export class Client {
           browser.jar.delete(name.trim());
         else browser.jar.set(name.trim(), value);
       }
-      const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-      if (response.status !== 200 && response.status !== 401) {
-        this.totals.requestErrors++;
-        this.note('request error', { method, path, status: response.status, code: body.code });
-      }
-      return { status: response.status, body };
+      const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+      const retryAfter = Number(response.headers.get('retry-after'));
+      return {
+        status: response.status,
+        body: json,
+        ...(response.status === 503 && retryAfter > 0 ? { retryAfterMs: Math.min(retryAfter, 5) * 1000 } : {}),
+      };
     } catch (error) {
-      this.totals.requestErrors++;
-      this.note('request error', { method, path, error: String(error) });
-      return { status: 0, body: {} };
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      return { status: 0, body: {}, error: String(error), ...(timedOut ? { retryAfterMs: 1000 } : {}) };
     }
   }
 
