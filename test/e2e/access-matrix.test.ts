@@ -6,7 +6,7 @@
 import type Koa from 'koa';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import { createApp as createAuditApp } from '../../services/audit-log/src/app.js';
-import { defaultSettings, SESSION_SECRET } from '../support/index.js';
+import { csrfTokenIn, defaultSettings, SESSION_SECRET } from '../support/index.js';
 import {
   createAdminHarness,
   createTenant,
@@ -361,7 +361,7 @@ describe('access to every route, generated from the routers', () => {
     expect(refused.text).toContain('href="/audit/events"');
     const operator = await agentFor('platformL2');
     const form = await operator.get('/admin/tenants').set('Accept', 'text/html').expect(200);
-    const token = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
+    const token = csrfTokenIn(form.text);
     const taken = await operator
       .post('/admin/tenants')
       .type('form')

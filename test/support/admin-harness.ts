@@ -25,7 +25,7 @@ import {
   type SeededAdmin,
 } from './auth-harness.js';
 
-export { createTenant, json, totpCode, type SeededAdmin } from './auth-harness.js';
+export { createTenant, csrfTokenIn, json, totpCode, type SeededAdmin } from './auth-harness.js';
 
 /** auth-session's seeded tenant admin: a real TOTP secret, encrypted at rest as the service stores it. */
 export const createTenantAdmin = (

@@ -21,7 +21,7 @@ import { testPostgres, testRedis } from './index.js';
 import { defaultSettings, json } from './service-settings.js';
 
 export { TestClock } from './clock.js';
-export { defaultSettings, json, SESSION_SECRET } from './service-settings.js';
+export { csrfTokenIn, defaultSettings, json, SESSION_SECRET } from './service-settings.js';
 
 export interface Harness {
   db: Knex;

@@ -15,7 +15,7 @@ export type { ServerHandle };
 // The service tests' clock and session settings (light). The app builders are in
 // auth-harness.ts and admin-harness.ts, imported directly: they load the apps and their clients.
 export { TestClock } from './clock.js';
-export { defaultSettings, json, SESSION_SECRET } from './service-settings.js';
+export { csrfTokenIn, defaultSettings, json, SESSION_SECRET } from './service-settings.js';
 
 export interface TestDatabase {
   /** Connection URL with the new database selected. */

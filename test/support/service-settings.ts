@@ -17,3 +17,6 @@ export const defaultSettings: AuthSettings = {
 
 /** The headers of a JSON API client. */
 export const json = { Accept: 'application/json', 'Content-Type': 'application/json' };
+
+/** The CSRF token of a page's form (its hidden `_csrf` field), for a test that posts the form as a browser does. */
+export const csrfTokenIn = (page: string): string => /name="_csrf" value="([^"]+)"/.exec(page)![1]!;

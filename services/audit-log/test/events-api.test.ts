@@ -5,7 +5,7 @@ import type { KeyRing } from '@portcullis/crypto';
 import { createLogger, createMetrics } from '@portcullis/observability';
 import type request from 'supertest';
 import { createApp } from '../src/app.js';
-import { defaultSettings, SESSION_SECRET } from '../../../test/support/index.js';
+import { csrfTokenIn, defaultSettings, SESSION_SECRET } from '../../../test/support/index.js';
 import {
   createAdminHarness,
   createTenant,
@@ -205,7 +205,7 @@ describe('reading the audit log', () => {
     // The page's own form: hidden filters, the session's token, one button per format.
     const page = await operator.get(`/audit/events?tenant=${tenant.id}`).set('Accept', 'text/html').expect(200);
     expect(page.text).toContain('<form method="post" action="/audit/events/export">');
-    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const token = csrfTokenIn(page.text);
     expect(page.text).toContain(`<input type="hidden" name="tenant" value="${tenant.id}">`);
     const csv = await operator
       .post('/audit/events/export')

@@ -4,7 +4,7 @@
 import { createLogger, createMetrics } from '@portcullis/observability';
 import type request from 'supertest';
 import { createApp } from '../src/app.js';
-import { defaultSettings, SESSION_SECRET } from '../../../test/support/index.js';
+import { csrfTokenIn, defaultSettings, SESSION_SECRET } from '../../../test/support/index.js';
 import {
   createAdminHarness,
   createTenant,
@@ -127,7 +127,7 @@ describe('chain checks from the page', () => {
 describe('exports', () => {
   it('carries each event’s hash and previous hash, linked in chain order', async () => {
     const page = await operator.get('/audit/events').set(html).expect(200);
-    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const token = csrfTokenIn(page.text);
     const exported = await operator
       .post('/audit/events/export')
       .type('form')

@@ -1,15 +1,19 @@
 // No session before there is something to keep: the sign-in page renders, and a refused sign-in
 // answers, without a store entry; the form stays CSRF-protected by a signed cookie instead.
 import request from 'supertest';
-import { createHarness, createTenant, createTenantAdmin, type Harness } from '../../../test/support/auth-harness.js';
+import {
+  createHarness,
+  createTenant,
+  createTenantAdmin,
+  csrfTokenIn,
+  type Harness,
+} from '../../../test/support/auth-harness.js';
 
 let h: Harness;
 beforeAll(async () => {
   h = await createHarness();
 });
 afterAll(() => h.close());
-
-const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 
 describe('anonymous sign-in pages', () => {
   it('leaves the session store empty after 1,000 anonymous sign-in page views and a refused sign-in', async () => {
@@ -30,7 +34,7 @@ describe('anonymous sign-in pages', () => {
       .post('/auth/login')
       .type('form')
       .set('Accept', 'text/html')
-      .send({ _csrf: csrfIn(page.text), email: 'nobody@example.com', password: 'wrong password' })
+      .send({ _csrf: csrfTokenIn(page.text), email: 'nobody@example.com', password: 'wrong password' })
       .expect(401);
     expect(refused.text).toContain('name="_csrf"');
     const cookies = ([] as string[]).concat(refused.headers['set-cookie'] ?? []);
@@ -56,19 +60,19 @@ describe('anonymous sign-in pages', () => {
     await victim
       .post('/auth/login')
       .type('form')
-      .send({ ...form, _csrf: csrfIn(attackerPage.text) })
+      .send({ ...form, _csrf: csrfTokenIn(attackerPage.text) })
       .expect(403);
     // Nor does a cookie that was not signed by the service.
     await request(app.callback())
       .post('/auth/login')
-      .set('Cookie', `portcullis.sid.csrf=${csrfIn(attackerPage.text)}`)
+      .set('Cookie', `portcullis.sid.csrf=${csrfTokenIn(attackerPage.text)}`)
       .type('form')
-      .send({ ...form, _csrf: csrfIn(attackerPage.text) })
+      .send({ ...form, _csrf: csrfTokenIn(attackerPage.text) })
       .expect(403);
     await victim
       .post('/auth/login')
       .type('form')
-      .send({ ...form, _csrf: csrfIn(victimPage.text) })
+      .send({ ...form, _csrf: csrfTokenIn(victimPage.text) })
       .expect(303)
       .expect('location', '/auth/mfa');
   });

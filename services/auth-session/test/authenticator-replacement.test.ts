@@ -6,11 +6,12 @@ import {
   createHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
+  type Harness,
   json,
+  type SeededAdmin,
   signInFully,
   totpCode,
-  type Harness,
-  type SeededAdmin,
 } from '../../../test/support/auth-harness.js';
 
 let h: Harness;
@@ -20,7 +21,6 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const page = { Accept: 'text/html' };
-const tokenOf = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
 const keyOf = (text: string) => /Or type this key: <code>([A-Z2-7]+)<\/code>/.exec(text)![1]!;
 const secretColumn = async (id: string) => (await h.db('tenant_admins').where({ id }).first()).totp_secret as string;
 
@@ -221,7 +221,7 @@ describe('authenticator replacement (pages)', () => {
     expect(status.headers['cache-control']).toBe('no-store');
     expect(status.text).toContain('Your authenticator was set up on');
     expect(status.text).toContain('recovery codes stay valid');
-    const token = tokenOf(status.text);
+    const token = csrfTokenIn(status.text);
 
     const started = await agent
       .post('/auth/authenticator/replacement')
@@ -237,7 +237,7 @@ describe('authenticator replacement (pages)', () => {
       .post('/auth/authenticator/replacement/confirm')
       .type('form')
       .set(page)
-      .send({ _csrf: tokenOf(started.text), code: '000000' })
+      .send({ _csrf: csrfTokenIn(started.text), code: '000000' })
       .expect(401);
     expect(wrong.headers['content-type']).toMatch(/text\/html/);
     expect(wrong.text).toContain('not from the new authenticator');
@@ -252,7 +252,7 @@ describe('authenticator replacement (pages)', () => {
       .post('/auth/authenticator/replacement/cancel')
       .type('form')
       .set(page)
-      .send({ _csrf: tokenOf(waiting.text) })
+      .send({ _csrf: csrfTokenIn(waiting.text) })
       .expect(303)
       .expect('location', '/auth/authenticator');
     const afterCancel = await agent.get('/auth/authenticator').set(page).expect(200);
@@ -262,7 +262,7 @@ describe('authenticator replacement (pages)', () => {
       .post('/auth/authenticator/replacement')
       .type('form')
       .set(page)
-      .send({ _csrf: tokenOf(afterCancel.text) })
+      .send({ _csrf: csrfTokenIn(afterCancel.text) })
       .expect(200);
     const second = keyOf(again.text);
     expect(second).not.toBe(fresh);
@@ -270,7 +270,7 @@ describe('authenticator replacement (pages)', () => {
       .post('/auth/authenticator/replacement/confirm')
       .type('form')
       .set(page)
-      .send({ _csrf: tokenOf(again.text), code: await totpCode(second, h.clock) })
+      .send({ _csrf: csrfTokenIn(again.text), code: await totpCode(second, h.clock) })
       .expect(200);
     expect(done.text).toContain('Authenticator replaced');
     expect(done.text).toContain('codes from the old one no longer work');
@@ -288,7 +288,7 @@ describe('authenticator replacement (pages)', () => {
       .post('/auth/authenticator/replacement')
       .type('form')
       .set(page)
-      .send({ _csrf: tokenOf(status.text), _return: '/auth/authenticator' })
+      .send({ _csrf: csrfTokenIn(status.text), _return: '/auth/authenticator' })
       .expect(303)
       .expect('location', '/auth/reauthenticate?next=%2Fauth%2Fauthenticator');
   });

@@ -6,9 +6,10 @@ import {
   createHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
+  type Harness,
   json,
   totpCode,
-  type Harness,
 } from '../../../test/support/auth-harness.js';
 
 let h: Harness;
@@ -73,7 +74,7 @@ describe('second-factor outcomes', () => {
     const refused = await again.post('/auth/mfa/verify').set(json).send({ code: 'abcd-efgh-jkmn' }).expect(401);
     expect(refused.body.code).toBe('auth.invalid_recovery_code');
     const page = await again.get('/auth/mfa').set('Accept', 'text/html').expect(200);
-    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const token = csrfTokenIn(page.text);
     const shown = await again
       .post('/auth/mfa/verify')
       .type('form')

@@ -3,9 +3,10 @@ import {
   createHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
+  type Harness,
   json,
   totpCode,
-  type Harness,
 } from '../../../test/support/auth-harness.js';
 
 let h: Harness;
@@ -13,8 +14,6 @@ beforeAll(async () => {
   h = await createHarness();
 });
 afterAll(() => h.close());
-
-const csrfIn = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 
 describe('browser pages', () => {
   it('sign in with forms only: CSRF token required, pages without script under a strict CSP', async () => {
@@ -40,7 +39,7 @@ describe('browser pages', () => {
     await agent
       .post('/auth/login')
       .type('form')
-      .send({ ...form, _csrf: csrfIn(page.text) })
+      .send({ ...form, _csrf: csrfTokenIn(page.text) })
       .expect(303)
       .expect('location', '/auth/mfa');
 
@@ -48,7 +47,7 @@ describe('browser pages', () => {
     await agent
       .post('/auth/mfa/verify')
       .type('form')
-      .send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) })
+      .send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfTokenIn(challenge.text) })
       .expect(303)
       .expect('location', '/auth/me');
     const home = await agent.get('/auth/me').expect(200);
@@ -57,7 +56,7 @@ describe('browser pages', () => {
     await agent
       .post('/auth/logout')
       .type('form')
-      .send({ _csrf: csrfIn(home.text) })
+      .send({ _csrf: csrfTokenIn(home.text) })
       .expect(303)
       .expect('location', '/auth/login');
     await agent.get('/auth/me').set('Accept', 'application/json').expect(401);
@@ -105,7 +104,7 @@ describe('browser pages', () => {
       .type('form')
       .set(html)
       .send({
-        _csrf: csrfIn(login.text),
+        _csrf: csrfTokenIn(login.text),
         next: '/auth/sessions',
         tenant: tenant.slug,
         email: admin.email,
@@ -118,7 +117,7 @@ describe('browser pages', () => {
       .post('/auth/mfa/verify')
       .type('form')
       .set(html)
-      .send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfIn(challenge.text) })
+      .send({ code: await totpCode(admin.totpSecret!, h.clock), _csrf: csrfTokenIn(challenge.text) })
       .expect(303)
       .expect('location', '/auth/sessions');
     // Used once: the next completed step goes home.
@@ -128,7 +127,7 @@ describe('browser pages', () => {
       .type('form')
       .set(html)
       .send({
-        _csrf: csrfIn(password.text),
+        _csrf: csrfTokenIn(password.text),
         currentPassword: admin.password,
         newPassword: 'another long passphrase 42',
       })
@@ -143,7 +142,7 @@ describe('browser pages', () => {
     const refused = await agent
       .post('/auth/login')
       .type('form')
-      .send({ email: 'someone@example.com', password: 'wrong-password!', _csrf: csrfIn(page.text) })
+      .send({ email: 'someone@example.com', password: 'wrong-password!', _csrf: csrfTokenIn(page.text) })
       .expect(401);
     expect(refused.text).toContain('role="alert"');
     expect(refused.text).toContain('value="someone@example.com"');

@@ -5,10 +5,11 @@ import {
   createHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
+  type Harness,
   json,
   signInFully,
   totpCode,
-  type Harness,
 } from '../../../test/support/auth-harness.js';
 
 let h: Harness;
@@ -63,14 +64,13 @@ describe('recovery codes', () => {
     const { app } = h.build();
     const agent = await signInFully(app, h.clock, tenant.slug, admin);
     const html = { Accept: 'text/html' };
-    const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
     h.clock.advance(10 * 60_000);
     const status = await agent.get('/auth/recovery-codes').set(html).expect(200);
     const detour = await agent
       .post('/auth/recovery-codes')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(status.text), _return: '/auth/recovery-codes' })
+      .send({ _csrf: csrfTokenIn(status.text), _return: '/auth/recovery-codes' })
       .expect(303);
     expect(detour.headers.location).toBe('/auth/reauthenticate?next=%2Fauth%2Frecovery-codes');
     expect(
@@ -86,7 +86,7 @@ describe('recovery codes', () => {
       .post('/auth/recovery-codes')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(again.text), _return: '/auth/recovery-codes' })
+      .send({ _csrf: csrfTokenIn(again.text), _return: '/auth/recovery-codes' })
       .expect(200);
     expect(shown.headers['content-type']).toMatch(/html/);
     expect(shown.headers['cache-control']).toBe('no-store');

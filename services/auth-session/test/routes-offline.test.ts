@@ -2,6 +2,7 @@
 import request from 'supertest';
 import { offlineAuthApp, offlineAuthService } from '../../../test/support/offline-apps.js';
 import { describeRouteLayer } from '../../../test/support/route-layer.js';
+import { csrfTokenIn } from '../../../test/support/service-settings.js';
 import { openApiDocument } from '../src/openapi.js';
 
 describe('auth-session routes, offline', () => {
@@ -37,7 +38,7 @@ describe('the sign-in form, offline (nothing reaches the throttle or the databas
   it("shows a browser's refused form again with the message and what was typed", async () => {
     const agent = request.agent(server);
     const form = await agent.get('/auth/login').set('Accept', 'text/html').expect(200);
-    const token = /name="_csrf" value="([^"]+)"/.exec(form.text)![1]!;
+    const token = csrfTokenIn(form.text);
     const page = await agent
       .post('/auth/login')
       .set('Accept', 'text/html')

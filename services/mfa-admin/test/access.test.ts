@@ -4,14 +4,15 @@
 import type Router from '@koa/router';
 import { api } from '../src/api.js';
 import {
+  type AdminHarness,
+  type Built,
   createAdminHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
   json,
   signIn,
   totpCode,
-  type AdminHarness,
-  type Built,
 } from '../../../test/support/admin-harness.js';
 
 let h: AdminHarness;
@@ -112,7 +113,6 @@ describe('who reaches mfa-admin', () => {
     const admin = await createTenantAdmin(h, tenant.id);
     h.clock.advance(6 * 60_000);
     const html = { Accept: 'text/html' };
-    const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
     const page = await operator.get(`/admin/tenants/${tenant.id}`).set(html).expect(200);
     const back = /name="_return" value="([^"]+)"/.exec(page.text)![1]!;
     expect(back).toBe(`/admin/tenants/${tenant.id}`);
@@ -121,7 +121,7 @@ describe('who reaches mfa-admin', () => {
       .post(path)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), _return: back, reason: 'Lost phone' })
+      .send({ _csrf: csrfTokenIn(page.text), _return: back, reason: 'Lost phone' })
       .expect(303)
       .expect('location', `/auth/reauthenticate?next=${encodeURIComponent(back)}`);
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(true);
@@ -136,14 +136,14 @@ describe('who reaches mfa-admin', () => {
       .post('/auth/reauthenticate')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(confirm.text), next: back, password: 'not-the-password', code })
+      .send({ _csrf: csrfTokenIn(confirm.text), next: back, password: 'not-the-password', code })
       .expect(401)
       .expect('content-type', /html/);
     await operator
       .post('/auth/reauthenticate')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(confirm.text), next: back, password: platform.password, code })
+      .send({ _csrf: csrfTokenIn(confirm.text), next: back, password: platform.password, code })
       .expect(303)
       .expect('location', back);
 
@@ -152,7 +152,7 @@ describe('who reaches mfa-admin', () => {
       .post(path)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(again.text), _return: back, reason: 'Lost phone', confirm: 'yes' })
+      .send({ _csrf: csrfTokenIn(again.text), _return: back, reason: 'Lost phone', confirm: 'yes' })
       .expect(303);
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).mfa_enabled).toBe(false);
   });
@@ -248,7 +248,7 @@ describe('the pages', () => {
     const operator = await signIn(built.agent(), h.clock, platform);
     const page = await operator.get('/admin/tenants').set('Accept', 'text/html').expect(200);
     expect(page.headers['content-type']).toContain('text/html');
-    const token = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
+    const token = csrfTokenIn(page.text);
     await operator.post('/admin/tenants').type('form').send({ slug: 'no-token', name: 'No token' }).expect(403);
     const created = await operator
       .post('/admin/tenants')

@@ -3,18 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import type request from 'supertest';
 import {
+  type AdminHarness,
+  type Built,
   createAdminHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
   json,
   signIn,
-  type AdminHarness,
-  type Built,
 } from '../../../test/support/admin-harness.js';
 import { MAX_LOOKUPS } from '../src/libraries/live-sessions.js';
 
 const html = { Accept: 'text/html' };
-const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
 
 let h: AdminHarness;
 let built: Built;
@@ -154,7 +154,7 @@ describe('platform-wide sessions', () => {
       .post(action)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text) })
+      .send({ _csrf: csrfTokenIn(page.text) })
       .expect(200);
     expect(ask.text).toContain(`<h1>End this session of ${admin.email}?</h1>`);
     expect(ask.text).toContain(`(tenant ${tenant.slug})`);
@@ -164,7 +164,7 @@ describe('platform-wide sessions', () => {
       .post(action)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(ask.text), confirm: 'yes' })
+      .send({ _csrf: csrfTokenIn(ask.text), confirm: 'yes' })
       .expect(303);
     expect(done.headers.location).toBe('/admin/sessions?done=ended');
     await session.get('/auth/me').set(json).expect(401);

@@ -3,16 +3,16 @@
 // script that sent JSON with curl's `Accept: */*` and got a page back would believe it had acted.
 import type request from 'supertest';
 import {
+  type AdminHarness,
+  type Built,
   createAdminHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
   signIn,
-  type AdminHarness,
-  type Built,
 } from '../../../test/support/admin-harness.js';
 
 const html = { Accept: 'text/html' };
-const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
 
 let h: AdminHarness;
 let built: Built;
@@ -53,7 +53,7 @@ it('asks before signing an admin out everywhere, and signs them out once confirm
     .post(path)
     .type('form')
     .set(html)
-    .send({ _csrf: tokenIn(page.text) })
+    .send({ _csrf: csrfTokenIn(page.text) })
     .expect(200);
   expect(ask.text).toContain(`Sign ${admin.email} out everywhere?`);
   expect(ask.headers['cache-control']).toBe('no-store');
@@ -62,7 +62,7 @@ it('asks before signing an admin out everywhere, and signs them out once confirm
     .post(path)
     .type('form')
     .set(html)
-    .send({ _csrf: tokenIn(ask.text), confirm: 'yes' })
+    .send({ _csrf: csrfTokenIn(ask.text), confirm: 'yes' })
     .expect(303);
   await session.get('/auth/me').set({ Accept: 'application/json' }).expect(401);
   expect((await adminRow(admin.id)).disabled_at).toBeNull();
@@ -78,7 +78,7 @@ it('asks before giving a temporary password, then shows it once on a page that i
     .post(path)
     .type('form')
     .set(html)
-    .send({ _csrf: tokenIn(page.text) })
+    .send({ _csrf: csrfTokenIn(page.text) })
     .expect(200);
   expect(ask.text).toContain(`Give ${admin.email} a temporary password?`);
   expect((await adminRow(admin.id)).password_hash).toBe(before);
@@ -86,7 +86,7 @@ it('asks before giving a temporary password, then shows it once on a page that i
     .post(path)
     .type('form')
     .set(html)
-    .send({ _csrf: tokenIn(ask.text), confirm: 'yes' })
+    .send({ _csrf: csrfTokenIn(ask.text), confirm: 'yes' })
     .expect(200);
   expect(done.headers['content-type']).toMatch(/html/);
   expect(done.headers['cache-control']).toBe('no-store');

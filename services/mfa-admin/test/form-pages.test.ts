@@ -3,17 +3,17 @@
 // under readable labels, empty ones left out.
 import type request from 'supertest';
 import {
+  type AdminHarness,
+  type Built,
   createAdminHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
   json,
   signIn,
-  type AdminHarness,
-  type Built,
 } from '../../../test/support/admin-harness.js';
 
 const html = { Accept: 'text/html' };
-const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
 /** The form posting to `action`, as rendered. */
 const formOf = (text: string, action: string) =>
   new RegExp(`<form method="post" action="${action}">[\\s\\S]*?</form>`).exec(text)?.[0] ?? '';
@@ -36,7 +36,7 @@ describe('a refused create form keeps what was typed', () => {
       .post('/admin/tenants')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), slug: taken.slug, name: 'Acme "Two" <Ltd>', password: 'never-echo-me' })
+      .send({ _csrf: csrfTokenIn(page.text), slug: taken.slug, name: 'Acme "Two" <Ltd>', password: 'never-echo-me' })
       .expect(409);
     expect(refused.type).toBe('text/html');
     expect(refused.text).toContain('A tenant with this slug exists already');
@@ -49,7 +49,7 @@ describe('a refused create form keeps what was typed', () => {
       .post('/admin/tenants')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(refused.text), slug: '-bad slug', name: 'Kept name' })
+      .send({ _csrf: csrfTokenIn(refused.text), slug: '-bad slug', name: 'Kept name' })
       .expect(400);
     expect(malformed.text).toContain('slug: must be 2–63 letters');
     expect(formOf(malformed.text, '/admin/tenants')).toContain('value="-bad slug"');
@@ -68,7 +68,7 @@ describe('a refused create form keeps what was typed', () => {
       .post(`/admin/tenants/${tenant.id}/admins`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), email: typed })
+      .send({ _csrf: csrfTokenIn(page.text), email: typed })
       .expect(409);
     expect(refused.text).toContain('If that account is disabled, re-enable it');
     expect(formOf(refused.text, `/admin/tenants/${tenant.id}/admins`)).toContain(`value="${typed}"`);
@@ -83,7 +83,7 @@ describe('a refused create form keeps what was typed', () => {
       .post('/admin/platform-admins')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), email: other.email })
+      .send({ _csrf: csrfTokenIn(page.text), email: other.email })
       .expect(409);
     expect(refused.text).toContain('If that account is disabled, re-enable it');
     expect(formOf(refused.text, '/admin/platform-admins')).toContain(`value="${other.email}"`);
@@ -96,7 +96,7 @@ describe('a refused create form keeps what was typed', () => {
       .post(`/admin/tenants/${tenant.id}/rename`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), name: 'x'.repeat(201) })
+      .send({ _csrf: csrfTokenIn(page.text), name: 'x'.repeat(201) })
       .expect(400);
     expect(refused.text).toContain('<details open><summary>Rename</summary>');
     expect(formOf(refused.text, `/admin/tenants/${tenant.id}/rename`)).toContain(`value="${'x'.repeat(201)}"`);
@@ -114,7 +114,7 @@ describe('confirmation pages say whom they are about', () => {
         .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
         .type('form')
         .set(html)
-        .send({ _csrf: tokenIn(page.text), _return: `/admin/tenants/${tenant.id}`, ...fields })
+        .send({ _csrf: csrfTokenIn(page.text), _return: `/admin/tenants/${tenant.id}`, ...fields })
         .expect(200);
     const ask = await post({ reason: 'Lost phone', ticket: '' });
     expect(ask.text).toContain(`<h1>Reset ${admin.email}’s MFA?</h1>`);
@@ -142,7 +142,7 @@ describe('confirmation pages say whom they are about', () => {
       .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), _return: history, reason: 'Found it', forceReason: '' })
+      .send({ _csrf: csrfTokenIn(page.text), _return: history, reason: 'Found it', forceReason: '' })
       .expect(200);
     expect(ask.text).toContain('<h1>Restore the authenticator from before the reset?</h1>');
     expect(ask.text).toContain(`<dt>Admin</dt><dd>${admin.email}</dd>`);
@@ -159,7 +159,7 @@ describe('confirmation pages say whom they are about', () => {
       .post(`/admin/tenants/${tenant.id}/admins/${admin.id}/mfa/reset`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), reason: 'Lost phone' })
+      .send({ _csrf: csrfTokenIn(page.text), reason: 'Lost phone' })
       .expect(404);
   });
 });

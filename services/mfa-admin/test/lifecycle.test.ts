@@ -3,18 +3,18 @@
 // browser form must pass before any destructive action.
 import type request from 'supertest';
 import {
+  type AdminHarness,
+  type Built,
   createAdminHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
   json,
   signIn,
   totpCode,
-  type AdminHarness,
-  type Built,
 } from '../../../test/support/admin-harness.js';
 
 const html = { Accept: 'text/html' };
-const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
 
 let h: AdminHarness;
 let built: Built;
@@ -98,7 +98,7 @@ describe('confirmation of destructive form posts', () => {
       .post(path)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text) })
+      .send({ _csrf: csrfTokenIn(page.text) })
       .expect(200);
     expect(ask.text).toContain(`Disable ${admin.email}?`);
     expect(ask.text).toContain('name="confirm" value="yes"');
@@ -107,7 +107,7 @@ describe('confirmation of destructive form posts', () => {
       .post(path)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(ask.text), confirm: 'yes' })
+      .send({ _csrf: csrfTokenIn(ask.text), confirm: 'yes' })
       .expect(303);
     expect((await h.db('tenant_admins').where({ id: admin.id }).first()).disabled_at).not.toBeNull();
     const after = await operator.get(done.headers.location!).set(html).expect(200);
@@ -123,7 +123,7 @@ describe('confirmation of destructive form posts', () => {
       .post(`/admin/tenants/${tenant.id}/suspend`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text) })
+      .send({ _csrf: csrfTokenIn(page.text) })
       .expect(200);
     expect(ask.text).toContain('Suspend tenant');
     expect((await h.db('tenants').where({ id: tenant.id }).first()).status).toBe('active');
@@ -132,7 +132,7 @@ describe('confirmation of destructive form posts', () => {
       .type('form')
       .set(html)
       .send({
-        _csrf: tokenIn(page.text),
+        _csrf: csrfTokenIn(page.text),
         _return: `/admin/tenants/${tenant.id}`,
         reason: 'Lost phone <b>',
         ticket: 'T-1',
@@ -145,7 +145,7 @@ describe('confirmation of destructive form posts', () => {
       .type('form')
       .set(html)
       .send({
-        _csrf: tokenIn(reset.text),
+        _csrf: csrfTokenIn(reset.text),
         _return: `/admin/tenants/${tenant.id}`,
         reason: 'Lost phone <b>',
         ticket: 'T-1',
@@ -180,7 +180,7 @@ describe('who is signed in', () => {
       .post(`/admin/tenants/${tenant.id}/sessions/${id}/end`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text) })
+      .send({ _csrf: csrfTokenIn(page.text) })
       .expect(200);
     expect(ask.text).toContain(`<h1>End this session of ${admin.email}?</h1>`);
     await session.get('/auth/me').set(json).expect(200);
@@ -188,7 +188,7 @@ describe('who is signed in', () => {
       .post(`/admin/tenants/${tenant.id}/sessions/${id}/end`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(ask.text), confirm: 'yes' })
+      .send({ _csrf: csrfTokenIn(ask.text), confirm: 'yes' })
       .expect(303);
     await session.get('/auth/me').set(json).expect(401);
     expect(await actions(admin.id)).toEqual(['session.ended_by_platform_admin']);
@@ -221,7 +221,7 @@ describe('typed reasons are not lost', () => {
       .type('form')
       .set(html)
       .send({
-        _csrf: tokenIn(page.text),
+        _csrf: csrfTokenIn(page.text),
         _return: `/admin/tenants/${tenant.id}`,
         reason: 'Phone stolen on the train',
         ticket: 'INC-42',
@@ -260,7 +260,7 @@ describe('typed reasons are not lost', () => {
       .post(`/admin/mfa-resets/${reset.body.reset.id}/rollback`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), _return: history, reason: 'The caller was not her', confirm: 'yes' })
+      .send({ _csrf: csrfTokenIn(page.text), _return: history, reason: 'The caller was not her', confirm: 'yes' })
       .expect(409);
     expect(refused.text).toContain('enrolled a new authenticator since this reset');
     expect(refused.text).toContain('>The caller was not her</textarea>');
@@ -295,14 +295,14 @@ describe('platform admins', () => {
       .post(`/admin/platform-admins/${id}/disable`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text) })
+      .send({ _csrf: csrfTokenIn(page.text) })
       .expect(200);
     expect(ask.text).toContain('Disable platform admin second.operator@example.com?');
     await operator
       .post(`/admin/platform-admins/${id}/disable`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(ask.text), confirm: 'yes' })
+      .send({ _csrf: csrfTokenIn(ask.text), confirm: 'yes' })
       .expect(303);
     await built
       .agent()
@@ -381,7 +381,7 @@ describe('renaming a tenant', () => {
       .post(`/admin/tenants/${tenant.id}/rename`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), name: 'Acme & Sons' })
+      .send({ _csrf: csrfTokenIn(page.text), name: 'Acme & Sons' })
       .expect(303);
     expect((await operator.get(done.headers.location!).set(html).expect(200)).text).toContain('Tenant renamed.');
     const view = await operator.get(`/admin/tenants/${tenant.id}`).set(json).expect(200);

@@ -5,19 +5,19 @@
 import type request from 'supertest';
 import type { SessionStore } from '@portcullis/session-store';
 import {
+  type AdminHarness,
+  type Built,
   createAdminHarness,
   createTenant,
   createTenantAdmin,
+  csrfTokenIn,
   json,
+  type SeededAdmin,
   signIn,
   totpCode,
-  type AdminHarness,
-  type Built,
-  type SeededAdmin,
 } from '../../../test/support/admin-harness.js';
 
 const html = { Accept: 'text/html' };
-const tokenIn = (text: string) => /name="_csrf" value="([^"]+)"/.exec(text)![1]!;
 
 let h: AdminHarness;
 let built: Built;
@@ -123,7 +123,7 @@ describe('re-enabling a platform admin', () => {
       .post(`/admin/platform-admins/${target.id}/enable`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(own.text) });
+      .send({ _csrf: csrfTokenIn(own.text) });
     expect(page.status).toBe(403);
     expect(page.type).toBe('text/html');
     expect(page.text).toContain('Not available to your role');
@@ -143,7 +143,7 @@ describe('re-enabling a platform admin', () => {
       .post(`/admin/platform-admins/${target.id}/enable`)
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text) })
+      .send({ _csrf: csrfTokenIn(page.text) })
       .expect(303);
     expect(done.headers.location).toBe('/admin/platform-admins?done=enabled');
     const after = await operator.get(done.headers.location!).set(html).expect(200);
@@ -169,7 +169,7 @@ describe("a disabled admin's email", () => {
       .post('/admin/platform-admins')
       .type('form')
       .set(html)
-      .send({ _csrf: tokenIn(page.text), email: target.email })
+      .send({ _csrf: csrfTokenIn(page.text), email: target.email })
       .expect(409);
     expect(form.type).toBe('text/html');
     expect(form.text).toContain('If that account is disabled, re-enable it');
