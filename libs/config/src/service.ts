@@ -6,7 +6,7 @@
 import type { KeyRing } from '@portcullis/crypto';
 import { createDatabase, pingDatabase } from '@portcullis/db';
 import { runService, type RunServiceOptions } from '@portcullis/http';
-import { createLogger, createMetrics, type ReadinessCheck } from '@portcullis/observability';
+import { bufferedStdout, createLogger, createMetrics, type ReadinessCheck } from '@portcullis/observability';
 import { createSessionStoreFromSettings, createSessionStoreMetrics } from '@portcullis/session-store';
 import { requireKeyRings, type KeyRingVariable } from './key-rings.js';
 import type { Environment } from './load-config.js';
@@ -32,7 +32,7 @@ export async function createServiceBase<K extends KeyRingVariable = never>(
 ) {
   const config = await loadConfigWithSecrets(env);
   const keys: Record<K, KeyRing> = requireKeyRings(config, requiredKeys, name);
-  const logger = createLogger({ service: name, level: config.LOG_LEVEL });
+  const logger = createLogger({ service: name, level: config.LOG_LEVEL, destination: bufferedStdout() });
   const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
   const metrics = createMetrics(name);
   const storeMetrics = createSessionStoreMetrics(metrics.registry);

@@ -8,7 +8,7 @@ import type Koa from 'koa';
 import type { Logger, SecurityCounters, ServiceMetrics } from '@portcullis/observability';
 import { koaBodyParser } from './koa-body-parser.js';
 import { pageStylesheet } from './html.js';
-import { koaHtmlErrors } from './koa-html-errors.js';
+import { errorPages } from './error-pages.js';
 import { createServiceApp, healthRoutes, staticRoutes } from './service-app.js';
 
 export interface ConsoleAppOptions {
@@ -43,15 +43,8 @@ export function createConsoleApp(options: ConsoleAppOptions, security: SecurityC
     metrics: options.metrics,
     trustedProxyHops: options.trustedProxyHops ?? 0,
     routers: [healthRoutes(prefix), open, ...options.routers],
-    beforeRoutes: (app) => [
-      koaHtmlErrors({
-        stylesheetHref: `${prefix}/assets/style.css`,
-        siteName: options.siteName,
-        onRefused: (code) => security.refusals.inc({ code }),
-      }),
-      options.sessions(app),
-      koaBodyParser(),
-      options.csrf,
-    ],
+    errorPages: errorPages({ stylesheetHref: `${prefix}/assets/style.css`, siteName: options.siteName }),
+    onRefused: (code) => security.refusals.inc({ code }),
+    beforeRoutes: (app) => [options.sessions(app), koaBodyParser(), options.csrf],
   });
 }

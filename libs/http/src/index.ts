@@ -18,8 +18,8 @@ export {
 } from './route-spec.js';
 export { errorCodesOf, openApiDocument, type OpenApiOptions } from './openapi.js';
 export { createConsoleApp, type ConsoleAppOptions } from './console-app.js';
-export { koaErrorHandler } from './koa-error-handler.js';
-export { koaHtmlErrors, wantsPage } from './koa-html-errors.js';
+export { koaErrorHandler, type ErrorHandlerOptions } from './koa-error-handler.js';
+export { errorPages, wantsPage, type ErrorPages } from './error-pages.js';
 export { koaBodyParser, REQUEST_BODY_LIMIT } from './koa-body-parser.js';
 export { koaSecurityHeaders } from './koa-security-headers.js';
 export { proxyTrust, type ProxyTrust } from './proxy-trust.js';

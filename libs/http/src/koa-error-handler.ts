@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { ApiError } from './api-error.js';
+import { wantsPage, type ErrorPages } from './error-pages.js';
 import { errorCatalogue, type ErrorCode } from './errors.js';
 
 interface ErrorBody {
@@ -96,23 +97,57 @@ export function logServerError(ctx: Context, error: unknown): void {
   else ctx.log.error({ err: error }, 'request failed');
 }
 
+export interface ErrorHandlerOptions {
+  /** A console service's pages: a browser gets one for an error or an unrouted path, API clients the JSON. */
+  pages?: ErrorPages;
+  /** Counts every refusal (4xx: CSRF failures, throttling, wrong role…) by its code, JSON or page. */
+  onRefused?: (code: string) => void;
+}
+
+/** Koa's own answers when no route matched (404) or the path takes other methods (405). */
+const KOA_DEFAULT_BODIES = new Set([undefined, null, 'Not Found', 'Method Not Allowed']);
+
 /**
- * Maps every error to `{ code, message }`. ApiError keeps its code and status, ZodError becomes
- * 400 with the fields, a unique violation 409; anything else is a 500 whose stack is logged with
- * the request id and never sent to the client.
+ * Maps every error to `{ code, message }` (or, with `pages`, a page for a browser). ApiError
+ * keeps its code and status, ZodError becomes 400 with the fields, a unique violation 409;
+ * anything else is a 500 whose stack is logged with the request id and never sent to the
+ * client. One middleware for every error a request can end in, so each is mapped, counted and
+ * logged once.
  */
-export function koaErrorHandler(): Middleware {
+export function koaErrorHandler({ pages, onRefused }: ErrorHandlerOptions = {}): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
       const { status, body } = toResponse(error);
       if (status >= 500) logServerError(ctx, error);
-      ctx.status = status;
+      else onRefused?.(body.code);
       // 429 and 503 say when to come back, in the header clients and proxies read.
       const retryAfter = body.data?.retryAfterSeconds;
       if (typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
+      if (pages && wantsPage(ctx)) return pages.render(ctx, status, body.code, body.message);
+      ctx.status = status;
       ctx.body = { ...body, requestId: ctx.requestId };
+      return;
+    }
+    // @koa/router answers 501 to a method it does not implement (TRACE, PROPFIND…) on a path it
+    // routes or not: for the client that is a 405 like any other method the path does not take
+    // (404 where no route matches), not a server fault (found by API fuzzing). Allow stays.
+    if (ctx.status === 501) ctx.status = ctx.response.get('allow') ? 405 : 404;
+    // Status first: negotiating every answered request's Accept header cost more than the check.
+    if (
+      pages &&
+      (ctx.status === 404 || ctx.status === 405) &&
+      KOA_DEFAULT_BODIES.has(ctx.body as never) &&
+      wantsPage(ctx)
+    ) {
+      const notFound = ctx.status === 404;
+      pages.render(
+        ctx,
+        ctx.status,
+        notFound ? 'not_found' : 'method_not_allowed',
+        notFound ? 'There is no page at this address.' : 'This page does not take that kind of request.',
+      );
     }
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import type { Middleware } from 'koa';
+import { asksForJsonOnly } from './error-pages.js';
 
 /**
  * Security headers with a strict CSP: the pages need no script at all, styles come from the
@@ -51,9 +52,30 @@ function helmetHeaders(middleware: ReturnType<typeof helmet>): [string, string][
   return headers;
 }
 
+/**
+ * What applies to a response that is never a document (OWASP's REST Security Cheat Sheet): no
+ * caching, no framing, no MIME sniffing, HTTPS only, no cross-origin embedding. The headers that
+ * govern a document (COOP, COEP, Origin-Agent-Cluster, Referrer-Policy, DNS prefetch, the
+ * legacy IE, XSS-auditor and Flash ones) do nothing on a JSON answer to a script.
+ */
+const API_HEADER_NAMES = new Set([
+  'content-security-policy',
+  'cross-origin-resource-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-frame-options',
+  'cache-control',
+  'pragma',
+]);
+
 export function koaSecurityHeaders(): Middleware {
-  const headers = securityHeaders();
+  const documentHeaders = securityHeaders();
+  const apiHeaders = documentHeaders.filter(([name]) => API_HEADER_NAMES.has(name));
+  if (apiHeaders.length !== API_HEADER_NAMES.size)
+    throw new Error('koaSecurityHeaders: helmet no longer writes every header an API answer needs');
   return (ctx, next) => {
+    // Chosen before the route runs, so an error answer carries the same headers.
+    const headers = asksForJsonOnly(ctx.req.headers.accept) ? apiHeaders : documentHeaders;
     for (const [name, value] of headers) ctx.res.setHeader(name, value);
     return next();
   };

@@ -35,6 +35,7 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { ZodError, type z } from 'zod';
 import { ApiError } from './api-error.js';
+import { asksForJsonOnly } from './error-pages.js';
 import type { ErrorCode } from './errors.js';
 
 export type RouteMethod = 'get' | 'post' | 'delete';
@@ -87,6 +88,7 @@ export interface RouteOptions {
 
 /** API clients send `Accept: application/json`; browsers get pages. */
 export const wantsJson = (ctx: Context): boolean =>
+  asksForJsonOnly(ctx.get('accept')) ||
   ctx.accepts('html', 'json') === 'json' ||
   // A JSON body from a client that did not ask for a page (no Accept, or curl's */*) gets JSON:
   // a script must not be answered with a page (or a redirect) it cannot read.

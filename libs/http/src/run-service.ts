@@ -52,5 +52,7 @@ export async function runService({
     closers,
   });
   logger.info({ url: publicServer.url, adminUrl: adminServer.url, lowPriorityThreads }, `${name} listening`);
+  // Out now, not with the next batch of buffered lines: probes, tests and people wait for it.
+  logger.flush();
   return { public: publicServer, admin: adminServer, shutdown };
 }

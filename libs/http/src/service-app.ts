@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { installRequestObservability, type Logger, type ServiceMetrics } from '@portcullis/observability';
+import type { ErrorPages } from './error-pages.js';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaSecurityHeaders } from './koa-security-headers.js';
 import { proxyTrust } from './proxy-trust.js';
@@ -12,35 +13,34 @@ export interface ServiceAppOptions {
   trustedProxyHops?: number;
   /** The service's routers, mounted in order. */
   routers: Router[];
+  /** Error pages for browsers (console services); without them every error is JSON. */
+  errorPages?: ErrorPages;
+  /** Counts every refusal (4xx) by its code. */
+  onRefused?: (code: string) => void;
   /** Middleware between the security headers and the routers (sessions, body parsing, CSRF). */
   beforeRoutes?: (app: Koa) => Koa.Middleware[];
 }
 
 /**
- * The request path every service shares: request id, metrics and request log → error mapper →
- * security headers → the service's routes.
+ * The request path every service shares: request id, metrics and request log → errors (JSON or
+ * pages, 501 as 405) → security headers → the service's middleware and routes.
  */
 export function createServiceApp({
   logger,
   metrics,
   trustedProxyHops = 0,
   routers,
+  errorPages,
+  onRefused,
   beforeRoutes,
 }: ServiceAppOptions): Koa {
   const app = new Koa(proxyTrust(trustedProxyHops));
   // Koa's default handler prints errors to stderr; ours are already mapped and logged.
   app.silent = true;
   app.use(installRequestObservability(app, logger, metrics));
-  app.use(koaErrorHandler());
+  app.use(koaErrorHandler({ ...(errorPages ? { pages: errorPages } : {}), ...(onRefused ? { onRefused } : {}) }));
   app.use(koaSecurityHeaders());
   for (const middleware of beforeRoutes?.(app) ?? []) app.use(middleware);
-  // @koa/router answers 501 to a method it does not implement (TRACE, PROPFIND…) on a path it
-  // routes or not: for the client that is a 405 like any other method the path does not take
-  // (404 where no route matches), not a server fault (found by API fuzzing). Allow stays.
-  app.use(async (ctx, next) => {
-    await next();
-    if (ctx.status === 501) ctx.status = ctx.response.get('allow') ? 405 : 404;
-  });
   // One router holding every route (their layers are copied in): one match and one
   // allowedMethods per request instead of one of each per router, and a 405's Allow header
   // names the methods of every router that has the path.

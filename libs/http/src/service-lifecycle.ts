@@ -84,6 +84,7 @@ export function installGracefulShutdown({
   const shutdown = () => {
     shuttingDown ??= (async () => {
       logger.info({ graceMs }, 'shutting down: draining in-flight requests');
+      logger.flush();
       await Promise.all(servers.map((running) => running.close(graceMs)));
       for (const close of closers) {
         try {

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import request from 'supertest';
 import { Writable } from 'node:stream';
 import { z } from 'zod';
-import { apiError, assertThat, createServiceApp, healthRoutes, koaHtmlErrors, staticRoutes } from '@portcullis/http';
+import { apiError, assertThat, createServiceApp, errorPages, healthRoutes, staticRoutes } from '@portcullis/http';
 import { createLogger, createMetrics } from '@portcullis/observability';
 
 function buildApp(lines: string[] = []) {
@@ -55,7 +55,7 @@ function buildApp(lines: string[] = []) {
     logger,
     metrics: createMetrics('test'),
     routers: [healthRoutes('/auth'), router],
-    beforeRoutes: () => [koaHtmlErrors({ stylesheetHref: '/auth/assets/style.css', siteName: 'Test' })],
+    errorPages: errorPages({ stylesheetHref: '/auth/assets/style.css', siteName: 'Test' }),
   }).callback();
 }
 
@@ -71,6 +71,31 @@ describe('the shared service app', () => {
     // Nothing is cached unless a route says so: errors included.
     expect(response.headers['cache-control']).toBe('no-store');
     expect((await request(buildApp()).get('/auth/conflict').expect(409)).headers['cache-control']).toBe('no-store');
+  });
+
+  it('sends a script (Accept: application/json) the headers of a non-document answer, a browser the full set', async () => {
+    const api = await request(buildApp()).get('/auth/healthz').set('accept', 'application/json').expect(200);
+    expect(api.headers).toMatchObject({
+      'content-security-policy': expect.stringContaining("frame-ancestors 'none'"),
+      'cross-origin-resource-policy': 'same-origin',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-store',
+    });
+    for (const documentOnly of ['cross-origin-opener-policy', 'referrer-policy', 'x-dns-prefetch-control'])
+      expect(api.headers[documentOnly]).toBeUndefined();
+    // An error answer to a script carries them too.
+    const refused = await request(buildApp()).get('/auth/conflict').set('accept', 'application/json').expect(409);
+    expect(refused.headers['x-frame-options']).toBe('DENY');
+    expect(refused.headers['cache-control']).toBe('no-store');
+
+    const page = await request(buildApp()).get('/auth/healthz').set('accept', 'text/html,application/json;q=0.9');
+    expect(page.headers).toMatchObject({
+      'cross-origin-opener-policy': 'same-origin',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+    });
   });
 
   it('lets a route that may be cached say so (the stylesheet)', async () => {

@@ -1,4 +1,4 @@
-export { createLogger, type Logger, type LoggerSettings } from './logger.js';
+export { bufferedStdout, createLogger, LOG_BUFFER, type Logger, type LoggerSettings } from './logger.js';
 export { redactSensitive, isSensitiveKey, REDACTED } from './redact.js';
 export { installRequestObservability } from './koa-request-observability.js';
 export { createMetrics, type ServiceMetrics } from './metrics.js';

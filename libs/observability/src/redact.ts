@@ -5,21 +5,43 @@ const SENSITIVE_KEY =
 
 export const REDACTED = '[redacted]';
 
+// Log lines repeat the same few keys: each key's answer is kept, so a line costs no pattern
+// match per key. Bounded: cleared when full (objects with ever new keys cannot grow it).
+const keyVerdicts = new Map<string, boolean>();
+
 export function isSensitiveKey(key: string): boolean {
-  return SENSITIVE_KEY.test(key);
+  let sensitive = keyVerdicts.get(key);
+  if (sensitive === undefined) {
+    if (keyVerdicts.size >= 2_000) keyVerdicts.clear();
+    sensitive = SENSITIVE_KEY.test(key);
+    keyVerdicts.set(key, sensitive);
+  }
+  return sensitive;
 }
 
-/** Returns a copy of `value` with every sensitive key's value replaced, at any depth. */
+/**
+ * `value` with every sensitive key's value replaced, at any depth: a copy where something was
+ * replaced, `value` itself where nothing was (most lines, the request line among them, hold no
+ * sensitive key, and copying each cost an allocation per line).
+ */
 export function redactSensitive(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return serializeError(value);
   if (SERIALIZED_ERROR in value) return value;
-  if (Array.isArray(value)) return value.map((item) => redactSensitive(item, depth + 1));
-  const copy: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    copy[key] = isSensitiveKey(key) ? REDACTED : redactSensitive(field, depth + 1);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item: unknown, i) => {
+      const redacted = redactSensitive(item, depth + 1);
+      if (redacted !== item) (copy ??= [...(value as unknown[])])[i] = redacted;
+    });
+    return copy ?? value;
   }
-  return copy;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, field] of Object.entries(value)) {
+    const redacted = isSensitiveKey(key) ? REDACTED : redactSensitive(field, depth + 1);
+    if (redacted !== field) (copy ??= { ...value })[key] = redacted;
+  }
+  return copy ?? value;
 }
 
 // Marks what serializeError made: its fields are chosen, and an error `code` is not a TOTP code.

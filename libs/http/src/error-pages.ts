@@ -1,6 +1,12 @@
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import { html, renderPage, type SafeHtml } from './html.js';
-import { logServerError, toResponse } from './koa-error-handler.js';
+
+/**
+ * A request that accepts only JSON comes from a script (fetch, curl, an SDK): a browser's
+ * navigation, frame or object load never sends that Accept, so its answer is never shown as a
+ * document. Answered without negotiating (which parses the header).
+ */
+export const asksForJsonOnly = (accept: string | undefined): boolean => accept === 'application/json';
 
 /** A browser asked for a page (navigations and form posts send `Accept: text/html`); API clients keep the JSON. */
 export const wantsPage = (ctx: Context) =>
@@ -53,63 +59,37 @@ function pageFor(status: number, code: string): ErrorPage {
   };
 }
 
+/** Renders an error (or an unrouted path) as a page: its title, a way forward and the request id. */
+export interface ErrorPages {
+  render(ctx: Context, status: number, code: string, message: string): void;
+}
+
 /**
- * Errors (4xx, CSRF expiry included, and 5xx, logged as the error handler logs them) and unrouted
- * paths as pages for browsers, each with a way forward and the request id; API clients get the
- * JSON of the error handler unchanged. Mounted after the session, so it catches the guards and CSRF.
- * `onRefused` counts every 4xx by its code, whoever asked.
+ * The error pages of a console service, for browsers; koaErrorHandler decides who gets one (a
+ * browser, wantsPage) and API clients keep the JSON.
  */
-export function koaHtmlErrors({
+export function errorPages({
   stylesheetHref,
   siteName,
   nav,
-  onRefused,
 }: {
   stylesheetHref: string;
   siteName: string;
   nav?: SafeHtml;
-  onRefused?: (code: string) => void;
-}): Middleware {
-  const render = (ctx: Context, status: number, code: string, message: string) => {
-    const page = pageFor(status, code);
-    ctx.status = status;
-    ctx.type = 'html';
-    ctx.body = renderPage({
-      title: page.title,
-      body: html`${page.next}<p class="muted">Reference: ${code} · request ${ctx.requestId}</p>`,
-      error: message,
-      stylesheetHref,
-      siteName,
-      ...(nav ? { nav } : {}),
-    });
-  };
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (error) {
-      const { status, body } = toResponse(error);
-      // Every refusal is counted (CSRF failures, throttling, wrong role…), JSON or page.
-      if (status < 500) onRefused?.(body.code);
-      // API clients get the error handler's JSON (which logs a 5xx); a browser gets a page.
-      if (!wantsPage(ctx)) throw error;
-      if (status >= 500) logServerError(ctx, error);
-      const retryAfter = body.data?.retryAfterSeconds;
-      if (typeof retryAfter === 'number') ctx.set('retry-after', String(retryAfter));
-      return render(ctx, status, body.code, body.message);
-    }
-    // Koa's own "Not Found" (no route matched) or a 405 without a body.
-    // Status first: negotiating every answered request's Accept header cost more than the check.
-    if (
-      (ctx.status === 404 || ctx.status === 405) &&
-      (ctx.body === undefined || ctx.body === null || ctx.body === 'Not Found' || ctx.body === 'Method Not Allowed') &&
-      wantsPage(ctx)
-    ) {
-      render(
-        ctx,
-        ctx.status,
-        ctx.status === 404 ? 'not_found' : 'method_not_allowed',
-        ctx.status === 404 ? 'There is no page at this address.' : 'This page does not take that kind of request.',
-      );
-    }
+}): ErrorPages {
+  return {
+    render(ctx, status, code, message) {
+      const page = pageFor(status, code);
+      ctx.status = status;
+      ctx.type = 'html';
+      ctx.body = renderPage({
+        title: page.title,
+        body: html`${page.next}<p class="muted">Reference: ${code} · request ${ctx.requestId}</p>`,
+        error: message,
+        stylesheetHref,
+        siteName,
+        ...(nav ? { nav } : {}),
+      });
+    },
   };
 }
