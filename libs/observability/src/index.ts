@@ -1,4 +1,12 @@
-export { bufferedStdout, createLogger, LOG_BUFFER, type Logger, type LoggerSettings } from './logger.js';
+export {
+  bufferedStdout,
+  createLogger,
+  LOG_BUFFER,
+  requestLineWriter,
+  type Logger,
+  type LoggerSettings,
+  type RequestLine,
+} from './logger.js';
 export { redactSensitive, isSensitiveKey, REDACTED } from './redact.js';
 export { installRequestObservability } from './koa-request-observability.js';
 export { createMetrics, type ServiceMetrics } from './metrics.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import { requestLineWriter } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
 
 declare module 'koa' {
@@ -34,6 +35,7 @@ export function installRequestObservability(
       return (this[CHILD_LOGGER] ??= logger.child({ requestId: this.requestId }));
     },
   });
+  const writeRequestLine = requestLineWriter(logger);
   // The histogram's child per label set, so an observation does not hash its labels again.
   const series = new Map<string, ReturnType<typeof httpDuration.labels>>();
   const seriesOf = ({ method, route, status }: Labels) => {
@@ -55,10 +57,13 @@ export function installRequestObservability(
       const route = typeof matched === 'string' ? matched : undefined;
       const status = ctx.status;
       seriesOf({ method: ctx.method, route: route ?? 'unmatched', status: String(status) }).observe(durationMs / 1000);
-      logger.info(
-        { requestId: ctx.requestId, method: ctx.method, route, status, durationMs: Math.round(durationMs * 10) / 10 },
-        'request',
-      );
+      writeRequestLine({
+        requestId: ctx.requestId,
+        method: ctx.method,
+        route,
+        status,
+        durationMs: Math.round(durationMs * 10) / 10,
+      });
     }
   };
 }

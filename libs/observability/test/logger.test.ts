@@ -1,5 +1,8 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '@portcullis/observability';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger, requestLineWriter } from '@portcullis/observability';
 
 function captureLines(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
@@ -102,5 +105,64 @@ describe('createLogger', () => {
     const line = JSON.parse(lines[0]!);
     expect(line).toMatchObject({ level: 'warn', service: 'audit-log', tenant: 'acme', msg: 'hello' });
     expect(new Date(line.time).toISOString()).toBe(line.time);
+  });
+
+  it('writes the request line in the format of every other line, JSON-escaped, and not below its level', () => {
+    const { stream, lines } = captureLines();
+    const logger = createLogger({ service: 'auth-session', destination: stream });
+    const fields = { requestId: 'req-1', method: 'GET', route: '/auth/"odd"\\route', status: 200, durationMs: 0.4 };
+    logger.info(fields, 'request');
+    requestLineWriter(logger)(fields);
+    requestLineWriter(logger)({ ...fields, route: undefined, status: 404 });
+    const [viaPino, written, unmatched] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(Object.keys(written!)).toEqual(Object.keys(viaPino!));
+    expect({ ...written, time: undefined }).toEqual({ ...viaPino, time: undefined });
+    expect(new Date(written!.time as string).toISOString()).toBe(written!.time);
+    expect(unmatched).not.toHaveProperty('route');
+
+    const quiet = captureLines();
+    requestLineWriter(createLogger({ service: 'x', level: 'warn', destination: quiet.stream }))(fields);
+    expect(quiet.lines).toEqual([]);
+  });
+});
+
+describe('bufferedStdout', () => {
+  // A process that logs through it and then exits, or stays quiet: every line reaches stdout.
+  const run = (script: string) =>
+    promisify(execFile)(
+      process.execPath,
+      [
+        '--conditions=development',
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { bufferedStdout, createLogger } from '@portcullis/observability';
+         const logger = createLogger({ service: 'buffered', destination: bufferedStdout() });
+         for (let i = 0; i < 3; i++) logger.info({ i }, 'line');
+         ${script}`,
+      ],
+      { cwd: join(import.meta.dirname, '..'), timeout: 20_000 },
+    );
+
+  it('writes buffered lines when the process exits, also through process.exit after an error', async () => {
+    const { stdout } = await run(`logger.error('about to exit'); process.exit(3);`).catch(
+      (failure: { stdout: string }) => failure,
+    );
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).msg),
+    ).toEqual(['line', 'line', 'line', 'about to exit']);
+  });
+
+  it('writes them within its flush interval while the process stays up', async () => {
+    // Exits from a timer after 2.5 s without flushing: only the periodic flush can have written them.
+    const { stdout } = await run(
+      `import { writeSync } from 'node:fs'; setTimeout(() => { writeSync(1, 'CHECK\\n'); process.kill(process.pid, 'SIGKILL'); }, 2500);`,
+    ).catch((failure: { stdout: string }) => failure);
+    expect(stdout.split('\n').filter((line) => line.startsWith('{')).length).toBe(3);
+    expect(stdout).toContain('CHECK');
   });
 });
