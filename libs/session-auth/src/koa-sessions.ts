@@ -68,6 +68,8 @@ class RequestSession {
   data: AdminSession | undefined;
   /** The JSON last read from or written to the store: the session changed when it differs. */
   stored: string | undefined;
+  /** The fields as last read or written, to tell a change without serialising (`unchanged`). */
+  storedFields: Record<string, unknown> | undefined;
   ended = false;
 
   constructor(
@@ -91,6 +93,7 @@ class RequestSession {
     this.id = id;
     this.data = session as AdminSession;
     this.stored = raw;
+    this.storedFields = { ...session };
   }
 
   get(): AdminSession | null {
@@ -126,15 +129,36 @@ class RequestSession {
     if (!this.data) return;
     // A session nobody wrote to is not stored (an anonymous visitor costs no write).
     if (this.stored === undefined && Object.keys(this.data).length === 0) return;
-    if (JSON.stringify(this.data) === this.stored) return;
+    if (this.unchanged()) return;
     this.id ??= newSessionId(this.data.userId);
     await this.save();
+  }
+
+  /**
+   * Whether the session still holds what was read or written. Field by field while every field
+   * is a plain value (a session as most requests leave it); through its JSON when one holds an
+   * object, which a route may have changed in place. Serialising every session to compare it
+   * cost more than the rest of the session layer's own work.
+   */
+  private unchanged(): boolean {
+    const data = this.data as Record<string, unknown>;
+    const before = this.storedFields;
+    if (!before) return JSON.stringify(data) === this.stored;
+    const keys = Object.keys(data);
+    if (keys.length !== Object.keys(before).length) return false;
+    for (const key of keys) {
+      const value = data[key];
+      if (value !== null && typeof value === 'object') return JSON.stringify(data) === this.stored;
+      if (value !== before[key] || !Object.hasOwn(before, key)) return false;
+    }
+    return true;
   }
 
   private async save(): Promise<void> {
     const json = JSON.stringify(this.data ?? {});
     await this.options.store.set(this.id!, { ...this.data }, this.options.idleTimeoutMs + STORED_SESSION_MARGIN_MS);
     this.stored = json;
+    this.storedFields = { ...this.data };
     this.ctx.cookies.set(this.cookie.name, this.id, this.cookie.set);
   }
 }

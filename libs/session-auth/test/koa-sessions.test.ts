@@ -16,7 +16,12 @@ function app() {
   );
   koa.use((ctx) => {
     const session = sessionOf(ctx);
-    if (ctx.path === '/write') session.returnTo = '/admin';
+    if (ctx.path === '/write')
+      Object.assign(session, { returnTo: '/admin', keptForm: { action: 'reset', fields: {} } });
+    // Changes to a loaded session: a field, a field removed, a field inside an object in place.
+    if (ctx.path === '/change') session.returnTo = '/audit';
+    if (ctx.path === '/remove') delete session.returnTo;
+    if (ctx.path === '/nested') session.keptForm!.fields.reason = 'ticket 7';
     ctx.body = { returnTo: session.returnTo ?? null };
   });
   return { server: koa.callback(), store };
@@ -61,4 +66,17 @@ it('checks each signature it has not seen: a remembered cookie does not vouch fo
   expect(keys.verify('sid=abc', `${digest.slice(0, -1)}${digest.endsWith('A') ? 'B' : 'A'}`)).toBe(false);
   expect(keys.verify('sid=abd', digest)).toBe(false);
   expect(keys.index('sid=abc', cookieKeys(['b'.repeat(32)]).sign('sid=abc'))).toBe(1);
+});
+
+it('writes every change to a loaded session back under its id: a field, a removed field, a change inside an object', async () => {
+  const { server, store } = app();
+  const id = idOf(await request(server).get('/write').expect(200))!;
+  const cookie = signedCookie(id);
+  await request(server).get('/nested').set('cookie', cookie).expect(200);
+  expect(await store.get(id)).toMatchObject({ keptForm: { fields: { reason: 'ticket 7' } } });
+  await request(server).get('/change').set('cookie', cookie).expect(200);
+  expect(await store.get(id)).toMatchObject({ returnTo: '/audit' });
+  await request(server).get('/remove').set('cookie', cookie).expect(200);
+  expect(await store.get(id)).not.toHaveProperty('returnTo');
+  expect((await store.count()).live).toBe(1);
 });
