@@ -206,25 +206,29 @@ export function productionEnv(
   };
 }
 
-/** The newest modification time of a .ts source file under `dir` (recursively), 0 if none. */
-function newestSource(dir: string): number {
+/** The newest modification time of a file ending in `extension` under `dir` (recursively), 0 if none. */
+function newestFile(dir: string, extension: string): number {
+  if (!existsSync(dir)) return 0;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts') && !entry.parentPath.includes('node_modules'))
+    if (entry.isFile() && entry.name.endsWith(extension) && !entry.parentPath.includes('node_modules'))
       newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return newest;
 }
 
-/** Whether the auth-session `root` holds is missing or older than the sources it is built from (its own and the libs'). */
+/**
+ * Whether the auth-session `root` holds is missing, or any of its projects (its own and the
+ * libs') has a source newer than its own build: `tsc -b` rewrites only the projects whose
+ * sources changed, so one entry point's time says nothing about the libs.
+ */
 export function compiledIsStale(root = portcullisRoot): boolean {
   if (!existsSync(entryPointOf(root))) return true;
-  const built = statSync(entryPointOf(root)).mtimeMs;
-  const sources = [
-    join(root, 'services', 'auth-session', 'src'),
-    ...readdirSync(join(root, 'libs')).map((lib) => join(root, 'libs', lib, 'src')),
-  ].filter(existsSync);
-  return sources.some((dir) => newestSource(dir) > built);
+  const projects = [
+    join(root, 'services', 'auth-session'),
+    ...readdirSync(join(root, 'libs')).map((lib) => join(root, 'libs', lib)),
+  ].filter((project) => existsSync(join(project, 'src')));
+  return projects.some((project) => newestFile(join(project, 'src'), '.ts') > newestFile(join(project, 'dist'), '.js'));
 }
 
 /** Starts the compiled auth-session of `root` with `env`, pinned, and waits for /readyz. */

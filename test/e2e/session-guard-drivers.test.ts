@@ -25,12 +25,13 @@ import {
   createRedisBackend,
   createSessionStore,
   dualOptionsOf,
+  SESSION_REDIS_CLIENT_OPTIONS,
   type SessionBackend,
 } from '@portcullis/session-store';
 import { Redis } from 'ioredis';
 import { realStores, type RealStore, type StoreKind } from '../../libs/session-store/test/backends.js';
 import { TestClock } from '../../libs/session-store/test/contract.js';
-import { startRedis } from '../support/index.js';
+import { startRedis, type ServerHandle } from '../support/index.js';
 
 const SECRET = 'guard-suite-secret-0123456789abcdefghijklmnop';
 const IDLE_MS = 30 * 60_000;
@@ -216,15 +217,34 @@ describe.each<[StoreKind, StoreKind]>([
 });
 
 describe('a session store that cannot be read', () => {
-  it('fails closed: 503, never the protected answer, and serves again once the store is back', async () => {
+  /** A replica on its own Redis, with the client the services use (createSessionStoreFromSettings). */
+  async function replicaOnOwnRedis(run: (handles: { redis: ServerHandle; one: Replica }) => Promise<void>) {
     const redis = await startRedis();
+    const client = new Redis(redis.url, SESSION_REDIS_CLIENT_OPTIONS);
+    client.on('error', () => undefined);
     try {
       const clock = new TestClock();
-      // The client options the services use (createSessionStoreFromSettings): fail a command within 2 s.
-      const client = new Redis(redis.url, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 });
-      client.on('error', () => undefined);
-      const backend = createRedisBackend({ client, keyPrefix: 'guard-outage:', clock });
-      const one = replica(backend, clock);
+      const one = replica(createRedisBackend({ client, keyPrefix: 'guard-outage:', clock }), clock);
+      await run({ redis, one });
+    } finally {
+      client.disconnect();
+      if (redis.pid) process.kill(redis.pid, 'SIGCONT');
+      await redis.dispose();
+    }
+  }
+
+  /** Polls until the store answers again (the client reconnects on its own). */
+  async function servesAgain(one: Replica, cookie: string) {
+    let status = 0;
+    for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+      status = (await me(one, cookie)).status;
+      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(status).toBe(200);
+  }
+
+  it('fails closed: 503, never the protected answer, and serves again once the store is back', async () => {
+    await replicaOnOwnRedis(async ({ redis, one }) => {
       const cookie = await signIn(one, 'admin-outage');
       await me(one, cookie).expect(200);
       await redis.stop();
@@ -232,15 +252,21 @@ describe('a session store that cannot be read', () => {
       expect(refused.status).toBe(503);
       expect(refused.body.code).toBe('service.unavailable');
       await redis.restart();
-      let status = 0;
-      for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-        status = (await me(one, cookie)).status;
-        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      expect(status).toBe(200);
-      client.disconnect();
-    } finally {
-      await redis.dispose();
-    }
+      await servesAgain(one, cookie);
+    });
+  });
+
+  it('fails closed within seconds when Redis stops answering without closing the connection (frozen)', async () => {
+    await replicaOnOwnRedis(async ({ redis, one }) => {
+      const cookie = await signIn(one, 'admin-frozen');
+      await me(one, cookie).expect(200);
+      process.kill(redis.pid!, 'SIGSTOP');
+      // Without a bound on the wait the request would hang (TCP keeps the connection open).
+      const refused = await me(one, cookie).timeout(15_000);
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('service.unavailable');
+      process.kill(redis.pid!, 'SIGCONT');
+      await servesAgain(one, cookie);
+    });
   });
 });

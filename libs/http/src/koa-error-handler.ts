@@ -19,9 +19,9 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof code === 'string' && UNIQUE_VIOLATIONS.has(code);
 }
 
-// A dependency that is down or restarting (PostgreSQL, Redis, DynamoDB): socket failures,
-// PostgreSQL's connection-exception class 08 and shutdown codes 57P01-57P03, knex's pool
-// timeout, ioredis giving up, the session store's own "unavailable".
+// A dependency that is down, restarting or not answering (PostgreSQL, Redis, DynamoDB): socket
+// failures, PostgreSQL's connection-exception class 08 and shutdown codes 57P01-57P03, knex's
+// pool timeout, ioredis giving up or timing a command out, the session store's own "unavailable".
 const OUTAGE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -35,6 +35,8 @@ const OUTAGE_CODES = new Set([
   'session.store_unavailable',
 ]);
 const OUTAGE_NAMES = new Set(['KnexTimeoutError', 'MaxRetriesPerRequestError']);
+// ioredis says these in words only: a closed connection, a command past its commandTimeout.
+const IOREDIS_OUTAGE_MESSAGE = /^(Connection is closed|Command timed out$)/;
 const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
 /** Whether `error` (or its cause) says a dependency is unreachable: the client should come back, not report a bug. */
@@ -42,7 +44,7 @@ export function isDependencyOutage(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 3) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (OUTAGE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
-  if (OUTAGE_NAMES.has(error.name) || /^Connection is closed/.test(error.message)) return true;
+  if (OUTAGE_NAMES.has(error.name) || IOREDIS_OUTAGE_MESSAGE.test(error.message)) return true;
   return isDependencyOutage(error.cause, depth + 1);
 }
 

@@ -14,6 +14,22 @@ import { createSessionStore, systemClock, type Clock } from './session-store.js'
 
 type Driver = 'memory' | 'redis' | 'knex' | 'dynamodb';
 
+/**
+ * The session store's ioredis client. ioredis' defaults retry a command for over a minute while
+ * Redis is down: a request would hang that long; here a command fails within 2 s instead, also
+ * when Redis stops answering without closing the connection (frozen, partitioned: TCP keeps it
+ * open, and a reconnect to a frozen server connects but is never ready, so `socketTimeout`
+ * alone does not bound the wait). The guard then fails closed with a 503; dual mode counts and
+ * repairs. Auto-pipelining sends the commands of concurrent requests issued in one tick in one
+ * write: under load, far fewer syscalls per request (docs/performance.md).
+ */
+export const SESSION_REDIS_CLIENT_OPTIONS = {
+  maxRetriesPerRequest: 1,
+  commandTimeout: 2000,
+  connectTimeout: 2000,
+  enableAutoPipelining: true,
+} as const;
+
 /** The slice of the service configuration the session store reads. */
 export interface SessionStoreSettings {
   SESSION_SECRET: readonly string[];
@@ -61,16 +77,7 @@ export function createSingleBackend(
     }
     case 'redis': {
       if (!settings.REDIS_URL) throw new Error('REDIS_URL is required by the redis session store');
-      // ioredis' defaults retry a command for over a minute while Redis is down: a request would
-      // hang that long. Fail within seconds instead; dual mode then counts and repairs.
-      // Auto-pipelining sends the commands of concurrent requests issued in one tick in one
-      // write: under load, far fewer syscalls per request (docs/performance.md).
-      const client = new Redis(settings.REDIS_URL, {
-        maxRetriesPerRequest: 1,
-        commandTimeout: 2000,
-        connectTimeout: 2000,
-        enableAutoPipelining: true,
-      });
+      const client = new Redis(settings.REDIS_URL, SESSION_REDIS_CLIENT_OPTIONS);
       const backend = instrument(createRedisBackend({ client, keyPrefix: `${settings.REDIS_KEY_PREFIX}sess:`, clock }));
       return {
         backend,

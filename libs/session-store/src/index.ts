@@ -51,6 +51,7 @@ export {
   createSingleBackend,
   dualOptionsOf,
   createSessionStoreFromSettings,
+  SESSION_REDIS_CLIENT_OPTIONS,
   type SessionStoreSettings,
   type BuiltBackend,
 } from './from-config.js';
