@@ -3,6 +3,9 @@ import { apiError, type ApiError } from '@portcullis/http';
 import { revocationCutOff } from './request-session.js';
 import { userIdOf, type AdminKind, type AdminSession } from './session-data.js';
 
+// The guards are plain functions that return next() (a thrown refusal still reaches the error
+// middleware through koa-compose): an async wrapper per guard cost a promise per request.
+
 export interface Clock {
   now(): number;
 }
@@ -109,7 +112,7 @@ export const PENDING_SIGN_IN_TIMEOUT_MS = 15 * 60_000;
  * `ctx.state.admin` (signedInAdmin) for the routes.
  */
 export function requireSession(policy: SessionPolicy): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const session = sessionOf(ctx);
     const { kind, adminId, createdAt } = session;
     if (!kind || !adminId || !createdAt) return sendOnOrThrow(ctx, signInLocation(ctx), unauthenticated());
@@ -139,7 +142,7 @@ export function requireSession(policy: SessionPolicy): Middleware {
       lastSeenAt: session.lastSeenAt ?? createdAt,
       ...(session.authAt ? { authAt: session.authAt } : {}),
     } satisfies SignedInAdmin;
-    await next();
+    return next();
   };
 }
 
@@ -148,7 +151,7 @@ export const sessionEnded = () => apiError('auth.session_expired', 'Your session
 
 /** Assurance level 2: password and a second factor. A level-1 session can only verify MFA. */
 export function requireAal2(): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const session = sessionOf(ctx);
     if (session.aal !== 2)
       return sendOnOrThrow(
@@ -162,26 +165,26 @@ export function requireAal2(): Middleware {
         signInStep(session).location,
         apiError('auth.password_change_required', 'Change your password first.'),
       );
-    await next();
+    return next();
   };
 }
 
 export function requireRole(kind: AdminKind): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (sessionOf(ctx).kind !== kind) throw apiError('auth.forbidden', 'Your role does not allow this.');
-    await next();
+    return next();
   };
 }
 
 /** Tenant admins reach only their own tenant (by id in `param`); platform admins reach every tenant. */
 export function requireTenantScope(param = 'tenant'): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const session = sessionOf(ctx);
     const tenant = (ctx as Context & { params?: Record<string, string> }).params?.[param];
     if (session.kind === 'tenant' && tenant !== session.tenantId) {
       throw apiError('auth.not_found', 'No such tenant.');
     }
-    await next();
+    return next();
   };
 }
 
@@ -207,7 +210,7 @@ export const RECENT_AUTH_DESCRIPTION =
  * form's page (its `_return` field) to submit again; API clients get the 403.
  */
 export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     const authAt = sessionOf(ctx).authAt ?? 0;
     if (clock.now() - authAt > maxAgeMs) {
       const error = apiError('auth.reauthentication_required');
@@ -217,6 +220,6 @@ export function requireRecentAuth(clock: Clock, maxAgeMs: number): Middleware {
       ctx.redirect(`/auth/reauthenticate?next=${encodeURIComponent(back)}`);
       return;
     }
-    await next();
+    return next();
   };
 }

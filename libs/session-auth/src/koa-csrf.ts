@@ -21,7 +21,7 @@ export function csrfTokenFor(ctx: Context): string {
  * every POST and DELETE.
  */
 export function koaCsrf(): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (SAFE_METHODS.has(ctx.method)) return next();
     // The header, not ctx.is(): a bodiless DELETE still declares its type.
     const type = ctx.request.type;
@@ -37,6 +37,6 @@ export function koaCsrf(): Middleware {
     if (typeof sent !== 'string' || !expected || !constantTimeEqual(sent, expected)) {
       throw apiError('csrf.invalid', 'The form expired or did not come from this site. Reload the page and try again.');
     }
-    await next();
+    return next();
   };
 }

@@ -41,7 +41,7 @@ export function loginCsrfToken(ctx: Context, settings: CookieSettings): string {
 /** koaCsrf for every form post, except the sign-in form, which is checked against its signed cookie. */
 export function koaCsrfWithSignIn(settings: CookieSettings): Middleware {
   const sessionCsrf = koaCsrf();
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== LOGIN_PATH || ctx.request.type !== 'application/x-www-form-urlencoded')
       return sessionCsrf(ctx, next);
     const sent = (ctx.request as { body?: Record<string, unknown> }).body?._csrf;
@@ -49,6 +49,6 @@ export function koaCsrfWithSignIn(settings: CookieSettings): Middleware {
     if (typeof sent !== 'string' || !expected || !TOKEN.test(expected) || !constantTimeEqual(sent, expected)) {
       throw apiError('csrf.invalid', 'The form expired or did not come from this site. Reload the page and try again.');
     }
-    await next();
+    return next();
   };
 }
