@@ -39,6 +39,8 @@ function buildApp(lines: string[] = []) {
         code: 'session.store_unavailable',
       }),
       wrapped: new Error('audit write failed', { cause: Object.assign(new Error('Connection is closed.'), {}) }),
+      // ioredis' commandTimeout: a Redis that stopped answering.
+      frozen: new Error('Command timed out'),
     };
     throw outages[ctx.params.kind!];
   });
@@ -130,7 +132,7 @@ describe('the shared service app', () => {
   });
 
   it('answers a dependency outage with 503 and Retry-After, not a 500, and still logs it as an error', async () => {
-    for (const kind of ['refused', 'restarting', 'pool', 'store', 'wrapped']) {
+    for (const kind of ['refused', 'restarting', 'pool', 'store', 'wrapped', 'frozen']) {
       const lines: string[] = [];
       const response = await request(buildApp(lines)).get(`/auth/outage/${kind}`).expect(503);
       expect(response.body).toMatchObject({ code: 'service.unavailable' });

@@ -15,20 +15,25 @@ import { createSessionStore, systemClock, type Clock } from './session-store.js'
 type Driver = 'memory' | 'redis' | 'knex' | 'dynamodb';
 
 /**
- * The session store's ioredis client. ioredis' defaults retry a command for over a minute while
- * Redis is down: a request would hang that long; here a command fails within 2 s instead, also
- * when Redis stops answering without closing the connection (frozen, partitioned: TCP keeps it
+ * What every Redis client on the request path uses (the session store, the login throttle).
+ * ioredis' defaults retry a command for over a minute while Redis is down and wait forever on
+ * one that stops answering without closing the connection (frozen, partitioned: TCP keeps it
  * open, and a reconnect to a frozen server connects but is never ready, so `socketTimeout`
- * alone does not bound the wait). The guard then fails closed with a 503; dual mode counts and
- * repairs. Auto-pipelining sends the commands of concurrent requests issued in one tick in one
- * write: under load, far fewer syscalls per request (docs/performance.md).
+ * alone does not bound the wait). Here a command fails within about 2 s, which the error
+ * middleware answers as a 503 with Retry-After (the session guard fails closed).
  */
-export const SESSION_REDIS_CLIENT_OPTIONS = {
+export const BOUNDED_REDIS_OPTIONS = {
   maxRetriesPerRequest: 1,
   commandTimeout: 2000,
   connectTimeout: 2000,
-  enableAutoPipelining: true,
 } as const;
+
+/**
+ * The session store's client: bounded, and auto-pipelined (the commands of concurrent requests
+ * issued in one tick go out in one write: under load, far fewer syscalls per request,
+ * docs/performance.md). Dual mode counts a failed secondary write and repairs it.
+ */
+export const SESSION_REDIS_CLIENT_OPTIONS = { ...BOUNDED_REDIS_OPTIONS, enableAutoPipelining: true } as const;
 
 /** The slice of the service configuration the session store reads. */
 export interface SessionStoreSettings {

@@ -51,6 +51,7 @@ export {
   createSingleBackend,
   dualOptionsOf,
   createSessionStoreFromSettings,
+  BOUNDED_REDIS_OPTIONS,
   SESSION_REDIS_CLIENT_OPTIONS,
   type SessionStoreSettings,
   type BuiltBackend,

@@ -5,6 +5,7 @@ import { exitOnConfigError, keyRingOf } from '@portcullis/config';
 import { createServiceBase } from '@portcullis/config/service';
 import { createDatabase } from '@portcullis/db';
 import {
+  BOUNDED_REDIS_OPTIONS,
   createJobRunMetrics,
   createJobRunQueries,
   createSessionTableMetrics,
@@ -52,7 +53,7 @@ if (sessionDb) {
 }
 const redis =
   config.RATE_LIMIT_STORE === 'redis' && config.REDIS_URL
-    ? new Redis(config.REDIS_URL, { lazyConnect: false })
+    ? new Redis(config.REDIS_URL, BOUNDED_REDIS_OPTIONS)
     : undefined;
 const throttleStore: ThrottleStore = redis
   ? { redis }
