@@ -6,7 +6,7 @@ import { BOUNDED_REDIS_OPTIONS } from '@portcullis/session-store';
 import { createLoginThrottle } from '../src/libraries/login-throttle.js';
 import { startRedis } from '../../../test/support/index.js';
 
-it('fails a sign-in check within seconds when its Redis is frozen, and counts again once it answers', async () => {
+it('fails a sign-in check and a failure count within seconds when its Redis is frozen, and counts again once it answers', async () => {
   const redis = await startRedis();
   const client = new Redis(redis.url, BOUNDED_REDIS_OPTIONS);
   client.on('error', () => undefined);
@@ -26,6 +26,10 @@ it('fails a sign-in check within seconds when its Redis is frozen, and counts ag
     ]);
     expect(outcome).toBe('Command timed out');
     expect(Date.now() - started).toBeLessThan(20_000);
+    // A failure that cannot be counted is an error, not a silent pass.
+    await expect(throttle.recordFailure('password', 'acme/a@example.com', '203.0.113.9')).rejects.toThrow(
+      'Command timed out',
+    );
     process.kill(redis.pid!, 'SIGCONT');
     await expect(throttle.assertAllowed('password', 'acme/a@example.com', '203.0.113.9')).resolves.toBeUndefined();
   } finally {

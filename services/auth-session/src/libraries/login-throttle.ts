@@ -85,8 +85,12 @@ export function createLoginThrottle({
 
     async recordFailure(factor: Factor, account: string, ip: string): Promise<void> {
       const { ip: byIp, account: byAccount } = limiters[factor];
-      // consume() rejects once the budget is spent; the state is what matters, not the rejection.
-      await Promise.all([byIp.consume(ip).catch(() => undefined), byAccount.consume(account).catch(() => undefined)]);
+      // consume() rejects with its state once the budget is spent: the state is what matters.
+      // A store that fails (an Error) must not let a failure go uncounted: that goes on.
+      const counted = (rejection: unknown) => {
+        if (rejection instanceof Error) throw rejection;
+      };
+      await Promise.all([byIp.consume(ip).catch(counted), byAccount.consume(account).catch(counted)]);
     },
 
     async recordSuccess(factor: Factor, account: string): Promise<void> {
