@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createLogger, requestLineWriter } from '@portcullis/observability';
+import { createLogger, LOG_BUFFER, requestLineWriter } from '@portcullis/observability';
 
 function captureLines(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
@@ -158,9 +158,9 @@ describe('bufferedStdout', () => {
   });
 
   it('writes them within its flush interval while the process stays up', async () => {
-    // Exits from a timer after 2.5 s without flushing: only the periodic flush can have written them.
+    // Killed (SIGKILL: no exit handler runs) 1.5 s after the flush interval: only the periodic flush can have written them.
     const { stdout } = await run(
-      `import { writeSync } from 'node:fs'; setTimeout(() => { writeSync(1, 'CHECK\\n'); process.kill(process.pid, 'SIGKILL'); }, 2500);`,
+      `import { writeSync } from 'node:fs'; setTimeout(() => { writeSync(1, 'CHECK\\n'); process.kill(process.pid, 'SIGKILL'); }, ${LOG_BUFFER.flushMs + 1500});`,
     ).catch((failure: { stdout: string }) => failure);
     expect(stdout.split('\n').filter((line) => line.startsWith('{')).length).toBe(3);
     expect(stdout).toContain('CHECK');
