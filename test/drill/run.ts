@@ -129,7 +129,9 @@ export async function drill(options: {
         MFA_SECRET_ENCRYPTION_KEY: key(),
         MFA_RESET_LOG_ENCRYPTION_KEY: key(),
         AUDIT_DETAILS_ENCRYPTION_KEY: key(),
-        SHUTDOWN_GRACE_MS: '1000',
+        // SHUTDOWN_GRACE_MS stays at production's default (10 s): a retired replica waits only as
+        // long as its in-flight requests need. At 1 s, a sign-in still hashing on a loaded CI
+        // machine had its connection cut ("fetch failed", a request error of the drill).
       };
       const seeded = await seedDeployment({
         databaseUrl: env.DATABASE_URL,

@@ -250,7 +250,7 @@ export class Admins {
       while (!this.stopping) {
         await this.work().catch((error: unknown) => {
           this.client.totals.requestErrors++;
-          this.note('workload error', String(error));
+          this.note('workload error', { error: String(error) });
         });
         await sleep(300);
       }
