@@ -1,17 +1,6 @@
 import type { Context } from 'koa';
 import { html, renderPage, type SafeHtml } from './html.js';
 
-/**
- * A request that accepts only JSON comes from a script (fetch, curl, an SDK): a browser's
- * navigation, frame or object load never sends that Accept, so its answer is never shown as a
- * document. Answered without negotiating (which parses the header).
- */
-export const asksForJsonOnly = (accept: string | undefined): boolean => accept === 'application/json';
-
-/** A browser asked for a page (navigations and form posts send `Accept: text/html`); API clients keep the JSON. */
-export const wantsPage = (ctx: Context) =>
-  ctx.get('accept').includes('text/html') && ctx.accepts('html', 'json') === 'html';
-
 interface ErrorPage {
   title: string;
   /** What the admin can do next: links, never an API path. */

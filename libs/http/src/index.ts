@@ -7,7 +7,6 @@ export {
   requestMeta,
   respond,
   route,
-  wantsJson,
   withFormErrors,
   type ResponseOf,
   type RouteContext,
@@ -19,7 +18,8 @@ export {
 export { errorCodesOf, openApiDocument, type OpenApiOptions } from './openapi.js';
 export { createConsoleApp, type ConsoleAppOptions } from './console-app.js';
 export { koaErrorHandler, type ErrorHandlerOptions } from './koa-error-handler.js';
-export { errorPages, wantsPage, type ErrorPages } from './error-pages.js';
+export { errorPages, type ErrorPages } from './error-pages.js';
+export { wantsJson, wantsPage } from './negotiation.js';
 export { koaBodyParser, REQUEST_BODY_LIMIT } from './koa-body-parser.js';
 export { koaSecurityHeaders } from './koa-security-headers.js';
 export { proxyTrust, type ProxyTrust } from './proxy-trust.js';

@@ -1,7 +1,8 @@
 import type { Context, Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { ApiError } from './api-error.js';
-import { wantsPage, type ErrorPages } from './error-pages.js';
+import type { ErrorPages } from './error-pages.js';
+import { wantsPage } from './negotiation.js';
 import { errorCatalogue, type ErrorCode } from './errors.js';
 
 interface ErrorBody {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import type { Middleware } from 'koa';
-import { asksForJsonOnly } from './error-pages.js';
+import { asksForJsonOnly } from './negotiation.js';
 
 /**
  * Security headers with a strict CSP: the pages need no script at all, styles come from the

@@ -35,7 +35,7 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { ZodError, type z } from 'zod';
 import { ApiError } from './api-error.js';
-import { asksForJsonOnly } from './error-pages.js';
+import { wantsJson } from './negotiation.js';
 import type { ErrorCode } from './errors.js';
 
 export type RouteMethod = 'get' | 'post' | 'delete';
@@ -85,14 +85,6 @@ export interface RouteOptions {
   /** The page a browser's refused form shows again, with the message (a JSON client gets the error). */
   formPage?: (ctx: RouteContext, message: string) => string | Promise<string>;
 }
-
-/** API clients send `Accept: application/json`; browsers get pages. */
-export const wantsJson = (ctx: Context): boolean =>
-  asksForJsonOnly(ctx.get('accept')) ||
-  ctx.accepts('html', 'json') === 'json' ||
-  // A JSON body from a client that did not ask for a page (no Accept, or curl's */*) gets JSON:
-  // a script must not be answered with a page (or a redirect) it cannot read.
-  (ctx.is('json') === 'json' && !ctx.get('accept').includes('text/html'));
 
 /** Who asked, for the audit log: address, user agent (bounded) and request id. */
 export const requestMeta = (ctx: Context) => ({

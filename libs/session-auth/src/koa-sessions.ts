@@ -143,7 +143,7 @@ class RequestSession {
   private unchanged(): boolean {
     const data = this.data as Record<string, unknown>;
     const before = this.storedFields;
-    if (!before) return JSON.stringify(data) === this.stored;
+    if (!before) return false; // never stored
     const keys = Object.keys(data);
     if (keys.length !== Object.keys(before).length) return false;
     for (const key of keys) {

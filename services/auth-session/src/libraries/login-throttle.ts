@@ -85,12 +85,12 @@ export function createLoginThrottle({
 
     async recordFailure(factor: Factor, account: string, ip: string): Promise<void> {
       const { ip: byIp, account: byAccount } = limiters[factor];
-      // consume() rejects with its state once the budget is spent: the state is what matters.
-      // A store that fails (an Error) must not let a failure go uncounted: that goes on.
-      const counted = (rejection: unknown) => {
+      // consume() rejects with its state once the budget is spent, which is what was wanted; a
+      // store that fails rejects with an Error, and a failure it did not count is not passed over.
+      const spentIsFine = (rejection: unknown) => {
         if (rejection instanceof Error) throw rejection;
       };
-      await Promise.all([byIp.consume(ip).catch(counted), byAccount.consume(account).catch(counted)]);
+      await Promise.all([byIp.consume(ip).catch(spentIsFine), byAccount.consume(account).catch(spentIsFine)]);
     },
 
     async recordSuccess(factor: Factor, account: string): Promise<void> {
