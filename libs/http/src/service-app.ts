@@ -5,6 +5,7 @@ import type { ErrorPages } from './error-pages.js';
 import { koaErrorHandler } from './koa-error-handler.js';
 import { koaSecurityHeaders } from './koa-security-headers.js';
 import { proxyTrust } from './proxy-trust.js';
+import { routeTable } from './route-table.js';
 
 export interface ServiceAppOptions {
   logger: Logger;
@@ -43,10 +44,10 @@ export function createServiceApp({
   for (const middleware of beforeRoutes?.(app) ?? []) app.use(middleware);
   // One router holding every route (their layers are copied in): one match and one
   // allowedMethods per request instead of one of each per router, and a 405's Allow header
-  // names the methods of every router that has the path.
+  // names the methods of every router that has the path. Literal paths are looked up in a table.
   const all = new Router();
   for (const router of routers) all.use(router.routes());
-  app.use(all.routes());
+  app.use(routeTable(all));
   app.use(all.allowedMethods());
   return app;
 }
