@@ -16,8 +16,6 @@ declare module 'koa' {
 const ACCEPTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const CHILD_LOGGER = Symbol('portcullis.requestLogger');
 
-type Labels = { method: string; route: string; status: string };
-
 /**
  * What every request gets, in one middleware (one async frame, one clock read each side): the
  * `x-request-id` it came with (or a new one), `ctx.log`, the duration histogram labelled by the
@@ -38,17 +36,18 @@ export function installRequestObservability(
   const writeRequestLine = requestLineWriter(logger);
   // The histogram's child per label set, so an observation does not hash its labels again.
   const series = new Map<string, ReturnType<typeof httpDuration.labels>>();
-  const seriesOf = ({ method, route, status }: Labels) => {
+  const seriesOf = (method: string, route: string, status: number) => {
     const key = `${method} ${status} ${route}`;
     let child = series.get(key);
-    if (!child) series.set(key, (child = httpDuration.labels({ method, route, status })));
+    if (!child) series.set(key, (child = httpDuration.labels({ method, route, status: String(status) })));
     return child;
   };
   return async (ctx, next) => {
     const started = performance.now();
     const incoming = ctx.get('x-request-id');
     ctx.requestId = ACCEPTABLE_ID.test(incoming) ? incoming : randomUUID();
-    ctx.set('x-request-id', ctx.requestId);
+    // Straight to Node: Koa's ctx.set builds arrays to accept every form of header.
+    ctx.res.setHeader('x-request-id', ctx.requestId);
     try {
       await next();
     } finally {
@@ -56,7 +55,7 @@ export function installRequestObservability(
       const matched = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
       const route = typeof matched === 'string' ? matched : undefined;
       const status = ctx.status;
-      seriesOf({ method: ctx.method, route: route ?? 'unmatched', status: String(status) }).observe(durationMs / 1000);
+      seriesOf(ctx.method, route ?? 'unmatched', status).observe(durationMs / 1000);
       writeRequestLine({
         requestId: ctx.requestId,
         method: ctx.method,

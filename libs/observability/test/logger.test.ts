@@ -157,6 +157,19 @@ describe('bufferedStdout', () => {
     ).toEqual(['line', 'line', 'line', 'about to exit']);
   });
 
+  it('writes them at once on logger.flush() (the "listening" line), before anything written after it', async () => {
+    // Killed right after: neither the exit handler nor the periodic flush can have written them.
+    const { stdout } = await run(
+      `import { writeSync } from 'node:fs'; logger.flush(); writeSync(1, 'CHECK\\n'); process.kill(process.pid, 'SIGKILL');`,
+    ).catch((failure: { stdout: string }) => failure);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => (line.startsWith('{') ? JSON.parse(line).msg : line)),
+    ).toEqual(['line', 'line', 'line', 'CHECK']);
+  });
+
   it('writes them within its flush interval while the process stays up', async () => {
     // Killed (SIGKILL: no exit handler runs) 1.5 s after the flush interval: only the periodic flush can have written them.
     const { stdout } = await run(

@@ -119,19 +119,21 @@ class RequestSession {
     await this.save();
   }
 
-  async commit(): Promise<void> {
-    if (this.ended) {
-      if (this.id) await this.options.store.destroy(this.id);
-      if (this.id || this.ctx.cookies.get(this.cookie.name))
-        this.ctx.cookies.set(this.cookie.name, '', { ...this.cookie.set, maxAge: undefined, expires: new Date(0) });
-      return;
-    }
-    if (!this.data) return;
+  /** Stores what changed; undefined (nothing to wait for) when nothing did, as on most requests. */
+  commit(): Promise<void> | undefined {
+    if (this.ended) return this.end();
+    if (!this.data) return undefined;
     // A session nobody wrote to is not stored (an anonymous visitor costs no write).
-    if (this.stored === undefined && Object.keys(this.data).length === 0) return;
-    if (this.unchanged()) return;
+    if (this.stored === undefined && Object.keys(this.data).length === 0) return undefined;
+    if (this.unchanged()) return undefined;
     this.id ??= newSessionId(this.data.userId);
-    await this.save();
+    return this.save();
+  }
+
+  private async end(): Promise<void> {
+    if (this.id) await this.options.store.destroy(this.id);
+    if (this.id || this.ctx.cookies.get(this.cookie.name))
+      this.ctx.cookies.set(this.cookie.name, '', { ...this.cookie.set, maxAge: undefined, expires: new Date(0) });
   }
 
   /**
@@ -213,7 +215,8 @@ export function installSessions(app: Koa, options: SessionCookieOptions): Koa.Mi
     try {
       await next();
     } finally {
-      await session.commit();
+      const written = session.commit();
+      if (written) await written;
     }
   };
 }
