@@ -45,6 +45,17 @@ export function createConsoleApp(options: ConsoleAppOptions, security: SecurityC
     routers: [healthRoutes(prefix), open, ...options.routers],
     errorPages: errorPages({ stylesheetHref: `${prefix}/assets/style.css`, siteName: options.siteName }),
     onRefused: (code) => security.refusals.inc({ code }),
-    beforeRoutes: (app) => [options.sessions(app), koaBodyParser(), options.csrf],
+    beforeRoutes: (app) => [options.sessions(app), forWrites(koaBodyParser(), options.csrf)],
   });
+}
+
+/** Methods that change nothing: no body to parse, no CSRF token to check. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * What only a write needs, body parsing then the CSRF check, as one middleware a read skips:
+ * most requests are reads, and each middleware is a step of Koa's chain on every request.
+ */
+function forWrites(parseBody: Koa.Middleware, csrf: Koa.Middleware): Koa.Middleware {
+  return (ctx, next) => (SAFE_METHODS.has(ctx.method) ? next() : parseBody(ctx, () => csrf(ctx, next)));
 }

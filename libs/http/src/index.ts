@@ -16,7 +16,7 @@ export {
   type RouteSpec,
 } from './route-spec.js';
 export { errorCodesOf, openApiDocument, type OpenApiOptions } from './openapi.js';
-export { createConsoleApp, type ConsoleAppOptions } from './console-app.js';
+export { createConsoleApp, SAFE_METHODS, type ConsoleAppOptions } from './console-app.js';
 export { koaErrorHandler, type ErrorHandlerOptions } from './koa-error-handler.js';
 export { errorPages, type ErrorPages } from './error-pages.js';
 export { wantsJson, wantsPage } from './negotiation.js';

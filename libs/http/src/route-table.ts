@@ -22,18 +22,19 @@ export function routeTable(router: Router): Dispatch {
   const routed = router.routes();
   // A host-bound router would have to check ctx.host first: leave it to the router.
   if (router.opts.host !== undefined) return Object.assign(routed, { router });
-  const table = new Map<string, Chain>();
+  // By method, then path: no key string to build per request.
+  const table = new Map<string, Map<string, Chain>>();
   for (const layer of router.stack) {
     if (typeof layer.path !== 'string' || !LITERAL_PATH.test(layer.path)) continue;
     for (const method of layer.methods) {
-      const key = `${method} ${layer.path}`;
-      if (table.has(key)) continue;
+      let paths = table.get(method);
+      if (!paths) table.set(method, (paths = new Map()));
+      if (paths.has(layer.path)) continue;
       const chain = chainOf(router, layer.path, method);
-      if (chain) table.set(key, chain);
+      if (chain) paths.set(layer.path, chain);
     }
   }
-  const dispatch = (ctx: RouterContext, next: Koa.Next) =>
-    (table.get(`${ctx.method} ${ctx.path}`) ?? routed)(ctx, next);
+  const dispatch = (ctx: RouterContext, next: Koa.Next) => (table.get(ctx.method)?.get(ctx.path) ?? routed)(ctx, next);
   return Object.assign(dispatch, { router }) as Dispatch;
 }
 

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { constantTimeEqual } from '@portcullis/crypto';
-import { apiError } from '@portcullis/http';
+import { apiError, SAFE_METHODS } from '@portcullis/http';
 import { sessionOf } from './guards.js';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** The session's CSRF token, created on first use; pages put it in a hidden `_csrf` field. */
 export function csrfTokenFor(ctx: Context): string {
