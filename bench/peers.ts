@@ -1,7 +1,8 @@
 // `npm run bench -- peers`: Portcullis' GET /auth/me against the session stacks Node users pick,
-// each target its own server process pinned to its own core, one at a time, interleaved over
-// rounds (round 2 runs the targets in reverse order, so drift on the shared machine hits both
-// ends alike), with the same connections, warm-up and duration. Server CPU per request comes
+// each target its own server process pinned to its own core (all started first, idle while
+// another is measured), measured one at a time, interleaved over rounds (round 2 runs the
+// targets in reverse order, so drift on the shared machine hits both ends alike), with the
+// same connections, warm-up and duration. Server CPU per request comes
 // from /proc/<pid>/stat around the measured window. Figures are medians over the rounds; ratios
 // are taken between medians of the same run. docs/performance.md describes the method.
 //   BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_ROUNDS (3), BENCH_PORTCULLIS_ROOT.
@@ -100,7 +101,7 @@ const peer = (
   },
 });
 
-/** Compiled auth-session on `driver`; each start signs a new admin in (TOTP steps are single-use). */
+/** Compiled auth-session on `driver`, with a new admin signed in (TOTP steps are single-use). */
 const portcullis = (
   key: string,
   label: string,
@@ -151,7 +152,7 @@ export default async function bench(): Promise<void> {
     );
 
   const servers: ServerHandle[] = [];
-  let running: ServerProcess | undefined;
+  const running: ServerProcess[] = [];
   try {
     const [postgres, redisServer, moto] = await Promise.all([startPostgres(), startRedis(), startMoto()]);
     servers.push(postgres, redisServer, moto);
@@ -159,7 +160,7 @@ export default async function bench(): Promise<void> {
     for (const server of servers) if (server.pid) pin(server.pid, BENCH_CORE);
 
     const portcullisTargets = BASELINE_ROOT ? 6 : 4;
-    const { databaseUrl, seeded } = await seededBenchDatabase(postgres.url, portcullisTargets * ROUNDS);
+    const { databaseUrl, seeded } = await seededBenchDatabase(postgres.url, portcullisTargets);
     const dynamo = createDynamoClient({ endpoint: moto.url, region: MOTO_REGION, credentials: MOTO_CREDENTIALS });
     await createDynamoSessionTable(dynamo, { tableName: 'sessions', billingMode: 'PAY_PER_REQUEST' });
     dynamo.destroy();
@@ -230,11 +231,19 @@ export default async function bench(): Promise<void> {
         : []),
     ];
 
+    // Every server starts (and signs in) once and stays up, idle while the others are measured:
+    // the rounds then follow each other within seconds, so drift on the shared machine falls on
+    // every target alike instead of on whichever happened to start in a noisy minute.
+    const started = new Map<string, { server: ServerProcess; path: string; headers: Record<string, string> }>();
+    for (const target of targets) {
+      const ready = await target.start();
+      started.set(target.key, ready);
+      running.push(ready.server);
+    }
     const runs = new Map<string, LoadFigures[]>(targets.map((target) => [target.key, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (const target of r % 2 === 0 ? targets : [...targets].reverse()) {
-        const { server, path, headers } = await target.start();
-        running = server;
+        const { server, path, headers } = started.get(target.key)!;
         const figures = await measure(server.pid, {
           url: `${server.url}${path}`,
           connections: CONNECTIONS,
@@ -242,8 +251,6 @@ export default async function bench(): Promise<void> {
           seconds: DURATION_S,
           headers,
         });
-        await server.stop();
-        running = undefined;
         runs.get(target.key)!.push(figures);
         console.error(
           `round ${r + 1}/${ROUNDS} ${target.label}: ${Math.round(figures.rps)} req/s, p99 ${figures.p99} ms, ${Math.round(figures.cpuMicrosPerRequest)} µs CPU/req, others on its core ${Math.round(figures.coreOther * 100)} %, non-2xx ${figures.non2xx}, errors ${figures.errors}`,
@@ -398,7 +405,7 @@ export default async function bench(): Promise<void> {
       wall_s: Math.round((performance.now() - began) / 1000),
     });
   } finally {
-    await running?.stop();
+    await Promise.all(running.map((server) => server.stop()));
     await Promise.all(servers.map((server) => server.dispose()));
   }
 }
