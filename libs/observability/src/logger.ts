@@ -13,8 +13,8 @@ export interface LoggerSettings {
   destination?: DestinationStream;
 }
 
-/** What a buffered stdout holds back at most: characters (bytes, for ASCII lines), and milliseconds for a quiet service. */
-export const LOG_BUFFER = { bytes: 4096, flushMs: 1000 } as const;
+/** What a buffered stdout holds back at most: characters (bytes, for the ASCII lines it mostly holds), and milliseconds for a quiet service. */
+export const LOG_BUFFER = { characters: 4096, flushMs: 1000 } as const;
 
 /**
  * The services' stdout: lines gathered and written about 4 KB at a time, and at least every
@@ -44,7 +44,7 @@ export function bufferedStdout(): DestinationStream & { flush(done?: () => void)
     write(line: string) {
       pending.push(line);
       length += line.length;
-      if (length >= LOG_BUFFER.bytes) flush();
+      if (length >= LOG_BUFFER.characters) flush();
     },
     flush(done) {
       flush();
