@@ -1,17 +1,18 @@
 // `npm run bench -- signin`: full sign-ins (password, then TOTP) per second with 20 concurrent
 // clients against the compiled auth-session (redis store, production configuration, pinned to
 // its own core), and GET /auth/me latency for other, already signed-in admins at a steady rate
-// (open loop: requests go out when due, whatever the answers), alone first and then during the
-// sign-ins. The rise of its p99 says whether sign-in
-// work (argon2id in libuv's pool, PASSWORD_WORK_LIMITS in passwords.ts) starves other requests.
+// (open loop: requests go out when due, whatever the answers; from a process of its own,
+// peers/probe-process.ts), alone first and then during the sign-ins. The rise of its p99 says
+// whether sign-in work (argon2id in libuv's pool, PASSWORD_WORK_LIMITS in passwords.ts) starves other requests.
 // A TOTP step is accepted once per admin, so every sign-in uses an admin who has not signed in
 // during the current 30 s step: BENCH_SIGNIN_ADMINS of them (one password hash shared by all).
 //   BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_SIGNIN_ADMINS (800), BENCH_ME_RATE (200 req/s), BENCH_PORTCULLIS_ROOT.
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { startPostgres, startRedis, type ServerHandle } from '../test/support/index.js';
 import { percentile, printResult, printTable, round } from './harness.js';
-import { BENCH_CORE, pin, pinning, probeLatency, type ProbeFigures, type ServerProcess } from './peers/processes.js';
+import { startProbeProcess, type ProbeFigures, type ProbeProcess } from './peers/probe-process.js';
+import { BENCH_CORE, pin, pinning, type ServerProcess } from './peers/processes.js';
 import {
   beginBench,
   checkMe,
@@ -35,27 +36,11 @@ const SIGNIN_CLIENTS = 20;
 const ME_USERS = 10;
 const STEP_MS = 30_000;
 
-/**
- * `probe` with the bench process's own event-loop delay over it: the probe and the sign-in
- * clients share this process, so a late timer here would count as server latency. In ms,
- * less the 5 ms sampling resolution.
- */
-async function withClientLag(probe: () => Promise<ProbeFigures>): Promise<ProbeFigures & { clientLagP99: number }> {
-  const delay = monitorEventLoopDelay({ resolution: 5 });
-  delay.enable();
-  try {
-    const figures = await probe();
-    return { ...figures, clientLagP99: Math.max(0, delay.percentile(99) / 1e6 - 5) };
-  } finally {
-    delay.disable();
-  }
-}
-
 /** Limits that must not shape the figures: every sign-in here is a success, from its own address. */
 const GENEROUS = { LOCKOUT_THRESHOLD: '100', SESSION_MAX_CONCURRENT: '1000' };
 
 interface SignInLoad {
-  /** performance.now() at each completed sign-in, and how long it took (ms). */
+  /** Epoch ms (performance.timeOrigin + now) at each completed sign-in, and how long it took (ms). */
   completed: { at: number; ms: number }[];
   failures: string[];
   /** Times a client found every admin's current TOTP step spent and waited for the next step. */
@@ -97,7 +82,8 @@ function startSignIns(url: string, seeded: Seeded, pool: BenchAdmin[]): SignInLo
       const started = performance.now();
       try {
         await signIn(url, seeded, ...taken);
-        load.completed.push({ at: performance.now(), ms: performance.now() - started });
+        const now = performance.now();
+        load.completed.push({ at: performance.timeOrigin + now, ms: now - started });
       } catch (error) {
         if (!(error instanceof SignInError)) throw error;
         load.failures.push(error.message);
@@ -113,7 +99,9 @@ export default async function bench(): Promise<void> {
 
   const servers: ServerHandle[] = [];
   let service: ServerProcess | undefined;
+  let prober: ProbeProcess | undefined;
   try {
+    prober = startProbeProcess();
     const [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
     servers.push(postgres, redis);
     for (const server of servers) if (server.pid) pin(server.pid, BENCH_CORE);
@@ -131,24 +119,21 @@ export default async function bench(): Promise<void> {
     const probe = { url: `${service.url}/auth/me`, headers, rate: ME_RATE };
     const { pid } = service;
 
-    await probeLatency(service.pid, { ...probe, seconds: WARMUP_S });
-    const before = await withClientLag(() => probeLatency(pid, { ...probe, seconds: DURATION_S }));
+    await prober.probe(pid, { ...probe, seconds: WARMUP_S });
+    const before = await prober.probe(pid, { ...probe, seconds: DURATION_S });
     const signIns = startSignIns(service.url, seeded, pool);
-    let during: ProbeFigures & { clientLagP99: number };
-    let window: { start: number; end: number };
+    let during: ProbeFigures;
     try {
       await new Promise((resolve) => setTimeout(resolve, WARMUP_S * 1000));
-      const start = performance.now();
-      during = await withClientLag(() => probeLatency(pid, { ...probe, seconds: DURATION_S }));
-      window = { start, end: performance.now() };
+      during = await prober.probe(pid, { ...probe, seconds: DURATION_S });
     } finally {
       await signIns.stop();
     }
     await service.stop();
     service = undefined;
 
-    const inWindow = signIns.completed.filter(({ at }) => at >= window.start && at <= window.end);
-    const windowSeconds = (window.end - window.start) / 1000;
+    const inWindow = signIns.completed.filter(({ at }) => at >= during.startedAt && at <= during.endedAt);
+    const windowSeconds = (during.endedAt - during.startedAt) / 1000;
     const signinsPerSecond = inWindow.length / windowSeconds;
     const signinMs = inWindow.map(({ ms }) => ms);
     // The window's server CPU less what the /auth/me load alone cost over as long a time.
@@ -192,9 +177,13 @@ export default async function bench(): Promise<void> {
       me_p50_during: round(during.p50),
       me_rps_before: round(before.rps),
       me_rps_during: round(during.rps),
-      // The bench's own event-loop delay, p99: near 0, the latencies above are the server's.
-      client_lag_p99_ms_before: round(before.clientLagP99),
-      client_lag_p99_ms_during: round(during.clientLagP99),
+      // The probe process's own event-loop delay and GC pauses: small, so the latencies above are the server's.
+      client_lag_p99_ms_before: round(before.client.lagP99),
+      client_lag_p99_ms_during: round(during.client.lagP99),
+      client_lag_max_ms_before: round(before.client.lagMax),
+      client_lag_max_ms_during: round(during.client.lagMax),
+      client_gc_max_ms_before: round(before.client.gcMax),
+      client_gc_max_ms_during: round(during.client.gcMax),
       me_non_2xx: before.non2xx + during.non2xx,
       me_errors: before.errors + during.errors,
       signin_p50_ms: round(percentile(signinMs, 50)),
@@ -221,6 +210,7 @@ export default async function bench(): Promise<void> {
       wall_s: Math.round((performance.now() - began) / 1000),
     });
   } finally {
+    prober?.stop();
     await service?.stop();
     await Promise.all(servers.map((server) => server.dispose()));
   }

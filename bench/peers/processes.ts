@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { findBinary, freePort } from '../../test/infra/process.js';
-import { percentile } from '../harness.js';
 
 const TASKSET = findBinary(['taskset']);
 /** The server's core and the bench's (autocannon, the stores): two cores on this machine. */
@@ -155,83 +154,6 @@ export interface LoadOptions {
   requests?: { headers: Record<string, string> }[];
   /** Total requests per second over all connections; unlimited when omitted. */
   overallRate?: number;
-}
-
-export interface ProbeFigures {
-  p50: number;
-  p99: number;
-  /** Requests answered per second. */
-  rps: number;
-  sent: number;
-  non2xx: number;
-  /** No HTTP answer (connection error, timeout) or not sent because MAX_OUTSTANDING were waiting. */
-  errors: number;
-  /** Server CPU over the window, in microseconds. */
-  cpuMicros: number;
-  /** The window: from the first request due to the last answer. */
-  seconds: number;
-  coreOther: number;
-}
-
-const MAX_OUTSTANDING = 1000;
-
-/**
- * Open-loop latency: GETs `url` at a fixed `rate` whatever the answers, cycling through
- * `headers` (one set per user), for `seconds`, and reads `pid`'s CPU around the window. Each
- * latency runs from the moment the request was due, not from when it was sent: a client that
- * waits for answers before sending more (autocannon at a fixed rate) sends less while the server
- * is slow and so understates the latency users see (coordinated omission).
- */
-export async function probeLatency(
-  pid: number,
-  options: { url: string; headers: Record<string, string>[]; rate: number; seconds: number },
-): Promise<ProbeFigures> {
-  const interval = 1000 / options.rate;
-  const total = Math.round(options.seconds * options.rate);
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  let outstanding = 0;
-  const pending: Promise<void>[] = [];
-  const cpuBefore = cpuMicros(pid);
-  const coreBefore = coreBusyMicros(SERVER_CORE);
-  const started = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = started + i * interval;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (outstanding >= MAX_OUTSTANDING) {
-      errors += 1;
-      continue;
-    }
-    outstanding += 1;
-    pending.push(
-      fetch(options.url, { headers: options.headers[i % options.headers.length]!, signal: AbortSignal.timeout(30_000) })
-        .then(
-          async (response) => {
-            await response.arrayBuffer();
-            if (response.status < 200 || response.status > 299) non2xx += 1;
-            latencies.push(performance.now() - due);
-          },
-          () => void (errors += 1),
-        )
-        .finally(() => void (outstanding -= 1)),
-    );
-  }
-  await Promise.all(pending);
-  const elapsedMicros = (performance.now() - started) * 1000;
-  const cpu = cpuMicros(pid) - cpuBefore;
-  return {
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-    rps: latencies.length / (elapsedMicros / 1e6),
-    sent: total,
-    non2xx,
-    errors,
-    cpuMicros: cpu,
-    seconds: elapsedMicros / 1e6,
-    coreOther: PINNABLE ? Math.max(0, coreBusyMicros(SERVER_CORE) - coreBefore - cpu) / elapsedMicros : Number.NaN,
-  };
 }
 
 const run = (options: LoadOptions, seconds: number) =>
